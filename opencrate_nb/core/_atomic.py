@@ -1,0 +1,167 @@
+"""Atomic writes and content hashes.
+
+Every artifact is written to a hidden temporary file in its final folder and moved
+into place with ``os.replace``: a process killed mid-save leaves either the old file
+or the new one under the real name, never a torn one. Large files are also flushed
+to disk (fsync) so that a power cut cannot leave a renamed-but-empty file; the hash
+is computed in a second thread while that flush runs, so it costs almost nothing.
+"""
+
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import threading
+
+# Files at least this large are fsync'ed before the rename. Small files are not:
+# their cost would be dominated by the flush, and the rename alone already
+# protects them against a killed process.
+FSYNC_MIN_BYTES = 1 << 20
+_CHUNK = 1 << 20
+TEMP_MARK = ".tmp"
+_TEMP_PATTERN = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp(\.[^.]*)?$")
+
+
+def temp_path_for(path):
+    """A hidden sibling of ``path`` that keeps its suffix (handlers pick formats by suffix)."""
+    folder, base = os.path.split(path)
+    _, suffix = os.path.splitext(base)
+    return os.path.join(folder, f".{base}.{secrets.token_hex(4)}{TEMP_MARK}{suffix}")
+
+
+def is_temp_name(file_name):
+    """True for leftovers of interrupted saves made by :func:`temp_path_for`."""
+    return bool(_TEMP_PATTERN.match(file_name))
+
+
+def hash_bytes(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def hash_file(path):
+    """sha256 of a file, read in large chunks (hashlib releases the GIL on them)."""
+    h = hashlib.sha256()
+    with open(path, "rb", buffering=0) as f:
+        buf = bytearray(_CHUNK)
+        view = memoryview(buf)
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            h.update(view[:n])
+    return h.hexdigest()
+
+
+def hash_tree(folder):
+    """Hash of a folder artifact: over sorted relative names and each file's hash."""
+    h = hashlib.sha256()
+    size = 0
+    for rel, full in sorted(iter_files(folder)):
+        h.update(rel.encode("utf-8") + b"\0" + hash_file(full).encode("ascii") + b"\n")
+        size += os.path.getsize(full)
+    return h.hexdigest(), size
+
+
+def iter_files(folder):
+    """(relative '/'-path, full path) of every visible file below ``folder``."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if name.startswith("."):
+                continue
+            full = os.path.join(dirpath, name)
+            yield os.path.relpath(full, folder).replace(os.sep, "/"), full
+
+
+def fsync_file(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(folder):
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # not possible on every platform
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def finish_file(temp_path, final_path, before_replace=None):
+    """Hash, flush (when large) and move ``temp_path`` to ``final_path``. Returns (sha256, size).
+
+    ``before_replace(sha256, size)`` runs just before the move (history keeps the old content there).
+    """
+    size = os.path.getsize(temp_path)
+    if size >= FSYNC_MIN_BYTES:
+        result = {}
+
+        def _hash():
+            result["sha"] = hash_file(temp_path)
+
+        worker = threading.Thread(target=_hash, name="opencrate-hash")
+        worker.start()
+        try:
+            fsync_file(temp_path)
+        finally:
+            worker.join()
+        sha = result["sha"]
+    else:
+        with open(temp_path, "rb") as f:
+            sha = hash_bytes(f.read())
+    if before_replace is not None:
+        before_replace(sha, size)
+    os.replace(temp_path, final_path)
+    if size >= FSYNC_MIN_BYTES:
+        fsync_dir(os.path.dirname(final_path) or ".")
+    return sha, size
+
+
+def write_bytes(path, data, before_replace=None):
+    """Atomically write ``data`` to ``path``. Returns (sha256, size)."""
+    tmp = temp_path_for(path)
+    sha = hash_bytes(data)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            if len(data) >= FSYNC_MIN_BYTES:
+                f.flush()
+                os.fsync(f.fileno())
+        if before_replace is not None:
+            before_replace(sha, len(data))
+        os.replace(tmp, path)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    return sha, len(data)
+
+
+def copy_file(src, dst):
+    """Atomic copy (used by backups): the copy appears whole or not at all."""
+    tmp = temp_path_for(dst)
+    try:
+        shutil.copyfile(src, tmp)
+        return finish_file(tmp, dst)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+
+
+def remove_quietly(path):
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        pass

@@ -1,0 +1,26 @@
+"""Writing one artifact through its handler, atomically. Shared by artifacts and ``oc.io``."""
+
+import os
+
+from . import _atomic
+
+
+def write(handler, obj, path, args=(), kwargs=None, before_replace=None):
+    """Save ``obj`` at ``path`` with ``handler``; returns (sha256, size).
+
+    In-memory formats go through ``to_bytes``; the others are written by their
+    library into a hidden temporary file in the same folder, then moved into place.
+    """
+    kwargs = kwargs or {}
+    if handler.writes_bytes():
+        data = handler.to_bytes(obj, *args, **kwargs)
+        return _atomic.write_bytes(path, data, before_replace=before_replace)
+    tmp = _atomic.temp_path_for(path)
+    try:
+        handler.save(obj, tmp, *args, **kwargs)
+        if not os.path.exists(tmp):
+            raise RuntimeError(f"The {handler.kind} handler did not write a file for {os.path.basename(path)!r}.")
+        return _atomic.finish_file(tmp, path, before_replace=before_replace)
+    except BaseException:
+        _atomic.remove_quietly(tmp)
+        raise

@@ -1,0 +1,29 @@
+"""Exceptions raised by opencrate. Each message names the problem and the fix."""
+
+
+class OpenCrateError(Exception):
+    """Base class of every error opencrate raises on purpose."""
+
+
+class InvalidNameError(OpenCrateError, ValueError):
+    """A snapshot name, tag, kind or artifact name that cannot be used as a folder or file name."""
+
+
+class NotSetUpError(OpenCrateError, RuntimeError):
+    """Something needs a snapshot, and ``oc.snapshot.setup()`` has not been called."""
+
+
+class UnknownKindError(OpenCrateError, AttributeError):
+    """An artifact kind that is neither built in nor given a ``handler=``."""
+
+
+class UntrustedContentError(OpenCrateError, PermissionError):
+    """Loading would run code from the file (pickle); it needs an explicit opt-in."""
+
+
+class MissingDependencyError(OpenCrateError, ImportError):
+    """An optional library that a handler needs is not installed."""
+
+
+class ConfirmationRequired(OpenCrateError, PermissionError):
+    """A destructive call (delete, reset) was made without ``confirm=True``."""

@@ -1,0 +1,114 @@
+"""Artifact handlers: the built-in kinds, and kinds that other packages add.
+
+Built-in handler modules are imported on first use, so that asking for the csv
+handler never imports Pillow or torch. Other packages add kinds through the
+entry-point group ``opencrate.handlers`` (name = kind, value = ``module:Class``).
+"""
+
+import importlib
+
+from ._base import Handler, require
+from ._clips import AudioClip, GifFrames, VideoClip
+
+__all__ = [
+    "Handler",
+    "require",
+    "AudioClip",
+    "GifFrames",
+    "VideoClip",
+    "builtin_kinds",
+    "get_handler",
+    "kind_for_folder",
+    "kind_for_suffix",
+]
+
+ENTRY_POINT_GROUP = "opencrate.handlers"
+
+# kind -> (module, class name, folder, suffixes). The folders and suffixes are
+# repeated here so that looking them up never imports a handler module.
+_BUILTIN = {
+    "text": ("_text", "TextHandler", "texts", (".txt",)),
+    "json": ("_json", "JsonHandler", "jsons", (".json",)),
+    "yaml": ("_yaml", "YamlHandler", "yamls", (".yaml", ".yml")),
+    "csv": ("_csv", "CsvHandler", "csvs", (".csv", ".tsv")),
+    "image": ("_image", "ImageHandler", "images", (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")),
+    "gif": ("_gif", "GifHandler", "gifs", (".gif",)),
+    "video": ("_video", "VideoHandler", "videos", (".mp4", ".avi", ".mov", ".mkv", ".webm")),
+    "audio": ("_audio", "AudioHandler", "audios", (".wav", ".flac", ".ogg")),
+    "checkpoint": ("_checkpoint", "CheckpointHandler", "checkpoints",
+                   (".pt", ".pth", ".safetensors", ".npz", ".npy", ".joblib", ".pkl", ".pickle")),
+}
+
+_instances = {}
+_entry_points = None
+
+
+def builtin_kinds():
+    return list(_BUILTIN)
+
+
+def _load_entry_points():
+    global _entry_points
+    if _entry_points is None:
+        from importlib.metadata import entry_points
+
+        _entry_points = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return _entry_points
+
+
+def get_handler(kind):
+    """The handler instance for a kind (built-in or from an entry point), or None."""
+    handler = _instances.get(kind)
+    if handler is not None:
+        return handler
+    spec = _BUILTIN.get(kind)
+    if spec is not None:
+        module = importlib.import_module(f"{__name__}.{spec[0]}")
+        handler = getattr(module, spec[1])()
+    else:
+        ep = _load_entry_points().get(kind)
+        if ep is None:
+            return None
+        handler = ep.load()()
+        if not getattr(handler, "folder", None):
+            handler.folder = kind
+        handler.kind = kind
+    _instances[kind] = handler
+    return handler
+
+
+def folder_of(kind):
+    spec = _BUILTIN.get(kind)
+    if spec is not None:
+        return spec[2]
+    handler = get_handler(kind)
+    return handler.folder if handler is not None else kind
+
+
+def kind_for_folder(folder):
+    """The kind stored in a folder of a version (a custom kind's folder is its own name)."""
+    for kind, spec in _BUILTIN.items():
+        if spec[2] == folder:
+            return kind
+    return folder
+
+
+def kind_for_suffix(file_name):
+    """The built-in kind that stores files with this suffix (``metrics.json`` -> ``json``)."""
+    lower = file_name.lower()
+    for kind, spec in _BUILTIN.items():
+        if kind == "text":
+            continue
+        if any(lower.endswith(s) for s in spec[3]):
+            return kind
+    if lower.endswith((".txt", ".md", ".log")):
+        return "text"
+    return None
+
+
+def suffixes_of(kind):
+    spec = _BUILTIN.get(kind)
+    if spec is not None:
+        return spec[3]
+    handler = get_handler(kind)
+    return tuple(getattr(handler, "suffixes", ()) or ())

@@ -1,0 +1,100 @@
+"""Tables: pandas DataFrames, numpy arrays, lists of rows or of dicts, saved as CSV."""
+
+import csv
+import io
+import os
+
+from ._base import Handler, require
+
+HEAD_ROWS = 5
+
+
+def _is_dataframe(obj):
+    return type(obj).__name__ == "DataFrame" and hasattr(obj, "to_csv")
+
+
+class CsvHandler(Handler):
+    kind = "csv"
+    folder = "csvs"
+    suffixes = (".csv", ".tsv")
+    description = "pandas DataFrames, numpy arrays, lists of rows or of dicts"
+
+    def to_bytes(self, obj, index=None, sep=",", header=True, **kwargs):
+        """``index=None`` writes the index only when it carries information (not 0..n-1)."""
+        if type(obj).__name__ == "Series" and hasattr(obj, "to_frame"):
+            obj = obj.to_frame()
+        if isinstance(obj, dict):
+            pd = require("pandas", "all", "Saving a dict of columns as CSV")
+            obj = pd.DataFrame(obj)
+        if _is_dataframe(obj):
+            if index is None:
+                index = not _has_default_index(obj)
+            return obj.to_csv(index=index, sep=sep, header=header, **kwargs).encode("utf-8")
+        buffer = io.StringIO()
+        if type(obj).__module__ == "numpy" and hasattr(obj, "ndim"):
+            if obj.ndim not in (1, 2):
+                raise ValueError(f"Only 1-D or 2-D arrays can be saved as CSV, got shape {obj.shape}.")
+            writer = csv.writer(buffer, delimiter=sep, lineterminator="\n")
+            rows = obj.reshape(-1, 1) if obj.ndim == 1 else obj
+            writer.writerows(rows.tolist())
+            return buffer.getvalue().encode("utf-8")
+        rows = list(obj)
+        if rows and isinstance(rows[0], dict):
+            fields = list(dict.fromkeys(k for row in rows for k in row))
+            writer = csv.DictWriter(buffer, fieldnames=fields, delimiter=sep, lineterminator="\n")
+            if header:
+                writer.writeheader()
+            writer.writerows(rows)
+        else:
+            writer = csv.writer(buffer, delimiter=sep, lineterminator="\n")
+            writer.writerows(rows)
+        return buffer.getvalue().encode("utf-8")
+
+    def load(self, path, lib="pandas", **kwargs):
+        """``lib="pandas"`` -> DataFrame, ``"csv"`` -> list of rows (lists of str), ``"numpy"`` -> ndarray."""
+        sep = kwargs.pop("sep", "\t" if path.lower().endswith(".tsv") else ",")
+        if lib == "pandas":
+            pd = require("pandas", "all", "Loading CSV with lib='pandas'")
+            return pd.read_csv(path, sep=sep, **kwargs)
+        if lib == "csv":
+            with open(path, newline="", encoding="utf-8") as f:
+                return [row for row in csv.reader(f, delimiter=sep)]
+        if lib == "numpy":
+            np = require("numpy", "all", "Loading CSV with lib='numpy'")
+            skip = kwargs.pop("skiprows", 1 if _has_header(path, sep) else 0)
+            return np.loadtxt(path, delimiter=sep, skiprows=skip, ndmin=2, **kwargs)
+        raise ValueError(f"Unknown lib {lib!r} for CSV: use 'pandas', 'csv' or 'numpy'.")
+
+    def describe(self, path):
+        sep = "\t" if path.lower().endswith(".tsv") else ","
+        size = os.path.getsize(path)
+        head = []
+        with open(path, newline="", encoding="utf-8", errors="replace") as f:
+            reader = csv.reader(f, delimiter=sep)
+            for row in reader:
+                head.append(row)
+                if len(head) > HEAD_ROWS:
+                    break
+        rows = None
+        if size <= 64 << 20:
+            with open(path, "rb") as f:
+                rows = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+            rows = max(rows - 1, 0) if head else 0
+        columns = head[0] if head else []
+        return {"size": size, "rows": rows, "columns": columns, "head": head[1:HEAD_ROWS + 1]}
+
+
+def _has_default_index(df):
+    index = df.index
+    return type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1 and index.name is None
+
+
+def _has_header(path, sep):
+    with open(path, newline="", encoding="utf-8") as f:
+        first = next(csv.reader(f, delimiter=sep), [])
+    for cell in first:
+        try:
+            float(cell)
+        except ValueError:
+            return True
+    return False

@@ -1,0 +1,86 @@
+"""Images from numpy arrays, PIL images or matplotlib figures.
+
+``load(lib="pil")`` returns a PIL image; ``lib="cv2"`` returns what OpenCV's imread
+would (a BGR uint8 array), produced with Pillow and numpy so OpenCV is not needed;
+``lib="numpy"`` returns an RGB(A) array.
+"""
+
+import os
+
+from ._base import Handler, require
+
+_JPEG = (".jpg", ".jpeg")
+
+
+def is_figure(obj):
+    return hasattr(obj, "savefig") and type(obj).__module__.startswith("matplotlib")
+
+
+def is_pil_image(obj):
+    return type(obj).__module__.startswith("PIL.") and hasattr(obj, "mode")
+
+
+def to_pil(obj):
+    """A PIL image from a PIL image, an HxW / HxWx3 / HxWx4 array (uint8, or float in [0, 1]) or a tensor."""
+    Image = require("PIL.Image", "all", "Saving images")
+    if is_pil_image(obj):
+        return obj
+    np = require("numpy", "all", "Saving images from arrays")
+    if hasattr(obj, "detach"):  # torch tensor, CHW -> HWC
+        obj = obj.detach().cpu().numpy()
+        if obj.ndim == 3 and obj.shape[0] in (1, 3, 4) and obj.shape[-1] not in (1, 3, 4):
+            obj = np.moveaxis(obj, 0, -1)
+    array = np.asarray(obj)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)):
+        raise ValueError(
+            f"Cannot save an array of shape {array.shape} as an image: use HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA)."
+        )
+    if array.dtype != np.uint8:
+        if array.dtype.kind == "f":
+            array = (np.clip(array, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        elif array.dtype == bool:
+            array = array.astype(np.uint8) * 255
+        else:
+            array = np.clip(array, 0, 255).astype(np.uint8)
+    return Image.fromarray(array)
+
+
+class ImageHandler(Handler):
+    kind = "image"
+    folder = "images"
+    suffixes = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+    description = "numpy arrays, PIL images and matplotlib figures"
+
+    def save(self, obj, path, dpi=None, bbox_inches="tight", **kwargs):
+        if is_figure(obj):
+            obj.savefig(path, dpi=dpi or "figure", bbox_inches=bbox_inches, **kwargs)
+            return
+        image = to_pil(obj)
+        if path.lower().endswith(_JPEG) and image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        image.save(path, **kwargs)
+
+    def load(self, path, lib="pil"):
+        Image = require("PIL.Image", "all", "Loading images")
+        if lib in ("pil", "PIL"):
+            with Image.open(path) as image:
+                image.load()
+                return image
+        np = require("numpy", "all", f"Loading images with lib={lib!r}")
+        if lib == "cv2":
+            with Image.open(path) as image:
+                mode = "L" if image.mode in ("L", "I", "I;16", "1") else "RGB"
+                array = np.asarray(image.convert(mode))
+            return array if mode == "L" else np.ascontiguousarray(array[..., ::-1])
+        if lib == "numpy":
+            with Image.open(path) as image:
+                return np.asarray(image.convert("RGBA" if "A" in image.getbands() else "RGB"))
+        raise ValueError(f"Unknown lib {lib!r} for images: use 'pil', 'cv2' or 'numpy'.")
+
+    def describe(self, path):
+        Image = require("PIL.Image", "all", "Describing images")
+        with Image.open(path) as image:  # reads the header only
+            return {"size": os.path.getsize(path), "width": image.width, "height": image.height,
+                    "mode": image.mode, "format": image.format}

@@ -1,0 +1,41 @@
+"""YAML: configuration dicts. Uses PyYAML's safe dumper and loader (C versions when present)."""
+
+import os
+
+from ._base import Handler
+from ._json import summarize_value
+
+DESCRIBE_MAX_BYTES = 4 << 20
+
+
+def _yaml():
+    import yaml
+
+    return yaml
+
+
+class YamlHandler(Handler):
+    kind = "yaml"
+    folder = "yamls"
+    suffixes = (".yaml", ".yml")
+    description = "configuration dicts and lists"
+
+    def to_bytes(self, obj, sort_keys=True, default_flow_style=False):
+        yaml = _yaml()
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        text = yaml.dump(obj, Dumper=dumper, sort_keys=sort_keys, default_flow_style=default_flow_style,
+                         allow_unicode=True)
+        return text.encode("utf-8")
+
+    def load(self, path):
+        yaml = _yaml()
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        with open(path, "rb") as f:
+            return yaml.load(f, Loader=loader)
+
+    def describe(self, path):
+        size = os.path.getsize(path)
+        info = {"size": size}
+        if size <= DESCRIBE_MAX_BYTES:
+            info.update(summarize_value(self.load(path)))
+        return info

@@ -1,0 +1,170 @@
+"""Run logging with loguru: ``oc.info(...)`` and friends.
+
+Each setup writes two files in the version folder: ``<name>.log`` (this run,
+rewritten) and ``<name>.history.log`` (every run of the version, appended; it appears
+when a version is run for the second time). The console shows ``LEVEL     message``.
+
+Only sinks that opencrate added are ever removed. loguru's own default stderr sink
+(handler 0, which nobody added on purpose) is swapped once for an equivalent sink that
+leaves opencrate's messages out, so they are not printed twice; sinks the user added
+keep receiving everything.
+"""
+
+import os
+import sys
+
+from .errors import InvalidNameError, NotSetUpError
+
+LEVELS = ("trace", "debug", "info", "success", "warning", "error", "critical")
+CONSOLE_FORMAT = "{level: <10}{message}"
+FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss} - {level: <8} {message}"
+_LOGURU_DEFAULT_FORMAT = (
+    "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> | <level>{level: <8}</level> | "
+    "<cyan>{name}</cyan>:<cyan>{function}</cyan>:<cyan>{line}</cyan> - <level>{message}</level>"
+)
+
+_handler_ids = []
+_bound = None  # the loguru logger bound with our marker, once configured
+_default_replaced = False
+
+
+class _Stdout:
+    """A sink that writes to whatever ``sys.stdout`` is at the time (notebooks swap it)."""
+
+    def write(self, message):
+        sys.stdout.write(message)
+
+    def flush(self):
+        try:
+            sys.stdout.flush()
+        except (AttributeError, ValueError):
+            pass
+
+
+def check_level(level):
+    if not isinstance(level, str) or level.lower() not in LEVELS:
+        raise InvalidNameError(f"Invalid log_level {level!r}: use one of {', '.join(repr(x) for x in LEVELS)}.")
+    return level.upper()
+
+
+def _ours(record):
+    return record["extra"].get("opencrate_nb") is True
+
+
+def _console_filter(record):
+    return _ours(record) and not record["extra"].get("files_only")
+
+
+def _not_ours(record):
+    return not _ours(record)
+
+
+def _replace_default_sink(logger):
+    global _default_replaced
+    if _default_replaced:
+        return
+    _default_replaced = True
+    try:
+        logger.remove(0)
+    except ValueError:
+        return  # the user already changed loguru's set-up: leave it alone
+    logger.add(
+        sys.stderr,
+        level=os.environ.get("LOGURU_LEVEL", "DEBUG"),
+        format=os.environ.get("LOGURU_FORMAT", _LOGURU_DEFAULT_FORMAT),
+        filter=_not_ours,
+    )
+
+
+def configure(log_path, history_path, level="info"):
+    """(Re)attach the console and file sinks for a run. Previous opencrate sinks are removed."""
+    global _bound
+    from loguru import logger
+
+    level = check_level(level)
+    detach()
+    _replace_default_sink(logger)
+    console = _Stdout()
+    colorize = bool(getattr(sys.stdout, "isatty", lambda: False)())
+    _handler_ids.append(
+        logger.add(console, level=level, format=CONSOLE_FORMAT, filter=_console_filter,
+                   colorize=colorize, backtrace=False, diagnose=False)
+    )
+    _handler_ids.append(
+        logger.add(log_path, level=level, format=FILE_FORMAT, filter=_ours, mode="w",
+                   encoding="utf-8", backtrace=False, diagnose=False, colorize=False)
+    )
+    if history_path:
+        _handler_ids.append(
+            logger.add(history_path, level=level, format=FILE_FORMAT, filter=_ours, mode="a",
+                       encoding="utf-8", backtrace=False, diagnose=False, colorize=False)
+        )
+    _bound = logger.bind(opencrate_nb=True)
+
+
+def detach():
+    """Remove the sinks opencrate added (closing the log files); other sinks stay."""
+    global _bound
+    if not _handler_ids:
+        _bound = None
+        return
+    from loguru import logger
+
+    while _handler_ids:
+        try:
+            logger.remove(_handler_ids.pop())
+        except ValueError:
+            pass
+    _bound = None
+
+
+def _logger():
+    if _bound is None:
+        raise NotSetUpError(
+            "No snapshot is set up, so there is no run log to write to. "
+            "Call oc.snapshot.setup(name=...) first."
+        )
+    return _bound
+
+
+def _join(args):
+    return " ".join(str(a) for a in args)
+
+
+def trace(*args):
+    _logger().trace(_join(args))
+
+
+def debug(*args):
+    _logger().debug(_join(args))
+
+
+def info(*args):
+    """Log an informational message; several arguments are joined by spaces."""
+    _logger().info(_join(args))
+
+
+def success(*args):
+    _logger().success(_join(args))
+
+
+def warning(*args):
+    _logger().warning(_join(args))
+
+
+def error(*args):
+    _logger().error(_join(args))
+
+
+def critical(*args):
+    _logger().critical(_join(args))
+
+
+def exception(*args):
+    """Log at ERROR level with the traceback of the exception being handled."""
+    _logger().opt(exception=True).error(_join(args))
+
+
+def write_to_files(level, message):
+    """Write to the run's log files only (the notebook layer's cell capture uses this)."""
+    _logger().bind(files_only=True).log(level.upper(), message)

@@ -1,0 +1,354 @@
+"""``oc.snapshot``: set up a versioned run folder and make artifacts in it."""
+
+import difflib
+import os
+import shutil
+
+from . import handlers, log, record, versions
+from ._names import check_kind, check_name, check_tag
+from .artifact import Artifact
+from .errors import ConfirmationRequired, InvalidNameError, NotSetUpError, UnknownKindError
+
+_STARTS = "'new', 'last' or a version number (e.g. 0)"
+
+
+class _State:
+    __slots__ = ("root", "name", "number", "tag", "folder", "dir_path", "log_level")
+
+
+class Snapshot:
+    """The run's snapshot. One instance, ``oc.snapshot``, serves a whole process."""
+
+    def __init__(self):
+        self._state = None
+        self._custom_handlers = {}
+        self._setup_hooks = []
+
+    # -- set-up -------------------------------------------------------------------------------
+    def setup(self, name, start="new", tag=None, log_level="info", root="snapshots"):
+        """Create or resume a snapshot version and start its run log.
+
+        ``start="new"`` makes the next version (also when called again in one process),
+        ``"last"`` resumes the newest, ``N`` resumes vN or creates it. A tagged version
+        is resumed only when its ``tag`` is passed.
+        """
+        check_name(name, "snapshot name")
+        check_tag(tag)
+        log.check_level(log_level)
+        start = _check_start(start)
+        root = os.fspath(root)
+        if not isinstance(root, str) or not root:
+            raise InvalidNameError(f"Invalid root {root!r}: give the folder that holds snapshots, e.g. 'snapshots'.")
+        snapshot_dir = os.path.join(root, name)
+        number, folder, created, notice = versions.resolve(snapshot_dir, start, tag)
+        dir_path = os.path.join(snapshot_dir, folder)
+
+        record.close_all()
+        log.detach()
+        log_path = os.path.join(dir_path, f"{name}.log")
+        history_path = os.path.join(dir_path, f"{name}.history.log")
+        if not os.path.exists(history_path):
+            if os.path.exists(log_path):
+                from ._atomic import copy_file
+
+                copy_file(log_path, history_path)  # the first rerun: history starts with the first run
+            else:
+                history_path = None  # a first run: only <name>.log
+        log.configure(log_path, history_path, log_level)
+
+        state = _State()
+        state.root, state.name, state.number, state.tag = root, name, number, tag
+        state.folder, state.dir_path, state.log_level = folder, dir_path, log_level
+        self._state = state
+        if notice:
+            log.warning(notice)
+        log.debug(f"{'Created' if created else 'Resumed'} snapshot {name!r} {folder} at {dir_path}")
+        for hook in list(self._setup_hooks):
+            hook(self)
+        return self
+
+    def reset(self, confirm=False):
+        """Delete every version of the current snapshot name (only that name). Needs ``confirm=True``."""
+        state = self._require()
+        target = os.path.join(state.root, state.name)
+        if confirm is not True:
+            raise ConfirmationRequired(
+                f"reset() deletes every version of {state.name!r} in {target}. "
+                "Call oc.snapshot.reset(confirm=True) to do it. Nothing was deleted."
+            )
+        log.detach()
+        record.close_all()
+        self._state = None
+        if os.path.isdir(target):
+            doomed = os.path.join(state.root, f".{state.name}.deleting")
+            shutil.rmtree(doomed, ignore_errors=True)
+            os.replace(target, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+
+    # -- what is set up ---------------------------------------------------------------------------
+    @property
+    def is_set_up(self):
+        return self._state is not None
+
+    @property
+    def name(self):
+        return self._require().name
+
+    @property
+    def root(self):
+        return self._require().root
+
+    @property
+    def version(self):
+        """The version number (int)."""
+        return self._require().number
+
+    @property
+    def tag(self):
+        return self._require().tag
+
+    @property
+    def version_name(self):
+        """``v<N>`` or ``v<N>:<tag>``."""
+        return self._require().folder
+
+    @property
+    def dir_path(self):
+        """The version folder, e.g. ``snapshots/<name>/v0:baseline``."""
+        return self._require().dir_path
+
+    @property
+    def log_path(self):
+        state = self._require()
+        return os.path.join(state.dir_path, f"{state.name}.log")
+
+    @property
+    def history_log_path(self):
+        state = self._require()
+        return os.path.join(state.dir_path, f"{state.name}.history.log")
+
+    def list_versions(self):
+        """Version folder names of the current snapshot name, oldest first."""
+        state = self._require()
+        return [item[2] for item in versions.list_folders(os.path.join(state.root, state.name))]
+
+    def list_tags(self):
+        """Tags used by versions of the current snapshot name."""
+        state = self._require()
+        tags = [item[1] for item in versions.list_folders(os.path.join(state.root, state.name)) if item[1]]
+        return list(dict.fromkeys(tags))
+
+    # -- artifacts --------------------------------------------------------------------------------
+    def artifact(self, kind, name, handler=None, verbose=False):
+        """The artifact ``name`` of ``kind`` in the current version (what ``oc.snapshot.<kind>(name)`` does)."""
+        state = self._require()
+        check_kind(kind)
+        if handler is None:
+            handler = self._custom_handlers.get(kind)
+        if handler is not None:
+            self._custom_handlers[kind] = handler
+            instance = _instantiate(handler)
+            builtin = handlers.get_handler(kind)
+            folder = builtin.folder if builtin is not None else kind
+            return Artifact(state.dir_path, kind, name, instance, folder, verbose=verbose, custom=True)
+        builtin = handlers.get_handler(kind)
+        if builtin is None:
+            raise UnknownKindError(_unknown_kind_message(kind))
+        name = _with_suffix(kind, name, builtin)
+        return Artifact(state.dir_path, kind, name, builtin, builtin.folder, verbose=verbose)
+
+    def text(self, name, handler=None, verbose=False):
+        """Plain text (``texts/``)."""
+        return self.artifact("text", name, handler, verbose)
+
+    def json(self, name, handler=None, verbose=False):
+        """JSON-serialisable values (``jsons/``)."""
+        return self.artifact("json", name, handler, verbose)
+
+    def yaml(self, name, handler=None, verbose=False):
+        """Configuration dicts as YAML (``yamls/``)."""
+        return self.artifact("yaml", name, handler, verbose)
+
+    def csv(self, name, handler=None, verbose=False):
+        """Tables: DataFrames, arrays, lists of rows (``csvs/``)."""
+        return self.artifact("csv", name, handler, verbose)
+
+    def image(self, name, handler=None, verbose=False):
+        """Images from arrays, PIL images and matplotlib figures (``images/``)."""
+        return self.artifact("image", name, handler, verbose)
+
+    def gif(self, name, handler=None, verbose=False):
+        """Animated gifs from a list of frames (``gifs/``)."""
+        return self.artifact("gif", name, handler, verbose)
+
+    def video(self, name, handler=None, verbose=False):
+        """Videos from frames and fps (``videos/``; needs the ``[video]`` extra)."""
+        return self.artifact("video", name, handler, verbose)
+
+    def audio(self, name, handler=None, verbose=False):
+        """Audio from sample arrays and a sample rate (``audios/``)."""
+        return self.artifact("audio", name, handler, verbose)
+
+    def checkpoint(self, name, handler=None, verbose=False):
+        """Model checkpoints, format by suffix (``checkpoints/``)."""
+        return self.artifact("checkpoint", name, handler, verbose)
+
+    def list_artifacts(self):
+        """Every artifact of the current version (from the record; files as a fallback)."""
+        state = self._require()
+        found = []
+        for rel, entry in sorted(record.current_artifacts(state.dir_path).items()):
+            folder, _, file_name = rel.partition("/")
+            if "/" in file_name or not os.path.lexists(os.path.join(state.dir_path, rel)):
+                continue
+            found.append(self._artifact_for(entry.get("kind") or handlers.kind_for_folder(folder), file_name))
+        known = {os.path.join(a.version_dir, a.relative_path) for a in found}
+        for entry in record.scan_files(state.dir_path, with_hash=False):
+            if os.path.join(state.dir_path, entry["path"]) not in known:
+                found.append(self._artifact_for(entry["kind"], entry["name"]))
+        return [a for a in found if a is not None]
+
+    def find(self, file_name):
+        """Artifacts named ``file_name`` in any kind folder of the current version."""
+        return [a for a in self.list_artifacts() if a.name == file_name]
+
+    def on_setup(self, hook):
+        """Call ``hook(snapshot)`` after every setup (used by the notebook layer and run environment)."""
+        if hook not in self._setup_hooks:
+            self._setup_hooks.append(hook)
+
+    def remove_setup_hook(self, hook):
+        if hook in self._setup_hooks:
+            self._setup_hooks.remove(hook)
+
+    # -- internals --------------------------------------------------------------------------------
+    def _artifact_for(self, kind, file_name):
+        state = self._state
+        builtin = handlers.get_handler(kind)
+        if builtin is not None and kind not in self._custom_handlers:
+            return Artifact(state.dir_path, kind, file_name, builtin, builtin.folder)
+        handler = self._custom_handlers.get(kind)
+        if handler is None:
+            return _OpaqueArtifact(state.dir_path, kind, file_name)
+        return Artifact(state.dir_path, kind, file_name, _instantiate(handler), kind, custom=True)
+
+    def _require(self):
+        if self._state is None:
+            raise NotSetUpError("No snapshot is set up. Call oc.snapshot.setup(name=...) first.")
+        return self._state
+
+    def __getattr__(self, word):
+        if word.startswith("_"):
+            raise AttributeError(word)
+        if handlers.get_handler(word) is not None or word in self._custom_handlers:
+            return lambda name, handler=None, verbose=False: self.artifact(word, name, handler, verbose)
+        return _CustomKind(self, word)
+
+    def __repr__(self):
+        if self._state is None:
+            return "<Snapshot (not set up: call oc.snapshot.setup(name=...))>"
+        return f"<Snapshot {self._state.name!r} {self._state.folder} at {self._state.dir_path!r}>"
+
+
+class _OpaqueArtifact(Artifact):
+    """An artifact of a custom kind whose handler this process does not know: listable, not loadable."""
+
+    def __init__(self, version_dir, kind, name):
+        super().__init__(version_dir, kind, name, handlers.Handler(), kind)
+
+    def save(self, *args, **kwargs):
+        raise UnknownKindError(f"Saving {self.name!r} needs its handler: oc.snapshot.{self.kind}(name, handler=YourClass).")
+
+    def load(self, *args, **kwargs):
+        raise UnknownKindError(f"Loading {self.name!r} needs its handler: oc.snapshot.{self.kind}(name, handler=YourClass).")
+
+
+class _CustomKind:
+    """What ``oc.snapshot.<word>`` gives for a word that is not a built-in kind.
+
+    Calling it with ``handler=`` makes a custom artifact. Anything else (calling it
+    without a handler, printing it, using it as a value) raises, so that a misspelled
+    attribute such as ``oc.snapshot.versoin`` never passes silently as data.
+    """
+
+    def __init__(self, snapshot, word):
+        self._snapshot = snapshot
+        self._word = word
+
+    def __call__(self, name, handler=None, verbose=False):
+        if handler is None:
+            raise UnknownKindError(_unknown_kind_message(self._word, snapshot=True))
+        return self._snapshot.artifact(self._word, name, handler, verbose)
+
+    def _refuse(self, *args, **kwargs):
+        raise UnknownKindError(_unknown_kind_message(self._word, snapshot=True))
+
+    __str__ = __format__ = __bool__ = __int__ = __float__ = __index__ = __iter__ = __len__ = _refuse
+
+    def __repr__(self):
+        return f"<custom artifact kind {self._word!r}: call it with handler=YourClass>"
+
+
+def _unknown_kind_message(word, snapshot=False):
+    builtins = handlers.builtin_kinds()
+    attrs = ["setup", "reset", "version", "version_name", "dir_path", "list_versions", "list_tags"]
+    text = f"oc.snapshot has no kind or attribute {word!r}."
+    close = difflib.get_close_matches(word, builtins + attrs, n=1)
+    if close:
+        text += f" Did you mean {close[0]!r}?"
+    text += (f" Built-in kinds: {', '.join(builtins)}. For a custom kind pass a handler class: "
+             f"oc.snapshot.{word}(name, handler=YourHandler).")
+    return text
+
+
+def _check_start(start):
+    if start in ("new", "last"):
+        return start
+    if isinstance(start, bool):
+        raise InvalidNameError(f"Invalid start={start!r}: use {_STARTS}.")
+    if isinstance(start, int):
+        if start < 0:
+            raise InvalidNameError(f"Invalid start={start}: version numbers start at 0. Use {_STARTS}.")
+        return start
+    if isinstance(start, str) and start.isdigit():
+        return int(start)
+    raise InvalidNameError(f"Invalid start={start!r}: use {_STARTS}.")
+
+
+def _with_suffix(kind, name, handler):
+    """Add the kind's default suffix to a bare name; refuse a suffix the kind cannot write."""
+    suffixes = tuple(getattr(handler, "suffixes", ()) or ())
+    if not suffixes or name.lower().endswith(suffixes):
+        return name
+    stem, suffix = os.path.splitext(name)
+    if kind == "text" and suffix:
+        return name
+    if not suffix or not suffix[1:].isalpha():
+        return name + suffixes[0]
+    raise InvalidNameError(
+        f"{name!r} has suffix {suffix!r}, which the {kind} kind does not write. "
+        f"Use one of {', '.join(suffixes)} (e.g. {stem + suffixes[0]!r}), or another kind."
+    )
+
+
+def _instantiate(handler):
+    """An instance of a user's handler class (or the instance given), checked for save/load."""
+    if isinstance(handler, type):
+        instance = handler.__new__(handler)
+        if handler.__init__ is not object.__init__:
+            try:
+                instance.__init__()
+            except TypeError as exc:
+                raise TypeError(
+                    f"Handler class {handler.__name__} must be constructible without arguments ({exc}); "
+                    "or pass an instance: handler=MyHandler(...)."
+                ) from None
+    else:
+        instance = handler
+    for method in ("save", "load"):
+        if not callable(getattr(instance, method, None)):
+            raise TypeError(f"A handler needs a {method}() method; {type(instance).__name__} has none.")
+    return instance
+
+
+snapshot = Snapshot()
