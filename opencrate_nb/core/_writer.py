@@ -10,6 +10,8 @@ def write(handler, obj, path, args=(), kwargs=None, before_replace=None):
 
     In-memory formats go through ``to_bytes``; the others are written by their
     library into a hidden temporary file in the same folder, then moved into place.
+    A handler's ``save`` may return the sha256 of what it wrote (computed while
+    writing) to spare reading the file again.
     """
     kwargs = kwargs or {}
     if handler.writes_bytes():
@@ -17,10 +19,11 @@ def write(handler, obj, path, args=(), kwargs=None, before_replace=None):
         return _atomic.write_bytes(path, data, before_replace=before_replace)
     tmp = _atomic.temp_path_for(path)
     try:
-        handler.save(obj, tmp, *args, **kwargs)
+        written_sha = handler.save(obj, tmp, *args, **kwargs)
         if not os.path.exists(tmp):
             raise RuntimeError(f"The {handler.kind} handler did not write a file for {os.path.basename(path)!r}.")
-        return _atomic.finish_file(tmp, path, before_replace=before_replace)
+        known = written_sha if isinstance(written_sha, str) and len(written_sha) == 64 else None
+        return _atomic.finish_file(tmp, path, before_replace=before_replace, known_sha=known)
     except BaseException:
         _atomic.remove_quietly(tmp)
         raise

@@ -48,7 +48,11 @@ class CheckpointHandler(Handler):
         suffix = _check_supported(path)
         if suffix in _TORCH:
             torch = require("torch", "torch", "Saving .pt/.pth checkpoints")
-            torch.save(obj, path, **kwargs)
+            from .._atomic import HashingWriter
+
+            with HashingWriter(path) as writer:
+                torch.save(obj, writer, **kwargs)
+            return writer.hexdigest()
         elif suffix == ".safetensors":
             st = require("safetensors.torch", "torch", "Saving .safetensors checkpoints")
             tensors = _state_dict(obj)

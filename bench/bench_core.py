@@ -1,0 +1,141 @@
+"""Core speed, as ratios against plain Python measured in the same run.
+
+    python bench/bench_core.py [--quick]
+
+Targets (issue 2): import adds <= 0.15 s and loads no heavy library; 1000 small json
+saves <= 1.5x a plain json.dump loop and 1000 loads <= 1.5x json.load; a 256 MB
+state-dict checkpoint (hash included) saves in <= 1.15x raw torch.save (both flushed
+to disk) and loads in <= 1.05x raw torch.load.
+"""
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HEAVY = ("numpy", "pandas", "torch", "matplotlib", "PIL", "soundfile", "IPython")
+
+
+def _median_run(code, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_import(repeat):
+    bare = _median_run("pass", repeat)
+    ours = _median_run("import opencrate", repeat)
+    probe = "import sys, opencrate; print(','.join(m for m in %r if m in sys.modules))" % (HEAVY,)
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    return {"bare_s": bare, "import_s": ours, "added_s": ours - bare, "heavy_loaded": loaded or "none"}
+
+
+def bench_json(count, work, rounds):
+    """Rounds alternate plain and ours (this disk is shared and noisy); the median ratio is reported."""
+    import opencrate as oc
+
+    payload = {"loss": 0.123, "accuracy": 0.98, "epoch": 7, "tags": ["a", "b"], "lr": 3e-4}
+    plain_dir = os.path.join(work, "plain")
+    os.makedirs(plain_dir)
+    oc.snapshot.setup(name="bench", start="new", root=os.path.join(work, "snapshots"))
+    save_ratios, load_ratios, last = [], [], None
+    for r in range(rounds):
+        names = [f"m{r}_{i}.json" for i in range(count)]
+        start = time.perf_counter()
+        for name in names:
+            with open(os.path.join(plain_dir, name), "w") as f:
+                json.dump(payload, f, indent=4)
+        plain_save = time.perf_counter() - start
+        artifacts = [oc.snapshot.json(name) for name in names]
+        start = time.perf_counter()
+        for artifact in artifacts:
+            artifact.save(payload)
+        ours_save = time.perf_counter() - start
+        start = time.perf_counter()
+        for name in names:
+            with open(os.path.join(plain_dir, name)) as f:
+                json.load(f)
+        plain_load = time.perf_counter() - start
+        start = time.perf_counter()
+        for artifact in artifacts:
+            artifact.load()
+        ours_load = time.perf_counter() - start
+        save_ratios.append(ours_save / plain_save)
+        load_ratios.append(ours_load / plain_load)
+        last = (plain_save, ours_save, plain_load, ours_load)
+    return {"plain_save_s": last[0], "ours_save_s": last[1], "save_ratio": statistics.median(save_ratios),
+            "plain_load_s": last[2], "ours_load_s": last[3], "load_ratio": statistics.median(load_ratios)}
+
+
+def bench_checkpoint(megabytes, work, rounds):
+    import torch
+
+    import opencrate as oc
+
+    per_tensor = 16 << 20
+    state = {f"layer{i}.weight": torch.randn(per_tensor // 4) for i in range((megabytes << 20) // per_tensor)}
+    raw_path = os.path.join(work, "raw.pt")
+    oc.snapshot.setup(name="bench_ckpt", start="new", root=os.path.join(work, "snapshots"))
+    artifact = oc.snapshot.checkpoint("state.pt")
+    raw_save, ours_save, raw_load, ours_load = [], [], [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        with open(raw_path, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        raw_save.append(time.perf_counter() - start)
+        os.unlink(raw_path)  # both sides write a new file each round
+
+        start = time.perf_counter()
+        artifact.save(state)
+        ours_save.append(time.perf_counter() - start)
+        os.unlink(artifact.path)
+    with open(raw_path, "wb") as f:
+        torch.save(state, f)
+    artifact.save(state)
+    for _ in range(rounds):
+        start = time.perf_counter()
+        torch.load(raw_path, weights_only=True)
+        raw_load.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        artifact.load()
+        ours_load.append(time.perf_counter() - start)
+    rs, os_, rl, ol = (statistics.median(x) for x in (raw_save, ours_save, raw_load, ours_load))
+    save_ratio = statistics.median(o / r for o, r in zip(ours_save, raw_save))
+    load_ratio = statistics.median(o / r for o, r in zip(ours_load, raw_load))
+    return {"size_mb": megabytes, "raw_save_s": rs, "ours_save_s": os_, "save_ratio": save_ratio,
+            "raw_load_s": rl, "ours_load_s": ol, "load_ratio": load_ratio}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    quick = "--quick" in argv
+    work = tempfile.mkdtemp(prefix="opencrate-bench-")
+    try:
+        imp = bench_import(3 if quick else 10)
+        print(f"import opencrate: +{imp['added_s']:.3f} s over a bare interpreter ({imp['bare_s']:.3f} s -> "
+              f"{imp['import_s']:.3f} s; target <= 0.150 s); heavy modules loaded: {imp['heavy_loaded']}")
+        js = bench_json(1000, work, 3 if quick else 7)
+        print(f"1000 json saves: median ratio {js['save_ratio']:.2f}x a plain json.dump loop (last round "
+              f"{js['ours_save_s']:.3f} s vs {js['plain_save_s']:.3f} s; target <= 1.5x)")
+        print(f"1000 json loads: median ratio {js['load_ratio']:.2f}x a plain json.load loop (last round "
+              f"{js['ours_load_s']:.3f} s vs {js['plain_load_s']:.3f} s; target <= 1.5x)")
+        ck = bench_checkpoint(64 if quick else 256, work, 1 if quick else 5)
+        print(f"{ck['size_mb']} MB checkpoint save (hash + fsync): {ck['ours_save_s']:.3f} s vs raw torch.save+fsync "
+              f"{ck['raw_save_s']:.3f} s -> ratio {ck['save_ratio']:.2f}x (target <= 1.15x)")
+        print(f"{ck['size_mb']} MB checkpoint load: {ck['ours_load_s']:.3f} s vs raw torch.load "
+              f"{ck['raw_load_s']:.3f} s -> ratio {ck['load_ratio']:.2f}x (target <= 1.05x)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
