@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on this machine, then run it.
+#   bash scripts/test.sh            # the whole suite
+#   bash scripts/test.sh -k csv     # extra arguments go to pytest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian's Chromium drives the JupyterLab browser tests (never a downloaded browser).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null
+  else
+    echo "chromium is not installed and cannot be installed here: browser tests will be skipped outside CI" >&2
+  fi
+fi
+
+# torch first, from the pinned CPU build, so that no dependency range pulls another one.
+python -m pip install -q --disable-pip-version-check "torch==2.13.0"
+python -m pip install -q --disable-pip-version-check -e ".[all,test]"
+
+python -m pytest "$@"
