@@ -1,20 +1,26 @@
 """Write notebooks/guide/*.ipynb from the OpenCrate guide's code cells and execute them.
 
-The guide restarts its kernel three times; each restart starts a new notebook here, so
-nbval runs every part in a fresh kernel, in order. Run from the repository root:
+The guide restarts its kernel twice; each restart starts a new notebook here, so nbval
+runs every part in a fresh kernel, in order (notebooks/guide/conftest.py runs them in a
+temporary folder). Outputs are stored for nbval to compare; times, sizes and kernel file
+names are masked by notebooks/nbval-sanitize.cfg. Run from the repository root:
 
     python scripts/build_guide_notebooks.py
 """
 
+import configparser
 import os
+import re
 import shutil
 import sys
+import tempfile
 
 import nbformat
 from nbclient import NotebookClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, os.pardir, "notebooks", "guide")
+SANITIZE = os.path.join(HERE, os.pardir, "notebooks", "nbval-sanitize.cfg")
 IGNORE = "# NBVAL_IGNORE_OUTPUT\n"
 
 PART1 = [
@@ -128,7 +134,7 @@ custom_model_ckpt_artifact.save(
         "description": "A sample PyTorch model checkpoint after 5 epochs."
     }
 )''',
-    IGNORE + '''oc.io.show_files_in_dir("snapshots", depth=4, verbose=True)
+    '''oc.io.show_files_in_dir("snapshots", depth=4, verbose=True)
 # neat trick - you can use verbose argument in show_files_in_dir to see file sizes and last modified times''',
     '''loaded_greeting = greeting_artifact.load()
 oc.info(f"Loaded Text: {loaded_greeting}")
@@ -169,7 +175,7 @@ audio_playback_widget(loaded_audio["data"], loaded_audio["sample_rate"])''',
 oc.info(f"Artifact Type: {custom_model_ckpt_artifact.snapshot_type}")
 oc.info(f"Artifact Exists: {custom_model_ckpt_artifact.exists}") # Should be True as we just saved it
 oc.info(f"Artifact Path: {custom_model_ckpt_artifact.path}")''',
-    IGNORE + '''custom_model_ckpt_artifact.backup(tag="initial-version")
+    '''custom_model_ckpt_artifact.backup(tag="initial-version")
 oc.info("Created initial backup with tag 'initial-version'.")
 
 # Simulate some changes and then create another backup
@@ -195,7 +201,7 @@ if initial_checkpoint_artifact.exists:
     oc.info(f"Loaded Initial Version Loss: {initial_checkpoint['loss']}")
 else:
     oc.warning("Initial version backup not found.")''',
-    IGNORE + '''if all_backups:
+    '''if all_backups:
     artifact_to_delete_name = all_backups.split("\\n")[0] # Let's delete the first backup
     artifact_to_delete = oc.snapshot.checkpoint(artifact_to_delete_name)
     artifact_to_delete.delete(confirm=True)
@@ -356,7 +362,7 @@ image_dataset_artifact = oc.snapshot.image_archive(
     "images_archive.zip", handler=ImageZipHandler, verbose=True
 )
 oc.info(f"Custom Image Archive Artifact Handler initialized at: {image_dataset_artifact.path}")''',
-    IGNORE + '''# Generate some random images for demonstration
+    '''# Generate some random images for demonstration
 random_images = [np.random.randint(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(50)]
 
 # Save the images using the custom handler
@@ -377,23 +383,39 @@ PARTS = {
 }
 
 
+def sanitize(text):
+    """Mask times, sizes and kernel file paths as nbval does (the same file), so that stored outputs
+    hold no machine paths and a rebuild changes nothing."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(SANITIZE)
+    for section in parser.sections():
+        text = re.sub(parser[section]["regex"], parser[section]["replace"], text)
+    return text
+
+
 def build(execute=True):
+    """Write the notebooks; with ``execute``, run them in order in one temporary folder and keep their outputs."""
     os.makedirs(OUT, exist_ok=True)
-    shutil.rmtree(os.path.join(OUT, "snapshots"), ignore_errors=True)
-    for file_name, cells in PARTS.items():
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-        path = os.path.join(OUT, file_name)
-        if execute:
-            NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": OUT}}).execute()
-            for cell in nb.cells:
-                if cell.source.startswith(IGNORE.strip()):
-                    cell.outputs = []  # not compared; kept out of the repository
-                cell.metadata.pop("execution", None)
-        nbformat.write(nb, path)
-        print("wrote", os.path.relpath(path))
-    shutil.rmtree(os.path.join(OUT, "snapshots"), ignore_errors=True)
+    work = tempfile.mkdtemp(prefix="opencrate-guide-build-")
+    try:
+        for file_name, cells in PARTS.items():
+            nb = nbformat.v4.new_notebook()
+            nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+            nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+            path = os.path.join(OUT, file_name)
+            if execute:
+                NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": work}}).execute()
+                for cell in nb.cells:
+                    if cell.source.startswith(IGNORE.strip()):
+                        cell.outputs = []  # not compared (an audio player with the samples inline)
+                    cell.metadata.pop("execution", None)
+                    for output in cell.outputs:
+                        if "text" in output:
+                            output["text"] = sanitize(output["text"])
+            nbformat.write(nb, path)
+            print("wrote", os.path.relpath(path))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

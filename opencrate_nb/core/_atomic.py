@@ -8,8 +8,8 @@ is computed in a second thread while that flush runs, so it costs almost nothing
 """
 
 import hashlib
+import itertools
 import os
-import queue
 import re
 import secrets
 import shutil
@@ -20,17 +20,36 @@ import threading
 # their cost would be dominated by the flush, and the rename alone already
 # protects them against a killed process.
 FSYNC_MIN_BYTES = 1 << 20
+# Chunks at least this large are hashed and written at the same time (see HashingWriter).
+PARALLEL_MIN_BYTES = 1 << 20
 _CHUNK = 1 << 20
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_REWRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 TEMP_MARK = ".tmp"
 _TEMP_PATTERN = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp(\.[^.]*)?$")
 
 
+_tokens = itertools.count(secrets.randbits(32))
+
+
+def _reseed_tokens():
+    global _tokens
+    _tokens = itertools.count(secrets.randbits(32))
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reseed_tokens)  # a forked child must not reuse the parent's names
+
+
 def temp_path_for(path):
-    """A hidden sibling of ``path`` that keeps its suffix (handlers pick formats by suffix)."""
+    """A hidden sibling of ``path`` that keeps its suffix (handlers pick formats by suffix).
+
+    The token is a per-process counter from a random start (cheaper than fresh random
+    bytes per save); files are created with O_EXCL, so a clash fails instead of sharing.
+    """
     folder, base = os.path.split(path)
     _, suffix = os.path.splitext(base)
-    return os.path.join(folder, f".{base}.{secrets.token_hex(4)}{TEMP_MARK}{suffix}")
+    return os.path.join(folder, f".{base}.{next(_tokens) & 0xFFFFFFFF:08x}{TEMP_MARK}{suffix}")
 
 
 def is_temp_name(file_name):
@@ -99,40 +118,45 @@ def fsync_dir(folder):
 
 
 class HashingWriter:
-    """A binary file writer that hashes what passes through it, in a second thread.
+    """A binary file writer that hashes what passes through it.
 
-    Each chunk is copied (a memcpy is several times faster than sha256) and handed to
-    the hashing thread, so the caller's serialisation, the write and the hash run at
-    the same time, and the caller's buffer is never read after ``write`` returns.
-    At most a few chunks wait in the queue, which bounds the extra memory.
+    A large chunk is written by a helper thread while this thread hashes the same
+    bytes (both release the GIL), so the hash costs no copy and little time; the
+    caller's buffer is not read after ``write`` returns. The kernel is asked to start
+    writing each large chunk to disk at once, so the final fsync has little left to do.
     """
 
     def __init__(self, path):
-        self._fd = os.open(path, _CREATE_FLAGS, 0o666)
+        self._fd = os.open(path, _REWRITE_FLAGS, 0o666)
         self._hash = hashlib.sha256()
         self.size = 0
         self._writeback = _writeback_starter()
-        self._queue = queue.Queue(maxsize=4)
-        self._worker = threading.Thread(target=self._consume, name="opencrate-hash", daemon=True)
-        self._worker.start()
-        self._digest = None
 
-    def _consume(self):
-        update = self._hash.update
-        while True:
-            chunk = self._queue.get()
-            if chunk is None:
-                return
-            update(chunk)
+    def _write_all(self, view, failure=None):
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError as exc:
+            if failure is None:
+                raise
+            failure.append(exc)
 
     def write(self, data):
         view = memoryview(data).cast("B")
         count = view.nbytes
-        self._queue.put(bytes(view))
-        while view:
-            view = view[os.write(self._fd, view):]
-        if self._writeback is not None and count >= (1 << 20):
-            self._writeback(self._fd, self.size, count)  # the final fsync then has little left to do
+        if count >= PARALLEL_MIN_BYTES:
+            failure = []
+            writer = threading.Thread(target=self._write_all, args=(view, failure), name="opencrate-write")
+            writer.start()
+            self._hash.update(view)
+            writer.join()
+            if failure:
+                raise failure[0]
+            if self._writeback is not None:
+                self._writeback(self._fd, self.size, count)
+        else:
+            self._hash.update(view)
+            self._write_all(view)
         self.size += count
         return count
 
@@ -143,18 +167,12 @@ class HashingWriter:
         return True
 
     def hexdigest(self):
-        if self._digest is None:
-            self._queue.put(None)
-            self._worker.join()
-            self._digest = self._hash.hexdigest()
-        return self._digest
+        return self._hash.hexdigest()
 
     def close(self):
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        if self._digest is None:
-            self.hexdigest()
 
     def __enter__(self):
         return self
@@ -194,13 +212,13 @@ def finish_file(temp_path, final_path, before_replace=None, known_sha=None):
     """Hash, flush (when large) and move ``temp_path`` to ``final_path``. Returns (sha256, size).
 
     ``before_replace(sha256, size)`` runs just before the move (history keeps the old content there).
-    ``known_sha`` is the hash when the writer already computed it (see HashingWriter).
+    ``known_sha`` is the hash when the writer computed it while writing (see HashingWriter).
     """
     size = os.path.getsize(temp_path)
     if known_sha is not None:
-        sha = known_sha
         if size >= FSYNC_MIN_BYTES:
             fsync_file(temp_path)
+        sha = known_sha
     elif size >= FSYNC_MIN_BYTES:
         result = {}
 
@@ -225,17 +243,26 @@ def finish_file(temp_path, final_path, before_replace=None, known_sha=None):
     return sha, size
 
 
+def create_temp(path):
+    """Create (O_EXCL) a fresh hidden temporary sibling of ``path``; returns (temp path, fd)."""
+    while True:
+        tmp = temp_path_for(path)
+        try:
+            return tmp, os.open(tmp, _CREATE_FLAGS, 0o666)
+        except FileExistsError:
+            continue  # another process holds that name: take the next one
+
+
 def write_bytes(path, data, before_replace=None):
     """Atomically write ``data`` to ``path``. Returns (sha256, size).
 
     Uses raw ``os`` calls: for the many small files of a run (metrics, configs) the
     Python file object would cost as much as the write itself.
     """
-    tmp = temp_path_for(path)
     sha = hash_bytes(data)
     size = len(data)
+    tmp, fd = create_temp(path)
     try:
-        fd = os.open(tmp, _CREATE_FLAGS, 0o666)
         try:
             view = memoryview(data)
             while view:

@@ -15,13 +15,14 @@ def write(handler, obj, path, args=(), kwargs=None, before_replace=None):
     """
     kwargs = kwargs or {}
     if handler.writes_bytes():
-        data = handler.to_bytes(obj, *args, **kwargs)
+        data = handler.to_bytes(obj, path, *args, **kwargs)
         return _atomic.write_bytes(path, data, before_replace=before_replace)
-    tmp = _atomic.temp_path_for(path)
+    tmp, fd = _atomic.create_temp(path)  # reserves the name; the library rewrites the empty file
+    os.close(fd)
     try:
         written_sha = handler.save(obj, tmp, *args, **kwargs)
-        if not os.path.exists(tmp):
-            raise RuntimeError(f"The {handler.kind} handler did not write a file for {os.path.basename(path)!r}.")
+        if not os.path.exists(tmp) or os.path.getsize(tmp) == 0:
+            raise RuntimeError(f"The {handler.kind} handler wrote nothing for {os.path.basename(path)!r}; nothing was saved.")
         known = written_sha if isinstance(written_sha, str) and len(written_sha) == 64 else None
         return _atomic.finish_file(tmp, path, before_replace=before_replace, known_sha=known)
     except BaseException:

@@ -5,7 +5,7 @@ import difflib
 import os
 import shutil
 
-from . import _atomic, _writer, log, record
+from . import _atomic, _writer, history, log, record
 from ._names import check_name
 from .errors import ConfirmationRequired
 
@@ -61,28 +61,43 @@ class Artifact:
     def save(self, obj=None, *args, **kwargs):
         """Save ``obj`` (atomically: a killed process leaves the old or the new content)."""
         if self._custom:
-            self._ensure_folder()
-            if obj is None and not args:
-                self._handler.save(**kwargs)
-            else:
-                self._handler.save(obj, *args, **kwargs)
-            self._record_current("save")
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)  # the user's code writes: no cache
+            keep = history.keep_before_custom_save(self._version_dir, self._rel, self.path, self._kind, self._handler)
+            try:
+                if obj is None and not args:
+                    self._handler.save(**kwargs)
+                else:
+                    self._handler.save(obj, *args, **kwargs)
+                self._record_current("save")
+            finally:
+                keep.release()
         else:
             self._ensure_folder()
+            # keeps the old content (history) and holds the version's save lock until the record line is written
+            keep = history.keeper(self._version_dir, self._rel, self.path, self._kind, self._handler)
             try:
-                sha, size = _writer.write(self._handler, obj, self.path, args, kwargs)
-            except FileNotFoundError:
-                if os.path.isdir(os.path.dirname(self.path)):
-                    raise
-                _known_dirs.discard(os.path.dirname(self.path))  # removed behind our back
-                self._ensure_folder()
-                sha, size = _writer.write(self._handler, obj, self.path, args, kwargs)
-            record.log_operation(self._version_dir, "save", self.name, self._kind, self._rel, size, sha)
+                try:
+                    sha, size = _writer.write(self._handler, obj, self.path, args, kwargs, before_replace=keep)
+                except FileNotFoundError:
+                    if os.path.isdir(os.path.dirname(self.path)):
+                        raise
+                    _known_dirs.discard(os.path.dirname(self.path))  # removed behind our back
+                    self._ensure_folder()
+                    sha, size = _writer.write(self._handler, obj, self.path, args, kwargs, before_replace=keep)
+                record.log_operation(self._version_dir, "save", self.name, self._kind, self._rel, size, sha)
+            finally:
+                keep.release()
         if self.verbose:
             log.info(f"✓ '{self.name}' of '{self._kind}' saved successfully at '{self.path}'.")
 
-    def load(self, *args, **kwargs):
-        """Load the artifact. A missing one raises FileNotFoundError naming what exists."""
+    def load(self, *args, version=None, at=None, **kwargs):
+        """Load the artifact. A missing one raises FileNotFoundError naming what exists.
+
+        ``version=k`` loads the k-th content in :meth:`history` (0 = first, -1 = current);
+        ``at=`` (a datetime or ISO string) loads the content that was current at that time.
+        """
+        if version is not None or at is not None:
+            return history.load(self, version=version, at=at, args=args, kwargs=kwargs)
         if self._custom:
             value = self._handler.load(*args, **kwargs)
         else:
@@ -108,6 +123,10 @@ class Artifact:
         if self._custom or describe is None:
             return {"size": os.path.getsize(self.path)}
         return describe(self.path)
+
+    def history(self):
+        """Every content this artifact has had, oldest first, the current one last (see core/history.py)."""
+        return history.history_of(self._version_dir, self._rel, self.path)
 
     def last_record(self):
         """The newest record entry for this artifact (save or backup), or None."""
@@ -180,13 +199,23 @@ class Artifact:
             raise FileNotFoundError(self._missing_message())
         folder, base = os.path.split(self.path)
         doomed = os.path.join(folder, f".{base}.deleting")
-        os.replace(self.path, doomed)  # the name disappears at once and whole
-        _atomic.remove_quietly(doomed)
-        record.log_operation(self._version_dir, "delete", self.name, self._kind, self._rel)
+        keep = history.keeper(self._version_dir, self._rel, self.path)
+        try:
+            keep()  # the deleted content stays in the history (subject to retention)
+            os.replace(self.path, doomed)  # the name disappears at once and whole
+            _atomic.remove_quietly(doomed)
+            record.log_operation(self._version_dir, "delete", self.name, self._kind, self._rel)
+        finally:
+            keep.release()
         if self.verbose:
             log.info(f"✓ '{self.name}' of '{self._kind}' deleted from '{self.path}'.")
 
     # -- helpers ----------------------------------------------------------------------------
+    @staticmethod
+    def forget_folders():
+        """Forget which kind folders exist (after a setup or reset they may be gone)."""
+        _known_dirs.clear()
+
     def _ensure_folder(self):
         folder = os.path.dirname(self.path)
         if folder not in _known_dirs:

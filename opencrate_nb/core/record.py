@@ -17,6 +17,7 @@ RECORD_FILE = "record.jsonl"
 CELLS_FILE = "cells.jsonl"
 
 _open_fds = {}
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
 class RecordWarning(UserWarning):
@@ -32,16 +33,23 @@ def record_dir(version_dir):
     return os.path.join(version_dir, RECORD_DIR)
 
 
-def _fd_for(version_dir, file):
-    key = (os.path.abspath(version_dir), file)
+def _fd_for(key, version_dir, file):
     fd = _open_fds.get(key)
     if fd is not None:
         return fd
     folder = record_dir(version_dir)
     os.makedirs(folder, exist_ok=True)
-    fd = os.open(os.path.join(folder, file), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(os.path.join(folder, file), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    _end_with_newline(fd)
     _open_fds[key] = fd
     return fd
+
+
+def _end_with_newline(fd):
+    """After a crash the last line may be torn (no newline): end it, so the next line stays readable."""
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        os.write(fd, b"\n")
 
 
 def close_all():
@@ -56,15 +64,21 @@ def close_all():
 
 def append_line(version_dir, entry, file=RECORD_FILE):
     """Append one JSON object as one line, in a single O_APPEND write."""
-    line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+    line = (_encode(entry) + "\n").encode("utf-8")
     key = (os.path.abspath(version_dir), file)
-    fd = _fd_for(version_dir, file)
+    fd = _fd_for(key, version_dir, file)
     try:
+        if os.fstat(fd).st_nlink == 0:
+            raise FileNotFoundError("the record file was removed")
         os.write(fd, line)
     except OSError:
-        # the folder was removed or replaced behind our back: reopen once
+        # the folder or the file was removed or replaced behind our back: reopen once
         _open_fds.pop(key, None)
-        os.write(_fd_for(version_dir, file), line)
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+        os.write(_fd_for(key, version_dir, file), line)
 
 
 def log_operation(version_dir, op, name, kind, rel_path, size=None, sha256=None, **extra):
@@ -121,8 +135,15 @@ def read_record(version_dir):
 
 def current_artifacts(version_dir):
     """Latest entry per relative path, deletes applied: what the version holds now."""
+    return latest_per_path(read_record(version_dir))
+
+
+def latest_per_path(entries):
+    """The newest of ``entries`` for each relative path, deletes applied (non-dict entries skipped)."""
     current = {}
-    for entry in read_record(version_dir):
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
         path = entry.get("path")
         if not isinstance(path, str):
             continue

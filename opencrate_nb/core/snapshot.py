@@ -44,6 +44,7 @@ class Snapshot:
         dir_path = os.path.join(snapshot_dir, folder)
 
         record.close_all()
+        Artifact.forget_folders()
         log.detach()
         log_path = os.path.join(dir_path, f"{name}.log")
         history_path = os.path.join(dir_path, f"{name}.history.log")
@@ -78,6 +79,7 @@ class Snapshot:
             )
         log.detach()
         record.close_all()
+        Artifact.forget_folders()
         self._state = None
         if os.path.isdir(target):
             doomed = os.path.join(state.root, f".{state.name}.deleting")
@@ -143,15 +145,16 @@ class Snapshot:
         """The artifact ``name`` of ``kind`` in the current version (what ``oc.snapshot.<kind>(name)`` does)."""
         state = self._require()
         check_kind(kind)
-        if handler is None:
+        check_name(name, "artifact name")
+        builtin = handlers.get_handler(kind)
+        if handler is None and builtin is None:
             handler = self._custom_handlers.get(kind)
         if handler is not None:
-            self._custom_handlers[kind] = handler
             instance = _instantiate(handler)
-            builtin = handlers.get_handler(kind)
+            if builtin is None:
+                self._custom_handlers[kind] = handler  # later oc.snapshot.<kind>(name) calls reuse it
             folder = builtin.folder if builtin is not None else kind
             return Artifact(state.dir_path, kind, name, instance, folder, verbose=verbose, custom=True)
-        builtin = handlers.get_handler(kind)
         if builtin is None:
             raise UnknownKindError(_unknown_kind_message(kind))
         name = _with_suffix(kind, name, builtin)
@@ -221,6 +224,35 @@ class Snapshot:
         if hook in self._setup_hooks:
             self._setup_hooks.remove(hook)
 
+    # -- history, diff, verify, cleanup (core/diff.py, verify.py, gc.py) ----------------------------
+    def diff(self, a=None, b=None, **kwargs):
+        """Compare two versions: ``diff(1, 3)``, ``diff("v1:major-update")`` (against this version),
+        ``diff("other_name/v2", 3)``. Returns a :class:`~opencrate_nb.core.diff.Diff`."""
+        from . import diff
+
+        return diff.diff(a, b, snapshot=self, **kwargs)
+
+    def verify(self, version=None, **kwargs):
+        """Re-hash this version's artifacts (or ``version``'s) against the record; ``.ok`` and problems."""
+        from . import verify
+
+        return verify.verify(version, snapshot=self, **kwargs)
+
+    def stats(self, **kwargs):
+        """Files, bytes and deduplication savings of every version of this snapshot name."""
+        from . import gc
+
+        state = self._require()
+        return gc.stats(state.root, name=state.name, **kwargs)
+
+    def gc(self, dry_run=True, **kwargs):
+        """Remove history contents beyond retention and leftovers of interrupted saves of this
+        snapshot name. A dry run unless ``dry_run=False``; returns what was (or would be) removed."""
+        from . import gc
+
+        state = self._require()
+        return gc.collect(state.root, name=state.name, dry_run=dry_run, **kwargs)
+
     # -- internals --------------------------------------------------------------------------------
     def _artifact_for(self, kind, file_name):
         state = self._state
@@ -284,6 +316,9 @@ class _CustomKind:
         raise UnknownKindError(_unknown_kind_message(self._word, snapshot=True))
 
     __str__ = __format__ = __bool__ = __int__ = __float__ = __index__ = __iter__ = __len__ = _refuse
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __contains__ = __getitem__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __fspath__ = _refuse
+    __hash__ = None
 
     def __repr__(self):
         return f"<custom artifact kind {self._word!r}: call it with handler=YourClass>"
@@ -291,13 +326,16 @@ class _CustomKind:
 
 def _unknown_kind_message(word, snapshot=False):
     builtins = handlers.builtin_kinds()
+    plugins = handlers.plugin_kinds()
     attrs = ["setup", "reset", "version", "version_name", "dir_path", "list_versions", "list_tags"]
     text = f"oc.snapshot has no kind or attribute {word!r}."
-    close = difflib.get_close_matches(word, builtins + attrs, n=1)
+    close = difflib.get_close_matches(word, builtins + plugins + attrs, n=1)
     if close:
         text += f" Did you mean {close[0]!r}?"
-    text += (f" Built-in kinds: {', '.join(builtins)}. For a custom kind pass a handler class: "
-             f"oc.snapshot.{word}(name, handler=YourHandler).")
+    text += f" Built-in kinds: {', '.join(builtins)}."
+    if plugins:
+        text += f" Kinds from installed packages: {', '.join(plugins)}."
+    text += f" For a custom kind pass a handler class: oc.snapshot.{word}(name, handler=YourHandler)."
     return text
 
 
@@ -323,11 +361,12 @@ def _with_suffix(kind, name, handler):
     stem, suffix = os.path.splitext(name)
     if kind == "text" and suffix:
         return name
-    if not suffix or not suffix[1:].isalpha():
-        return name + suffixes[0]
+    if not suffix or not suffix[1:].isalnum() or suffix[1:].isdigit():
+        return name + suffixes[0]  # "model" or "epoch.3": no format suffix yet
     raise InvalidNameError(
         f"{name!r} has suffix {suffix!r}, which the {kind} kind does not write. "
-        f"Use one of {', '.join(suffixes)} (e.g. {stem + suffixes[0]!r}), or another kind."
+        f"Use one of {', '.join(suffixes)} (e.g. {stem + suffixes[0]!r}), another kind, or a custom handler: "
+        f"oc.snapshot.<word>(name, handler=YourClass)."
     )
 
 
@@ -351,4 +390,11 @@ def _instantiate(handler):
     return instance
 
 
+def _record_environment(snap):
+    from . import environment
+
+    environment.on_setup(snap)
+
+
 snapshot = Snapshot()
+snapshot.on_setup(_record_environment)  # .crate/env.json: one entry per run (core/environment.py)

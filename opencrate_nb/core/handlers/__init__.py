@@ -17,6 +17,8 @@ __all__ = [
     "GifFrames",
     "VideoClip",
     "builtin_kinds",
+    "plugin_kinds",
+    "refresh_entry_points",
     "get_handler",
     "kind_for_folder",
     "kind_for_suffix",
@@ -52,8 +54,22 @@ def _load_entry_points():
     if _entry_points is None:
         from importlib.metadata import entry_points
 
-        _entry_points = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+        _entry_points = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in _BUILTIN}
     return _entry_points
+
+
+def refresh_entry_points():
+    """Look for ``opencrate.handlers`` entry points again (after installing a package in a running kernel)."""
+    global _entry_points
+    for kind in list(_instances):
+        if kind not in _BUILTIN:
+            del _instances[kind]
+    _entry_points = None
+
+
+def plugin_kinds():
+    """Kinds added by installed packages through the ``opencrate.handlers`` entry-point group."""
+    return sorted(_load_entry_points())
 
 
 def get_handler(kind):
@@ -69,11 +85,27 @@ def get_handler(kind):
         ep = _load_entry_points().get(kind)
         if ep is None:
             return None
-        handler = ep.load()()
-        if not getattr(handler, "folder", None):
-            handler.folder = kind
-        handler.kind = kind
+        handler = _instantiate_plugin(ep)
     _instances[kind] = handler
+    return handler
+
+
+def _instantiate_plugin(ep):
+    """An instance of an entry point's handler class, checked like a built-in handler."""
+    try:
+        handler = ep.load()()
+    except Exception as exc:
+        raise ImportError(f"The artifact kind {ep.name!r} from entry point {ep.value!r} could not be loaded: "
+                          f"{type(exc).__name__}: {exc}. Reinstall or remove the package that provides it.") from exc
+    for method in ("save", "load"):
+        if not callable(getattr(handler, method, None)):
+            raise TypeError(f"The artifact kind {ep.name!r} ({ep.value}) has no {method}() method.")
+    if not callable(getattr(handler, "writes_bytes", None)):
+        raise TypeError(f"The artifact kind {ep.name!r} ({ep.value}) must subclass "
+                        "opencrate_nb.core.handlers.Handler.")
+    if not getattr(handler, "folder", None):
+        handler.folder = ep.name
+    handler.kind = ep.name
     return handler
 
 

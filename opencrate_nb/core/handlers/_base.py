@@ -6,8 +6,8 @@ import os
 class Handler:
     """Saves, loads and summarises one kind of artifact.
 
-    Subclasses set the class attributes and implement ``load`` and ``describe``, plus
-    either ``to_bytes`` (small formats serialised in memory: written atomically and
+    Subclasses set the class attributes and implement ``load(path, **kw)`` and
+    ``describe``, plus either ``to_bytes`` (small formats serialised in memory: written atomically and
     hashed without reading the file back) or ``save`` (formats a library writes to a
     path itself).
     """
@@ -17,17 +17,13 @@ class Handler:
     suffixes = ()  #: allowed file suffixes, the first is the default; empty: any
     description = ""
 
-    def to_bytes(self, obj, *args, **kwargs):  # pragma: no cover - overridden or unused
-        raise NotImplementedError
+    to_bytes = None  #: optional ``to_bytes(obj, path, **kw) -> bytes``; ``path`` only informs (e.g. its suffix)
 
     def save(self, obj, path, *args, **kwargs):
         """Write ``obj`` to ``path``. The default writes ``to_bytes`` (callers make it atomic)."""
-        data = self.to_bytes(obj, *args, **kwargs)
+        data = self.to_bytes(obj, path, *args, **kwargs)
         with open(path, "wb") as f:
             f.write(data)
-
-    def load(self, path, *args, **kwargs):
-        raise NotImplementedError
 
     def describe(self, path):
         """A cheap, JSON-safe summary for the UIs. Never loads a large file whole."""
@@ -35,7 +31,7 @@ class Handler:
 
     @classmethod
     def writes_bytes(cls):
-        return cls.to_bytes is not Handler.to_bytes
+        return cls.to_bytes is not None
 
 
 def require(module, extra, purpose):

@@ -19,8 +19,13 @@ class CsvHandler(Handler):
     suffixes = (".csv", ".tsv")
     description = "pandas DataFrames, numpy arrays, lists of rows or of dicts"
 
-    def to_bytes(self, obj, index=None, sep=",", header=True, **kwargs):
-        """``index=None`` writes the index only when it carries information (not 0..n-1)."""
+    def to_bytes(self, obj, path=None, index=None, sep=None, header=True, **kwargs):
+        """``index=None`` writes the index only when it carries information (not 0..n-1).
+
+        ``sep`` defaults to a tab for ``.tsv`` files and a comma otherwise.
+        """
+        if sep is None:
+            sep = _separator(path)
         if type(obj).__name__ == "Series" and hasattr(obj, "to_frame"):
             obj = obj.to_frame()
         if isinstance(obj, dict):
@@ -52,7 +57,7 @@ class CsvHandler(Handler):
 
     def load(self, path, lib="pandas", **kwargs):
         """``lib="pandas"`` -> DataFrame, ``"csv"`` -> list of rows (lists of str), ``"numpy"`` -> ndarray."""
-        sep = kwargs.pop("sep", "\t" if path.lower().endswith(".tsv") else ",")
+        sep = kwargs.pop("sep", None) or _separator(path)
         if lib == "pandas":
             pd = require("pandas", "all", "Loading CSV with lib='pandas'")
             return pd.read_csv(path, sep=sep, **kwargs)
@@ -66,7 +71,7 @@ class CsvHandler(Handler):
         raise ValueError(f"Unknown lib {lib!r} for CSV: use 'pandas', 'csv' or 'numpy'.")
 
     def describe(self, path):
-        sep = "\t" if path.lower().endswith(".tsv") else ","
+        sep = _separator(path)
         size = os.path.getsize(path)
         head = []
         with open(path, newline="", encoding="utf-8", errors="replace") as f:
@@ -82,6 +87,10 @@ class CsvHandler(Handler):
             rows = max(rows - 1, 0) if head else 0
         columns = head[0] if head else []
         return {"size": size, "rows": rows, "columns": columns, "head": head[1:HEAD_ROWS + 1]}
+
+
+def _separator(path):
+    return "\t" if path and path.lower().endswith(".tsv") else ","
 
 
 def _has_default_index(df):

@@ -14,7 +14,11 @@ class GifHandler(Handler):
     description = "a list of frames (numpy arrays or PIL images)"
 
     def save(self, frames, path, fps=None, duration_ms=None, loop=0):
-        """``fps`` or ``duration_ms`` (per frame) set the speed; the default is 10 frames per second."""
+        """``fps`` or ``duration_ms`` (per frame) set the speed; the default is 10 frames per second.
+
+        The GIF writer stores identical neighbouring frames once, with their durations added
+        (it plays the same), so a loaded gif can have fewer frames than were saved.
+        """
         frames = list(frames)
         if not frames:
             raise ValueError("A gif needs at least one frame; got an empty list.")

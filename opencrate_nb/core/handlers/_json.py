@@ -1,5 +1,6 @@
 """JSON: dicts, lists and other JSON-serialisable values (numpy scalars and arrays too)."""
 
+import functools
 import json
 import os
 
@@ -22,15 +23,20 @@ def _default(value):
     )
 
 
+@functools.lru_cache(maxsize=16)
+def _encoder(indent, sort_keys, ensure_ascii):
+    """One encoder per set of options (json.dumps would build a new one for every save)."""
+    return json.JSONEncoder(indent=indent, sort_keys=sort_keys, ensure_ascii=ensure_ascii, default=_default).encode
+
+
 class JsonHandler(Handler):
     kind = "json"
     folder = "jsons"
     suffixes = (".json",)
     description = "JSON-serialisable values (dict, list, str, numbers)"
 
-    def to_bytes(self, obj, indent=4, sort_keys=False, ensure_ascii=False):
-        return json.dumps(obj, indent=indent, sort_keys=sort_keys, ensure_ascii=ensure_ascii,
-                          default=_default).encode("utf-8")
+    def to_bytes(self, obj, path=None, indent=4, sort_keys=False, ensure_ascii=False):
+        return _encoder(indent, sort_keys, ensure_ascii)(obj).encode("utf-8")
 
     def load(self, path):
         with open(path, "rb") as f:

@@ -13,7 +13,7 @@ class TextHandler(Handler):
     suffixes = (".txt",)
     description = "any string, saved as UTF-8 text"
 
-    def to_bytes(self, obj, encoding="utf-8"):
+    def to_bytes(self, obj, path=None, encoding="utf-8"):
         if isinstance(obj, bytes):
             return obj
         return str(obj).encode(encoding)

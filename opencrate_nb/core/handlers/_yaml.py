@@ -20,7 +20,7 @@ class YamlHandler(Handler):
     suffixes = (".yaml", ".yml")
     description = "configuration dicts and lists"
 
-    def to_bytes(self, obj, sort_keys=True, default_flow_style=False):
+    def to_bytes(self, obj, path=None, sort_keys=True, default_flow_style=False):
         yaml = _yaml()
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
         text = yaml.dump(obj, Dumper=dumper, sort_keys=sort_keys, default_flow_style=default_flow_style,

@@ -1,0 +1,64 @@
+"""Shared fixtures of the core tests.
+
+Every test runs in its own temporary folder (nothing is written into the repository)
+and the process-wide ``oc.snapshot`` is forgotten after each test, so tests never see
+each other's run log, record files or custom handlers.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from _notebook_fixtures import REPO, forget_snapshot
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    from opencrate_nb.core.artifact import Artifact
+    from opencrate_nb.core.snapshot import snapshot
+
+    monkeypatch.chdir(tmp_path)
+    forget_snapshot()
+    Artifact.forget_folders()
+
+    custom = dict(snapshot._custom_handlers)
+    yield tmp_path
+    forget_snapshot()
+    snapshot._custom_handlers.clear()
+    snapshot._custom_handlers.update(custom)
+
+
+@pytest.fixture
+def oc():
+    import opencrate
+
+    return opencrate
+
+
+@pytest.fixture
+def snap(oc):
+    """A fresh snapshot ``test`` (v0) in the test's folder."""
+    oc.snapshot.setup(name="test", start="new")
+    return oc.snapshot
+
+
+def _run_python(code, cwd=".", env=None, timeout=120, check=True, checkout=True):
+    environment = dict(os.environ)
+    environment.update(env or {})
+    if checkout:
+        environment["PYTHONPATH"] = REPO + os.pathsep + environment.get("PYTHONPATH", "")
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=environment,
+                            capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"subprocess failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def run_python():
+    """``run_python(code, cwd=".", env=None, checkout=True)``: run code in a fresh interpreter (a real
+    subprocess) that imports this checkout first; fails the test with its output when it exits non-zero."""
+    return _run_python

@@ -1,0 +1,169 @@
+"""core/_atomic.py: atomic writes, temporary names and content hashes."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from opencrate_nb.core import _atomic, _writer, handlers
+
+
+def test_write_bytes_replaces_whole_and_returns_hash_and_size(tmp_path):
+    target = tmp_path / "a.json"
+    target.write_bytes(b"old")
+    sha, size = _atomic.write_bytes(str(target), b"new content")
+    assert target.read_bytes() == b"new content"
+    assert (sha, size) == (hashlib.sha256(b"new content").hexdigest(), 11)
+    assert os.listdir(tmp_path) == ["a.json"]  # no temporary file left
+
+
+def test_large_writes_are_hashed_correctly(tmp_path):
+    data = os.urandom(3 << 20)  # above FSYNC_MIN_BYTES: flushed to disk
+    sha, size = _atomic.write_bytes(str(tmp_path / "big.bin"), data)
+    assert sha == hashlib.sha256(data).hexdigest() and size == len(data)
+    assert _atomic.hash_file(str(tmp_path / "big.bin")) == sha
+
+
+def test_a_failure_before_the_move_keeps_the_old_content_and_no_temporary(tmp_path):
+    target = tmp_path / "a.txt"
+    target.write_text("old")
+
+    def refuse(sha, size):
+        raise RuntimeError("stop before the move")
+
+    with pytest.raises(RuntimeError):
+        _atomic.write_bytes(str(target), b"new", before_replace=refuse)
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["a.txt"]
+
+
+def test_before_replace_sees_the_new_hash_while_the_old_file_is_still_there(tmp_path):
+    target = tmp_path / "a.txt"
+    target.write_text("old")
+    seen = []
+    _atomic.write_bytes(str(target), b"new", before_replace=lambda sha, size: seen.append(
+        (sha, size, target.read_text())))
+    assert seen == [(hashlib.sha256(b"new").hexdigest(), 3, "old")]
+
+
+def test_temporary_names_are_hidden_keep_the_suffix_and_are_recognised(tmp_path):
+    path = str(tmp_path / "model.pt")
+    names = {os.path.basename(_atomic.temp_path_for(path)) for _ in range(100)}
+    assert len(names) == 100
+    for name in names:
+        assert name.startswith(".model.pt.") and name.endswith(".tmp.pt")
+        assert _atomic.is_temp_name(name)
+    assert not _atomic.is_temp_name("model.pt") and not _atomic.is_temp_name(".crate")
+
+
+def test_create_temp_never_shares_a_name(tmp_path):
+    path = str(tmp_path / "a.txt")
+    first, fd = _atomic.create_temp(path)
+    os.close(fd)
+    _atomic._tokens = iter([int(first.split(".")[-3], 16), 12345])  # force a clash with the first name
+    try:
+        second, fd = _atomic.create_temp(path)
+        os.close(fd)
+    finally:
+        _atomic._reseed_tokens()
+    assert second != first and os.path.basename(second) == ".a.txt.00003039.tmp.txt"
+
+
+def test_hashing_writer_matches_hashlib(tmp_path):
+    chunks = [os.urandom(n) for n in (10, 2 << 20, 7, 1 << 20)]
+    path = str(tmp_path / "out.bin")
+    with _atomic.HashingWriter(path) as writer:
+        for chunk in chunks:
+            writer.write(chunk)
+    data = b"".join(chunks)
+    assert writer.hexdigest() == hashlib.sha256(data).hexdigest() and writer.size == len(data)
+    assert open(path, "rb").read() == data
+
+
+def test_hash_tree_covers_names_and_contents(tmp_path):
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "a.txt").write_text("a")
+    (tmp_path / "d" / "sub" / "b.txt").write_text("bb")
+    (tmp_path / "d" / ".hidden").write_text("ignored")
+    sha, size = _atomic.hash_tree(str(tmp_path / "d"))
+    assert size == 3
+    (tmp_path / "d" / "sub" / "b.txt").rename(tmp_path / "d" / "sub" / "c.txt")
+    assert _atomic.hash_tree(str(tmp_path / "d"))[0] != sha
+
+
+def test_copy_file_is_whole(tmp_path):
+    (tmp_path / "src").write_bytes(b"x" * 1000)
+    sha, size = _atomic.copy_file(str(tmp_path / "src"), str(tmp_path / "dst"))
+    assert (tmp_path / "dst").read_bytes() == b"x" * 1000 and size == 1000
+    assert sorted(os.listdir(tmp_path)) == ["dst", "src"]
+
+
+def test_writer_removes_the_temporary_when_the_handler_fails(tmp_path):
+    image = handlers.get_handler("image")
+    with pytest.raises(ValueError, match="shape"):
+        _writer.write(image, [[[1, 2]]], str(tmp_path / "x.png"))
+    assert os.listdir(tmp_path) == []
+
+
+KILLED_SAVER = """
+import sys
+import opencrate as oc
+
+kind = sys.argv[1]
+oc.snapshot.setup(name="crash", start="last")
+if kind == "text":
+    artifact = oc.snapshot.text("big.txt")
+    contents = ["A" * (24 << 20), "B" * (24 << 20)]
+else:
+    import numpy as np
+    artifact = oc.snapshot.checkpoint("weights.npy")
+    contents = [np.full(3 << 20, 1.0), np.full(3 << 20, 2.0)]
+artifact.save(contents[0])
+print("ready", flush=True)
+i = 1
+while True:
+    artifact.save(contents[i % 2])
+    i += 1
+"""
+
+
+@pytest.mark.parametrize("kind", ["text", "npy"])
+def test_a_process_killed_mid_save_leaves_old_or_new_never_torn(tmp_path, kind):
+    """A real interpreter saves two large contents in turn and is killed with SIGKILL at several moments."""
+    from _notebook_fixtures import REPO
+
+    import numpy as np
+
+    if kind == "npy":
+        expected = [np.full(3 << 20, 1.0), np.full(3 << 20, 2.0)]
+    else:
+        expected = ["A" * (24 << 20), "B" * (24 << 20)]
+    env = dict(os.environ, PYTHONPATH=REPO)
+    for delay in (0.0, 0.05, 0.13, 0.29):
+        proc = subprocess.Popen([sys.executable, "-c", KILLED_SAVER, kind], cwd=tmp_path, env=env,
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+        folder = tmp_path / "snapshots" / "crash" / "v0"
+        if kind == "text":
+            content = (folder / "texts" / "big.txt").read_text()
+            assert content in expected
+        else:
+            loaded = np.load(folder / "checkpoints" / "weights.npy")
+            assert any(loaded.shape == e.shape and (loaded == e).all() for e in expected)
+
+
+def test_hashing_writer_reports_a_failed_large_write(tmp_path):
+    writer = _atomic.HashingWriter(str(tmp_path / "x.bin"))
+    os.close(writer._fd)
+    writer._fd = os.open(str(tmp_path / "x.bin"), os.O_RDONLY)  # writing to it fails in the helper thread
+    with pytest.raises(OSError):
+        writer.write(b"x" * (2 << 20))
+    writer.close()

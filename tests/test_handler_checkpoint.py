@@ -1,0 +1,161 @@
+"""core/handlers/_checkpoint.py: model checkpoints by suffix, loaded safely by default."""
+
+import hashlib
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from opencrate_nb.core import record
+from opencrate_nb.core.errors import InvalidNameError, UntrustedContentError
+
+
+class Opaque:
+    """A Python object that weights-only loading refuses (it is not a tensor or container)."""
+
+    def __init__(self, value=1):
+        self.value = value
+
+
+def guide_checkpoint():
+    model = torch.nn.Sequential(torch.nn.Linear(20, 10), torch.nn.ReLU(), torch.nn.Linear(10, 1))
+    optimizer = torch.optim.Adam(lr=0.001, params=model.parameters())
+    return model, {"epoch": 5, "model_state_dict": model.state_dict(), "optimizer_state_dict": optimizer.state_dict(),
+                   "loss": 0.015, "description": "A sample PyTorch model checkpoint after 5 epochs."}
+
+
+def test_guide_torch_checkpoint_loads_safely(snap):
+    model, state = guide_checkpoint()
+    artifact = snap.checkpoint("custom_model_checkpoint.pth")
+    artifact.save(state)
+    loaded = artifact.load()
+    assert list(loaded.keys()) == ["epoch", "model_state_dict", "optimizer_state_dict", "loss", "description"]
+    assert torch.equal(loaded["model_state_dict"]["0.weight"], model.state_dict()["0.weight"])
+    assert loaded["description"] == "A sample PyTorch model checkpoint after 5 epochs."
+
+
+def test_recorded_hash_is_the_file_hash(snap):
+    _, state = guide_checkpoint()
+    artifact = snap.checkpoint("m.pt")
+    artifact.save(state)
+    entry = record.read_lines(snap.dir_path)[-1]
+    with open(artifact.path, "rb") as f:
+        data = f.read()
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["size"] == len(data)
+
+
+def test_python_objects_need_an_explicit_opt_out(snap):
+    artifact = snap.checkpoint("obj.pt")
+    artifact.save({"thing": Opaque(3)})
+    with pytest.raises(UntrustedContentError, match=r"load\(weights_only=False\)"):
+        artifact.load()
+    assert artifact.load(weights_only=False)["thing"].value == 3
+    assert artifact.load(trusted=True)["thing"].value == 3
+
+
+def test_map_location(snap):
+    snap.checkpoint("w.pt").save({"w": torch.ones(2)})
+    loaded = snap.checkpoint("w.pt").load(map_location="cpu")
+    assert loaded["w"].device.type == "cpu"
+    assert snap.checkpoint("w.pt").load(map_location=torch.device("cpu"))["w"].sum() == 2
+
+
+def test_safetensors_from_a_state_dict_or_a_model(snap):
+    model, _ = guide_checkpoint()
+    snap.checkpoint("model.safetensors").save(model)  # a module: its state_dict is stored
+    loaded = snap.checkpoint("model.safetensors").load()
+    assert set(loaded) == set(model.state_dict())
+    snap.checkpoint("meta.safetensors").save({"w": torch.zeros(3)}, metadata={"epoch": "5"})
+    info = snap.checkpoint("meta.safetensors").describe()
+    assert info["metadata"] == {"epoch": "5"} and info["tensors"] == [{"name": "w", "shape": [3], "dtype": "F32"}]
+    with pytest.raises(TypeError, match="flat dict of tensors"):
+        snap.checkpoint("bad.safetensors").save([torch.zeros(1)])
+
+
+def test_numpy_npz_and_npy(snap):
+    snap.checkpoint("w.npz").save({"a": np.arange(3), "b": np.ones((2, 2))})
+    loaded = snap.checkpoint("w.npz").load()
+    assert loaded["a"].tolist() == [0, 1, 2] and loaded["b"].shape == (2, 2)
+    snap.checkpoint("c.npz").save({"a": np.zeros(100)}, compress=True)
+    assert snap.checkpoint("c.npz").load()["a"].shape == (100,)
+    snap.checkpoint("single.npz").save(np.arange(4))
+    assert snap.checkpoint("single.npz").load()["arr_0"].tolist() == [0, 1, 2, 3]
+    snap.checkpoint("w.npy").save(np.eye(2))
+    assert snap.checkpoint("w.npy").load().tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    info = snap.checkpoint("w.npz").describe()
+    assert info["keys"] == ["a", "b"] and info["parameters"] == 7
+
+
+def test_pickled_numpy_needs_trusted(snap):
+    folder = os.path.join(snap.dir_path, "checkpoints")
+    os.makedirs(folder)
+    np.save(os.path.join(folder, "objs.npy"), np.array([Opaque()], dtype=object), allow_pickle=True)
+    with pytest.raises(UntrustedContentError, match=r"load\(trusted=True\)"):
+        snap.checkpoint("objs.npy").load()
+    assert snap.checkpoint("objs.npy").load(trusted=True)[0].value == 1
+
+
+@pytest.mark.parametrize("name", ["model.pkl", "model.pickle", "model.joblib"])
+def test_pickle_based_files_load_only_when_trusted(snap, name):
+    artifact = snap.checkpoint(name)
+    artifact.save({"coef": [1, 2], "obj": Opaque(5)})
+    with pytest.raises(UntrustedContentError, match=r"can run any code.*load\(trusted=True\)"):
+        artifact.load()
+    assert artifact.load(trusted=True)["obj"].value == 5
+    assert "pickle-based" in artifact.describe()["note"]
+
+
+def test_a_malicious_pickle_never_runs_without_trusted(snap, tmp_path):
+    marker = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    folder = os.path.join(snap.dir_path, "checkpoints")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "evil.pkl"), "wb") as f:
+        pickle.dump(Evil(), f)
+    torch.save({"x": Evil()}, os.path.join(folder, "evil.pt"))
+    marker.unlink(missing_ok=True)
+    for name in ("evil.pkl", "evil.pt"):
+        with pytest.raises(UntrustedContentError):
+            snap.checkpoint(name).load()
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".keras", ".ckpt"])
+def test_unsupported_formats_say_what_to_use(snap, suffix):
+    with pytest.raises(InvalidNameError, match=rf"suffix '\{suffix}', which the checkpoint kind does not write.*\.pt"):
+        snap.checkpoint("model" + suffix)
+    assert snap.checkpoint("epoch.3").name == "epoch.3.pt"
+
+
+def test_unsupported_suffix_through_io_is_explained(tmp_path):
+    import opencrate as oc
+
+    with pytest.raises(InvalidNameError, match=r"Keras/HDF5 checkpoints \(.h5\) are not supported.*custom handler"):
+        oc.io.checkpoint.save({"a": 1}, str(tmp_path / "m.h5"))
+    assert os.listdir(tmp_path) == []
+
+
+def test_describe_torch_lists_tensors_and_scalars(snap):
+    _, state = guide_checkpoint()
+    snap.checkpoint("d.pt").save(state)
+    info = snap.checkpoint("d.pt").describe()
+    assert info["format"] == "pt" and info["keys"][:2] == ["epoch", "model_state_dict"]
+    assert info["scalars"]["epoch"] == 5 and info["scalars"]["loss"] == 0.015
+    names = {t["name"]: t for t in info["tensors"]}
+    assert names["model_state_dict.0.weight"]["shape"] == [10, 20]
+    assert info["parameters"] >= 20 * 10 + 10 + 10 + 1
+    snap.checkpoint("o.pt").save({"thing": Opaque()})
+    assert "not loadable with weights_only=True" in snap.checkpoint("o.pt").describe()["note"]
+
+
+def test_bare_name_defaults_to_pt(snap):
+    artifact = snap.checkpoint("model")
+    assert artifact.name == "model.pt"
+    artifact.save({"w": torch.zeros(1)})
+    assert artifact.load()["w"].shape == (1,)

@@ -1,0 +1,74 @@
+"""core/handlers/_json.py: JSON artifacts."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from opencrate_nb.core.errors import InvalidNameError
+
+
+def test_save_and_load_like_the_guide(snap):
+    artifact = snap.json("data.json")
+    artifact.save({"array": [10, 20, 30], "message": "Sample JSON data"})
+    assert artifact.load() == {"array": [10, 20, 30], "message": "Sample JSON data"}
+    with open(artifact.path, encoding="utf-8") as f:
+        assert json.load(f) == {"array": [10, 20, 30], "message": "Sample JSON data"}  # plain JSON on disk
+
+
+def test_written_with_indent_and_unicode_kept(snap):
+    artifact = snap.json("u.json")
+    artifact.save({"name": "café"})
+    assert open(artifact.path, encoding="utf-8").read() == '{\n    "name": "café"\n}'
+    artifact.save({"b": 1, "a": 2}, indent=None, sort_keys=True)
+    assert open(artifact.path).read() == '{"a": 2, "b": 1}'
+    artifact.save({"name": "café"}, ensure_ascii=True)
+    assert "\\u00e9" in open(artifact.path).read()
+
+
+def test_numpy_values_sets_and_paths_are_converted(snap, tmp_path):
+    snap.json("np.json").save({"scalar": np.float32(0.5), "array": np.arange(3), "set": {1}, "path": tmp_path})
+    assert snap.json("np.json").load() == {"scalar": 0.5, "array": [0, 1, 2], "set": [1], "path": str(tmp_path)}
+
+
+def test_lists_strings_and_numbers(snap):
+    for name, value in (("l.json", [1, "two", None]), ("s.json", "text"), ("n.json", 3.5)):
+        snap.json(name).save(value)
+        assert snap.json(name).load() == value
+
+
+def test_unserialisable_values_say_what_to_do_and_write_nothing(snap):
+    with pytest.raises(TypeError, match="convert it to dict/list/str/number first"):
+        snap.json("bad.json").save({"f": lambda: 1})
+    assert not os.path.exists(os.path.join(snap.dir_path, "jsons", "bad.json"))
+
+
+def test_wrong_suffix_is_refused(snap):
+    with pytest.raises(InvalidNameError, match="json kind does not write"):
+        snap.json("data.csv")
+    assert snap.json("data").name == "data.json"
+
+
+def test_describe(snap):
+    snap.json("d.json").save({"a": 1, "b": [1, 2]})
+    assert snap.json("d.json").describe() == {"size": os.path.getsize(snap.json("d.json").path), "type": "dict",
+                                              "length": 2, "keys": ["a", "b"]}
+    snap.json("l.json").save([1, 2, 3])
+    assert snap.json("l.json").describe()["length"] == 3
+
+
+def test_describe_does_not_parse_huge_files(snap):
+    from opencrate_nb.core.handlers import _json
+
+    snap.json("big.json").save(["x" * 1000] * ((_json.DESCRIBE_MAX_BYTES // 1000) + 10))
+    info = snap.json("big.json").describe()
+    assert info["note"] == "too large to summarise" and "keys" not in info
+
+
+def test_corrupt_json_raises_a_decode_error(snap):
+    os.makedirs(os.path.join(snap.dir_path, "jsons"))
+    with open(os.path.join(snap.dir_path, "jsons", "broken.json"), "w") as f:
+        f.write("{not json")
+    with pytest.raises(json.JSONDecodeError):
+        snap.json("broken.json").load()

@@ -1,0 +1,183 @@
+"""core/log.py: ``oc.info`` and friends, the run log and the history log."""
+
+import os
+import re
+
+import pytest
+from loguru import logger
+
+from opencrate_nb.core.errors import InvalidNameError, NotSetUpError
+
+FILE_LINE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} - (\w+) +(.*)$")
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def file_messages(path):
+    """(level, message) of every log line of a file."""
+    return [FILE_LINE.match(line).groups() for line in read(path).splitlines() if FILE_LINE.match(line)]
+
+
+def test_console_lines_look_like_the_guide(oc, capsys):
+    oc.snapshot.setup(name="guide", start="new")
+    capsys.readouterr()
+    oc.info("This is an informational message from the current run.")
+    oc.error("An error occurred, affecting a part of the pipeline.")
+    oc.critical("Critical failure: pipeline likely to terminate.")
+    oc.success("Important step completed successfully!")
+    oc.warning("A potential issue detected, but execution continues.")
+    assert capsys.readouterr().out.splitlines() == [
+        "INFO      This is an informational message from the current run.",
+        "ERROR     An error occurred, affecting a part of the pipeline.",
+        "CRITICAL  Critical failure: pipeline likely to terminate.",
+        "SUCCESS   Important step completed successfully!",
+        "WARNING   A potential issue detected, but execution continues.",
+    ]
+
+
+def test_file_lines_have_time_level_and_message(oc):
+    oc.snapshot.setup(name="guide", start="new")
+    oc.info("first")
+    oc.critical("second")
+    lines = read(oc.snapshot.log_path).splitlines()
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} - INFO     first", lines[-2])
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} - CRITICAL second", lines[-1])
+
+
+def test_several_arguments_are_joined_by_spaces(oc, capsys):
+    oc.snapshot.setup(name="guide", start="new")
+    capsys.readouterr()
+    oc.info("epoch", 3, "loss", 0.25)
+    assert capsys.readouterr().out == "INFO      epoch 3 loss 0.25\n"
+
+
+def test_exception_adds_the_traceback_to_console_and_file(oc, capsys):
+    oc.snapshot.setup(name="guide", start="new")
+    capsys.readouterr()
+    try:
+        10 / 0
+    except ZeroDivisionError:
+        oc.exception("Caught a division by zero error.")
+    out = capsys.readouterr().out
+    assert out.startswith("ERROR     Caught a division by zero error.\nTraceback (most recent call last):")
+    assert "ZeroDivisionError: division by zero" in out
+    text = read(oc.snapshot.log_path)
+    assert "- ERROR    Caught a division by zero error.\nTraceback (most recent call last):" in text
+    assert "ZeroDivisionError: division by zero" in text
+
+
+def test_log_level_filters_console_and_files(oc, capsys):
+    oc.snapshot.setup(name="quiet", start="new", log_level="warning")
+    oc.debug("hidden debug")
+    oc.info("hidden info")
+    oc.warning("shown warning")
+    out = capsys.readouterr().out
+    assert "hidden" not in out and "WARNING   shown warning" in out
+    assert [level for level, _ in file_messages(oc.snapshot.log_path)] == ["WARNING"]
+    oc.snapshot.setup(name="loud", start="new", log_level="debug")
+    oc.debug("visible debug")
+    assert ("DEBUG", "visible debug") in file_messages(oc.snapshot.log_path)
+
+
+def test_default_level_is_info(oc):
+    oc.snapshot.setup(name="default", start="new")
+    oc.debug("not written")
+    oc.info("written")
+    assert [m for _, m in file_messages(oc.snapshot.log_path) if "written" in m] == ["written"]
+
+
+def test_run_log_is_rewritten_and_history_log_appears_on_the_second_run(oc):
+    oc.snapshot.setup(name="snapshot_guide", start="new", tag="initial-run")
+    oc.info("run one")
+    log_path, history_path = oc.snapshot.log_path, oc.snapshot.history_log_path
+    assert not os.path.exists(history_path)  # a first run has only <name>.log
+
+    oc.snapshot.setup(name="snapshot_guide", start="last", tag="initial-run")
+    oc.info("run two")
+    assert [m for _, m in file_messages(log_path)] == ["run two"]
+    assert [m for _, m in file_messages(history_path)] == ["run one", "run two"]
+
+    oc.snapshot.setup(name="snapshot_guide", start=0, tag="initial-run")
+    oc.info("run three")
+    assert [m for _, m in file_messages(log_path)] == ["run three"]
+    assert [m for _, m in file_messages(history_path)] == ["run one", "run two", "run three"]
+
+
+def test_history_log_across_real_processes(oc, tmp_path, run_python):
+    for run in ("A", "B"):
+        run_python(f"""
+            import opencrate as oc
+            oc.snapshot.setup(name="proc", start="last")
+            oc.info("run {run}")
+        """, cwd=tmp_path)
+    folder = tmp_path / "snapshots" / "proc" / "v0"
+    assert [m for _, m in file_messages(folder / "proc.log")] == ["run B"]
+    assert [m for _, m in file_messages(folder / "proc.history.log")] == ["run A", "run B"]
+
+
+def test_repeated_setup_does_not_duplicate_lines(oc, capsys):
+    for _ in range(4):
+        oc.snapshot.setup(name="again", start="last")
+    capsys.readouterr()
+    oc.info("once")
+    assert capsys.readouterr().out == "INFO      once\n"
+    assert [m for _, m in file_messages(oc.snapshot.log_path)] == ["once"]
+    assert [m for _, m in file_messages(oc.snapshot.history_log_path)].count("once") == 1
+
+
+def test_user_loguru_sinks_are_kept_and_receive_messages(oc):
+    received = []
+    sink_id = logger.add(lambda message: received.append(message.record["message"]), level="INFO")
+    try:
+        oc.snapshot.setup(name="sinks", start="new")
+        oc.info("to everyone")
+        oc.snapshot.setup(name="sinks", start="new")
+        oc.info("still to everyone")
+        logger.info("the user's own message")
+    finally:
+        logger.remove(sink_id)  # raises ValueError if setup had removed the user's sink
+    assert received == ["to everyone", "still to everyone", "the user's own message"]
+    assert "the user's own message" not in read(oc.snapshot.log_path)  # only opencrate's messages in the run log
+
+
+def test_messages_are_not_printed_twice_by_loguru_default_sink(oc, capfd):
+    oc.snapshot.setup(name="once", start="new")
+    capfd.readouterr()
+    oc.info("only on stdout")
+    out, err = capfd.readouterr()
+    assert out.count("only on stdout") == 1
+    assert "only on stdout" not in err
+
+
+def test_logging_before_setup_says_to_call_setup(oc):
+    for function in (oc.info, oc.debug, oc.warning, oc.error, oc.critical, oc.success, oc.exception):
+        with pytest.raises(NotSetUpError, match=r"Call oc.snapshot.setup\(name=...\) first"):
+            function("too early")
+
+
+def test_reset_detaches_the_log(oc):
+    oc.snapshot.setup(name="gone", start="new")
+    oc.snapshot.reset(confirm=True)
+    with pytest.raises(NotSetUpError):
+        oc.info("after reset")
+
+
+def test_check_level():
+    from opencrate_nb.core import log
+
+    assert log.check_level("Debug") == "DEBUG"
+    with pytest.raises(InvalidNameError, match="'info'"):
+        log.check_level(10)
+
+
+def test_write_to_files_skips_the_console(oc, capsys):
+    from opencrate_nb.core import log
+
+    oc.snapshot.setup(name="files", start="new")
+    capsys.readouterr()
+    log.write_to_files("info", "captured cell output")
+    assert capsys.readouterr().out == ""
+    assert ("INFO", "captured cell output") in file_messages(oc.snapshot.log_path)
