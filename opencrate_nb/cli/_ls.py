@@ -1,0 +1,48 @@
+"""``crate ls [NAME]``: the snapshot names, or the versions of one name."""
+
+import os
+
+from ..core import environment, history, refs
+from ._output import command, emit_json
+
+
+def add_parser(commands, common):
+    parser = command(commands, common, "ls", run, "list snapshot names, or the versions of one",
+                     "Without NAME: every snapshot name with its versions. With NAME: each version with its "
+                     "artifacts, size, run start and git commit.")
+    parser.add_argument("name", nargs="?", help="a snapshot name")
+
+
+def run(args):
+    if args.name is None:
+        rows = [{"name": name, "versions": [r.folder for r in refs.list_versions(args.root, name)]}
+                for name in refs.list_names(args.root)]
+        if args.json:
+            emit_json(rows)
+        elif not rows:
+            print(f"no snapshots under {args.root!r}")
+        for row in rows if not args.json else ():
+            print(f"{row['name']:<30} {len(row['versions']):>3} version(s)  latest {row['versions'][-1]}")
+        return 0
+    rows = [version_row(ref) for ref in refs.iter_versions(args.root, args.name)]
+    if args.json:
+        emit_json(rows)
+        return 0
+    from ..core.fileio import format_size
+
+    for row in rows:
+        git = row["git"] or {}
+        commit = (git.get("commit") or "")[:10] + ("*" if git.get("dirty") else "")
+        print(f"{row['version']:<28} {row['artifacts']:>5} artifacts {format_size(row['bytes']):>10}  "
+              f"{(row['start'] or '')[:19].replace('T', ' '):<19}  {commit}")
+    return 0
+
+
+def version_row(ref):
+    """One version as a dict: artifacts and bytes from its record, the last run's start and git."""
+    current = history.index_for(ref.dir_path).current_entries()
+    run = environment.last_run(ref.dir_path) or {}
+    return {"name": ref.name, "version": ref.folder, "number": ref.number, "tag": ref.tag,
+            "path": os.path.abspath(ref.dir_path), "artifacts": len(current),
+            "bytes": sum(c.size for c in current.values() if isinstance(c.size, int)),
+            "start": run.get("start"), "end": run.get("end"), "git": run.get("git")}

@@ -1,0 +1,69 @@
+"""``crate show NAME VERSION ARTIFACT``: one artifact's record, summary and history."""
+
+import os
+
+from ..core import history, refs
+from ..core.handlers import get_handler
+from ._output import add_name, command, emit_json
+
+
+def add_parser(commands, common):
+    parser = command(commands, common, "show", run, "describe one artifact of a version",
+                     "Kind, size, hash, when and by which cell it was saved, a summary of its content (shape, "
+                     "keys, tensors...) and its history.")
+    add_name(parser, optional=False)
+    parser.add_argument("version", help="version: 2, v2, v2:tag, a tag, or last")
+    parser.add_argument("artifact", help="file name (metrics.json) or path in the version (jsons/metrics.json)")
+
+
+def find(ref, artifact):
+    """The record path of ``artifact`` in a version; a clear error when absent or ambiguous."""
+    current = history.index_for(ref.dir_path).current_entries()
+    if artifact in current:
+        return artifact
+    matches = sorted(p for p in current if p.rsplit("/", 1)[-1] == artifact)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise KeyError(f"{artifact!r} is in several folders of {ref.label}: {', '.join(matches)}. Give the path.")
+    import difflib
+
+    close = difflib.get_close_matches(artifact, [p.rsplit("/", 1)[-1] for p in current], n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise KeyError(f"No artifact {artifact!r} in {ref.label}.{hint} See: crate ls {ref.name}")
+
+
+def run(args):
+    ref = refs.resolve(args.version, name=args.name, root=args.root)
+    path = find(ref, args.artifact)
+    full = os.path.join(ref.dir_path, path)
+    content = history.index_for(ref.dir_path).current_entries()[path]
+    info = {"version": ref.to_dict(), "path": path, "file": full, "kind": content.kind, "size": content.size,
+            "sha256": content.sha256, "time": content.last_time, "cell": content.cell,
+            "summary": summarize(content.kind, full),
+            "history": [{k: v for k, v in item.items() if k != "path"}
+                        for item in history.history_of(ref.dir_path, path, full)]}
+    if args.json:
+        emit_json(info)
+        return 0
+    print(f"{ref.label}/{path}")
+    for key in ("kind", "size", "sha256", "time", "cell"):
+        print(f"  {key:<8} {info[key]}")
+    for key, value in info["summary"].items():
+        if key != "size":
+            print(f"  {key:<8} {value}")
+    print(history.history_of(ref.dir_path, path, full))
+    return 0
+
+
+def summarize(kind, full):
+    """The handler's describe() of a file (built-in and installed kinds); size only otherwise."""
+    handler = get_handler(kind) if kind else None
+    if not os.path.exists(full):
+        return {"note": "the file is missing (see crate verify)"}
+    if handler is None or os.path.isdir(full):
+        return {"size": os.path.getsize(full)} if not os.path.isdir(full) else {"folder": True}
+    try:
+        return handler.describe(full)
+    except Exception as exc:  # noqa: BLE001 - a summary must not stop the command
+        return {"note": f"could not summarise: {type(exc).__name__}: {exc}"}

@@ -1,0 +1,26 @@
+"""``crate verify [NAME]``: re-hash artifacts against the record; exit 1 when anything is wrong."""
+
+from ..core import refs, verify
+from ._output import Progress, add_name, command, emit_json
+
+
+def add_parser(commands, common):
+    parser = command(commands, common, "verify", run, "check artifacts against the record",
+                     "Re-hash every artifact (and kept history content) and compare with the record. Reports "
+                     "corrupted, missing and untracked files. Exit status 1 when anything is wrong.")
+    add_name(parser)
+    parser.add_argument("--version", help="only this version of NAME (2, v2, v2:tag, a tag, last)")
+    parser.add_argument("--no-history", action="store_true", help="do not re-hash kept history contents")
+
+
+def run(args):
+    if args.version is not None:
+        versions = [refs.resolve(args.version, name=args.name, root=args.root)]
+    else:
+        versions = refs.iter_versions(args.root, args.name)
+    report = verify.verify_versions(versions, history_contents=not args.no_history, progress=Progress("verify"))
+    if args.json:
+        emit_json(report.to_dict())
+    else:
+        print(report)
+    return 0 if report.ok else 1

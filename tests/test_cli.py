@@ -1,0 +1,180 @@
+"""The ``crate`` command (opencrate_nb/cli/): every sub-command in-process, and the installed
+entry point in real subprocesses (exit statuses, --json, --root, --help, progress on stderr)."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+from _notebook_fixtures import IN_CI, forget_snapshot, workdir  # noqa: F401
+
+import opencrate as oc
+from opencrate_nb.cli import main
+from opencrate_nb.core import history
+
+COMMANDS = ("ls", "log", "show", "diff", "verify", "gc", "stats")
+
+
+@pytest.fixture
+def store(workdir):
+    """Two versions of 'exp' (v1 tagged) and one of 'other'; no snapshot left set up."""
+    oc.snapshot.setup(name="exp")
+    oc.info("first run")
+    oc.snapshot.json("metrics.json").save({"loss": 0.5})
+    oc.snapshot.text("notes.txt").save("a\nb\n")
+    oc.snapshot.setup(name="exp", start="new", tag="tuned")
+    oc.info("second run")
+    metrics = oc.snapshot.json("metrics.json")
+    metrics.save({"loss": 0.4})
+    metrics.save({"loss": 0.3})
+    oc.snapshot.csv("table.csv").save([[1, 2]])
+    oc.snapshot.setup(name="other")
+    oc.snapshot.text("x.txt").save("x")
+    forget_snapshot()
+    return workdir
+
+
+def crate(capsys, *argv):
+    """Run ``crate argv`` in this process: (exit status, stdout, stderr)."""
+    try:
+        status = main(list(argv))
+    except SystemExit as exc:
+        status = exc.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_ls(store, capsys):
+    status, out, _ = crate(capsys, "ls")
+    assert status == 0
+    assert out.split("\n")[0].split() == ["exp", "2", "version(s)", "latest", "v1:tuned"]
+    status, out, _ = crate(capsys, "ls", "exp", "--json")
+    rows = json.loads(out)
+    assert [(r["version"], r["artifacts"]) for r in rows] == [("v0", 2), ("v1:tuned", 2)]
+    assert rows[1]["tag"] == "tuned" and rows[0]["start"]
+    status, out, _ = crate(capsys, "ls", "--root", "elsewhere")
+    assert status == 0 and out.strip() == "no snapshots under 'elsewhere'"
+
+
+def test_log(store, capsys):
+    status, out, _ = crate(capsys, "log", "exp")
+    assert status == 0 and out.strip().endswith("INFO     second run")
+    status, out, _ = crate(capsys, "log", "exp", "--version", "0", "--json")
+    data = json.loads(out)
+    assert data["version"]["version"] == "v0" and data["lines"][-1].endswith("first run")
+    status, _, err = crate(capsys, "log", "exp", "--history")
+    assert status == 2 and "no exp.history.log (it starts when a version is run a second time)" in err
+
+
+def test_show(store, capsys):
+    status, out, _ = crate(capsys, "show", "exp", "tuned", "metrics.json")
+    assert status == 0
+    assert out.startswith("exp/v1:tuned/jsons/metrics.json\n  kind     json\n")
+    assert "metrics.json: 2 contents" in out and "keys     ['loss']" in out
+    status, out, _ = crate(capsys, "show", "exp", "1", "jsons/metrics.json", "--json")
+    data = json.loads(out)
+    assert data["summary"]["keys"] == ["loss"] and len(data["history"]) == 2
+    assert data["history"][0]["available"] is True
+    status, _, err = crate(capsys, "show", "exp", "1", "metric.json")
+    assert status == 2 and "No artifact 'metric.json' in exp/v1:tuned. Did you mean 'metrics.json'?" in err
+    status, _, err = crate(capsys, "show", "exp", "v9", "metrics.json")
+    assert status == 2 and "'exp' has no version 'v9'. Versions: v0, v1:tuned" in err
+
+
+def test_diff(store, capsys):
+    status, out, _ = crate(capsys, "diff", "exp", "0", "tuned")
+    assert status == 0
+    assert out.startswith("diff exp/v0 -> exp/v1:tuned: 1 added, 1 removed, 1 changed, 0 unchanged")
+    assert "loss: 0.5 -> 0.3" in out
+    status, out, _ = crate(capsys, "diff", "exp", "v0", "other/v0", "--json")
+    data = json.loads(out)
+    assert data["b"]["name"] == "other" and [a["path"] for a in data["added"]] == ["texts/x.txt"]
+
+
+def test_verify_exit_status(store, capsys):
+    status, out, _ = crate(capsys, "verify")
+    assert status == 0 and out.startswith("verify 3 versions: 6 files checked, ok")  # 5 artifacts, 1 kept content
+    with open(os.path.join("snapshots", "exp", "v0", "texts", "notes.txt"), "a") as f:
+        f.write("tampered")
+    status, out, _ = crate(capsys, "verify", "exp", "--json")
+    data = json.loads(out)
+    assert status == 1 and data["ok"] is False
+    assert data["problems"] == [{"kind": "corrupted", "where": "exp/v0/texts/notes.txt",
+                                 "message": data["problems"][0]["message"]}]
+    status, _, _ = crate(capsys, "verify", "exp", "--version", "tuned")
+    assert status == 0
+    status, _, err = crate(capsys, "verify", "nope")
+    assert status == 2 and "No snapshot named 'nope'" in err
+
+
+def test_gc_is_a_dry_run_unless_yes(store, capsys):
+    objects = history.objects_dir(os.path.join("snapshots", "exp", "v1:tuned"))
+    status, out, _ = crate(capsys, "gc", "--keep", "0")
+    assert status == 0 and out.startswith("gc would remove 1 item") and "run again with --yes" in out
+    assert os.listdir(objects)
+    status, out, _ = crate(capsys, "gc", "exp", "--keep", "0", "--dry-run", "--json")
+    assert json.loads(out)["dry_run"] is True and os.listdir(objects)
+    status, out, _ = crate(capsys, "gc", "--keep", "0", "--yes")
+    assert status == 0 and out.startswith("gc removed 1 item")
+    assert not any(files for _, _, files in os.walk(objects))
+    status, _, err = crate(capsys, "gc", "--dry-run", "--yes")
+    assert status == 2 and "not allowed with argument" in err
+    status, _, err = crate(capsys, "gc", "--keep", "-1")
+    assert status == 2 and "--keep must be 0 or more" in err
+
+
+def test_stats(store, capsys):
+    status, out, _ = crate(capsys, "stats", "exp", "--json")
+    data = json.loads(out)
+    assert status == 0 and [v["version"] for v in data["versions"]] == ["v0", "v1:tuned"]
+    assert data["snapshots"]["exp"]["files"] == 4 and data["total"]["history_contents"] == 1
+    status, out, _ = crate(capsys, "stats")
+    assert out.split("\n")[-2].split()[:2] == ["total", "5"]
+
+
+def test_help_for_every_command(capsys):
+    status, out, _ = crate(capsys, "--help")
+    assert status == 0 and all(command in out for command in COMMANDS)
+    for command in COMMANDS:
+        status, out, _ = crate(capsys, command, "--help")
+        assert status == 0 and f"usage: crate {command}" in out and "--root" in out and "--json" in out
+    status, _, err = crate(capsys)
+    assert status == 2 and "required: COMMAND" in err
+
+
+def _installed_crate():
+    path = shutil.which("crate")
+    if path is None:
+        if IN_CI:
+            raise RuntimeError("the crate command is not installed (pip install -e .)")
+        pytest.skip("the crate entry point is not installed here (pip install -e .), so it cannot be run")
+    return path
+
+
+def test_the_installed_command(store):
+    exe = _installed_crate()
+
+    def run(*argv):
+        return subprocess.run([exe, *argv], capture_output=True, text=True, timeout=120)
+
+    done = run("ls", "--json")
+    assert done.returncode == 0 and [r["name"] for r in json.loads(done.stdout)] == ["exp", "other"]
+    os.rename("snapshots", "runs")
+    assert run("verify").returncode == 0  # nothing under snapshots/: nothing wrong
+    assert run("--root", "runs", "verify", "exp").returncode == 0
+    os.remove(os.path.join("runs", "exp", "v0", "jsons", "metrics.json"))
+    failed = run("verify", "--root", "runs")
+    assert failed.returncode == 1 and "missing   exp/v0/jsons/metrics.json" in failed.stdout
+    assert run("diff", "exp", "0", "1").returncode == 2
+
+
+def test_progress_goes_to_stderr(workdir):
+    exe = _installed_crate()
+    oc.snapshot.setup(name="many")
+    for n in range(600):
+        oc.snapshot.text(f"t{n}.txt").save(str(n))
+    forget_snapshot()
+    done = subprocess.run([exe, "verify", "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and json.loads(done.stdout)["checked"] == 600
+    assert done.stderr.splitlines()[-1] == "verify: 600/600"

@@ -1,0 +1,117 @@
+"""The run environment (opencrate_nb/core/environment.py): .crate/env.json per version."""
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+
+import pytest
+from _notebook_fixtures import IN_CI, workdir  # noqa: F401
+
+import opencrate as oc
+from opencrate_nb.core import environment
+
+
+def _git():
+    if shutil.which("git") is None:
+        if IN_CI:
+            raise RuntimeError("git is needed for the run-environment tests")
+        pytest.skip("git is not installed, so the git part of the run environment cannot be tested here")
+
+
+def test_setup_records_a_run(workdir):
+    oc.snapshot.setup(name="env")
+    oc.snapshot.csv("table.csv").save([[1, 2]])
+    oc.snapshot.json("m.json").save({})
+    environment.wait()
+    run = environment.last_run(oc.snapshot.dir_path)
+    assert run["python"] == platform.python_version()
+    assert run["host"] and run["platform"] and run["start"] <= run["end"]
+    assert run["kinds"] == ["csv", "json"]
+    assert "pandas" in run["packages"] and "opencrate-nb" in run["packages"]
+    assert run["finished"] is False
+    with open(environment.env_path(oc.snapshot.dir_path), encoding="utf-8") as f:
+        assert json.load(f)["runs"][0]["id"] == run["id"]
+
+
+def test_each_setup_is_one_run_and_the_previous_one_finishes(workdir):
+    oc.snapshot.setup(name="env", start=0)
+    oc.snapshot.setup(name="env", start=0)
+    environment.wait()
+    runs = environment.runs(oc.snapshot.dir_path)
+    assert len(runs) == 2 and runs[0]["finished"] is True and runs[1]["finished"] is False
+    environment.finish()
+    assert environment.last_run(oc.snapshot.dir_path)["finished"] is True
+
+
+def test_git_commit_and_dirty_flag(workdir):
+    _git()
+
+    def git(*args):
+        subprocess.run(["git", *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.email=t@example.org", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "start")
+    with open("train.py", "w") as f:
+        f.write("print(1)\n")
+    git("add", "train.py")
+    git("-c", "user.email=t@example.org", "-c", "user.name=t", "commit", "-q", "-m", "code")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    clean = environment.git_info(".")
+    assert clean == {"commit": head, "branch": clean["branch"], "dirty": False}
+    with open("train.py", "a") as f:
+        f.write("print(2)\n")
+    assert environment.git_info(".")["dirty"] is True
+    oc.snapshot.setup(name="env")
+    environment.wait()
+    assert environment.last_run(oc.snapshot.dir_path)["git"]["commit"] == head
+
+
+def test_no_git_repository_is_null(workdir):
+    _git()
+    assert environment.git_info(str(workdir)) is None
+
+
+def test_compare_and_describe():
+    a = {"python": "3.11.1", "host": "h", "git": {"commit": "abc", "dirty": False, "branch": "main"},
+         "packages": {"torch": "2.1", "pandas": "2.0"}}
+    b = {"python": "3.11.2", "host": "h", "git": {"commit": "def", "dirty": True, "branch": "main"},
+         "packages": {"torch": "2.2", "numpy": "2.0"}}
+    assert environment.compare(a, b) == [
+        ("python", "3.11.1", "3.11.2"), ("git.commit", "abc", "def"), ("git.dirty", False, True),
+        ("packages.torch", "2.1", "2.2")]  # numpy and pandas: used by one run only, no difference
+    assert environment.compare(a, a) == []
+    assert ("git", "yes", None) in environment.compare(a, dict(a, git=None))
+    line = environment.describe_run(dict(b, start="2026-01-02T03:04:05.000001+00:00"))
+    assert line.startswith("2026-01-02 03:04:05  Python 3.11.2  h  git def (uncommitted changes)")
+    assert environment.describe_run(None) == "no run environment recorded"
+
+
+def test_status_compares_the_last_two_runs(workdir):
+    oc.snapshot.setup(name="env", start=0)
+    oc.snapshot.setup(name="env", start=0)
+    environment.wait()
+    path = environment.env_path(oc.snapshot.dir_path)
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    data["runs"][0]["python"] = "2.7.18"
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+    status = environment.status(oc.snapshot.dir_path)
+    assert status["run"]["id"] == data["runs"][1]["id"]
+    assert ("python", "2.7.18", platform.python_version()) in status["changes"]
+    assert os.path.basename(path) == "env.json"
+
+
+def test_a_run_stays_in_its_folder_after_chdir(workdir, monkeypatch):
+    """Regression: a run kept its relative folder and wrote into the next working directory's snapshot."""
+    for sub in ("one", "two"):
+        os.mkdir(workdir / sub)
+        monkeypatch.chdir(workdir / sub)
+        oc.snapshot.setup(name="env", start=0)
+    environment.wait()
+    first = environment.runs(str(workdir / "one" / "snapshots" / "env" / "v0"))
+    second = environment.runs(str(workdir / "two" / "snapshots" / "env" / "v0"))
+    assert len(first) == 1 and first[0]["finished"] is True
+    assert len(second) == 1 and second[0]["id"] != first[0]["id"]

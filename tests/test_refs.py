@@ -1,0 +1,68 @@
+"""Naming versions (opencrate_nb/core/refs.py): numbers, v-names, tags, 'last', 'name/version'."""
+
+import os
+
+import pytest
+from _notebook_fixtures import workdir  # noqa: F401
+
+from opencrate_nb.core import refs
+from opencrate_nb.core.errors import InvalidNameError
+
+
+@pytest.fixture
+def store(workdir):
+    for folder in ("run/v0", "run/v1:baseline", "run/v2", "run/v2:other", "other/v0:x", "empty/.hidden"):
+        os.makedirs(os.path.join("snapshots", folder))
+    return workdir
+
+
+@pytest.mark.parametrize("ref, folder", [
+    (0, "v0"), ("0", "v0"), ("v1", "v1:baseline"), ("v1:baseline", "v1:baseline"), ("baseline", "v1:baseline"),
+    ("v2", "v2"), ("v2:other", "v2:other"), (-1, "v2:other"), ("last", "v2:other"), (None, "v2:other"),
+])
+def test_resolve_forms(store, ref, folder):
+    found = refs.resolve(ref, name="run")
+    assert (found.name, found.folder) == ("run", folder)
+    assert found.dir_path == os.path.join("snapshots", "run", folder)
+
+
+def test_name_in_the_reference_wins(store):
+    assert refs.resolve("other/v0", name="run").label == "other/v0:x"
+    assert refs.resolve("other/", name="run").label == "other/v0:x"
+    assert refs.resolve("x", name="other").number == 0
+
+
+def test_errors_name_the_problem_and_the_choices(store):
+    with pytest.raises(refs.VersionNotFoundError, match=r"'run' has no version 'v7'. Versions: v0, v1:baseline"):
+        refs.resolve("v7", name="run")
+    with pytest.raises(refs.VersionNotFoundError, match="No snapshot named 'nope'"):
+        refs.resolve(0, name="nope")
+    with pytest.raises(refs.VersionNotFoundError, match="out of range"):
+        refs.resolve(-9, name="run")
+    with pytest.raises(InvalidNameError, match="Which snapshot"):
+        refs.resolve(1)
+    with pytest.raises(InvalidNameError, match="Invalid version True"):
+        refs.resolve(True, name="run")
+    with pytest.raises(InvalidNameError, match="the part before '/'"):
+        refs.resolve("/v1", name="run")
+
+
+def test_ambiguous_number_prefers_the_untagged_folder(store):
+    assert refs.resolve(2, name="run").folder == "v2"
+    os.rmdir(os.path.join("snapshots", "run", "v2"))
+    assert refs.resolve(2, name="run").folder == "v2:other"
+    os.makedirs(os.path.join("snapshots", "run", "v2:third"))
+    with pytest.raises(refs.VersionNotFoundError, match="matches several versions"):
+        refs.resolve("v2", name="run")
+
+
+def test_listing(store):
+    assert refs.list_names() == ["other", "run"]
+    assert [r.folder for r in refs.list_versions("snapshots", "run")] == ["v0", "v1:baseline", "v2", "v2:other"]
+    assert [r.label for r in refs.iter_versions()] == ["other/v0:x", "run/v0", "run/v1:baseline", "run/v2",
+                                                        "run/v2:other"]
+    with pytest.raises(refs.VersionNotFoundError, match="Names: other, run"):
+        refs.iter_versions(name="missing")
+    ref = refs.resolve(0, name="run")
+    assert ref == refs.resolve("v0", name="run") and len({ref, refs.resolve("0", name="run")}) == 1
+    assert ref.to_dict()["version"] == "v0"
