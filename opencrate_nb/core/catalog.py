@@ -1,0 +1,449 @@
+"""A snapshot root as one browsable tree, shared by the sidebar's REST API and the widget browser.
+
+The tree comes from the per-version records (``.crate/record.jsonl``), never from hashing
+files: a version costs one read of its record, a listing of its folder and of its kind
+folders (to drop what was removed by hand and add what was copied in by hand), and a few
+stats. Versions whose folders and record did not change since the last call are served
+from a cache, so rebuilding after one save re-reads only the version that saved.
+
+    tree(root)         -> JSON-safe dict, below
+    fingerprint(root)  -> str that changes whenever a record, log, kind or version folder changes
+    resolve(root, rel) -> absolute path inside root, or ValueError
+    load_snippet, log_tail, saving_cell: what the UIs show next to a selected item
+
+    {"root", "snapshots": [{"name", "versions": [{"folder": "v0:baseline", "number", "tag", "path",
+        "created", "modified", "size", "artifact_count", "warnings": [str],
+        "logs": [{"name", "path", "size", "modified"}],
+        "kinds": [{"kind", "folder", "artifacts": [{"name", "kind", "path", "size", "modified",
+                   "sha256", "cell", "backups": [{"name", "path", "size", "modified"}]}]}]}]}]}
+
+Paths are relative to the root and "/"-separated; versions are ordered by number, kind
+folders and artifacts by name, backups by time. ``warnings`` lists problems found while
+reading a version (corrupt record lines, files the record lists that are gone). The dicts
+returned are shared with the cache: read them, do not change them.
+"""
+
+import datetime as _dt
+import hashlib
+import json
+import keyword
+import os
+import re
+import threading
+
+from . import record, versions
+from .handlers import kind_for_folder
+
+DEFAULT_ROOT = "snapshots"
+ENV_FILE = "env.json"  # written by core/environment.py: its first run's start is the version's creation time
+BACKUP_MARK = ".backup_"
+LOG_SUFFIX = ".log"
+
+_cache_lock = threading.Lock()
+_version_cache = {}  # absolute version folder -> (state key, version dict)
+
+
+# ------------------------------------------------------------------------------------------------
+# paths
+# ------------------------------------------------------------------------------------------------
+def resolve(root, rel_path):
+    """The absolute real path of ``rel_path`` (``"/"``-separated, relative to ``root``).
+
+    Refuses, with a ValueError saying why, anything that could leave ``root``: absolute
+    paths, ``..`` parts, NUL characters, and symlinks whose real path lies outside root.
+    Percent-encoded paths must be decoded by the caller first (then ``..`` is caught here).
+    """
+    if not isinstance(rel_path, str):
+        # a ValueError like every other refusal, so that callers handle one error type
+        raise ValueError(f"A path inside the snapshot root must be a string, got {type(rel_path).__name__}.")  # noqa: TRY004
+    if "\x00" in rel_path:
+        raise ValueError(f"Refused path {rel_path!r}: it contains a NUL character.")
+    if rel_path.startswith(("/", "\\")) or os.path.isabs(rel_path) or os.path.splitdrive(rel_path)[0] \
+            or re.match(r"^[A-Za-z]:[\\/]", rel_path):
+        raise ValueError(f"Refused path {rel_path!r}: give a path relative to the snapshot root, "
+                         "e.g. 'mnist/v0/jsons/metrics.json'.")
+    if ".." in re.split(r"[\\/]", rel_path):  # a backslash separates on Windows
+        raise ValueError(f"Refused path {rel_path!r}: '..' would leave the snapshot root.")
+    real_root = os.path.realpath(root)
+    target = os.path.realpath(os.path.join(real_root, *[p for p in rel_path.split("/") if p not in ("", ".")]))
+    if target != real_root and os.path.commonpath([real_root, target]) != real_root:
+        raise ValueError(f"Refused path {rel_path!r}: it is a link to a place outside the snapshot root.")
+    return target
+
+
+def _inside(real_root, path):
+    real = os.path.realpath(path)
+    return real == real_root or os.path.commonpath([real_root, real]) == real_root
+
+
+# ------------------------------------------------------------------------------------------------
+# the state of one version folder: cheap stats that change whenever its tree would change
+# ------------------------------------------------------------------------------------------------
+def _stat_key(stat):
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def _version_state(version_dir):
+    """(key, listing) of a version folder; ``listing`` is [(name, is_dir, stat)] of its visible entries."""
+    key = []
+    listing = []
+    try:
+        key.append(_stat_key(os.stat(version_dir)))
+        with os.scandir(version_dir) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if not is_dir and not entry.name.endswith(LOG_SUFFIX):
+                    continue
+                stat = entry.stat(follow_symlinks=False)
+                listing.append((entry.name, is_dir, stat))
+                key.append((entry.name, _stat_key(stat)))
+    except (FileNotFoundError, NotADirectoryError):
+        return None, []
+    try:
+        key.append(_stat_key(os.stat(os.path.join(version_dir, record.RECORD_DIR, record.RECORD_FILE))))
+    except OSError:
+        key.append(None)
+    listing.sort(key=lambda item: item[0])
+    return tuple(key), listing
+
+
+def _snapshot_folders(root):
+    """[(name, snapshot_dir)] of the snapshot names under root; links leaving root are skipped."""
+    real_root = os.path.realpath(root)
+    found = []
+    try:
+        entries = os.scandir(root)
+    except (FileNotFoundError, NotADirectoryError):
+        return found
+    with entries:
+        for entry in entries:
+            if entry.name.startswith(".") or not entry.is_dir():
+                continue
+            if entry.is_symlink() and not _inside(real_root, entry.path):
+                continue
+            found.append((entry.name, entry.path))
+    found.sort()
+    return found
+
+
+def _version_folders(snapshot_dir, real_root):
+    for number, tag, folder in versions.list_folders(snapshot_dir):
+        path = os.path.join(snapshot_dir, folder)
+        if os.path.islink(path) and not _inside(real_root, path):
+            continue
+        yield number, tag, folder, path
+
+
+def fingerprint(root=DEFAULT_ROOT):
+    """A short hash of the stats of every snapshot, version folder, record, env and log under ``root``.
+
+    Equal fingerprints mean :func:`tree` would return the same tree, without building it.
+    """
+    digest = hashlib.sha1()
+    real_root = os.path.realpath(root)
+    for name, snapshot_dir in _snapshot_folders(root):
+        digest.update(name.encode("utf-8", "surrogatepass") + b"\x00")
+        for _number, _tag, folder, path in _version_folders(snapshot_dir, real_root):
+            key, _ = _version_state(path)
+            digest.update(f"{folder}\x00{key!r}\x01".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------
+# the tree
+# ------------------------------------------------------------------------------------------------
+def tree(root=DEFAULT_ROOT):
+    """Every snapshot under ``root``: versions by number, kind folders, artifacts by name, backups, logs."""
+    root_text = os.fspath(root)
+    real_root = os.path.realpath(root_text)
+    snapshots = []
+    seen = set()
+    for name, snapshot_dir in _snapshot_folders(root_text):
+        version_list = []
+        for number, tag, folder, path in _version_folders(snapshot_dir, real_root):
+            cache_id = os.path.abspath(path)
+            seen.add(cache_id)
+            version_list.append(_cached_version(cache_id, path, f"{name}/{folder}", number, tag))
+        snapshots.append({"name": name, "versions": version_list})
+    with _cache_lock:
+        prefix = os.path.abspath(root_text) + os.sep
+        for stale in [k for k in _version_cache if k.startswith(prefix) and k not in seen]:
+            del _version_cache[stale]
+    return {"root": root_text, "snapshots": snapshots}
+
+
+def _cached_version(cache_id, path, rel, number, tag):
+    key, listing = _version_state(path)
+    with _cache_lock:
+        hit = _version_cache.get(cache_id)
+    if hit is not None and key is not None and hit[0] == key and hit[1]["path"] == rel:
+        built = hit[1]
+    else:
+        built = _build_version(path, rel, number, tag, listing)
+        if key is not None:
+            with _cache_lock:
+                _version_cache[cache_id] = (key, built)
+    if not built["_created_from_env"]:
+        # env.json is written on a background thread after setup: look again until it is there
+        created = _created(path)
+        if created:
+            built.update(created=created, _created_from_env=True)
+    return {k: v for k, v in built.items() if k != "_created_from_env"}
+
+
+def _iso(timestamp):
+    return _dt.datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="microseconds")
+
+
+def _build_version(version_dir, rel, number, tag, listing):
+    problems = []
+    entries = _current_entries(version_dir, problems)
+    by_folder = {}
+    for entry_path, entry in entries.items():
+        kind_folder, _, file_name = entry_path.partition("/")
+        if file_name and "/" not in file_name:
+            by_folder.setdefault(kind_folder, {})[file_name] = entry
+    logs, kinds = [], []
+    newest = os.stat(version_dir).st_mtime
+    try:
+        newest = max(newest, os.stat(os.path.join(record.record_dir(version_dir), record.RECORD_FILE)).st_mtime)
+    except OSError:
+        pass
+    for name, is_dir, stat in listing:
+        newest = max(newest, stat.st_mtime)
+        if not is_dir:
+            logs.append({"name": name, "path": f"{rel}/{name}", "size": stat.st_size, "modified": _iso(stat.st_mtime)})
+            continue
+        items = _kind_items(version_dir, f"{rel}/{name}", name, by_folder.pop(name, {}), problems)
+        if items:
+            kind = next((i["kind"] for i in items if i["kind"]), None) or kind_for_folder(name)
+            for item in items:
+                item["kind"] = item["kind"] or kind
+            kinds.append({"kind": kind, "folder": name, "artifacts": items})
+    for kind_folder, recorded in sorted(by_folder.items()):
+        problems.append(f"the record lists {len(recorded)} artifact(s) in {kind_folder}/, which is missing")
+    artifacts = [item for kind in kinds for item in kind["artifacts"]]
+    size = sum(log["size"] for log in logs) + sum(
+        item["size"] + sum(b["size"] for b in item["backups"]) for item in artifacts)
+    first_save = min((e["time"] for e in entries.values() if isinstance(e.get("time"), str)), default=None)
+    return {
+        "folder": rel.rsplit("/", 1)[-1], "number": number, "tag": tag, "path": rel,
+        "created": first_save, "modified": _iso(newest),
+        "size": size, "artifact_count": len(artifacts), "logs": logs, "kinds": kinds, "warnings": problems,
+        "_created_from_env": False,
+    }
+
+
+def _created(version_dir):
+    try:
+        with open(os.path.join(version_dir, record.RECORD_DIR, ENV_FILE), "rb") as f:
+            runs = json.loads(f.read()).get("runs")
+        start = runs[0].get("start")
+    except (OSError, ValueError, AttributeError, IndexError, TypeError, KeyError):
+        return None
+    return start if isinstance(start, str) else None
+
+
+def _current_entries(version_dir, problems):
+    """Latest record entry per path with deletes applied (as ``record.current_artifacts``).
+
+    The whole record is parsed in one ``json.loads`` call; only when that fails is it
+    parsed line by line, and each unreadable line becomes a problem instead of a warning
+    (the tree is rebuilt on every poll; warnings would repeat).
+    """
+    path = os.path.join(record.record_dir(version_dir), record.RECORD_FILE)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        entries = record.scan_files(version_dir, with_hash=False)
+    else:
+        lines = raw.splitlines()
+        filled = [line for line in lines if line.strip()]
+        try:
+            entries = json.loads(b"[" + b",".join(filled) + b"]")
+        except (ValueError, UnicodeDecodeError):
+            entries = None
+        if entries is None or len(entries) != len(filled):  # a line held no value, or several
+            entries = _parse_lines(lines, problems)
+    return record.latest_per_path(entries)
+
+
+def _parse_lines(lines, problems):
+    entries = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(json.loads(line))
+        except (ValueError, UnicodeDecodeError):
+            problems.append(f"skipped unreadable record line {number} (torn or corrupt)")
+    return entries
+
+
+def _kind_items(version_dir, rel_folder, kind_folder, recorded, problems):
+    """The artifacts of one kind folder, by name, each with its backups.
+
+    Facts come from the record; a listing of the folder (names only, no stat) drops what was
+    removed by hand and adds (with a stat) what was copied in by hand. A backup is known by
+    its record entry (op "backup", field "of") or, for files the record does not describe,
+    by its name ``<stem>.backup_<tag or time><suffix>`` next to ``<stem><suffix>``.
+    """
+    folder = os.path.join(version_dir, kind_folder)
+    try:
+        names = [n for n in os.listdir(folder) if not n.startswith(".")]
+    except OSError:
+        return []
+    on_disk = set(names)
+    for file_name in recorded:
+        if file_name not in on_disk:
+            problems.append(f"{kind_folder}/{file_name} is in the record but not on disk")
+    artifacts, backups, maybe_backups = {}, [], []
+    for file_name in names:
+        entry = recorded.get(file_name)
+        item = _item(folder, rel_folder, file_name, entry)
+        if entry is not None and entry.get("op") == "backup" and type(entry.get("of")) is str:
+            backups.append((item, entry["of"]))
+            continue
+        if BACKUP_MARK in file_name and (entry is None or entry.get("rebuilt")):
+            maybe_backups.append(item)
+        artifacts[file_name] = item
+    if maybe_backups:
+        stems = {}
+        for file_name in artifacts:
+            stems.setdefault(_stem_suffix(folder, file_name)[0], []).append(file_name)
+        for item in maybe_backups:
+            original = _original_of(folder, item["name"], stems)
+            if original is not None:
+                del artifacts[item["name"]]
+                backups.append((item, original))
+    for backup, original in sorted(backups, key=lambda b: (b[0]["modified"] or "", b[0]["name"])):
+        owner = artifacts.get(original)
+        if owner is None:
+            artifacts[backup["name"]] = backup  # its artifact is gone: show the backup on its own
+        else:
+            owner["backups"].append({k: backup[k] for k in ("name", "path", "size", "modified")})
+    return [artifacts[n] for n in sorted(artifacts)]
+
+
+def _stem_suffix(folder, file_name):
+    if "." not in file_name or os.path.isdir(os.path.join(folder, file_name)):
+        return file_name, ""
+    return os.path.splitext(file_name)
+
+
+def _original_of(folder, file_name, stems):
+    """``model.backup_best.pt`` -> ``model.pt`` when that artifact is in the same folder."""
+    start = file_name.find(BACKUP_MARK)
+    while start > 0:
+        for candidate in stems.get(file_name[:start], ()):
+            suffix = _stem_suffix(folder, candidate)[1]
+            if candidate != file_name and file_name.endswith(suffix) and BACKUP_MARK not in candidate:
+                return candidate
+        start = file_name.find(BACKUP_MARK, start + 1)
+    return None
+
+
+def _item(folder, rel_folder, file_name, entry):
+    if entry is None:
+        entry = {}
+    size, modified = entry.get("size"), entry.get("time")
+    if type(size) is not int or type(modified) is not str:
+        full = os.path.join(folder, file_name)
+        stat = os.stat(full)
+        size, modified = stat.st_size, _iso(stat.st_mtime)
+        if os.path.isdir(full):
+            size = sum(os.path.getsize(os.path.join(base, f)) for base, _, files in os.walk(full) for f in files)
+    cell, sha, kind = entry.get("cell"), entry.get("sha256"), entry.get("kind")
+    return {
+        "name": file_name, "kind": kind if type(kind) is str else None, "path": f"{rel_folder}/{file_name}",
+        "size": size, "modified": modified, "sha256": sha if type(sha) is str else None,
+        "cell": {"execution_count": cell.get("execution_count"), "cell_id": cell.get("cell_id")}
+        if type(cell) is dict else None,
+        "backups": [],
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# what a UI shows next to an item
+# ------------------------------------------------------------------------------------------------
+def load_snippet(root, rel_path, kind):
+    """Python code that loads the file at ``rel_path`` (relative to ``root``) into a variable.
+
+    Built-in kinds and kinds from other packages load with ``oc.io.<kind>.load(path)``, which
+    needs no snapshot to be set up and changes nothing; logs load as text; a custom kind
+    known only to the notebook that saved it is loaded with its handler class.
+    """
+    from . import handlers
+
+    path = "/".join([os.fspath(root).replace(os.sep, "/").rstrip("/"), rel_path.lstrip("/")])
+    file_name = rel_path.rsplit("/", 1)[-1]
+    variable = _variable_for(file_name, kind)
+    if kind == "log":
+        return f"import opencrate as oc\n\n{variable} = oc.io.text.load({path!r})\nprint({variable}[-2000:])"
+    if handlers.get_handler(kind) is not None:
+        return f"import opencrate as oc\n\n{variable} = oc.io.{kind}.load({path!r})\n{variable}"
+    return (f"# {kind!r} is a custom kind: load it with the handler class it was saved with\n"
+            f"handler = YourHandler()\nhandler.path = {path!r}\n{variable} = handler.load()\n{variable}")
+
+
+def _variable_for(file_name, kind):
+    word = re.sub(r"\W+", "_", file_name.split(BACKUP_MARK, 1)[0].split(".", 1)[0]).strip("_").lower()
+    if kind == "log":
+        word = f"{word}_log"
+    if not word.isidentifier() or keyword.iskeyword(word) or word in ("oc", "handler"):
+        word = f"{kind}_{word}".strip("_")
+    return word if word.isidentifier() and not keyword.iskeyword(word) else "value"
+
+
+def log_tail(root, rel_path, max_lines=40, max_bytes=64 << 10):
+    """The last ``max_lines`` lines of a log (or any text file) under root, reading at most ``max_bytes``."""
+    path = resolve(root, rel_path)
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        end = f.tell()
+        f.seek(max(0, end - max_bytes))
+        data = f.read()
+    lines = data.decode("utf-8", "replace").splitlines()
+    if end > max_bytes and lines:
+        lines = lines[1:]  # the first line read is probably cut
+    return "\n".join(lines[-max_lines:]) if max_lines else ""
+
+
+def saving_cell(root, version_path, cell, before=None):
+    """The notebook cell (from ``.crate/cells.jsonl``) that a record entry's ``cell`` points to, or None.
+
+    Kernel restarts reuse execution counts, so the newest matching cell that started no
+    later than ``before`` (the save's ISO time, when given) wins; a ``cell_id`` match is preferred.
+    """
+    if not isinstance(cell, dict):
+        return None
+    folder = resolve(root, version_path)
+    try:
+        with open(os.path.join(folder, record.RECORD_DIR, record.CELLS_FILE), "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    count, cell_id = cell.get("execution_count"), cell.get("cell_id")
+    best = None
+    for line in raw.splitlines():
+        try:
+            entry = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if not isinstance(entry, dict):
+            continue
+        same = entry.get("cell_id") == cell_id if cell_id else entry.get("execution_count") == count
+        if not same or (before and isinstance(entry.get("time"), str) and _later(entry["time"], before)):
+            continue
+        best = entry
+    return best
+
+
+def _later(a, b):
+    try:
+        return _dt.datetime.fromisoformat(a) > _dt.datetime.fromisoformat(b)
+    except (TypeError, ValueError):
+        return False

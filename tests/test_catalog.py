@@ -1,0 +1,306 @@
+"""The browsable tree of a snapshot root (opencrate_nb/core/catalog.py), built from real snapshots."""
+
+import json
+import os
+import shutil
+import warnings
+
+import pandas as pd
+import pytest
+from _notebook_fixtures import forget_snapshot, workdir  # noqa: F401
+
+import opencrate as oc
+from opencrate_nb.core import catalog, lineage, record
+
+
+class Labels:
+    """A custom handler that saves a folder of label files."""
+
+    def save(self, labels):
+        os.makedirs(self.path, exist_ok=True)
+        for name, text in labels.items():
+            with open(os.path.join(self.path, f"{name}.txt"), "w") as f:
+                f.write(text)
+
+    def load(self):
+        return {n[:-4]: open(os.path.join(self.path, n)).read() for n in sorted(os.listdir(self.path))}
+
+
+def _version(tree, path):
+    name, folder = path.split("/")
+    snap = next(s for s in tree["snapshots"] if s["name"] == name)
+    return next(v for v in snap["versions"] if v["folder"] == folder)
+
+
+def _artifacts(version):
+    return {a["name"]: a for kind in version["kinds"] for a in kind["artifacts"]}
+
+
+def _wait_for_clock_tick(folder):
+    """Return once a new file gets a newer mtime than the newest one now in ``folder`` (coarse clocks)."""
+    probe = os.path.join(folder, ".tick")
+    newest = max(os.stat(os.path.join(folder, n)).st_mtime_ns for n in os.listdir(folder))
+    while True:
+        with open(probe, "w"):
+            pass
+        if os.stat(probe).st_mtime_ns > newest:
+            os.remove(probe)
+            return
+
+
+@pytest.fixture
+def runs(workdir):
+    """mnist v0:baseline (json + backups, text, custom labels), v1 (csv, resumed once), v10 (empty)."""
+    oc.snapshot.setup(name="mnist", tag="baseline")
+    oc.info("first run")
+    lineage.set_current_cell({"execution_count": 3, "cell_id": "abc123"})
+    oc.snapshot.json("metrics.json").save({"accuracy": 0.9})
+    lineage.set_current_cell(None)
+    metrics = oc.snapshot.json("metrics.json")
+    metrics.backup(tag="best")
+    untagged = metrics.backup()
+    oc.snapshot.text("notes.txt").save("hello")
+    oc.snapshot.labels("train_labels", handler=Labels).save({"a": "cat", "b": "dog"})
+    oc.snapshot.setup(name="mnist")
+    oc.snapshot.csv("history.csv").save(pd.DataFrame({"epoch": [1, 2], "loss": [0.5, 0.25]}), index=False)
+    oc.snapshot.setup(name="mnist", start=1)  # a second run of v1: history log appears
+    oc.snapshot.setup(name="mnist", start=10)
+    oc.snapshot.setup(name="audio")
+    oc.snapshot.text("z.txt").save("z")
+    oc.snapshot.text("a.txt").save("a")
+    forget_snapshot()
+    return {"untagged": untagged}
+
+
+def test_tree_lists_snapshots_versions_kinds_and_artifacts(runs):
+    tree = catalog.tree("snapshots")
+    assert json.loads(json.dumps(tree)) == tree  # JSON-safe
+    assert tree["root"] == "snapshots"
+    assert [s["name"] for s in tree["snapshots"]] == ["audio", "mnist"]
+    mnist = tree["snapshots"][1]
+    assert [(v["folder"], v["number"], v["tag"]) for v in mnist["versions"]] == [
+        ("v0:baseline", 0, "baseline"), ("v1", 1, None), ("v10", 10, None)]
+
+    v0 = mnist["versions"][0]
+    assert v0["path"] == "mnist/v0:baseline"
+    assert [(k["kind"], k["folder"]) for k in v0["kinds"]] == [("json", "jsons"), ("labels", "labels"), ("text", "texts")]
+    arts = _artifacts(v0)
+    assert sorted(arts) == ["metrics.json", "notes.txt", "train_labels"]
+    assert v0["artifact_count"] == 3
+    metrics = arts["metrics.json"]
+    assert metrics["path"] == "mnist/v0:baseline/jsons/metrics.json"
+    assert metrics["size"] == os.path.getsize("snapshots/mnist/v0:baseline/jsons/metrics.json")
+    assert metrics["cell"] == {"execution_count": 3, "cell_id": "abc123"}
+    assert len(metrics["sha256"]) == 64
+    assert [b["name"] for b in metrics["backups"]] == ["metrics.backup_best.json", runs["untagged"]]
+    assert metrics["backups"][0]["path"] == "mnist/v0:baseline/jsons/metrics.backup_best.json"
+    assert arts["notes.txt"]["cell"] is None
+    labels = arts["train_labels"]
+    assert labels["kind"] == "labels" and labels["size"] == len("cat") + len("dog")
+    assert [log["name"] for log in v0["logs"]] == ["mnist.log"]
+    assert v0["logs"][0]["path"] == "mnist/v0:baseline/mnist.log"
+    with open("snapshots/mnist/v0:baseline/mnist.log") as f:
+        assert v0["logs"][0]["size"] == len(f.read().encode())
+    backups_size = sum(b["size"] for b in metrics["backups"])
+    assert v0["size"] == sum(a["size"] for a in arts.values()) + backups_size + v0["logs"][0]["size"]
+    assert v0["created"] and v0["modified"] and v0["warnings"] == []
+
+    v1, v10 = mnist["versions"][1], mnist["versions"][2]
+    assert [log["name"] for log in v1["logs"]] == ["mnist.history.log", "mnist.log"]
+    assert list(_artifacts(v1)) == ["history.csv"]
+    assert v10["kinds"] == [] and v10["artifact_count"] == 0
+    assert [a["name"] for a in tree["snapshots"][0]["versions"][0]["kinds"][0]["artifacts"]] == ["a.txt", "z.txt"]
+
+
+def test_deletes_hand_edits_and_orphaned_backups(runs):
+    oc.snapshot.setup(name="mnist", tag="baseline", start=0)
+    oc.snapshot.text("notes.txt").delete(confirm=True)
+    metrics = oc.snapshot.json("metrics.json")
+    best = metrics.list_backups()[0]
+    metrics.delete(confirm=True)
+    forget_snapshot()
+    os.remove("snapshots/mnist/v1/csvs/history.csv")  # by hand: the record still lists it
+    with open("snapshots/mnist/v1/csvs/copied.csv", "w") as f:  # by hand: not in the record
+        f.write("a,b\n1,2\n")
+
+    tree = catalog.tree("snapshots")
+    arts = _artifacts(_version(tree, "mnist/v0:baseline"))
+    assert "notes.txt" not in arts and "metrics.json" not in arts
+    assert best in arts and arts[best]["backups"] == []  # its artifact is gone: listed on its own
+    v1 = _version(tree, "mnist/v1")
+    assert list(_artifacts(v1)) == ["copied.csv"]
+    copied = _artifacts(v1)["copied.csv"]
+    assert copied["size"] == 8 and copied["kind"] == "csv" and copied["sha256"] is None and copied["modified"]
+    assert v1["warnings"] == ["csvs/history.csv is in the record but not on disk"]
+
+
+def test_missing_record_is_rebuilt_from_the_files(runs):
+    shutil.rmtree("snapshots/mnist/v0:baseline/.crate")
+    v0 = _version(catalog.tree("snapshots"), "mnist/v0:baseline")
+    arts = _artifacts(v0)
+    assert sorted(arts) == ["metrics.json", "notes.txt", "train_labels"]
+    names = {b["name"] for b in arts["metrics.json"]["backups"]}  # known by their names now
+    assert names == {"metrics.backup_best.json", runs["untagged"]}
+    assert arts["metrics.json"]["sha256"] is None and arts["metrics.json"]["cell"] is None
+    assert arts["train_labels"]["size"] == 6
+    assert v0["warnings"] == []
+
+
+def test_corrupt_record_lines_are_skipped_and_reported_without_warnings(runs):
+    path = "snapshots/mnist/v1/.crate/record.jsonl"
+    with open(path, "ab") as f:
+        f.write(b'not json at all\n\n["a list"]\n1, 2\n{"op": "save", "name": "torn.csv", "pa')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        v1 = _version(catalog.tree("snapshots"), "mnist/v1")
+    assert list(_artifacts(v1)) == ["history.csv"]
+    assert v1["warnings"] == [f"skipped unreadable record line {n} (torn or corrupt)" for n in (2, 5, 6)]
+
+
+def test_tree_follows_saves_and_a_new_root_is_empty(runs, tmp_path):
+    before = catalog.tree("snapshots")
+    oc.snapshot.setup(name="mnist", start=1)
+    oc.snapshot.json("late.json").save([1, 2])
+    forget_snapshot()
+    after = catalog.tree("snapshots")
+    assert "late.json" in _artifacts(_version(after, "mnist/v1"))
+    assert "late.json" not in _artifacts(_version(before, "mnist/v1"))
+    assert _version(after, "mnist/v0:baseline") == _version(before, "mnist/v0:baseline")
+    assert catalog.tree(str(tmp_path / "nothing here")) == {"root": str(tmp_path / "nothing here"), "snapshots": []}
+    os.makedirs("snapshots/not_a_snapshot/data")
+    assert [s["name"] for s in catalog.tree("snapshots")["snapshots"]] == ["audio", "mnist", "not_a_snapshot"]
+    assert catalog.tree("snapshots")["snapshots"][2]["versions"] == []
+
+
+def test_fingerprint_changes_with_records_logs_and_folders(runs):
+    first = catalog.fingerprint("snapshots")
+    assert catalog.fingerprint("snapshots") == first
+    steps = []
+
+    def changed():
+        nonlocal first
+        now = catalog.fingerprint("snapshots")
+        steps.append(now != first)
+        first = now
+
+    oc.snapshot.setup(name="mnist", start=1)
+    changed()  # a setup rewrites the run log
+    oc.snapshot.json("late.json").save({"a": 1})
+    changed()
+    oc.snapshot.json("late.json").backup(tag="b")
+    changed()
+    oc.info("a log line")
+    changed()
+    oc.snapshot.setup(name="other")
+    changed()  # a new snapshot name and version
+    forget_snapshot()
+    _wait_for_clock_tick("snapshots/mnist/v1/jsons")
+    os.remove("snapshots/mnist/v1/jsons/late.json")  # by hand
+    changed()
+    assert steps == [True] * 6
+
+
+def test_resolve_refuses_anything_outside_the_root(runs, tmp_path):
+    real_root = os.path.realpath("snapshots")
+    assert catalog.resolve("snapshots", "mnist/v1/csvs/history.csv") == os.path.join(real_root, "mnist/v1/csvs/history.csv")
+    assert catalog.resolve("snapshots", "") == real_root
+    outside = tmp_path / "secret.txt"
+    outside.write_text("secret")
+    os.symlink(outside, "snapshots/mnist/v1/csvs/link.csv")
+    os.symlink(tmp_path, "snapshots/escape")
+    os.symlink("../v1", "snapshots/mnist/v1/inside")  # a link that stays inside is fine
+    assert catalog.resolve("snapshots", "mnist/v1/inside/csvs") == os.path.join(real_root, "mnist/v1/csvs")
+    refused = {
+        "../secret.txt": "'..'", "mnist/../../secret.txt": "'..'", "mnist\\..\\..\\secret.txt": "'..'",
+        str(outside): "relative", "/etc/passwd": "relative", "C:\\Windows": "relative",
+        "mnist/v1\x00.csv": "NUL", "mnist/v1/csvs/link.csv": "outside", "escape/secret.txt": "outside",
+    }
+    for path, why in refused.items():
+        with pytest.raises(ValueError, match=why):
+            catalog.resolve("snapshots", path)
+    with pytest.raises(ValueError, match="string"):
+        catalog.resolve("snapshots", None)
+
+
+def test_links_leaving_the_root_are_not_listed(runs, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    oc.snapshot.setup(name="far", root=str(elsewhere))
+    oc.snapshot.text("far.txt").save("far")
+    forget_snapshot()
+    os.symlink(elsewhere / "far", "snapshots/far")
+    os.symlink(elsewhere / "far" / "v0", "snapshots/mnist/v5")
+    tree = catalog.tree("snapshots")
+    assert [s["name"] for s in tree["snapshots"]] == ["audio", "mnist"]
+    assert [v["folder"] for v in tree["snapshots"][1]["versions"]] == ["v0:baseline", "v1", "v10"]
+
+
+def test_load_snippets_load_the_artifact_when_run(runs):
+    tree = catalog.tree("snapshots")
+    v0 = _version(tree, "mnist/v0:baseline")
+    arts = _artifacts(v0)
+    cases = [
+        (arts["metrics.json"]["path"], "json", {"accuracy": 0.9}),
+        (arts["metrics.json"]["backups"][0]["path"], "json", {"accuracy": 0.9}),
+        (arts["notes.txt"]["path"], "text", "hello"),
+        (v0["logs"][0]["path"], "log", None),
+    ]
+    for path, kind, expected in cases:
+        code = catalog.load_snippet("snapshots", path, kind)
+        namespace = {}
+        exec(compile(code, "<snippet>", "exec"), namespace)  # noqa: S102 - running the snippet is the test
+        values = [v for k, v in namespace.items() if k not in ("__builtins__", "oc")]
+        assert len(values) == 1, code
+        if kind == "log":
+            assert "first run" in values[0]
+        else:
+            assert values[0] == expected
+    csv_code = catalog.load_snippet("snapshots", _artifacts(_version(tree, "mnist/v1"))["history.csv"]["path"], "csv")
+    namespace = {}
+    exec(csv_code, namespace)  # noqa: S102
+    pd.testing.assert_frame_equal(namespace["history"], pd.DataFrame({"epoch": [1, 2], "loss": [0.5, 0.25]}))
+    custom = catalog.load_snippet("snapshots", arts["train_labels"]["path"], "labels")
+    namespace = {"YourHandler": Labels}
+    exec(custom, namespace)  # noqa: S102
+    assert namespace["train_labels"] == {"a": "cat", "b": "dog"}
+
+
+def test_snippet_variable_names_are_valid_python():
+    for name, kind, expected in [("metrics.json", "json", "metrics"), ("2024 run.csv", "csv", "csv_2024_run"),
+                                 ("class.json", "json", "json_class"), ("model.backup_best.pt", "checkpoint", "model"),
+                                 ("mnist.log", "log", "mnist_log"), ('<img src=x onerror="a">.txt', "text",
+                                                                     "img_src_x_onerror_a")]:
+        assert catalog._variable_for(name, kind) == expected
+    code = catalog.load_snippet("snap's", "a/v0/texts/it's \"quoted\".txt", "text")
+    compile(code, "<snippet>", "exec")
+
+
+def test_log_tail_reads_only_the_end(workdir):
+    oc.snapshot.setup(name="logs")
+    for i in range(500):
+        oc.info(f"line number {i}")
+    forget_snapshot()
+    rel = "logs/v0/logs.log"
+    tail = catalog.log_tail("snapshots", rel, max_lines=3)
+    assert [line.endswith(f"line number {i}") for i, line in zip((497, 498, 499), tail.splitlines())] == [True] * 3
+    small = catalog.log_tail("snapshots", rel, max_lines=1000, max_bytes=200)
+    assert len(small.encode()) <= 200 and small.splitlines()[-1].endswith("line number 499")
+    assert "line number 0" not in small
+    with pytest.raises(ValueError, match="'..'"):
+        catalog.log_tail("snapshots", "../logs.log")
+
+
+def test_saving_cell_finds_the_cell_source_after_kernel_restarts(workdir):
+    oc.snapshot.setup(name="cells")
+    version = oc.snapshot.dir_path
+    first = {"execution_count": 2, "cell_id": None, "time": "2026-01-01T10:00:00.000000+00:00", "source": "old run"}
+    second = {"execution_count": 2, "cell_id": None, "time": "2026-01-01T12:00:00.000000+00:00", "source": "new run"}
+    other = {"execution_count": 5, "cell_id": "c5", "time": "2026-01-01T12:05:00.000000+00:00", "source": "by id"}
+    for entry in (first, second, other):
+        record.append_line(version, entry, file=record.CELLS_FILE)
+    forget_snapshot()
+    cell = {"execution_count": 2, "cell_id": None}
+    assert catalog.saving_cell("snapshots", "cells/v0", cell)["source"] == "new run"
+    assert catalog.saving_cell("snapshots", "cells/v0", cell, before="2026-01-01T11:00:00+00:00")["source"] == "old run"
+    assert catalog.saving_cell("snapshots", "cells/v0", {"execution_count": 9, "cell_id": "c5"})["source"] == "by id"
+    assert catalog.saving_cell("snapshots", "cells/v0", {"execution_count": 7, "cell_id": None}) is None
+    assert catalog.saving_cell("snapshots", "cells/v0", None) is None
