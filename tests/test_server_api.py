@@ -1,0 +1,209 @@
+"""The REST API's rules as plain functions (opencrate_nb/server/api.py), on snapshots made by the library."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from _lab_fixtures import save_artifacts
+
+from opencrate_nb.server import api
+
+
+@pytest.fixture
+def server_root(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "served"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def store(server_root):
+    """A version with a json, a csv, a text, an image and an audio artifact, and its snapshot root."""
+    rate = 8000
+    tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)).astype(np.float32)
+    rows = "step,loss\n" + "".join(f"{i},{1 / (i + 1):.4f}\n" for i in range(50))
+    version = save_artifacts(server_root / "snapshots", "mnist", [
+        ("json", "metrics.json", {"loss": 0.25, "epochs": [1, 2, 3]}),
+        ("text", "notes.txt", "first line\nsecond line\n"),
+        ("csv", "history.csv", _frame(rows), {"index": False}),
+        ("image", "grid.png", np.zeros((12, 20, 3), dtype=np.uint8)),
+        ("audio", "tone.wav", tone, {"sample_rate": rate}),
+    ], tag="base")
+    return api.snapshot_root(str(server_root)), version
+
+
+def _frame(csv_text):
+    import io
+
+    import pandas as pd
+
+    return pd.read_csv(io.StringIO(csv_text))
+
+
+def test_snapshot_root_stays_inside_the_server_root(server_root):
+    assert api.snapshot_root(str(server_root)) == os.path.realpath(server_root / "snapshots")
+    assert api.snapshot_root(str(server_root), "runs/a") == os.path.realpath(server_root / "runs" / "a")
+    with pytest.raises(api.ApiError) as error:
+        api.snapshot_root(str(server_root), "../elsewhere")
+    assert error.value.status == 500 and "OpenCrate.snapshot_root" in error.value.message
+
+
+def test_tree_is_the_catalog_with_base_and_fingerprint(server_root, store):
+    root, version = store
+    tree = api.tree(root, str(server_root))
+    assert tree["base"] == "snapshots" and tree["root"] == "snapshots"
+    assert tree["fingerprint"] == api.fingerprint(root)
+    (snapshot,) = tree["snapshots"]
+    assert snapshot["name"] == "mnist"
+    (listed,) = snapshot["versions"]
+    assert listed["path"] == version == "mnist/v0:base"
+    names = {a["name"]: a["kind"] for kind in listed["kinds"] for a in kind["artifacts"]}
+    assert names == {"metrics.json": "json", "notes.txt": "text", "history.csv": "csv", "grid.png": "image",
+                     "tone.wav": "audio"}
+
+
+def test_fingerprint_changes_when_a_save_lands(server_root, store):
+    root, _ = store
+    before = api.fingerprint(root)
+    assert api.fingerprint(root) == before
+    save_artifacts(server_root / "snapshots", "mnist", [("json", "extra.json", {"a": 1})])
+    assert api.fingerprint(root) != before
+
+
+@pytest.mark.parametrize("bad, status, words", [
+    ("../secret.txt", 403, "'..'"),
+    ("mnist/../../secret.txt", 403, "'..'"),
+    ("/etc/passwd", 403, "relative"),
+    ("%2e%2e/secret.txt", 403, "'..'"),  # arrives encoded twice: decoded once by the server
+    ("%252e%252e%252fsecret.txt", 403, "'..'"),
+    ("mnist\x00.txt", 403, "NUL"),
+    ("mnist/v0:base/.crate/record.jsonl", 403, "hidden"),
+    ("", 400, "?path="),
+    ("mnist/v9/jsons/none.json", 404, "No file"),
+])
+def test_resolve_refuses_paths_outside_or_hidden(server_root, store, bad, status, words):
+    root, _ = store
+    (server_root / "secret.txt").write_text("outside")
+    with pytest.raises(api.ApiError) as error:
+        api.resolve(root, bad)
+    assert error.value.status == status
+    assert words in error.value.message
+
+
+def test_resolve_refuses_a_symlink_pointing_out(server_root, store):
+    root, version = store
+    outside = server_root.parent / "outside.txt"
+    outside.write_text("not yours")
+    link = os.path.join(root, version, "texts", "link.txt")
+    os.symlink(outside, link)
+    with pytest.raises(api.ApiError) as error:
+        api.file_summary(root, f"{version}/texts/link.txt")
+    assert error.value.status == 403 and "outside the snapshot root" in error.value.message
+
+
+def test_file_summary_of_each_kind(store):
+    root, version = store
+    table = api.file_summary(root, f"{version}/csvs/history.csv", max_rows=3)
+    assert table["kind"] == "csv"
+    assert table["preview"]["columns"] == ["step", "loss"]
+    assert table["preview"]["rows"] == [["0", "1.0"], ["1", "0.5"], ["2", "0.3333"]]
+    assert table["preview"]["truncated"] is True and table["preview"]["total_rows"] == 50
+
+    metrics = api.file_summary(root, f"{version}/jsons/metrics.json")
+    assert metrics["preview"]["type"] == "json"
+    assert json.loads(metrics["preview"]["text"]) == {"loss": 0.25, "epochs": [1, 2, 3]}
+    assert metrics["describe"]["keys"] == ["loss", "epochs"]
+
+    image = api.file_summary(root, f"{version}/images/grid.png")
+    assert image["preview"] == {"type": "image", "mime": "image/png"}
+    assert (image["describe"]["width"], image["describe"]["height"]) == (20, 12)
+
+    audio = api.file_summary(root, f"{version}/audios/tone.wav")
+    assert audio["preview"]["type"] == "audio"
+    assert audio["describe"]["sample_rate"] == 8000 and audio["describe"]["duration"] == pytest.approx(1.0)
+
+    notes = api.file_summary(root, f"{version}/texts/notes.txt", max_text_bytes=5)
+    assert notes["preview"] == {"type": "text", "text": "first", "truncated": True}
+
+
+def test_caps_are_bounded_and_checked(store):
+    root, version = store
+    big = api.file_summary(root, f"{version}/csvs/history.csv", max_rows=10 ** 9)
+    assert len(big["preview"]["rows"]) == 50
+    with pytest.raises(api.ApiError) as error:
+        api.file_summary(root, f"{version}/csvs/history.csv", max_rows="many")
+    assert error.value.status == 400 and "rows must be a whole number" in error.value.message
+
+
+def test_log_tail_of_a_version_and_of_a_log_file(store):
+    root, version = store
+    log_path = os.path.join(root, version, "mnist.log")
+    with open(log_path, "a", encoding="utf-8") as f:
+        f.writelines(f"line {i}\n" for i in range(500))
+    tail = api.log_tail(root, version, max_lines=3)
+    assert tail["path"] == f"{version}/mnist.log"
+    assert tail["text"].splitlines() == ["line 497", "line 498", "line 499"]
+    assert api.log_tail(root, f"{version}/mnist.log", max_lines=1)["text"] == "line 499"
+    summary = api.file_summary(root, f"{version}/mnist.log", max_lines=2)
+    assert summary["kind"] == "log" and summary["preview"]["text"].splitlines() == ["line 498", "line 499"]
+    with pytest.raises(api.ApiError) as error:
+        api.log_tail(root, "mnist")
+    assert error.value.status == 400 and "not a version" in error.value.message
+
+
+def test_snippet_is_relative_to_the_notebook_folder(server_root, store):
+    root, version = store
+    (server_root / "experiments").mkdir()
+    at_root = api.snippet(root, str(server_root), f"{version}/jsons/metrics.json", "")
+    assert "oc.io.json.load('snapshots/mnist/v0:base/jsons/metrics.json')" in at_root["code"]
+    nested = api.snippet(root, str(server_root), f"{version}/jsons/metrics.json", "experiments")
+    assert "'../snapshots/mnist/v0:base/jsons/metrics.json'" in nested["code"]
+    with pytest.raises(api.ApiError) as error:
+        api.snippet(root, str(server_root), f"{version}/jsons/metrics.json", "../..")
+    assert error.value.status == 403
+
+
+@pytest.mark.parametrize("name, mime, inline", [
+    ("a.png", "image/png", True),
+    ("a.wav", "audio/", True),
+    ("a.mp4", "video/mp4", True),
+    ("a.csv", "text/plain; charset=utf-8", True),
+    ("page.html", "application/octet-stream", False),
+    ("drawing.svg", "application/octet-stream", False),
+    ("model.pt", "application/octet-stream", False),
+])
+def test_raw_headers_serve_only_media_and_text_inline(name, mime, inline):
+    content_type, disposition = api.raw_headers(f"/x/{name}")
+    assert content_type.startswith(mime)
+    assert disposition.startswith("inline" if inline else "attachment")
+
+
+@pytest.mark.parametrize("header, expected", [
+    (None, None), ("bytes=0-9", (0, 9)), ("bytes=90-", (90, 99)), ("bytes=-10", (90, 99)),
+    ("bytes=95-200", (95, 99)), ("bytes=0-1,5-6", None), ("items=0-1", None),
+])
+def test_byte_range(header, expected):
+    assert api.byte_range(header, 100) == expected
+
+
+def test_byte_range_past_the_end_is_416():
+    with pytest.raises(api.ApiError) as error:
+        api.byte_range("bytes=100-", 100)
+    assert error.value.status == 416
+
+
+def test_tree_json_is_the_tree_and_follows_saves(server_root, store):
+    root, _ = store
+    stamp = api.fingerprint(root)
+    first = api.tree_json(root, str(server_root), stamp)
+    assert json.loads(first) == api.tree(root, str(server_root))
+    assert api.tree_json(root, str(server_root), stamp) is first  # unchanged root: the same bytes
+    save_artifacts(server_root / "snapshots", "mnist", [("json", "next.json", {"b": 2})])
+    save_artifacts(server_root / "snapshots", "cifar", [("text", "a.txt", "x")])
+    stamp = api.fingerprint(root)
+    second = json.loads(api.tree_json(root, str(server_root), stamp))
+    assert second == api.tree(root, str(server_root))
+    assert [s["name"] for s in second["snapshots"]] == ["cifar", "mnist"]
+    assert [v["folder"] for v in second["snapshots"][1]["versions"]] == ["v0:base", "v1"]
