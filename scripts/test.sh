@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs on this machine, then run it.
+# Install everything the test suite needs, then run it.
 #   bash scripts/test.sh            # the whole suite
 #   bash scripts/test.sh -k csv     # extra arguments go to pytest
+#
+# The suite runs in the project's own virtual environment (.venv, made on first use) so
+# that it tests what a user gets from a fresh `pip install`: the newest releases our
+# dependency ranges allow, not whatever this machine happens to have. Inside an active
+# virtual environment (VIRTUAL_ENV set) that one is used instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +19,12 @@ if ! command -v chromium >/dev/null 2>&1; then
   else
     echo "chromium is not installed and cannot be installed here: browser tests will be skipped outside CI" >&2
   fi
+fi
+
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  # shellcheck disable=SC1091
+  source .venv/bin/activate
 fi
 
 # torch first, from the pinned CPU build, so that no dependency range pulls another one.

@@ -331,6 +331,32 @@ def test_wrapped_tee_is_not_recorded_twice(crate):
     assert log_text().count("--- stdout ---\nonce only\n") == 1
 
 
+def test_a_write_patched_on_the_stream_stays_on_the_tee(crate):
+    """IPython 9 patches ``sys.stdout.write`` around each cell (for its output history) and
+    restores it afterwards; the patch must land on our tee, never on the stream below it."""
+    run(crate, "print('installs the tee')")
+    stream = sys.stdout
+    below = stream._oc_stream
+    seen = []
+    original_write = stream.write
+
+    def write(data, *args, **kwargs):
+        seen.append(data)
+        return original_write(data, *args, **kwargs)
+
+    stream.write = write
+    try:
+        result = run(crate, "print('patched')")
+    finally:
+        stream.write = original_write
+    assert result.success, result.error_in_exec
+    assert "".join(seen) == "patched\n"
+    assert getattr(below.write, "__self__", None) is below  # the stream below still writes itself
+    after = run(crate, "print('after the restore')")
+    assert after.success, after.error_in_exec
+    assert "patched" in log_text() and "after the restore" in log_text()
+
+
 def test_capture_off_removes_the_tees(crate):
     run(crate, "print('x')")
     assert isinstance(sys.stdout, capture._Tee)

@@ -157,7 +157,10 @@ _OWN_ATTRS = frozenset(("_oc_stream", "_oc_copy", "_oc_owner"))
 class _Tee:
     """Forwards everything to ``_oc_stream``; keeps a copy in ``_oc_copy`` when it is current."""
 
-    __slots__ = ("_oc_stream", "_oc_copy", "_oc_owner", "__weakref__")
+    # __dict__: a method patched on the tee (IPython 9 patches ``sys.stdout.write`` for each
+    # cell to keep outputs in its history, then restores it) must stay on the tee; written
+    # through to the stream below, the restore would point that stream's write back at us.
+    __slots__ = ("_oc_stream", "_oc_copy", "_oc_owner", "__dict__", "__weakref__")
     stream_name = None
 
     def __init__(self, stream, owner):
@@ -189,10 +192,16 @@ class _Tee:
         return getattr(self._oc_stream, name)
 
     def __setattr__(self, name, value):
-        if name in _OWN_ATTRS:
-            object.__setattr__(self, name, value)
+        if name in _OWN_ATTRS or hasattr(type(self), name):
+            object.__setattr__(self, name, value)  # our slots, or a patch of one of our methods
         else:
-            setattr(self._oc_stream, name, value)
+            setattr(self._oc_stream, name, value)  # the stream's own settings stay the stream's
+
+    def __delattr__(self, name):
+        if name in self.__dict__:
+            object.__delattr__(self, name)
+        else:
+            delattr(self._oc_stream, name)
 
     def __repr__(self):
         return f"<opencrate {self.stream_name} tee of {self._oc_stream!r}>"
@@ -304,6 +313,7 @@ class CellCapture:
         self._cell = None  # the outermost running cell
         self._tees = _weakref.WeakSet()
         self._hooked = []  # (object, attribute, wrapper)
+        self._count_ahead = _counter_ahead(shell)
 
     # -- registration -------------------------------------------------------------------------
     def register(self):
@@ -366,7 +376,8 @@ class CellCapture:
             if cell is not None and cell.capturing and self.enabled:
                 self._install_tees(cell)  # %%capture may have swapped the streams
             return
-        count = self.shell.execution_count
+        stored = getattr(info, "store_history", True)  # a cell kept out of history counts nothing
+        count = self.shell.execution_count - (self._count_ahead if stored else 0)
         cell = _Cell(info, count, self.enabled, self.max_chars)
         self._cell = cell
         _core.set_current_cell({"execution_count": count, "cell_id": getattr(info, "cell_id", None)})
@@ -392,6 +403,9 @@ class CellCapture:
             return
         self._cell = None
         _core.set_current_cell(None)
+        true_count = getattr(result, "execution_count", None)
+        if isinstance(true_count, int) and getattr(cell.info, "store_history", True):
+            self._count_ahead += cell.count - true_count  # learn the shell's habit from what it reports
         self._finish_streams(cell)
         if cell.capturing:
             self._record(cell, result)
@@ -545,6 +559,22 @@ def _untracked_wrapper(capture, original):
     wrapper.__wrapped__ = original
     wrapper._opencrate_capture = True
     return wrapper
+
+
+def _counter_ahead(shell):
+    """How far ``shell.execution_count`` is ahead of the running cell's number at ``pre_run_cell``.
+
+    IPython 8 counts a cell kept in history up after running it (0 ahead); IPython 9 before
+    (1 ahead). Loaded by ``%load_ext``, the running cell's own result says which; otherwise the
+    version decides, and every ``post_run_cell`` corrects it from the number IPython reports.
+    """
+    running = getattr(getattr(shell, "displayhook", None), "exec_result", None)
+    count = getattr(running, "execution_count", None)
+    if isinstance(count, int):
+        return max(shell.execution_count - count, 0)
+    import IPython
+
+    return 1 if IPython.version_info[0] >= 9 else 0
 
 
 def _error_of(result):
