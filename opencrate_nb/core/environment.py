@@ -167,6 +167,8 @@ _run = None
 _guard = threading.RLock()  # guards the run's state (held briefly, never around file work)
 _write_lock = threading.Lock()  # serialises writes of env.json in this process
 _wake = threading.Event()
+_idle = threading.Event()  # set while the writer has nothing to do (wait() waits for it)
+_idle.set()
 _worker = None
 _pending_git = []
 
@@ -238,14 +240,17 @@ def _wake_writer():
 def _write_loop():
     while True:
         _wake.wait()
+        _idle.clear()  # before clearing the wake: never "idle" and "nothing asked" while work is pending
         _wake.clear()
         run = _run
-        if run is None:
-            continue
         try:
-            _write(run)
+            if run is not None:
+                _write(run)
         except Exception:  # noqa: BLE001 - the folder may be gone (reset); never disturb the run
             pass
+        finally:
+            if not _wake.is_set():
+                _idle.set()
 
 
 def _write(run, finished=False):
@@ -296,6 +301,8 @@ def wait(timeout=5.0):
     while _pending_git:
         thread = _pending_git.pop()
         thread.join(max(deadline - time.monotonic(), 0))
+    while (_wake.is_set() or not _idle.is_set()) and time.monotonic() < deadline:
+        _idle.wait(0.01)  # a background write already asked for: let it land first
     run = _run
     if run is not None:
         try:
