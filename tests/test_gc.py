@@ -14,7 +14,7 @@ import pytest
 from _notebook_fixtures import REPO, workdir  # noqa: F401
 
 import opencrate as oc
-from opencrate_nb.core import gc, history, record
+from opencrate_nb.core import _savelock, gc, history, record
 
 
 def _objects(version_dir):
@@ -121,7 +121,7 @@ def test_gc_waits_for_a_save_in_progress(snap):
     notes = oc.snapshot.text("notes.txt")
     for n in range(3):
         notes.save(str(n))
-    lock = history.version_lock(snap.dir_path)
+    lock = _savelock.version_lock(snap.dir_path)
     lock.acquire()  # what a save holds from keeping the old content to writing its record line
     worker = threading.Thread(target=gc.collect, kwargs={"dry_run": False, "keep": 1})
     worker.start()

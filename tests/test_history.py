@@ -13,7 +13,7 @@ import pytest
 from _notebook_fixtures import REPO, workdir  # noqa: F401
 
 import opencrate as oc
-from opencrate_nb.core import history
+from opencrate_nb.core import _timelines, history
 
 
 def _objects(version_dir):
@@ -78,7 +78,7 @@ def test_loading_as_of_a_time(snap):
     notes.save("first")
     notes.save("second")
     items = notes.history()
-    between = history.parse_time(items[1]["time"]) - 1e-6
+    between = _timelines.parse_time(items[1]["time"]) - 1e-6
     assert notes.load(at=dt.datetime.fromtimestamp(between).astimezone()) == "first"
     assert notes.load(at=items[1]["time"]) == "second"
     assert notes.load(at=dt.datetime.now()) == "second"

@@ -2,7 +2,7 @@
 
 import os
 
-from ..core import environment, history, refs
+from ..core import _timelines, environment, refs
 from ._output import command, emit_json
 
 
@@ -40,7 +40,7 @@ def run(args):
 
 def version_row(ref):
     """One version as a dict: artifacts and bytes from its record, the last run's start and git."""
-    current = history.index_for(ref.dir_path).current_entries()
+    current = _timelines.index_for(ref.dir_path).current_entries()
     run = environment.last_run(ref.dir_path) or {}
     return {"name": ref.name, "version": ref.folder, "number": ref.number, "tag": ref.tag,
             "path": os.path.abspath(ref.dir_path), "artifacts": len(current),

@@ -2,7 +2,7 @@
 
 import os
 
-from ..core import history, refs
+from ..core import _timelines, history, refs
 from ..core.handlers import get_handler
 from ._output import add_name, command, emit_json
 
@@ -18,7 +18,7 @@ def add_parser(commands, common):
 
 def find(ref, artifact):
     """The record path of ``artifact`` in a version; a clear error when absent or ambiguous."""
-    current = history.index_for(ref.dir_path).current_entries()
+    current = _timelines.index_for(ref.dir_path).current_entries()
     if artifact in current:
         return artifact
     matches = sorted(p for p in current if p.rsplit("/", 1)[-1] == artifact)
@@ -37,7 +37,7 @@ def run(args):
     ref = refs.resolve(args.version, name=args.name, root=args.root)
     path = find(ref, args.artifact)
     full = os.path.join(ref.dir_path, path)
-    content = history.index_for(ref.dir_path).current_entries()[path]
+    content = _timelines.index_for(ref.dir_path).current_entries()[path]
     info = {"version": ref.to_dict(), "path": path, "file": full, "kind": content.kind, "size": content.size,
             "sha256": content.sha256, "time": content.last_time, "cell": content.cell,
             "summary": summarize(content.kind, full),

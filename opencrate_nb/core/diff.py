@@ -14,7 +14,7 @@ import json
 import os
 import re
 
-from . import _atomic, environment, history, refs
+from . import _atomic, _timelines, environment, refs
 from .errors import InvalidNameError
 from .handlers import get_handler, kind_for_folder, kind_for_suffix
 
@@ -493,7 +493,7 @@ def entries_of(version_dir):
     Hashes missing from the record (a record rebuilt from the files) are computed here.
     """
     out = {}
-    for path, content in history.index_for(version_dir).current_entries().items():
+    for path, content in _timelines.index_for(version_dir).current_entries().items():
         full = os.path.join(version_dir, path)
         sha = content.sha256
         if sha is None:

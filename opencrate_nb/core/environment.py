@@ -255,7 +255,7 @@ def _write_loop():
 
 def _write(run, finished=False):
     """Merge this run's entry into env.json (atomic, under the version's save lock)."""
-    from .history import version_lock
+    from ._savelock import version_lock
 
     folder = os.path.join(run.path, RECORD_DIR)
     if not os.path.isdir(folder):

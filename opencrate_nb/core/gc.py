@@ -20,7 +20,7 @@ import html
 import os
 import time
 
-from . import _atomic, history, refs
+from . import _atomic, _savelock, _timelines, history, refs
 from .record import RECORD_DIR
 
 DEFAULT_MIN_AGE = 3600.0  #: seconds: younger leftovers may belong to a save in progress
@@ -113,7 +113,7 @@ def collect(root=refs.DEFAULT_ROOT, name=None, dry_run=True, min_age=DEFAULT_MIN
     keep = history.keep_count() if keep is None else keep
     now = time.time()
     for ref in refs.iter_versions(root, name):
-        with history.version_lock(ref.dir_path):  # no save can keep or record a content meanwhile
+        with _savelock.version_lock(ref.dir_path):  # no save can keep or record a content meanwhile
             found = _history_garbage(ref, report, keep, min_age, now)
             _remove(found, report, dry_run, progress)
         _remove(_leftovers(ref.dir_path, min_age, now), report, dry_run, progress)
@@ -144,7 +144,7 @@ def _remove(items, report, dry_run, progress):
 
 
 def _history_garbage(ref, report, keep, min_age, now):
-    index = history.index_for(ref.dir_path, fresh=True)
+    index = _timelines.index_for(ref.dir_path, fresh=True)
     if index.rebuilt or any(not salvaged for _, salvaged in index.bad_lines):
         if not os.path.isdir(history.objects_dir(ref.dir_path)):
             return []
@@ -270,7 +270,7 @@ def stats(root=refs.DEFAULT_ROOT, name=None, progress=None):
 
 
 def version_stats(folder):
-    index = history.index_for(folder)
+    index = _timelines.index_for(folder)
     seen = set()  # inodes: hard links (history objects of unchanged files) are counted once
     row = dict.fromkeys(Stats.FIELDS, 0)
 

@@ -14,7 +14,7 @@ import hashlib
 import html
 import os
 
-from . import _atomic, history, refs
+from . import _atomic, _savelock, _timelines, history, refs
 from .record import RECORD_DIR
 
 SMALL_FILE = 1 << 20
@@ -163,8 +163,8 @@ def _check(full, sha, size):
 
 def _recheck(ref, rel):
     """Look again under the save lock: a save may have replaced the file after the record was read."""
-    with history.version_lock(ref.dir_path):
-        content = history.index_for(ref.dir_path).current_entries().get(rel)
+    with _savelock.version_lock(ref.dir_path):
+        content = _timelines.index_for(ref.dir_path).current_entries().get(rel)
         if content is None or not content.sha256:
             return None  # deleted meanwhile
         return _check(os.path.join(ref.dir_path, rel), content.sha256, content.size)
@@ -174,7 +174,7 @@ def _plan(ref, report, history_contents):
     """[(path in the version or None for a history object, full path, expected sha256, expected size)]
     to hash; record and untracked problems go straight into ``report``."""
     folder = ref.dir_path
-    index = history.index_for(folder, fresh=True)
+    index = _timelines.index_for(folder, fresh=True)
     record_where = f"{ref.label}/{RECORD_DIR}/record.jsonl"
     if index.rebuilt:
         if not _visible_files(folder, ref.name):
@@ -191,8 +191,8 @@ def _plan(ref, report, history_contents):
             for path, content in sorted(current.items()) if content.sha256]
     untracked = [path for path in _visible_files(folder, ref.name) if path not in current]
     if untracked:
-        with history.version_lock(folder):  # a save may have moved its file in before writing its record line
-            current = history.index_for(folder).current_entries()
+        with _savelock.version_lock(folder):  # a save may have moved its file in before writing its record line
+            current = _timelines.index_for(folder).current_entries()
         report.problems += [Problem("untracked", f"{ref.label}/{path}",
                                     "on disk but never saved through opencrate (no record entry)")
                             for path in sorted(untracked) if path not in current]
