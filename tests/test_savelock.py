@@ -1,0 +1,87 @@
+"""The version's save lock: exclusive across threads and processes, re-entrant in a thread."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from opencrate_nb.core import _savelock
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+HOLDER = """
+import sys, time
+sys.path.insert(0, {repo!r})
+from opencrate_nb.core import _savelock
+with _savelock.version_lock({folder!r}):
+    print("held", flush=True)
+    time.sleep({seconds})
+print("released", flush=True)
+"""
+
+
+def _version(tmp_path):
+    folder = tmp_path / "snap" / "v0"
+    folder.mkdir(parents=True)
+    return str(folder)
+
+
+def test_one_lock_object_per_folder(tmp_path):
+    folder = _version(tmp_path)
+    assert _savelock.version_lock(folder) is _savelock.version_lock(os.path.join(folder, "."))
+    with _savelock.version_lock(folder):
+        assert os.path.exists(os.path.join(folder, ".crate", _savelock.LOCK_FILE))
+
+
+def test_reentrant_within_a_thread(tmp_path):
+    lock = _savelock.version_lock(_version(tmp_path))
+    with lock:
+        with lock:  # a save inside gc's decision, say: must not deadlock
+            pass
+    assert lock._depth == 0
+
+
+def test_exclusive_across_threads(tmp_path):
+    lock = _savelock.version_lock(_version(tmp_path))
+    order = []
+    lock.acquire()
+    worker = threading.Thread(target=lambda: (lock.acquire(), order.append("worker"), lock.release()))
+    worker.start()
+    time.sleep(0.2)
+    order.append("main")  # the worker is still waiting
+    lock.release()
+    worker.join(10)
+    assert order == ["main", "worker"]
+
+
+def test_exclusive_across_processes(tmp_path):
+    folder = _version(tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER.format(repo=REPO, folder=folder, seconds=1.0)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with _savelock.version_lock(folder):
+            waited = time.monotonic() - started
+            assert holder.poll() is not None or holder.stdout.readline().strip() == "released"
+        assert waited > 0.3  # it had to wait for the other process to let go
+    finally:
+        holder.wait(30)
+
+
+def test_a_removed_version_is_not_made_again(tmp_path):
+    folder = _version(tmp_path)
+    os.rmdir(folder)
+    lock = _savelock.VersionLock(folder)
+    with pytest.raises(FileNotFoundError):
+        lock.acquire()
+    assert not os.path.exists(folder)
+    os.makedirs(folder)  # set up again: the failed acquire left nothing held
+    done = []
+    worker = threading.Thread(target=lambda: (lock.acquire(), done.append(True), lock.release()))
+    worker.start()
+    worker.join(10)
+    assert done == [True]
