@@ -1,6 +1,6 @@
 """``crate verify [NAME]``: re-hash artifacts against the record; exit 1 when anything is wrong."""
 
-from ..core import refs, verify
+from ..core import verify
 from ._output import Progress, add_name, command, emit_json
 
 
@@ -14,11 +14,11 @@ def add_parser(commands, common):
 
 
 def run(args):
+    options = {"history_contents": not args.no_history, "progress": Progress("verify")}
     if args.version is not None:
-        versions = [refs.resolve(args.version, name=args.name, root=args.root)]
+        report = verify.verify(args.version, name=args.name, root=args.root, **options)
     else:
-        versions = refs.iter_versions(args.root, args.name)
-    report = verify.verify_versions(versions, history_contents=not args.no_history, progress=Progress("verify"))
+        report = verify.verify_all(args.root, args.name, **options)
     if args.json:
         emit_json(report.to_dict())
     else:

@@ -4,7 +4,6 @@ Uses IPython's matcher API v2 (``IPCompleter.custom_matchers``), so unloading th
 extension simply removes the matcher from that list.
 """
 
-import os
 
 from . import _core
 
@@ -100,9 +99,10 @@ def _values(what, shell):
     if what == "version":
         return _core.snapshot.list_versions() if _core.is_set_up() else []
     if what == "snapshot":
-        root = _core.snapshot.root if _core.is_set_up() else "snapshots"
+        from ..core import refs
+
         try:
-            return sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
+            return refs.list_names(_core.snapshot.root if _core.is_set_up() else refs.DEFAULT_ROOT)
         except OSError:
             return []
     return []

@@ -109,14 +109,6 @@ def _instantiate_plugin(ep):
     return handler
 
 
-def folder_of(kind):
-    spec = _BUILTIN.get(kind)
-    if spec is not None:
-        return spec[2]
-    handler = get_handler(kind)
-    return handler.folder if handler is not None else kind
-
-
 def kind_for_folder(folder):
     """The kind stored in a folder of a version (a custom kind's folder is its own name)."""
     for kind, spec in _BUILTIN.items():
@@ -136,11 +128,3 @@ def kind_for_suffix(file_name):
     if lower.endswith((".txt", ".md", ".log")):
         return "text"
     return None
-
-
-def suffixes_of(kind):
-    spec = _BUILTIN.get(kind)
-    if spec is not None:
-        return spec[3]
-    handler = get_handler(kind)
-    return tuple(getattr(handler, "suffixes", ()) or ())
