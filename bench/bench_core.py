@@ -34,11 +34,19 @@ def bench_import(repeat):
     bare = _median_run("pass", repeat)
     ours = _median_run("import opencrate", repeat)
     core = _median_run("import opencrate; opencrate.snapshot; opencrate.info", repeat)
-    probe = ("import sys, opencrate; opencrate.snapshot; opencrate.info; "
-             "print(','.join(m for m in %r if m in sys.modules))" % (HEAVY,))
+    probe = (
+        "import sys, opencrate; opencrate.snapshot; opencrate.info; "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
-    return {"bare_s": bare, "import_s": ours, "added_s": ours - bare, "core_s": core, "core_added_s": core - bare,
-            "heavy_loaded": loaded or "none"}
+    return {
+        "bare_s": bare,
+        "import_s": ours,
+        "added_s": ours - bare,
+        "core_s": core,
+        "core_added_s": core - bare,
+        "heavy_loaded": loaded or "none",
+    }
 
 
 def bench_json(count, work, rounds, history_keep=None):
@@ -88,8 +96,14 @@ def _json_rounds(oc, count, work, rounds, history_keep):
         save_ratios.append(ours_save / plain_save)
         load_ratios.append(ours_load / plain_load)
         last = (plain_save, ours_save, plain_load, ours_load)
-    return {"plain_save_s": last[0], "ours_save_s": last[1], "save_ratio": statistics.median(save_ratios),
-            "plain_load_s": last[2], "ours_load_s": last[3], "load_ratio": statistics.median(load_ratios)}
+    return {
+        "plain_save_s": last[0],
+        "ours_save_s": last[1],
+        "save_ratio": statistics.median(save_ratios),
+        "plain_load_s": last[2],
+        "ours_load_s": last[3],
+        "load_ratio": statistics.median(load_ratios),
+    }
 
 
 def bench_checkpoint(megabytes, work, rounds):
@@ -129,8 +143,15 @@ def bench_checkpoint(megabytes, work, rounds):
     rs, os_, rl, ol = (statistics.median(x) for x in (raw_save, ours_save, raw_load, ours_load))
     save_ratio = statistics.median(o / r for o, r in zip(ours_save, raw_save))
     load_ratio = statistics.median(o / r for o, r in zip(ours_load, raw_load))
-    return {"size_mb": megabytes, "raw_save_s": rs, "ours_save_s": os_, "save_ratio": save_ratio,
-            "raw_load_s": rl, "ours_load_s": ol, "load_ratio": load_ratio}
+    return {
+        "size_mb": megabytes,
+        "raw_save_s": rs,
+        "ours_save_s": os_,
+        "save_ratio": save_ratio,
+        "raw_load_s": rl,
+        "ours_load_s": ol,
+        "load_ratio": load_ratio,
+    }
 
 
 def main(argv=None):
@@ -139,22 +160,34 @@ def main(argv=None):
     work = tempfile.mkdtemp(prefix="opencrate-bench-")
     try:
         imp = bench_import(3 if quick else 10)
-        print(f"import opencrate: {imp['added_s']:+.3f} s over a bare interpreter ({imp['bare_s']:.3f} s -> "
-              f"{imp['import_s']:.3f} s; target <= 0.150 s); with the core loaded (oc.snapshot, oc.info): "
-              f"{imp['core_added_s']:+.3f} s; heavy modules loaded: {imp['heavy_loaded']}")
+        print(
+            f"import opencrate: {imp['added_s']:+.3f} s over a bare interpreter ({imp['bare_s']:.3f} s -> "
+            f"{imp['import_s']:.3f} s; target <= 0.150 s); with the core loaded (oc.snapshot, oc.info): "
+            f"{imp['core_added_s']:+.3f} s; heavy modules loaded: {imp['heavy_loaded']}"
+        )
         js = bench_json(1000, work, 3 if quick else 7)
-        print(f"1000 json saves: median ratio {js['save_ratio']:.2f}x a plain json.dump loop (last round "
-              f"{js['ours_save_s']:.3f} s vs {js['plain_save_s']:.3f} s; target <= 1.5x)")
-        print(f"1000 json loads: median ratio {js['load_ratio']:.2f}x a plain json.load loop (last round "
-              f"{js['ours_load_s']:.3f} s vs {js['plain_load_s']:.3f} s; target <= 1.5x)")
+        print(
+            f"1000 json saves: median ratio {js['save_ratio']:.2f}x a plain json.dump loop (last round "
+            f"{js['ours_save_s']:.3f} s vs {js['plain_save_s']:.3f} s; target <= 1.5x)"
+        )
+        print(
+            f"1000 json loads: median ratio {js['load_ratio']:.2f}x a plain json.load loop (last round "
+            f"{js['ours_load_s']:.3f} s vs {js['plain_load_s']:.3f} s; target <= 1.5x)"
+        )
         bare = bench_json(1000, work, 3 if quick else 7, history_keep=0)
-        print(f"1000 json saves with artifact history off (OPENCRATE_HISTORY_KEEP=0): median ratio "
-              f"{bare['save_ratio']:.2f}x")
+        print(
+            f"1000 json saves with artifact history off (OPENCRATE_HISTORY_KEEP=0): median ratio "
+            f"{bare['save_ratio']:.2f}x"
+        )
         ck = bench_checkpoint(64 if quick else 256, work, 1 if quick else 5)
-        print(f"{ck['size_mb']} MB checkpoint save (hash + fsync): {ck['ours_save_s']:.3f} s vs raw torch.save+fsync "
-              f"{ck['raw_save_s']:.3f} s -> ratio {ck['save_ratio']:.2f}x (target <= 1.15x)")
-        print(f"{ck['size_mb']} MB checkpoint load: {ck['ours_load_s']:.3f} s vs raw torch.load "
-              f"{ck['raw_load_s']:.3f} s -> ratio {ck['load_ratio']:.2f}x (target <= 1.05x)")
+        print(
+            f"{ck['size_mb']} MB checkpoint save (hash + fsync): {ck['ours_save_s']:.3f} s vs raw torch.save+fsync "
+            f"{ck['raw_save_s']:.3f} s -> ratio {ck['save_ratio']:.2f}x (target <= 1.15x)"
+        )
+        print(
+            f"{ck['size_mb']} MB checkpoint load: {ck['ours_load_s']:.3f} s vs raw torch.load "
+            f"{ck['raw_load_s']:.3f} s -> ratio {ck['load_ratio']:.2f}x (target <= 1.05x)"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

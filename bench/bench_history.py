@@ -37,8 +37,7 @@ def bench_checkpoint_history(megabytes, work, rounds):
         artifact.save(state)
 
     result = _history_on_off(save, rounds, keep=1)
-    result.update(size_mb=megabytes,
-                  kept=sum(item["available"] and not item["current"] for item in artifact.history()))
+    result.update(size_mb=megabytes, kept=sum(item["available"] and not item["current"] for item in artifact.history()))
     return result
 
 
@@ -57,8 +56,11 @@ def _history_on_off(action, rounds, keep):
                 times[mode].append(time.perf_counter() - start)
     finally:
         history.KEEP = saved_keep
-    return {"off_s": statistics.median(times["off"]), "on_s": statistics.median(times["on"]),
-            "ratio": statistics.median(on / off for on, off in zip(times["on"], times["off"]))}
+    return {
+        "off_s": statistics.median(times["off"]),
+        "on_s": statistics.median(times["on"]),
+        "ratio": statistics.median(on / off for on, off in zip(times["on"], times["off"])),
+    }
 
 
 def bench_small_overwrites(count, work, rounds):
@@ -96,8 +98,12 @@ def bench_verify(count, work, rounds):
         report = oc.snapshot.verify()
         ours.append(time.perf_counter() - start)
         assert report.ok and report.checked == count
-    return {"count": count, "plain_s": statistics.median(plain), "ours_s": statistics.median(ours),
-            "ratio": statistics.median(o / p for o, p in zip(ours, plain))}
+    return {
+        "count": count,
+        "plain_s": statistics.median(plain),
+        "ours_s": statistics.median(ours),
+        "ratio": statistics.median(o / p for o, p in zip(ours, plain)),
+    }
 
 
 def bench_diff(count, work, rounds):
@@ -125,8 +131,12 @@ def bench_diff(count, work, rounds):
         text = str(result)
         ours.append(time.perf_counter() - start)
         assert len(result.changed) == count // 2 and text
-    return {"count": count, "plain_s": statistics.median(plain), "ours_s": statistics.median(ours),
-            "ratio": statistics.median(o / p for o, p in zip(ours, plain))}
+    return {
+        "count": count,
+        "plain_s": statistics.median(plain),
+        "ours_s": statistics.median(ours),
+        "ratio": statistics.median(o / p for o, p in zip(ours, plain)),
+    }
 
 
 def main(argv=None):
@@ -135,18 +145,26 @@ def main(argv=None):
     work = tempfile.mkdtemp(prefix="opencrate-bench-history-")
     try:
         ck = bench_checkpoint_history(64 if quick else 256, work, 2 if quick else 5)
-        print(f"{ck['size_mb']} MB checkpoint overwrite: history on {ck['on_s']:.3f} s vs off {ck['off_s']:.3f} s "
-              f"-> ratio {ck['ratio']:.3f}x (target <= 1.10x; earlier contents kept: {ck['kept']})")
+        print(
+            f"{ck['size_mb']} MB checkpoint overwrite: history on {ck['on_s']:.3f} s vs off {ck['off_s']:.3f} s "
+            f"-> ratio {ck['ratio']:.3f}x (target <= 1.10x; earlier contents kept: {ck['kept']})"
+        )
         sm = bench_small_overwrites(200 if quick else 1000, work, 3)
-        print(f"{sm['count']} overwrites of a small json (for the record, no target): history on {sm['on_s']:.3f} s "
-              f"vs off {sm['off_s']:.3f} s -> ratio {sm['ratio']:.2f}x")
+        print(
+            f"{sm['count']} overwrites of a small json (for the record, no target): history on {sm['on_s']:.3f} s "
+            f"vs off {sm['off_s']:.3f} s -> ratio {sm['ratio']:.2f}x"
+        )
         ve = bench_verify(2000 if quick else 10000, work, 3)
-        print(f"verify {ve['count']} small artifacts: {ve['ours_s']:.3f} s (target <= 2 s) vs a plain read+sha256 "
-              f"loop {ve['plain_s']:.3f} s -> ratio {ve['ratio']:.2f}x")
+        print(
+            f"verify {ve['count']} small artifacts: {ve['ours_s']:.3f} s (target <= 2 s) vs a plain read+sha256 "
+            f"loop {ve['plain_s']:.3f} s -> ratio {ve['ratio']:.2f}x"
+        )
         di = bench_diff(1000, work, 5)
-        print(f"diff of two {di['count']}-artifact versions ({di['count'] // 2} changed) with its text display: "
-              f"{di['ours_s']:.3f} s (target <= 0.5 s) vs json-parsing both records {di['plain_s']:.3f} s "
-              f"-> ratio {di['ratio']:.1f}x")
+        print(
+            f"diff of two {di['count']}-artifact versions ({di['count'] // 2} changed) with its text display: "
+            f"{di['ours_s']:.3f} s (target <= 0.5 s) vs json-parsing both records {di['plain_s']:.3f} s "
+            f"-> ratio {di['ratio']:.1f}x"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -78,8 +78,9 @@ def bench_load(runs=7):
     times = []
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(runs):
-            out = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT], cwd=folder, env=_env(),
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", _LOAD_SCRIPT], cwd=folder, env=_env(), capture_output=True, text=True, check=True
+            )
             times.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(times), times
 
@@ -107,8 +108,9 @@ class Kernel:
         pass
 
     def value(self, expression):
-        reply = self.kc.execute_interactive(f"print(__import__('json').dumps({expression}))",
-                                            store_history=False, timeout=60, output_hook=self._collect)
+        reply = self.kc.execute_interactive(
+            f"print(__import__('json').dumps({expression}))", store_history=False, timeout=60, output_hook=self._collect
+        )
         del reply
         text, self._collected = "".join(self._collected), []
         return json.loads(text)
@@ -148,8 +150,10 @@ def bench_kernel(rounds=5, trivial_cells=150, print_runs=2):
                 kernel.run("_bench_last()")
                 results["trivial_with"] += _measure(kernel, "x = 1", trivial_cells)
                 results["print_with"] += _measure(kernel, print_cell, print_runs)
-                results["print_ratios"].append(statistics.median(results["print_with"][-print_runs:])
-                                               / statistics.median(results["print_without"][-print_runs:]))
+                results["print_ratios"].append(
+                    statistics.median(results["print_with"][-print_runs:])
+                    / statistics.median(results["print_without"][-print_runs:])
+                )
                 kernel.run("%unload_ext opencrate")
             log_size = kernel.value("__import__('os').path.getsize(oc.snapshot.log_path)")
         finally:
@@ -175,32 +179,49 @@ def main(argv=None):
     print_ratio = med["print_ratios"]  # the median of the rounds' ratios: each round pairs runs close in time
 
     checks = [
-        ("extension load", f"{load_median * 1000:.1f} ms", f"<= {LOAD_TARGET_S * 1000:.0f} ms",
-         load_median <= LOAD_TARGET_S),
-        ("trivial cell, capture overhead (median)", f"{trivial_overhead_ms:+.3f} ms "
-         f"({med['trivial_without'] * 1000:.3f} -> {med['trivial_with'] * 1000:.3f} ms)",
-         f"<= {TRIVIAL_TARGET_MS:.1f} ms", trivial_overhead_ms <= TRIVIAL_TARGET_MS),
-        ("100,000-line cell, with/without", f"{print_ratio:.3f}x "
-         f"({med['print_without']:.3f} -> {med['print_with']:.3f} s)",
-         f"<= {PRINT_TARGET_RATIO:.1f}x", print_ratio <= PRINT_TARGET_RATIO),
+        (
+            "extension load",
+            f"{load_median * 1000:.1f} ms",
+            f"<= {LOAD_TARGET_S * 1000:.0f} ms",
+            load_median <= LOAD_TARGET_S,
+        ),
+        (
+            "trivial cell, capture overhead (median)",
+            f"{trivial_overhead_ms:+.3f} ms "
+            f"({med['trivial_without'] * 1000:.3f} -> {med['trivial_with'] * 1000:.3f} ms)",
+            f"<= {TRIVIAL_TARGET_MS:.1f} ms",
+            trivial_overhead_ms <= TRIVIAL_TARGET_MS,
+        ),
+        (
+            "100,000-line cell, with/without",
+            f"{print_ratio:.3f}x ({med['print_without']:.3f} -> {med['print_with']:.3f} s)",
+            f"<= {PRINT_TARGET_RATIO:.1f}x",
+            print_ratio <= PRINT_TARGET_RATIO,
+        ),
     ]
     width = max(len(c[0]) for c in checks)
-    print(f"opencrate-nb notebook bench ({time.perf_counter() - started:.0f} s, python "
-          f"{sys.version.split()[0]}, {os.cpu_count()} cpus)")
+    print(
+        f"opencrate-nb notebook bench ({time.perf_counter() - started:.0f} s, python "
+        f"{sys.version.split()[0]}, {os.cpu_count()} cpus)"
+    )
     for name, value, target, ok in checks:
         print(f"  {name:<{width}}  {value:<40} target {target:<9} {'ok' if ok else 'MISSED'}")
-    print(json.dumps({
-        "load_s": load_median,
-        "load_runs_s": load_all,
-        "trivial_without_ms": med["trivial_without"] * 1000,
-        "trivial_with_ms": med["trivial_with"] * 1000,
-        "trivial_overhead_ms": trivial_overhead_ms,
-        "print_without_s": med["print_without"],
-        "print_with_s": med["print_with"],
-        "print_ratio": print_ratio,
-        "print_ratios": kernel["print_ratios"],
-        "samples": {k: len(v) for k, v in kernel.items() if isinstance(v, list)},
-    }))
+    print(
+        json.dumps(
+            {
+                "load_s": load_median,
+                "load_runs_s": load_all,
+                "trivial_without_ms": med["trivial_without"] * 1000,
+                "trivial_with_ms": med["trivial_with"] * 1000,
+                "trivial_overhead_ms": trivial_overhead_ms,
+                "print_without_s": med["print_without"],
+                "print_with_s": med["print_with"],
+                "print_ratio": print_ratio,
+                "print_ratios": kernel["print_ratios"],
+                "samples": {k: len(v) for k, v in kernel.items() if isinstance(v, list)},
+            }
+        )
+    )
     if not args.no_check and not all(c[3] for c in checks):
         return 1
     return 0

@@ -23,7 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
-from _lab_fixtures import CHROMIUM, CHROMIUM_ARGS, SIDEBAR, LabServer, save_artifacts
+from _lab_fixtures import CHROMIUM, CHROMIUM_ARGS, SIDEBAR, LabServer, save_artifacts  # noqa: E402 - tests/ is put on the path just above
 
 SETTLE_S = 3
 
@@ -67,8 +67,9 @@ def cold_read(server_root, rounds):
     """Fingerprint + tree + JSON in a fresh interpreter: the work the server's warm-up does once."""
     times = []
     for _ in range(rounds):
-        out = subprocess.run([sys.executable, "-c", _COLD_READ, server_root], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", _COLD_READ, server_root], capture_output=True, text=True, check=True
+        ).stdout
         times.append(float(out))
     return statistics.median(times)
 
@@ -121,14 +122,16 @@ def bench_sidebar(server, rounds):
             tab.click()
             page.wait_for_selector(f"{SIDEBAR} .opencrate-node")
             shown.append(time.perf_counter() - start)
-            fetched.append(page.evaluate("""async () => {
+            fetched.append(
+                page.evaluate("""async () => {
                 const started = performance.now();
                 for (const route of ['fingerprint', 'tree']) {
                     const response = await fetch('/opencrate/api/' + route, {cache: 'no-store'});
                     await response.json();
                 }
                 return (performance.now() - started) / 1000;
-            }"""))
+            }""")
+            )
             page.close()
         browser.close()
     return {"shown_s": statistics.median(shown), "fetch_s": statistics.median(fetched)}
@@ -148,20 +151,25 @@ def main(argv=None):
         cold = cold_read(root, 3)
         server = LabServer(root)
         api = bench_api(server, rounds, artifacts)
-        print(f"tree read from scratch (fresh interpreter, no cache; the server does it once at start): "
-              f"{cold:.3f} s")
-        print(f"GET tree ({api['bytes'] // 1024} KB of JSON): first {api['cold_s']:.3f} s, after a new run of "
-              f"{artifacts} artifacts {api['after_run_s']:.3f} s, unchanged {api['warm_s']:.3f} s (target <= 0.100 s)")
-        print(f"  baselines: os.walk+stat of the root {api['walk_s']:.3f} s -> GET tree after a new run / walk "
-              f"ratio {api['after_run_s'] / api['walk_s']:.2f}x; GET /api/status {api['status_s'] * 1000:.1f} ms; "
-              f"GET fingerprint (what the sidebar polls) {api['fingerprint_s'] * 1000:.1f} ms")
+        print(f"tree read from scratch (fresh interpreter, no cache; the server does it once at start): {cold:.3f} s")
+        print(
+            f"GET tree ({api['bytes'] // 1024} KB of JSON): first {api['cold_s']:.3f} s, after a new run of "
+            f"{artifacts} artifacts {api['after_run_s']:.3f} s, unchanged {api['warm_s']:.3f} s (target <= 0.100 s)"
+        )
+        print(
+            f"  baselines: os.walk+stat of the root {api['walk_s']:.3f} s -> GET tree after a new run / walk "
+            f"ratio {api['after_run_s'] / api['walk_s']:.2f}x; GET /api/status {api['status_s'] * 1000:.1f} ms; "
+            f"GET fingerprint (what the sidebar polls) {api['fingerprint_s'] * 1000:.1f} ms"
+        )
         side = bench_sidebar(server, 2 if quick else 5)
         if side is None:
             print("sidebar: skipped (Debian's Chromium or Playwright is missing)")
         else:
-            print(f"sidebar shows the tree {side['shown_s']:.3f} s after its tab is clicked (target <= 1 s); "
-                  f"the page's own fetch of fingerprint+tree {side['fetch_s']:.3f} s -> ratio "
-                  f"{side['shown_s'] / side['fetch_s']:.2f}x")
+            print(
+                f"sidebar shows the tree {side['shown_s']:.3f} s after its tab is clicked (target <= 1 s); "
+                f"the page's own fetch of fingerprint+tree {side['fetch_s']:.3f} s -> ratio "
+                f"{side['shown_s'] / side['fetch_s']:.2f}x"
+            )
     finally:
         if server is not None:
             server.stop()

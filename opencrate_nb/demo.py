@@ -46,7 +46,7 @@ def run(root="snapshots", quiet=False):
         frame = np.zeros((64, 64, 3), dtype=np.uint8)
         x = int(32 + 24 * math.cos(step / 12 * 2 * math.pi))
         y = int(32 + 24 * math.sin(step / 12 * 2 * math.pi))
-        frame[max(y - 4, 0):y + 4, max(x - 4, 0):x + 4] = (255, 180, 0)
+        frame[max(y - 4, 0) : y + 4, max(x - 4, 0) : x + 4] = (255, 180, 0)
         frames.append(frame)
     oc.snapshot.gif("orbit.gif").save(frames, fps=12)
     if importlib.util.find_spec("imageio_ffmpeg") is not None:

@@ -25,41 +25,41 @@ IGNORE = "# NBVAL_IGNORE_OUTPUT\n"
 
 PART1 = [
     "import opencrate as oc",
-    '''oc.snapshot.setup(name="snapshot_guide", start="new", tag="initial-run")
+    """oc.snapshot.setup(name="snapshot_guide", start="new", tag="initial-run")
 oc.snapshot.reset(confirm=True)
 oc.snapshot.setup(name="snapshot_guide", start="new", tag="initial-run")
 
 oc.info(
     f"Snapshot with version `{oc.snapshot.version}` and name `{oc.snapshot.version_name}` has been set up at: `{oc.snapshot.dir_path}`"
 )
-oc.io.show_files_in_dir("snapshots", depth=4)''',
+oc.io.show_files_in_dir("snapshots", depth=4)""",
 ]
 
 PART2 = [
-    '''# Notebook is restarted here to simulate a fresh run.
+    """# Notebook is restarted here to simulate a fresh run.
 
-import opencrate as oc''',
-    '''oc.snapshot.setup(name="snapshot_guide", start="last", tag="initial-run")
+import opencrate as oc""",
+    """oc.snapshot.setup(name="snapshot_guide", start="last", tag="initial-run")
 # in our case we can pass start="last" as we are resuming from the last snapshot
 # otherwise we can pass start="0" as we are resuming from the version v0
 
 oc.info(
     f"Resumed Snapshot with version `{oc.snapshot.version}` and name `{oc.snapshot.version_name}` located at: `{oc.snapshot.dir_path}`"
 )
-oc.io.show_files_in_dir("snapshots", depth=4)''',
+oc.io.show_files_in_dir("snapshots", depth=4)""",
 ]
 
 PART3 = [
-    '''# Notebook is restarted here to simulate a fresh run.
+    """# Notebook is restarted here to simulate a fresh run.
 
-import opencrate as oc''',
-    '''oc.snapshot.setup(name="snapshot_guide", start="new", tag="major-update")
+import opencrate as oc""",
+    """oc.snapshot.setup(name="snapshot_guide", start="new", tag="major-update")
 
 oc.info(
     f"New Snapshot version `{oc.snapshot.version}` with name `{oc.snapshot.version_name}` has been set up at: `{oc.snapshot.dir_path}`"
 )
-oc.io.show_files_in_dir("snapshots", depth=4)''',
-    '''oc.info("This is an informational message from the current run.")
+oc.io.show_files_in_dir("snapshots", depth=4)""",
+    """oc.info("This is an informational message from the current run.")
 oc.debug("Detailed debug information for troubleshooting.")
 oc.warning("A potential issue detected, but execution continues.")
 oc.error("An error occurred, affecting a part of the pipeline.")
@@ -72,18 +72,18 @@ try:
 except ZeroDivisionError:
     oc.exception("Caught a division by zero error.")
 
-oc.info("All log messages have been dispatched.")''',
+oc.info("All log messages have been dispatched.")""",
     'oc.io.show_files_in_dir("snapshots", depth=4)',
     "!cat snapshots/snapshot_guide/v0:initial-run/snapshot_guide.log",
     "!cat snapshots/snapshot_guide/v0:initial-run/snapshot_guide.history.log",
     "!cat snapshots/snapshot_guide/v1:major-update/snapshot_guide.log",
-    '''import os
+    """import os
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch''',
-    '''# First we initialize our artifacts based on their handling type
+import torch""",
+    """# First we initialize our artifacts based on their handling type
 
 greeting_artifact = oc.snapshot.text("greeting.txt")
 data_artifact = oc.snapshot.json("data.json")
@@ -133,10 +133,10 @@ custom_model_ckpt_artifact.save(
         "loss": 0.015,
         "description": "A sample PyTorch model checkpoint after 5 epochs."
     }
-)''',
-    '''oc.io.show_files_in_dir("snapshots", depth=4, verbose=True)
-# neat trick - you can use verbose argument in show_files_in_dir to see file sizes and last modified times''',
-    '''loaded_greeting = greeting_artifact.load()
+)""",
+    """oc.io.show_files_in_dir("snapshots", depth=4, verbose=True)
+# neat trick - you can use verbose argument in show_files_in_dir to see file sizes and last modified times""",
+    """loaded_greeting = greeting_artifact.load()
 oc.info(f"Loaded Text: {loaded_greeting}")
 
 loaded_json_data = data_artifact.load()
@@ -158,8 +158,9 @@ oc.info(f"Loaded NumPy Image (size): {loaded_numpy_image.size}")
 # For checkpoint, it typically returns the dictionary it was saved with
 loaded_checkpoint = custom_model_ckpt_artifact.load()
 oc.info(f"Loaded Checkpoint Keys: {loaded_checkpoint.keys()}")
-oc.info(f"Loaded Checkpoint Description: {loaded_checkpoint['description']}")''',
-    IGNORE + '''loaded_audio = audio_artifact.load(lib="soundfile")
+oc.info(f"Loaded Checkpoint Description: {loaded_checkpoint['description']}")""",
+    IGNORE
+    + """loaded_audio = audio_artifact.load(lib="soundfile")
 
 def audio_playback_widget(audio_data, sample_rate, volume=0.1):
     import IPython.display as ipd
@@ -170,12 +171,12 @@ def audio_playback_widget(audio_data, sample_rate, volume=0.1):
         ipd.Audio(data=audio_data, rate=sample_rate, autoplay=False, normalize=False)
     )
 
-audio_playback_widget(loaded_audio["data"], loaded_audio["sample_rate"])''',
-    '''oc.info(f"Artifact Name: {custom_model_ckpt_artifact.name}")
+audio_playback_widget(loaded_audio["data"], loaded_audio["sample_rate"])""",
+    """oc.info(f"Artifact Name: {custom_model_ckpt_artifact.name}")
 oc.info(f"Artifact Type: {custom_model_ckpt_artifact.snapshot_type}")
 oc.info(f"Artifact Exists: {custom_model_ckpt_artifact.exists}") # Should be True as we just saved it
-oc.info(f"Artifact Path: {custom_model_ckpt_artifact.path}")''',
-    '''custom_model_ckpt_artifact.backup(tag="initial-version")
+oc.info(f"Artifact Path: {custom_model_ckpt_artifact.path}")""",
+    """custom_model_ckpt_artifact.backup(tag="initial-version")
 oc.info("Created initial backup with tag 'initial-version'.")
 
 # Simulate some changes and then create another backup
@@ -191,17 +192,17 @@ oc.info("Created backup with tag 'improved-loss' after modification.")
 custom_model_ckpt_artifact.backup()
 oc.info("Created a timestamped backup without a specific tag.")
 
-oc.io.show_files_in_dir(os.path.dirname(custom_model_ckpt_artifact.path), verbose=True)''',
-    '''all_backups = "\\n".join(custom_model_ckpt_artifact.list_backups())
-oc.info(f"All Backups:\\n{all_backups}")''',
-    '''initial_checkpoint_artifact = oc.snapshot.checkpoint("custom_model_checkpoint.backup_initial-version.pth")
+oc.io.show_files_in_dir(os.path.dirname(custom_model_ckpt_artifact.path), verbose=True)""",
+    """all_backups = "\\n".join(custom_model_ckpt_artifact.list_backups())
+oc.info(f"All Backups:\\n{all_backups}")""",
+    """initial_checkpoint_artifact = oc.snapshot.checkpoint("custom_model_checkpoint.backup_initial-version.pth")
 
 if initial_checkpoint_artifact.exists:
     initial_checkpoint = initial_checkpoint_artifact.load()
     oc.info(f"Loaded Initial Version Loss: {initial_checkpoint['loss']}")
 else:
-    oc.warning("Initial version backup not found.")''',
-    '''if all_backups:
+    oc.warning("Initial version backup not found.")""",
+    """if all_backups:
     artifact_to_delete_name = all_backups.split("\\n")[0] # Let's delete the first backup
     artifact_to_delete = oc.snapshot.checkpoint(artifact_to_delete_name)
     artifact_to_delete.delete(confirm=True)
@@ -210,8 +211,8 @@ else:
         os.path.dirname(custom_model_ckpt_artifact.path), verbose=True
     )
 else:
-    oc.warning("No backups to delete.")''',
-    '''from shutil import rmtree
+    oc.warning("No backups to delete.")""",
+    """from shutil import rmtree
 from typing import Dict, List
 
 
@@ -286,8 +287,8 @@ class BoundingBoxHandler:
 bounding_box_artifact = oc.snapshot.labels(
     "bounding_boxes", handler=BoundingBoxHandler, verbose=True
 )
-oc.info(f"Custom Bounding Box Artifact Handler initialized at: {bounding_box_artifact.path}")''',
-    '''boxes1 = [
+oc.info(f"Custom Bounding Box Artifact Handler initialized at: {bounding_box_artifact.path}")""",
+    """boxes1 = [
     {"x1": 10.0, "y1": 20.0, "x2": 150.0, "y2": 200.0},
     {"x1": 50.0, "y1": 60.0, "x2": 180.0, "y2": 250.0},
 ]
@@ -303,14 +304,14 @@ bounding_box_artifact.save(boxes1)
 bounding_box_artifact.save(boxes2)
 
 oc.info("Saved multiple sets of bounding boxes using the custom handler.")
-oc.io.show_files_in_dir(bounding_box_artifact.path)''',
-    '''loaded_bounding_boxes_history = bounding_box_artifact.load()
+oc.io.show_files_in_dir(bounding_box_artifact.path)""",
+    """loaded_bounding_boxes_history = bounding_box_artifact.load()
 oc.info(f"Loaded Bounding Boxes History: {loaded_bounding_boxes_history}")
 
 # You can access individual sets of bounding boxes
 oc.info(f"First set of boxes: {loaded_bounding_boxes_history[0]}")
-oc.info(f"Second set of boxes: {loaded_bounding_boxes_history[1]}")''',
-    '''import io
+oc.info(f"Second set of boxes: {loaded_bounding_boxes_history[1]}")""",
+    """import io
 import zipfile
 
 from PIL import Image
@@ -361,8 +362,8 @@ class ImageZipHandler:
 image_dataset_artifact = oc.snapshot.image_archive(
     "images_archive.zip", handler=ImageZipHandler, verbose=True
 )
-oc.info(f"Custom Image Archive Artifact Handler initialized at: {image_dataset_artifact.path}")''',
-    '''# Generate some random images for demonstration
+oc.info(f"Custom Image Archive Artifact Handler initialized at: {image_dataset_artifact.path}")""",
+    """# Generate some random images for demonstration
 random_images = [np.random.randint(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(50)]
 
 # Save the images using the custom handler
@@ -373,7 +374,7 @@ oc.info("Saved a collection of random images into a zip archive.")
 loaded_images = image_dataset_artifact.load()
 oc.info(f"Loaded {len(loaded_images)} images from the archive. First image shape: {loaded_images[0].shape}")
 
-oc.io.show_files_in_dir(os.path.dirname(image_dataset_artifact.path), verbose=True)''',
+oc.io.show_files_in_dir(os.path.dirname(image_dataset_artifact.path), verbose=True)""",
 ]
 
 PARTS = {

@@ -26,8 +26,15 @@ import pytest
 from _notebook_fixtures import IN_CI, REPO, forget_snapshot
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SERVER_START_S = 90
 UI_TIMEOUT_MS = 30_000
 SIDEBAR = "#opencrate-snapshots"
@@ -65,20 +72,30 @@ class LabServer:
         with open(os.path.join(notification, "notification.jupyterlab-settings"), "w") as f:
             json.dump({"fetchNews": "false", "checkForUpdates": False}, f)
         env = dict(os.environ)
-        env.update({
-            "JUPYTERLAB_SETTINGS_DIR": settings,
-            "JUPYTERLAB_WORKSPACES_DIR": os.path.join(state, "workspaces"),
-            "JUPYTER_RUNTIME_DIR": os.path.join(state, "runtime"),
-            "JUPYTER_CONFIG_DIR": os.path.join(state, "config"),
-            "PYTHONPATH": REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""),
-        })
+        env.update(
+            {
+                "JUPYTERLAB_SETTINGS_DIR": settings,
+                "JUPYTERLAB_WORKSPACES_DIR": os.path.join(state, "workspaces"),
+                "JUPYTER_RUNTIME_DIR": os.path.join(state, "runtime"),
+                "JUPYTER_CONFIG_DIR": os.path.join(state, "config"),
+                "PYTHONPATH": REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""),
+            }
+        )
         command = [
-            sys.executable, "-m", "jupyterlab", "--no-browser",
-            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-            "--ServerApp.allow_root=True", "--LabApp.news_url=None",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            "--ServerApp.allow_root=True",
+            "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True",
+            "--LabApp.extension_manager=readonly",
+            "--LabApp.expose_app_in_browser=True",
             *extra_args,
         ]
         self.log_path = os.path.join(state, "server.log")
@@ -184,15 +201,18 @@ def _browser():
     if browser is not None:
         return browser
     if not os.path.exists(CHROMIUM):
-        skip_or_fail(f"Debian's Chromium is not at {CHROMIUM} (apt-get install chromium), "
-                     "so the JupyterLab UI cannot be tested here")
+        skip_or_fail(
+            f"Debian's Chromium is not at {CHROMIUM} (apt-get install chromium), "
+            "so the JupyterLab UI cannot be tested here"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         skip_or_fail("playwright (pip install playwright) is not installed, so the JupyterLab UI cannot be tested here")
     playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-                                         timeout=UI_TIMEOUT_MS)
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=UI_TIMEOUT_MS
+    )
 
     def close():
         with contextlib.suppress(Exception):
@@ -283,8 +303,9 @@ def save_artifacts(root, name, items, tag=None):
 
 def run_command(page, command, args=None):
     """Start a JupyterLab command without awaiting it (awaiting inside evaluate can hang)."""
-    page.evaluate("([command, args]) => { window.jupyterapp.commands.execute(command, args || {}); }",
-                  [command, args or {}])
+    page.evaluate(
+        "([command, args]) => { window.jupyterapp.commands.execute(command, args || {}); }", [command, args or {}]
+    )
 
 
 def open_sidebar(page):
@@ -312,15 +333,21 @@ def new_notebook(lab, page, name, cells=()):
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, os.path.join(lab.root, name))
     run_command(page, "docmanager:open", {"path": name, "factory": "Notebook", "kernel": {"name": "python3"}})
-    page.wait_for_function("""(name) => {
+    page.wait_for_function(
+        """(name) => {
         const w = window.jupyterapp.shell.currentWidget;
         return w && w.context && w.context.path === name;
-    }""", arg=name)
-    page.wait_for_function("""() => {
+    }""",
+        arg=name,
+    )
+    page.wait_for_function(
+        """() => {
         const w = window.jupyterapp.shell.currentWidget;
         return w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel
             && w.sessionContext.session.kernel.status === 'idle';
-    }""", timeout=90_000)
+    }""",
+        timeout=90_000,
+    )
     return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
 
 

@@ -117,5 +117,19 @@ def kernel_env(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", REPO + (os.pathsep + current if current else ""))
 
 
-__all__ = ["REPO", "IN_CI", "require", "forget_snapshot", "run", "run_captured", "log_text", "cell_entries",
-           "workdir", "shell", "ip", "crate", "kernel_env", "reset_extension"]
+__all__ = [
+    "REPO",
+    "IN_CI",
+    "require",
+    "forget_snapshot",
+    "run",
+    "run_captured",
+    "log_text",
+    "cell_entries",
+    "workdir",
+    "shell",
+    "ip",
+    "crate",
+    "kernel_env",
+    "reset_extension",
+]

@@ -11,8 +11,10 @@ import sys
 import textwrap
 
 import pytest
-
 from _notebook_fixtures import REPO, forget_snapshot
+
+# fixtures shared by many test files: workdir, shell, ip, crate (IPython) and lab, browser, page (JupyterLab)
+pytest_plugins = ["_notebook_fixtures", "_lab_fixtures"]
 
 
 @pytest.fixture(autouse=True)
@@ -50,8 +52,14 @@ def _run_python(code, cwd=".", env=None, timeout=120, check=True, checkout=True)
     environment.update(env or {})
     if checkout:
         environment["PYTHONPATH"] = REPO + os.pathsep + environment.get("PYTHONPATH", "")
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=environment,
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"subprocess failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result

@@ -45,8 +45,9 @@ def test_before_replace_sees_the_new_hash_while_the_old_file_is_still_there(tmp_
     target = tmp_path / "a.txt"
     target.write_text("old")
     seen = []
-    _atomic.write_bytes(str(target), b"new", before_replace=lambda sha, size: seen.append(
-        (sha, size, target.read_text())))
+    _atomic.write_bytes(
+        str(target), b"new", before_replace=lambda sha, size: seen.append((sha, size, target.read_text()))
+    )
     assert seen == [(hashlib.sha256(b"new").hexdigest(), 3, "old")]
 
 
@@ -134,9 +135,8 @@ while True:
 @pytest.mark.parametrize("kind", ["text", "npy"])
 def test_a_process_killed_mid_save_leaves_old_or_new_never_torn(tmp_path, kind):
     """A real interpreter saves two large contents in turn and is killed with SIGKILL at several moments."""
-    from _notebook_fixtures import REPO
-
     import numpy as np
+    from _notebook_fixtures import REPO
 
     if kind == "npy":
         expected = [np.full(3 << 20, 1.0), np.full(3 << 20, 2.0)]
@@ -144,8 +144,9 @@ def test_a_process_killed_mid_save_leaves_old_or_new_never_torn(tmp_path, kind):
         expected = ["A" * (24 << 20), "B" * (24 << 20)]
     env = dict(os.environ, PYTHONPATH=REPO)
     for delay in (0.0, 0.05, 0.13, 0.29):
-        proc = subprocess.Popen([sys.executable, "-c", KILLED_SAVER, kind], cwd=tmp_path, env=env,
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", KILLED_SAVER, kind], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+        )
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)

@@ -7,7 +7,7 @@ import warnings
 
 import pandas as pd
 import pytest
-from _notebook_fixtures import forget_snapshot, workdir  # noqa: F401
+from _notebook_fixtures import forget_snapshot
 
 import opencrate as oc
 from opencrate_nb.core import catalog, lineage, record
@@ -79,11 +79,18 @@ def test_tree_lists_snapshots_versions_kinds_and_artifacts(runs):
     assert [s["name"] for s in tree["snapshots"]] == ["audio", "mnist"]
     mnist = tree["snapshots"][1]
     assert [(v["folder"], v["number"], v["tag"]) for v in mnist["versions"]] == [
-        ("v0:baseline", 0, "baseline"), ("v1", 1, None), ("v10", 10, None)]
+        ("v0:baseline", 0, "baseline"),
+        ("v1", 1, None),
+        ("v10", 10, None),
+    ]
 
     v0 = mnist["versions"][0]
     assert v0["path"] == "mnist/v0:baseline"
-    assert [(k["kind"], k["folder"]) for k in v0["kinds"]] == [("json", "jsons"), ("labels", "labels"), ("text", "texts")]
+    assert [(k["kind"], k["folder"]) for k in v0["kinds"]] == [
+        ("json", "jsons"),
+        ("labels", "labels"),
+        ("text", "texts"),
+    ]
     arts = _artifacts(v0)
     assert sorted(arts) == ["metrics.json", "notes.txt", "train_labels"]
     assert v0["artifact_count"] == 3
@@ -202,7 +209,9 @@ def test_fingerprint_changes_with_records_logs_and_folders(runs):
 
 def test_resolve_refuses_anything_outside_the_root(runs, tmp_path):
     real_root = os.path.realpath("snapshots")
-    assert catalog.resolve("snapshots", "mnist/v1/csvs/history.csv") == os.path.join(real_root, "mnist/v1/csvs/history.csv")
+    assert catalog.resolve("snapshots", "mnist/v1/csvs/history.csv") == os.path.join(
+        real_root, "mnist/v1/csvs/history.csv"
+    )
     assert catalog.resolve("snapshots", "") == real_root
     outside = tmp_path / "secret.txt"
     outside.write_text("secret")
@@ -211,9 +220,15 @@ def test_resolve_refuses_anything_outside_the_root(runs, tmp_path):
     os.symlink("../v1", "snapshots/mnist/v1/inside")  # a link that stays inside is fine
     assert catalog.resolve("snapshots", "mnist/v1/inside/csvs") == os.path.join(real_root, "mnist/v1/csvs")
     refused = {
-        "../secret.txt": "'..'", "mnist/../../secret.txt": "'..'", "mnist\\..\\..\\secret.txt": "'..'",
-        str(outside): "relative", "/etc/passwd": "relative", "C:\\Windows": "relative",
-        "mnist/v1\x00.csv": "NUL", "mnist/v1/csvs/link.csv": "outside", "escape/secret.txt": "outside",
+        "../secret.txt": "'..'",
+        "mnist/../../secret.txt": "'..'",
+        "mnist\\..\\..\\secret.txt": "'..'",
+        str(outside): "relative",
+        "/etc/passwd": "relative",
+        "C:\\Windows": "relative",
+        "mnist/v1\x00.csv": "NUL",
+        "mnist/v1/csvs/link.csv": "outside",
+        "escape/secret.txt": "outside",
     }
     for path, why in refused.items():
         with pytest.raises(ValueError, match=why):
@@ -265,12 +280,16 @@ def test_load_snippets_load_the_artifact_when_run(runs):
 
 
 def test_snippet_variable_names_are_valid_python():
-    for name, kind, expected in [("metrics.json", "json", "metrics"), ("2024 run.csv", "csv", "csv_2024_run"),
-                                 ("class.json", "json", "json_class"), ("model.backup_best.pt", "checkpoint", "model"),
-                                 ("mnist.log", "log", "mnist_log"), ('<img src=x onerror="a">.txt', "text",
-                                                                     "img_src_x_onerror_a")]:
+    for name, kind, expected in [
+        ("metrics.json", "json", "metrics"),
+        ("2024 run.csv", "csv", "csv_2024_run"),
+        ("class.json", "json", "json_class"),
+        ("model.backup_best.pt", "checkpoint", "model"),
+        ("mnist.log", "log", "mnist_log"),
+        ('<img src=x onerror="a">.txt', "text", "img_src_x_onerror_a"),
+    ]:
         assert catalog._variable_for(name, kind) == expected
-    code = catalog.load_snippet("snap's", "a/v0/texts/it's \"quoted\".txt", "text")
+    code = catalog.load_snippet("snap's", 'a/v0/texts/it\'s "quoted".txt', "text")
     compile(code, "<snippet>", "exec")
 
 

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 import pytest
-from _notebook_fixtures import IN_CI, forget_snapshot, workdir  # noqa: F401
+from _notebook_fixtures import IN_CI, forget_snapshot
 
 import opencrate as oc
 from opencrate_nb.cli import main
@@ -100,8 +100,9 @@ def test_verify_exit_status(store, capsys):
     status, out, _ = crate(capsys, "verify", "exp", "--json")
     data = json.loads(out)
     assert status == 1 and data["ok"] is False
-    assert data["problems"] == [{"kind": "corrupted", "where": "exp/v0/texts/notes.txt",
-                                 "message": data["problems"][0]["message"]}]
+    assert data["problems"] == [
+        {"kind": "corrupted", "where": "exp/v0/texts/notes.txt", "message": data["problems"][0]["message"]}
+    ]
     status, _, _ = crate(capsys, "verify", "exp", "--version", "tuned")
     assert status == 0
     status, _, err = crate(capsys, "verify", "nope")

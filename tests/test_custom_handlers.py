@@ -10,17 +10,18 @@ import os
 
 import numpy as np
 import pytest
+from _notebook_fixtures import REPO
 
 import opencrate as oc
-from _notebook_fixtures import REPO
 from opencrate_nb.core import handlers, record
 from opencrate_nb.core.errors import UnknownKindError
 
 
 def guide_cell(marker):
     """The source of the guide notebook cell that defines ``marker`` (scripts/build_guide_notebooks.py)."""
-    spec = importlib.util.spec_from_file_location("build_guide_notebooks",
-                                                  os.path.join(REPO, "scripts", "build_guide_notebooks.py"))
+    spec = importlib.util.spec_from_file_location(
+        "build_guide_notebooks", os.path.join(REPO, "scripts", "build_guide_notebooks.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     (source,) = [cell for cell in module.PART3 if marker in cell]
@@ -29,9 +30,8 @@ def guide_cell(marker):
 
 def guide_handler(marker):
     """Run the guide's cell as written (it defines the class and makes its artifact); returns its namespace."""
-    from typing import Dict, List
 
-    namespace = {"oc": oc, "os": os, "np": np, "Dict": Dict, "List": List}  # earlier guide cells import these
+    namespace = {"oc": oc, "os": os, "np": np, "Dict": dict, "List": list}  # earlier guide cells import these
     exec(compile(guide_cell(f"class {marker}"), f"<guide {marker}>", "exec"), namespace)
     return namespace
 
@@ -54,12 +54,18 @@ def test_bounding_box_example_as_in_the_guide(oc, capsys):
     oc.snapshot.setup(name="snapshot_guide", start="new", tag="major-update")
     capsys.readouterr()
     artifact = guide_handler("BoundingBoxHandler")["bounding_box_artifact"]  # the guide's cell, as written
-    assert capsys.readouterr().out == f"INFO      Custom Bounding Box Artifact Handler initialized at: {artifact.path}\n"
+    assert (
+        capsys.readouterr().out == f"INFO      Custom Bounding Box Artifact Handler initialized at: {artifact.path}\n"
+    )
     assert artifact.path == "snapshots/snapshot_guide/v0:major-update/labels/bounding_boxes"
     assert (artifact.name, artifact.snapshot_type, artifact.verbose) == ("bounding_boxes", "labels", True)
     handler = artifact.handler  # the attributes are injected into the user's instance too
     assert (handler.path, handler.name, handler.snapshot_type, handler.verbose) == (
-        artifact.path, "bounding_boxes", "labels", True)
+        artifact.path,
+        "bounding_boxes",
+        "labels",
+        True,
+    )
     capsys.readouterr()
     artifact.reset()  # a method of the user's class, reached through the artifact
     artifact.save(BOXES1)
@@ -75,7 +81,8 @@ def test_bounding_box_example_as_in_the_guide(oc, capsys):
     assert oc.io.list_files_in_dir(artifact.path) == ["bounding_boxes_0.txt", "bounding_boxes_1.txt"]
     assert artifact.load() == [BOXES1, BOXES2]
     assert capsys.readouterr().out.splitlines()[-1] == (
-        f"INFO      ✓ 'bounding_boxes' of 'labels' loaded successfully from '{artifact.path}'.")
+        f"INFO      ✓ 'bounding_boxes' of 'labels' loaded successfully from '{artifact.path}'."
+    )
 
 
 def test_custom_saves_are_recorded_with_a_folder_hash(snap, BoundingBoxHandler):
@@ -172,7 +179,8 @@ def test_save_without_data_calls_the_handler_without_it(snap):
 
 
 def test_artifacts_of_an_unknown_custom_kind_are_listed_but_not_loadable(oc, tmp_path, run_python):
-    run_python("""
+    run_python(
+        """
         import os, opencrate as oc
         class H:
             def save(self, text):
@@ -182,7 +190,9 @@ def test_artifacts_of_an_unknown_custom_kind_are_listed_but_not_loadable(oc, tmp
                 return open(self.path).read()
         oc.snapshot.setup(name="mixed", start="new")
         oc.snapshot.notes("n.md", handler=H).save("hello")
-    """, cwd=tmp_path)
+    """,
+        cwd=tmp_path,
+    )
     oc.snapshot.setup(name="mixed", start="last")
     (found,) = oc.snapshot.list_artifacts()
     assert (found.kind, found.name) == ("notes", "n.md")
@@ -223,7 +233,8 @@ def plugin_dist(tmp_path, monkeypatch):
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: oc-points\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(
-        "[opencrate.handlers]\npoints = oc_points:PointsHandler\njson = oc_points:PointsHandler\n")
+        "[opencrate.handlers]\npoints = oc_points:PointsHandler\njson = oc_points:PointsHandler\n"
+    )
     monkeypatch.syspath_prepend(str(site))
     handlers.refresh_entry_points()
     yield site
@@ -246,12 +257,16 @@ def test_entry_point_kinds_work_like_builtin_ones(snap, plugin_dist):
 
 
 def test_entry_point_kinds_in_a_fresh_process(plugin_dist, tmp_path, run_python):
-    out = run_python("""
+    out = run_python(
+        """
         import opencrate as oc
         oc.snapshot.setup(name="p", start="new")
         oc.snapshot.points("a").save([(0, 1)])
         print(oc.snapshot.points("a").load())
-    """, cwd=tmp_path, env={"PYTHONPATH": f"{plugin_dist}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}).stdout
+    """,
+        cwd=tmp_path,
+        env={"PYTHONPATH": f"{plugin_dist}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"},
+    ).stdout
     assert out.strip() == "[(0.0, 1.0)]"
 
 

@@ -9,14 +9,29 @@ from _notebook_fixtures import REPO
 
 def test_demo_makes_a_snapshot_with_every_kind_and_prints_its_tree(tmp_path):
     env = dict(os.environ, PYTHONPATH=REPO, MPLBACKEND="Agg")
-    out = subprocess.run([sys.executable, "-m", "opencrate_nb.demo", "--root", "runs"], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=300, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "opencrate_nb.demo", "--root", "runs"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     version = tmp_path / "runs" / "demo" / "v0:quickstart"
     assert out.splitlines()[0] == "INFO      Demo run v0:quickstart in runs/demo/v0:quickstart"
     assert "runs/demo/v0:quickstart/\n├── audios/" in out
-    for folder, name in [("yamls", "config.yaml"), ("csvs", "history.csv"), ("jsons", "metrics.json"),
-                         ("images", "loss_curve.png"), ("gifs", "orbit.gif"), ("audios", "tone.wav"),
-                         ("texts", "notes.txt"), ("checkpoints", "model.pt"), ("checkpoints", "model.backup_final.pt")]:
+    for folder, name in [
+        ("yamls", "config.yaml"),
+        ("csvs", "history.csv"),
+        ("jsons", "metrics.json"),
+        ("images", "loss_curve.png"),
+        ("gifs", "orbit.gif"),
+        ("audios", "tone.wav"),
+        ("texts", "notes.txt"),
+        ("checkpoints", "model.pt"),
+        ("checkpoints", "model.backup_final.pt"),
+    ]:
         assert (version / folder / name).is_file(), (folder, name)
         assert f"{name}  (" in out  # the tree shows sizes and times
     assert (version / "demo.log").read_text().count(" - SUCCESS  Saved ") == 1

@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 import pytest
-from _notebook_fixtures import require, workdir  # noqa: F401
+from _notebook_fixtures import require
 
 import opencrate as oc
 from opencrate_nb.core import diff as diff_module
@@ -52,8 +52,13 @@ def test_added_removed_changed(result):
     assert result.a.folder == "v0" and result.b.folder == "v1"
     assert result.added == ["texts/<b>new<i>.txt"]
     assert result.removed == ["texts/gone.txt"]
-    assert result.changed == ["audios/tone.wav", "csvs/table.csv", "images/plot.png", "jsons/metrics.json",
-                              "texts/notes.txt"]
+    assert result.changed == [
+        "audios/tone.wav",
+        "csvs/table.csv",
+        "images/plot.png",
+        "jsons/metrics.json",
+        "texts/notes.txt",
+    ]
     assert result.unchanged == 2 and len(result) == 7 and bool(result)
 
 

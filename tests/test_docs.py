@@ -4,7 +4,6 @@ import os
 import re
 
 import pytest
-
 from _notebook_fixtures import REPO
 
 PAGES = ["snapshots.md", "logging.md", "artifacts.md", "custom-handlers.md", "safety.md"]

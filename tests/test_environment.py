@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 import pytest
-from _notebook_fixtures import IN_CI, workdir  # noqa: F401
+from _notebook_fixtures import IN_CI
 
 import opencrate as oc
 from opencrate_nb.core import environment
@@ -74,13 +74,24 @@ def test_no_git_repository_is_null(workdir):
 
 
 def test_compare_and_describe():
-    a = {"python": "3.11.1", "host": "h", "git": {"commit": "abc", "dirty": False, "branch": "main"},
-         "packages": {"torch": "2.1", "pandas": "2.0"}}
-    b = {"python": "3.11.2", "host": "h", "git": {"commit": "def", "dirty": True, "branch": "main"},
-         "packages": {"torch": "2.2", "numpy": "2.0"}}
+    a = {
+        "python": "3.11.1",
+        "host": "h",
+        "git": {"commit": "abc", "dirty": False, "branch": "main"},
+        "packages": {"torch": "2.1", "pandas": "2.0"},
+    }
+    b = {
+        "python": "3.11.2",
+        "host": "h",
+        "git": {"commit": "def", "dirty": True, "branch": "main"},
+        "packages": {"torch": "2.2", "numpy": "2.0"},
+    }
     assert environment.compare(a, b) == [
-        ("python", "3.11.1", "3.11.2"), ("git.commit", "abc", "def"), ("git.dirty", False, True),
-        ("packages.torch", "2.1", "2.2")]  # numpy and pandas: used by one run only, no difference
+        ("python", "3.11.1", "3.11.2"),
+        ("git.commit", "abc", "def"),
+        ("git.dirty", False, True),
+        ("packages.torch", "2.1", "2.2"),
+    ]  # numpy and pandas: used by one run only, no difference
     assert environment.compare(a, a) == []
     assert ("git", "yes", None) in environment.compare(a, dict(a, git=None))
     line = environment.describe_run(dict(b, start="2026-01-02T03:04:05.000001+00:00"))

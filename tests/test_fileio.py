@@ -27,8 +27,9 @@ FULL_TREE = """snapshots/
 """
 
 
-@pytest.mark.parametrize("depth, shown", [(None, range(7)), (4, range(7)), (3, [0, 1, 2, 3, 5, 6]),
-                                          (2, [0, 1, 2, 6]), (0, [0])])
+@pytest.mark.parametrize(
+    "depth, shown", [(None, range(7)), (4, range(7)), (3, [0, 1, 2, 3, 5, 6]), (2, [0, 1, 2, 6]), (0, [0])]
+)
 def test_show_files_in_dir_prints_a_tree_without_hidden_entries(oc, tmp_path, capsys, depth, shown):
     """Folders first, then files; ``depth`` levels below the top; ``.crate`` and temporary files never shown."""
     make_tree(tmp_path / "snapshots")
@@ -98,7 +99,9 @@ def test_unknown_io_attribute_lists_what_exists(oc):
     assert "save(obj, path)" in repr(oc.io.csv)
 
 
-@pytest.mark.parametrize("size, text", [(0, "0 B"), (1023, "1023 B"), (1536, "1.5 KB"),
-                                        (5 << 20, "5.0 MB"), (3 << 30, "3.0 GB"), (5 << 40, "5120.0 GB")])
+@pytest.mark.parametrize(
+    "size, text",
+    [(0, "0 B"), (1023, "1023 B"), (1536, "1.5 KB"), (5 << 20, "5.0 MB"), (3 << 30, "3.0 GB"), (5 << 40, "5120.0 GB")],
+)
 def test_format_size(oc, size, text):
     assert oc.io.format_size(size) == text

@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from _notebook_fixtures import REPO, workdir  # noqa: F401
+from _notebook_fixtures import REPO
 
 import opencrate as oc
 from opencrate_nb.core import _savelock, gc, history, record
@@ -172,8 +172,20 @@ def _many_contents(version_dir, count):
         with open(target, "wb") as f:
             f.write(data)
         stamp = f"2026-01-01T00:{n // 6000 % 60:02d}:{n // 100 % 60:02d}.{n % 100:06d}+00:00"
-        lines.append(json.dumps({"op": "save", "name": "m.json", "kind": "json", "path": "jsons/m.json",
-                                 "size": len(data), "sha256": sha, "time": stamp, "cell": None}))
+        lines.append(
+            json.dumps(
+                {
+                    "op": "save",
+                    "name": "m.json",
+                    "kind": "json",
+                    "path": "jsons/m.json",
+                    "size": len(data),
+                    "sha256": sha,
+                    "time": stamp,
+                    "cell": None,
+                }
+            )
+        )
     os.makedirs(record.record_dir(version_dir), exist_ok=True)
     with open(os.path.join(record.record_dir(version_dir), record.RECORD_FILE), "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -185,8 +197,13 @@ def test_a_gc_killed_half_way_loses_nothing_it_should_keep(workdir):
     _many_contents(version_dir, total)
     assert len(_objects(version_dir)) == total - 1
     env = dict(os.environ, PYTHONPATH=REPO)
-    proc = subprocess.Popen([sys.executable, "-m", "opencrate_nb.cli", "gc", "--yes", "--keep", "2"],
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "opencrate_nb.cli", "gc", "--yes", "--keep", "2"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     first = proc.stderr.readline()
     assert first.startswith(f"gc: 0/{total - 3}"), first
     time.sleep(0.02)
@@ -214,7 +231,7 @@ def test_stats_count_files_history_and_dedup(snap):
         table.save(rows)
     oc.snapshot.text("a.txt").save("abc")
     result = snap.stats()
-    (ref, row), = result.rows
+    ((ref, row),) = result.rows
     size = os.path.getsize(table.path)
     assert ref.label == "gc/v0"
     assert row["files"] == 2 and row["bytes"] == size + 3

@@ -22,8 +22,13 @@ class Opaque:
 def guide_checkpoint():
     model = torch.nn.Sequential(torch.nn.Linear(20, 10), torch.nn.ReLU(), torch.nn.Linear(10, 1))
     optimizer = torch.optim.Adam(lr=0.001, params=model.parameters())
-    return model, {"epoch": 5, "model_state_dict": model.state_dict(), "optimizer_state_dict": optimizer.state_dict(),
-                   "loss": 0.015, "description": "A sample PyTorch model checkpoint after 5 epochs."}
+    return model, {
+        "epoch": 5,
+        "model_state_dict": model.state_dict(),
+        "optimizer_state_dict": optimizer.state_dict(),
+        "loss": 0.015,
+        "description": "A sample PyTorch model checkpoint after 5 epochs.",
+    }
 
 
 def test_guide_torch_checkpoint_loads_safely(snap):

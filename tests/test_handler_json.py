@@ -52,8 +52,12 @@ def test_wrong_suffix_is_refused(snap):
 
 def test_describe(snap):
     snap.json("d.json").save({"a": 1, "b": [1, 2]})
-    assert snap.json("d.json").describe() == {"size": os.path.getsize(snap.json("d.json").path), "type": "dict",
-                                              "length": 2, "keys": ["a", "b"]}
+    assert snap.json("d.json").describe() == {
+        "size": os.path.getsize(snap.json("d.json").path),
+        "type": "dict",
+        "length": 2,
+        "keys": ["a", "b"],
+    }
     snap.json("l.json").save([1, 2, 3])
     assert snap.json("l.json").describe()["length"] == 3
 

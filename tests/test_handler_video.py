@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from _notebook_fixtures import require
+
 from opencrate_nb.core.errors import MissingDependencyError
 
 

@@ -10,7 +10,7 @@ import textwrap
 import warnings
 
 import pytest
-from _notebook_fixtures import REPO, workdir  # noqa: F401
+from _notebook_fixtures import REPO
 
 import opencrate as oc
 from opencrate_nb.core import _timelines, history

@@ -7,17 +7,21 @@ HEAVY = ("numpy", "pandas", "torch", "matplotlib", "PIL", "soundfile", "IPython"
 
 @pytest.mark.parametrize("module", ["opencrate", "opencrate_nb"])
 def test_import_loads_no_heavy_library(module, tmp_path, run_python):
-    out = run_python(f"""
+    out = run_python(
+        f"""
         import sys
         import {module} as oc
         oc.snapshot  # the first attribute access imports the core
         print(",".join(m for m in {HEAVY!r} if m in sys.modules) or "none")
-    """, cwd=tmp_path).stdout
+    """,
+        cwd=tmp_path,
+    ).stdout
     assert out.strip() == "none"
 
 
 def test_a_run_of_text_json_and_yaml_loads_no_heavy_library(tmp_path, run_python):
-    out = run_python(f"""
+    out = run_python(
+        f"""
         import sys
         import opencrate as oc
         oc.snapshot.setup(name="light", start="new")
@@ -28,7 +32,9 @@ def test_a_run_of_text_json_and_yaml_loads_no_heavy_library(tmp_path, run_python
         oc.snapshot.csv("t.csv").save([[1, 2]])
         oc.snapshot.json("m.json").load()
         print(",".join(m for m in {HEAVY!r} if m in sys.modules) or "none")
-    """, cwd=tmp_path).stdout
+    """,
+        cwd=tmp_path,
+    ).stdout
     assert out.strip().splitlines()[-1] == "none"
 
 
@@ -70,13 +76,21 @@ def test_alias_works_from_an_installed_layout(tmp_path, run_python):
 
     site = tmp_path / "site"
     for package in ("opencrate", "opencrate_nb"):
-        shutil.copytree(f"{REPO}/{package}", site / package,
-                        ignore=shutil.ignore_patterns("__pycache__", "labextension", "node_modules"))
-    out = run_python("""
+        shutil.copytree(
+            f"{REPO}/{package}",
+            site / package,
+            ignore=shutil.ignore_patterns("__pycache__", "labextension", "node_modules"),
+        )
+    out = run_python(
+        """
         import opencrate as oc
         import opencrate_nb
         assert oc.snapshot is opencrate_nb.snapshot and oc.io is opencrate_nb.io
         oc.snapshot.setup(name="installed", start="new")
         oc.info("hello from", opencrate_nb.__file__)
-    """, cwd=tmp_path, env={"PYTHONPATH": str(site)}, checkout=False).stdout
+    """,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site)},
+        checkout=False,
+    ).stdout
     assert out.startswith("INFO      hello from " + str(site / "opencrate_nb" / "__init__.py"))

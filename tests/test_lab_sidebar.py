@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-from _lab_fixtures import *
 from _lab_fixtures import (
     SIDEBAR,
     lab_server,
@@ -46,13 +45,18 @@ def gallery(lab):
     picture = np.stack([x * 4, y * 5, np.full_like(x, 128)], axis=-1).astype(np.uint8)
     tone = (0.2 * np.sin(2 * np.pi * 330 * np.arange(RATE) / RATE)).astype(np.float32)
     table = pd.DataFrame({"epoch": [1, 2, 3], "loss": [0.9, 0.5, 0.3]})
-    version = save_artifacts(lab.snapshots, "gallery", [
-        ("image", "gradient.png", picture),
-        ("csv", "history.csv", table, {"index": False}),
-        ("audio", "tone.wav", tone, {"sample_rate": RATE}),
-        ("json", "metrics.json", {"loss": 0.25, "accuracy": 0.9}),
-        ("text", XSS_NAME, "the name is the attack, not the content"),
-    ], tag="demo")
+    version = save_artifacts(
+        lab.snapshots,
+        "gallery",
+        [
+            ("image", "gradient.png", picture),
+            ("csv", "history.csv", table, {"index": False}),
+            ("audio", "tone.wav", tone, {"sample_rate": RATE}),
+            ("json", "metrics.json", {"loss": 0.25, "accuracy": 0.9}),
+            ("text", XSS_NAME, "the name is the attack, not the content"),
+        ],
+        tag="demo",
+    )
     return version
 
 
@@ -69,21 +73,39 @@ def show(page, name, preview_type):
 
 def test_sidebar_shows_the_tree_the_library_made(page, gallery):
     panel = open_sidebar(page)
-    assert page.locator('.jp-SideBar [data-id="opencrate-snapshots"]').get_attribute("title") == \
-        "OpenCrate snapshots"
-    for name in ("gallery", gallery.split("/")[1], "gallery.log", "images", "gradient.png", "csvs", "history.csv",
-                 "audios", "tone.wav", "jsons", "metrics.json", "texts"):
+    assert page.locator('.jp-SideBar [data-id="opencrate-snapshots"]').get_attribute("title") == "OpenCrate snapshots"
+    for name in (
+        "gallery",
+        gallery.split("/")[1],
+        "gallery.log",
+        "images",
+        "gradient.png",
+        "csvs",
+        "history.csv",
+        "audios",
+        "tone.wav",
+        "jsons",
+        "metrics.json",
+        "texts",
+    ):
         assert tree_row(page, name).is_visible(), name
-    icons = {name: tree_row(page, name).locator(".opencrate-icon").get_attribute("data-icon")
-             for name in ("gradient.png", "tone.wav", "history.csv", "metrics.json", "images", "gallery.log")}
-    assert icons == {"gradient.png": "ui-components:image", "tone.wav": "ui-components:audio",
-                     "history.csv": "ui-components:spreadsheet", "metrics.json": "ui-components:json",
-                     "images": "ui-components:folder", "gallery.log": "ui-components:list"}
+    icons = {
+        name: tree_row(page, name).locator(".opencrate-icon").get_attribute("data-icon")
+        for name in ("gradient.png", "tone.wav", "history.csv", "metrics.json", "images", "gallery.log")
+    }
+    assert icons == {
+        "gradient.png": "ui-components:image",
+        "tone.wav": "ui-components:audio",
+        "history.csv": "ui-components:spreadsheet",
+        "metrics.json": "ui-components:json",
+        "images": "ui-components:folder",
+        "gallery.log": "ui-components:list",
+    }
     assert panel.locator('.opencrate-node[data-type="artifact"] .opencrate-icon svg').count() == 5
     # a filter keeps the files whose path contains it, with their parents
     panel.locator(".opencrate-filter").fill("audios/TONE")
     page.wait_for_function(f"""() => [...document.querySelectorAll('{SIDEBAR} .opencrate-node-name')]
-        .map(n => n.textContent).join('|') === 'gallery|{gallery.split('/')[1]}|audios|tone.wav'""")
+        .map(n => n.textContent).join('|') === 'gallery|{gallery.split("/")[1]}|audios|tone.wav'""")
 
 
 def test_preview_of_an_image_a_table_and_audio(page, gallery, tmp_path):
@@ -100,7 +122,10 @@ def test_preview_of_an_image_a_table_and_audio(page, gallery, tmp_path):
     shown = show(page, "history.csv", "table")
     assert shown.locator("th").all_inner_texts() == ["epoch", "loss"]
     assert [row.locator("td").all_inner_texts() for row in shown.locator("tbody tr").all()] == [
-        ["1", "0.9"], ["2", "0.5"], ["3", "0.3"]]
+        ["1", "0.9"],
+        ["2", "0.5"],
+        ["3", "0.3"],
+    ]
 
     shown = show(page, "tone.wav", "audio")
     audio = shown.locator("audio")
@@ -117,8 +142,9 @@ def test_insert_a_load_snippet_into_a_notebook_and_run_it(lab, page, gallery):
     tree_row(page, "metrics.json").click(button="right")
     page.locator(".lm-Menu-item", has_text="Insert Load Snippet into Notebook").click()
     cells = notebook.locator(".jp-Cell")
-    page.wait_for_function("(n) => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell')"
-                           ".length === n", arg=2)
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell').length === n", arg=2
+    )
     code = f"oc.io.json.load('snapshots/{gallery}/jsons/metrics.json')"
     page.wait_for_function("([cell, code]) => cell.innerText.includes(code)", arg=[cells.nth(1).element_handle(), code])
     run_all_cells(page)
@@ -165,18 +191,28 @@ def test_copy_path_puts_the_server_path_on_the_clipboard(page, gallery):
     open_sidebar(page)
     tree_row(page, "metrics.json").click(button="right")
     page.locator(".lm-Menu-item", has_text="Copy Path").click()
-    page.wait_for_function("async (expected) => (await navigator.clipboard.readText()) === expected",
-                           arg=f"snapshots/{gallery}/jsons/metrics.json")
+    page.wait_for_function(
+        "async (expected) => (await navigator.clipboard.readText()) === expected",
+        arg=f"snapshots/{gallery}/jsons/metrics.json",
+    )
 
 
 def test_a_save_from_a_kernel_appears_without_a_reload(lab, page):
     open_sidebar(page)
     page.evaluate("window.__same_page = true")
-    new_notebook(lab, page, "live.ipynb", [
-        "%load_ext opencrate",
-        ("import opencrate as oc\n"
-         "oc.snapshot.setup(name='live', start='new')\n"
-         "oc.snapshot.json('from_kernel.json').save({'step': 1})")])
+    new_notebook(
+        lab,
+        page,
+        "live.ipynb",
+        [
+            "%load_ext opencrate",
+            (
+                "import opencrate as oc\n"
+                "oc.snapshot.setup(name='live', start='new')\n"
+                "oc.snapshot.json('from_kernel.json').save({'step': 1})"
+            ),
+        ],
+    )
     run_all_cells(page)
     tree_row(page, "from_kernel.json").wait_for(timeout=60_000)
     assert page.evaluate("window.__same_page") is True
@@ -187,8 +223,9 @@ def test_a_save_from_a_kernel_appears_without_a_reload(lab, page):
 
 def test_it_polls_only_while_visible(page, gallery):
     polls = []
-    page.on("request", lambda request: polls.append(request.url) if "/opencrate/api/fingerprint" in request.url
-            else None)
+    page.on(
+        "request", lambda request: polls.append(request.url) if "/opencrate/api/fingerprint" in request.url else None
+    )
     open_sidebar(page)
     page.wait_for_timeout(7_000)  # the default poll interval is 3 s
     assert len(polls) >= 2
@@ -224,7 +261,7 @@ def test_ten_thousand_artifacts_are_drawn_lazily(browser, tmp_path):
     """100 versions x 100 artifacts, under a snapshot root set with --OpenCrate.snapshot_root."""
     root = tmp_path / "root"
     (root / "runs").mkdir(parents=True)
-    for number in range(100):
+    for _number in range(100):
         save_artifacts(root / "runs", "big", [("json", f"m{i:03d}.json", i) for i in range(100)])
     with lab_server(root, ["--OpenCrate.snapshot_root=runs"]) as server, open_lab(browser, server) as tab:
         panel = open_sidebar(tab)

@@ -4,7 +4,6 @@ import re
 
 import numpy as np
 import pytest
-from _lab_fixtures import *
 from _lab_fixtures import new_notebook, run_all_cells, save_artifacts, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -12,14 +11,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 def widget_node(page, name):
     return page.locator(".opencrate-browser .opencrate-browser-node").filter(
-        has_text=re.compile("^\\s*" + re.escape(name) + "\\s*$"))
+        has_text=re.compile("^\\s*" + re.escape(name) + "\\s*$")
+    )
 
 
 def test_the_widget_browser_renders_and_answers_clicks(lab, page, tmp_path):
-    version = save_artifacts(lab.snapshots, "widget_demo", [
-        ("json", "metrics.json", {"accuracy": 0.93, "loss": 0.21}),
-        ("image", "sample.png", np.tile(np.arange(0, 256, 8, dtype=np.uint8), (16, 1))),
-    ], tag="first")
+    version = save_artifacts(
+        lab.snapshots,
+        "widget_demo",
+        [
+            ("json", "metrics.json", {"accuracy": 0.93, "loss": 0.21}),
+            ("image", "sample.png", np.tile(np.arange(0, 256, 8, dtype=np.uint8), (16, 1))),
+        ],
+        tag="first",
+    )
     new_notebook(lab, page, "widget.ipynb", ["import opencrate as oc\noc.browse()"])
     run_all_cells(page)
     browser = page.locator(".opencrate-browser")

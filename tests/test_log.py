@@ -108,11 +108,14 @@ def test_run_log_is_rewritten_and_history_log_appears_on_the_second_run(oc):
 
 def test_history_log_across_real_processes(oc, tmp_path, run_python):
     for run in ("A", "B"):
-        run_python(f"""
+        run_python(
+            f"""
             import opencrate as oc
             oc.snapshot.setup(name="proc", start="last")
             oc.info("run {run}")
-        """, cwd=tmp_path)
+        """,
+            cwd=tmp_path,
+        )
     folder = tmp_path / "snapshots" / "proc" / "v0"
     assert [m for _, m in file_messages(folder / "proc.log")] == ["run B"]
     assert [m for _, m in file_messages(folder / "proc.history.log")] == ["run A", "run B"]

@@ -4,7 +4,7 @@ import json
 import os
 
 import pytest
-from _notebook_fixtures import crate, forget_snapshot, ip, require, run, run_captured, shell, workdir  # noqa: F401
+from _notebook_fixtures import forget_snapshot, require, run, run_captured
 from IPython.core.error import UsageError
 
 import opencrate as oc
@@ -39,8 +39,22 @@ def test_help_lists_every_subcommand(ip):
 
 def test_question_mark_help_is_the_docstring(ip):
     doc = ip.find_line_magic("crate").__doc__
-    for sub in ("setup", "status", "versions", "ls", "show", "load", "save", "backup", "backups", "rm", "log",
-                "diff", "browse", "capture"):
+    for sub in (
+        "setup",
+        "status",
+        "versions",
+        "ls",
+        "show",
+        "load",
+        "save",
+        "backup",
+        "backups",
+        "rm",
+        "log",
+        "diff",
+        "browse",
+        "capture",
+    ):
         assert f"%crate {sub}" in doc
     _, out, _, _ = run_captured(ip, "%crate?")
     assert "%crate setup NAME [--new | --last | --version N]" in out and "%%crate save NAME" in out
@@ -74,8 +88,17 @@ def test_cell_magic_other_than_save(ip):
 
 
 def test_commands_need_a_snapshot(ip):
-    for line in ("%crate ls", "%crate show a.json", "%crate load a.json", "%crate versions", "%crate log", "%crate diff",
-                 "%crate save a.json x", "%crate backup a.json", "%crate rm a.json --confirm"):
+    for line in (
+        "%crate ls",
+        "%crate show a.json",
+        "%crate load a.json",
+        "%crate versions",
+        "%crate log",
+        "%crate diff",
+        "%crate save a.json x",
+        "%crate backup a.json",
+        "%crate rm a.json --confirm",
+    ):
         assert "%crate setup NAME" in usage_error(run(ip, line)), line
 
 
@@ -391,9 +414,11 @@ def test_log_tail_level_and_history(crate):
 
 
 def test_split_log_entries_keeps_continuation_lines():
-    text = ("2026-01-01 10:00:00 - INFO     one\n"
-            "2026-01-01 10:00:01 - ERROR    two\nTraceback:\n  line\n"
-            "2026-01-01 10:00:02 - SUCCESS  three\n")
+    text = (
+        "2026-01-01 10:00:00 - INFO     one\n"
+        "2026-01-01 10:00:01 - ERROR    two\nTraceback:\n  line\n"
+        "2026-01-01 10:00:02 - SUCCESS  three\n"
+    )
     entries = magics.split_log_entries(text)
     assert [level for level, _ in entries] == ["INFO", "ERROR", "SUCCESS"]
     assert entries[1][1].endswith("Traceback:\n  line")
@@ -416,8 +441,9 @@ def test_capture_on_off(crate):
 
 # -- %%crate save --------------------------------------------------------------------------------
 def test_cell_save_dataframe_output_then_confirmation(crate):
-    result, out, _, outputs = run_captured(crate, "%%crate save results.csv\nimport pandas as pd\n"
-                                                  "print('computing')\npd.DataFrame({'a': [1, 2]})")
+    result, out, _, outputs = run_captured(
+        crate, "%%crate save results.csv\nimport pandas as pd\nprint('computing')\npd.DataFrame({'a': [1, 2]})"
+    )
     ok(result)
     lines = out.splitlines()
     assert lines[0] == "computing"
@@ -434,17 +460,24 @@ def test_cell_save_links_to_its_cell(crate):
     assert entry["cell"]["execution_count"] == result.execution_count
 
 
-@pytest.mark.parametrize("cell, name, kind", [
-    ("{'a': 1}", "d", "json"),
-    ("[1, 2, 3]", "l", "json"),
-    ("'some text'", "t", "text"),
-    ("import numpy as np\nnp.zeros((8, 8, 3), dtype=np.uint8)", "img", "image"),
-    ("from PIL import Image\nImage.new('RGB', (4, 4))", "pil", "image"),
-    ("import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nfig = plt.figure()\n"
-     "plt.plot([1, 2])\nfig", "fig", "image"),
-    ("import torch\ntorch.nn.Linear(2, 1).state_dict()", "sd", "checkpoint"),
-    ("import torch\ntorch.nn.Linear(2, 1)", "module", "checkpoint"),
-])
+@pytest.mark.parametrize(
+    "cell, name, kind",
+    [
+        ("{'a': 1}", "d", "json"),
+        ("[1, 2, 3]", "l", "json"),
+        ("'some text'", "t", "text"),
+        ("import numpy as np\nnp.zeros((8, 8, 3), dtype=np.uint8)", "img", "image"),
+        ("from PIL import Image\nImage.new('RGB', (4, 4))", "pil", "image"),
+        (
+            "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nfig = plt.figure()\n"
+            "plt.plot([1, 2])\nfig",
+            "fig",
+            "image",
+        ),
+        ("import torch\ntorch.nn.Linear(2, 1).state_dict()", "sd", "checkpoint"),
+        ("import torch\ntorch.nn.Linear(2, 1)", "module", "checkpoint"),
+    ],
+)
 def test_cell_save_kind_from_value(crate, cell, name, kind):
     if "torch" in cell:
         require("torch", "saving torch values")

@@ -39,8 +39,10 @@ def test_bad_names_are_rejected_with_the_reason_and_what_is_allowed(value, probl
     assert "letters, digits" in message  # says what is allowed
 
 
-@pytest.mark.parametrize("value", ["mnist", "v1:major-update", "model.backup_11:46:37_16-Nov-2025.pth",
-                                   "with space.txt", "données", "a-b_c.d"])
+@pytest.mark.parametrize(
+    "value",
+    ["mnist", "v1:major-update", "model.backup_11:46:37_16-Nov-2025.pth", "with space.txt", "données", "a-b_c.d"],
+)
 def test_good_names_pass_unchanged(value):
     assert check_name(value, "artifact name") == value
 
@@ -71,10 +73,18 @@ def test_bad_kinds_are_rejected(word):
         check_kind(word)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"name": "../escape"}, {"name": "/abs/path"}, {"name": "a/b"}, {"name": "nul\x00"},
-    {"name": "ok", "tag": "../up"}, {"name": "ok", "tag": "t\n"}, {"name": "ok", "tag": "a:b"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"name": "../escape"},
+        {"name": "/abs/path"},
+        {"name": "a/b"},
+        {"name": "nul\x00"},
+        {"name": "ok", "tag": "../up"},
+        {"name": "ok", "tag": "t\n"},
+        {"name": "ok", "tag": "a:b"},
+    ],
+)
 def test_setup_rejects_bad_names_before_writing_anything(oc, tmp_path, kwargs):
     with pytest.raises(InvalidNameError):
         oc.snapshot.setup(start="new", **kwargs)

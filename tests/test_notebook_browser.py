@@ -6,7 +6,7 @@ import time
 
 import ipywidgets as widgets
 import pytest
-from _notebook_fixtures import ip, run, run_captured, shell, workdir  # noqa: F401
+from _notebook_fixtures import run, run_captured
 
 from opencrate_nb.notebook import _browser_nodes, preview
 from opencrate_nb.notebook.browser import _live, browse
@@ -26,8 +26,11 @@ def nb(ip):
     cell(ip, "import opencrate as oc\noc.snapshot.setup(name='mnist', tag='baseline')")
     cell(ip, "oc.snapshot.json('metrics.json').save({'accuracy': 0.91})")
     cell(ip, "oc.snapshot.json('metrics.json').backup(tag='best')\noc.snapshot.text('notes.txt').save('first run')")
-    cell(ip, "import pandas as pd\n"
-             "oc.snapshot.csv('history.csv').save(pd.DataFrame({'epoch': [1, 2], 'loss': [0.5, 0.25]}), index=False)")
+    cell(
+        ip,
+        "import pandas as pd\n"
+        "oc.snapshot.csv('history.csv').save(pd.DataFrame({'epoch': [1, 2], 'loss': [0.5, 0.25]}), index=False)",
+    )
     cell(ip, "for i in range(60):\n    oc.info(f'epoch {i} done')")
     cell(ip, "oc.snapshot.setup(name='mnist')\noc.snapshot.text('notes.txt').save('second run')")
     cell(ip, "browser = oc.browse(poll=None)")
@@ -59,7 +62,7 @@ def test_the_tree_opens_lazily_level_by_level(nb):
     assert nb.visible_names == ["mnist", "v0:baseline", "v1"]  # snapshots open, versions closed
     v0 = _view(nb, "mnist/v0:baseline")
     assert "opencrate-browser-node" in v0.node._dom_classes and v0.node.tooltip == "mnist/v0:baseline"
-    assert v0.info.value.startswith("3 artifacts \u00b7 ") and v0.toggle.description.startswith("\u25B8")
+    assert v0.info.value.startswith("3 artifacts \u00b7 ") and v0.toggle.description.startswith("\u25b8")
     assert len(nb._tree.children) == 3  # rows of closed folders are not widgets yet
 
     _click(nb, "mnist/v0:baseline")
@@ -67,12 +70,13 @@ def test_the_tree_opens_lazily_level_by_level(nb):
     _view(nb, "mnist/v0:baseline/jsons").toggle.click()
     _view(nb, "mnist/v0:baseline/jsons/metrics.json").toggle.click()
     names = nb.visible_names
-    assert names[names.index("jsons"):names.index("texts")] == ["jsons", "metrics.json", "metrics.backup_best.json"]
+    assert names[names.index("jsons") : names.index("texts")] == ["jsons", "metrics.json", "metrics.backup_best.json"]
     assert _view(nb, "mnist/v0:baseline/jsons/metrics.json").info.value.endswith("1 backup")
     _view(nb, "mnist/v0:baseline").toggle.click()  # close again
     assert nb.visible_names == ["mnist", "v0:baseline", "v1"]
     assert {f"opencrate-browser-action-{a}" for a in ("snippet", "backup", "delete", "log")} <= {
-        c for b in nb._buttons.values() for c in b._dom_classes}
+        c for b in nb._buttons.values() for c in b._dom_classes
+    }
     assert "opencrate-browser-preview" in nb._preview._dom_classes
 
 
@@ -158,7 +162,7 @@ def test_a_row_removed_elsewhere_says_it_is_gone(nb, ip):
     cell(ip, "oc.snapshot.text('notes.txt').delete(confirm=True)")  # v1 is the current version
     _click(nb, "mnist/v1/texts/notes.txt")  # the row drawn before the delete
     assert "mnist/v1/texts/notes.txt is gone." in nb._status.value and nb.selected is None
-    assert "notes.txt" not in nb.visible_names[nb.visible_names.index("v1"):]
+    assert "notes.txt" not in nb.visible_names[nb.visible_names.index("v1") :]
 
 
 def test_log_tail_follows_the_log(nb, ip):
@@ -211,19 +215,22 @@ def test_names_are_escaped_in_every_html_part(ip):
     html = "\n".join(_html_values(browser))
     assert preview.esc(XSS_NAME) in browser._preview.value and preview.esc(XSS_NAME) in browser._meta.value
     assert preview.esc(XSS_NAME) in browser._confirm_text.value
-    assert "<img src=x" not in html and "<script>" not in html and "onerror=\"window" not in html
+    assert "<img src=x" not in html and "<script>" not in html and 'onerror="window' not in html
     browser.close()
 
 
 def test_long_folders_show_a_page_at_a_time_and_the_filter_finds_items(ip):
-    cell(ip, "import opencrate as oc\noc.snapshot.setup(name='many')\n"
-             "for i in range(450):\n    oc.snapshot.text(f'item{i:03d}.txt').save(str(i))")
+    cell(
+        ip,
+        "import opencrate as oc\noc.snapshot.setup(name='many')\n"
+        "for i in range(450):\n    oc.snapshot.text(f'item{i:03d}.txt').save(str(i))",
+    )
     cell(ip, "many = oc.browse(poll=None)")
     browser = ip.user_ns["many"]
     browser.expand("many/v0/texts")
     names = browser.visible_names
     page = _browser_nodes.PAGE
-    assert names[3:3 + page] == [f"item{i:03d}.txt" for i in range(page)] and names[-2] == "\u2026 250 more"
+    assert names[3 : 3 + page] == [f"item{i:03d}.txt" for i in range(page)] and names[-2] == "\u2026 250 more"
     assert len(browser._tree.children) == len(names) < 210
     more = browser._rows[("more", "many/v0/texts")]
     assert "opencrate-browser-more" in more.node._dom_classes

@@ -8,7 +8,7 @@ import re
 import sys
 
 import pytest
-from _notebook_fixtures import cell_entries, crate, ip, log_text, run, run_captured, shell, workdir  # noqa: F401
+from _notebook_fixtures import cell_entries, log_text, run, run_captured
 
 import opencrate as oc
 from opencrate_nb.notebook import _extension, capture
@@ -63,7 +63,7 @@ def test_carriage_returns_leave_the_final_state():
 
 
 def test_unfinished_long_line_is_kept():
-    copy = capture.StreamCopy(10 ** 6)
+    copy = capture.StreamCopy(10**6)
     copy.append("x" * (capture._PENDING_MAX + 10))
     copy.compact()
     assert copy.pending == "" and len(copy.finish()) == capture._PENDING_MAX + 10
@@ -217,8 +217,10 @@ def test_output_beyond_the_cap_is_truncated_in_the_log_only(crate):
 
 
 def test_progress_bar_leaves_one_line(crate):
-    code = "import sys\nfor i in range(500):\n    sys.stderr.write(f'\\r{i / 4.99:.0f}%|' + '#' * (i // 50))\n" \
-           "sys.stderr.write('\\n')"
+    code = (
+        "import sys\nfor i in range(500):\n    sys.stderr.write(f'\\r{i / 4.99:.0f}%|' + '#' * (i // 50))\n"
+        "sys.stderr.write('\\n')"
+    )
     result, _, err, _ = run_captured(crate, code)
     assert result.success and err.count("\r") == 500
     section = log_text().split("--- stderr ---\n")[-1]
@@ -236,11 +238,13 @@ def test_percent_percent_capture_is_recorded_once(crate):
 
 
 def test_output_is_unchanged_by_the_extension(shell):
-    cells = ["print('a'); import sys; print('b', file=sys.stderr)",
-             "for i in range(3): print(i, end='\\r')",
-             "from IPython.display import display\ndisplay({'x': 1})\n'last'",
-             "import logging\nlogging.getLogger('t').warning('warned')",
-             "1/0"]
+    cells = [
+        "print('a'); import sys; print('b', file=sys.stderr)",
+        "for i in range(3): print(i, end='\\r')",
+        "from IPython.display import display\ndisplay({'x': 1})\n'last'",
+        "import logging\nlogging.getLogger('t').warning('warned')",
+        "1/0",
+    ]
 
     def outputs():
         seen = []
@@ -277,8 +281,14 @@ def test_saved_artifact_leads_back_to_the_source_of_its_cell(crate):
     assert found["source"] == source and found["execution_count"] == result.execution_count
     # a kernel that resumes this version later counts from 1 again: its cells do not match the save
     later = (datetime.datetime.now().astimezone() + datetime.timedelta(seconds=5)).isoformat()
-    _core.append_cells_line({"execution_count": result.execution_count, "cell_id": None, "time": later,
-                             "source": "print('same count, later kernel')"})
+    _core.append_cells_line(
+        {
+            "execution_count": result.execution_count,
+            "cell_id": None,
+            "time": later,
+            "source": "print('same count, later kernel')",
+        }
+    )
     assert _core.saving_cell(oc.snapshot.dir_path, entry["cell"], entry["time"])["source"] == source
     assert _core.saving_cell(oc.snapshot.dir_path, None, entry["time"]) is None
 

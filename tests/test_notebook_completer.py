@@ -1,7 +1,7 @@
 """Tab completion of %crate (opencrate_nb/notebook/completer.py), through IPython's own completer."""
 
 import pytest
-from _notebook_fixtures import crate, ip, run, shell, workdir  # noqa: F401
+from _notebook_fixtures import run
 from IPython.core.completer import provisionalcompleter
 
 import opencrate as oc

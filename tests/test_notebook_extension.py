@@ -5,14 +5,15 @@ import subprocess
 import sys
 import textwrap
 
-from _notebook_fixtures import REPO, crate, ip, require, reset_extension, run, shell, workdir  # noqa: F401
+from _notebook_fixtures import REPO, require, reset_extension, run
 
 from opencrate_nb.notebook import _extension, capture, completer, preview
 
 
 def _callbacks(shell, event):
-    return [cb for cb in shell.events.callbacks[event] if getattr(cb, "__self__", None).__class__.__name__
-            == "CellCapture"]
+    return [
+        cb for cb in shell.events.callbacks[event] if getattr(cb, "__self__", None).__class__.__name__ == "CellCapture"
+    ]
 
 
 def _html_printers(shell):
@@ -21,8 +22,9 @@ def _html_printers(shell):
 
 
 def _matchers(shell):
-    return [m for m in shell.Completer.custom_matchers
-            if getattr(m, "matcher_identifier", None) == completer.MATCHER_ID]
+    return [
+        m for m in shell.Completer.custom_matchers if getattr(m, "matcher_identifier", None) == completer.MATCHER_ID
+    ]
 
 
 def _registered(shell):
@@ -120,10 +122,13 @@ def test_load_only_registers(shell, workdir):
 
 
 def test_import_opencrate_does_not_import_ipython():
-    code = "import sys, opencrate, opencrate_nb; opencrate.snapshot; print(sorted(m for m in sys.modules " \
-           "if m.split('.')[0] in ('IPython', 'ipykernel', 'ipywidgets')))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": REPO})
+    code = (
+        "import sys, opencrate, opencrate_nb; opencrate.snapshot; print(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('IPython', 'ipykernel', 'ipywidgets')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": REPO}
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -139,8 +144,14 @@ def test_extension_from_interactive_shell_app_config(tmp_path):
         print("hooks:", len(ip.events.callbacks["pre_run_cell"]))
     """)
     env = {**os.environ, "PYTHONPATH": REPO, "IPYTHONDIR": str(tmp_path / "ipython")}
-    out = subprocess.run([sys.executable, "-m", "IPython", "--no-banner", "-c", code],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "IPython", "--no-banner", "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "magic: True" in out.stdout, out.stdout + out.stderr
     assert "Error" not in out.stderr, out.stderr
 

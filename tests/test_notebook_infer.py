@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from _notebook_fixtures import require, workdir  # noqa: F401
+from _notebook_fixtures import require
 from IPython.core.error import UsageError
 
 import opencrate as oc
@@ -14,24 +14,27 @@ class Unknown:
     pass
 
 
-@pytest.mark.parametrize("value, kind", [
-    ({"a": 1}, "json"),
-    ([1, 2], "json"),
-    ((1, 2), "json"),
-    (3.5, "json"),
-    (True, "json"),
-    ("text", "text"),
-    (np.zeros((4, 4, 3), dtype=np.uint8), "image"),
-    (np.zeros((4, 4, 4), dtype=np.uint8), "image"),
-    (np.zeros((4, 4)), "csv"),
-    (np.zeros(4), "csv"),
-    (np.zeros((2, 3, 4, 5)), "checkpoint"),
-    (AudioClip(data=np.zeros(4), sample_rate=4, duration=1.0, channels=1), "audio"),
-    (VideoClip(frames=[], fps=1, duration=0, width=1, height=1), "video"),
-    (GifFrames(), "gif"),
-    (Unknown(), None),
-    (b"bytes", None),
-])
+@pytest.mark.parametrize(
+    "value, kind",
+    [
+        ({"a": 1}, "json"),
+        ([1, 2], "json"),
+        ((1, 2), "json"),
+        (3.5, "json"),
+        (True, "json"),
+        ("text", "text"),
+        (np.zeros((4, 4, 3), dtype=np.uint8), "image"),
+        (np.zeros((4, 4, 4), dtype=np.uint8), "image"),
+        (np.zeros((4, 4)), "csv"),
+        (np.zeros(4), "csv"),
+        (np.zeros((2, 3, 4, 5)), "checkpoint"),
+        (AudioClip(data=np.zeros(4), sample_rate=4, duration=1.0, channels=1), "audio"),
+        (VideoClip(frames=[], fps=1, duration=0, width=1, height=1), "video"),
+        (GifFrames(), "gif"),
+        (Unknown(), None),
+        (b"bytes", None),
+    ],
+)
 def test_kind_for_plain_values(value, kind):
     assert infer.kind_for_value(value) == kind
 

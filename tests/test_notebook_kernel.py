@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from _notebook_fixtures import kernel_env, require, workdir  # noqa: F401
+from _notebook_fixtures import kernel_env, require
 
 pytestmark = pytest.mark.slow
 
@@ -49,8 +49,9 @@ def _notebook(cells):
 def _execute(nb, folder):
     from nbclient import NotebookClient
 
-    NotebookClient(nb, timeout=120, allow_errors=True, kernel_name="python3",
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    NotebookClient(
+        nb, timeout=120, allow_errors=True, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
     return nb
 
 
@@ -86,7 +87,7 @@ def test_notebook_shows_the_same_with_and_without_capture(kernel_tools):
     folder = kernel_tools
     plain = _execute(_notebook(CELLS), folder)
     captured = _execute(_notebook(SETUP_CELLS + CELLS), folder)
-    assert [_shown(c) for c in captured.cells[len(SETUP_CELLS):]] == [_shown(c) for c in plain.cells]
+    assert [_shown(c) for c in captured.cells[len(SETUP_CELLS) :]] == [_shown(c) for c in plain.cells]
     # nothing is shown twice, and the setup cells show only the confirmation
     assert _shown(captured.cells[0]) == []
     assert _shown(captured.cells[1]) == [("stream", "stdout", "\u2713 snapshot kern v0 at snapshots/kern/v0\n")]
@@ -94,10 +95,22 @@ def test_notebook_shows_the_same_with_and_without_capture(kernel_tools):
     [log] = glob.glob(str(folder / "snapshots" / "kern" / "v0" / "kern.log"))
     with open(log, encoding="utf-8") as f:
         text = f.read()
-    order = ["%crate setup kern", "print('hello')", "logging.basicConfig", "for i in range(5)", "from tqdm import",
-             "from tqdm.notebook", "display(HTML",
-             "import ipywidgets", "out = widgets.Output()", "%%capture captured", "captured.show()", "x = (",
-             "print('partial'", "print('the end')"]
+    order = [
+        "%crate setup kern",
+        "print('hello')",
+        "logging.basicConfig",
+        "for i in range(5)",
+        "from tqdm import",
+        "from tqdm.notebook",
+        "display(HTML",
+        "import ipywidgets",
+        "out = widgets.Output()",
+        "%%capture captured",
+        "captured.show()",
+        "x = (",
+        "print('partial'",
+        "print('the end')",
+    ]
     positions = [text.index(f": {marker}") for marker in order]
     assert positions == sorted(positions)
     assert "--- stdout ---\nhello\nback to stdout\n--- stderr ---\nto stderr\n" in text
@@ -166,10 +179,17 @@ def test_interrupt_and_cell_ids(kernel_tools):
             assert kc.execute_interactive(code, timeout=60)["content"]["status"] == "ok"
 
         # a cell that sleeps, interrupted once it has printed
-        msg = kc.session.msg("execute_request", {"code": "print('started', flush=True)\nimport time\n"
-                                                         "time.sleep(60)", "silent": False, "store_history": True,
-                                                 "user_expressions": {}, "allow_stdin": False},
-                             metadata={"cellId": "cell-sleep"})
+        msg = kc.session.msg(
+            "execute_request",
+            {
+                "code": "print('started', flush=True)\nimport time\ntime.sleep(60)",
+                "silent": False,
+                "store_history": True,
+                "user_expressions": {},
+                "allow_stdin": False,
+            },
+            metadata={"cellId": "cell-sleep"},
+        )
         kc.shell_channel.send(msg)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -194,8 +214,11 @@ def test_interrupt_and_cell_ids(kernel_tools):
     assert entries[-1]["source"] == "print('alive')" and entries[-1]["status"] == "ok"
     with open(version / "kern.log", encoding="utf-8") as f:
         log = f.read()
-    assert re.search(r"WARNING +cell \[\d+\] interrupted in .*\n--- stdout ---\nstarted\n--- traceback ---\n"
-                     r"KeyboardInterrupt", log)
+    assert re.search(
+        r"WARNING +cell \[\d+\] interrupted in .*\n--- stdout ---\nstarted\n--- traceback ---\n"
+        r"KeyboardInterrupt",
+        log,
+    )
 
 
 def test_extension_loaded_from_the_profile_config(kernel_tools, monkeypatch):
@@ -205,14 +228,17 @@ def test_extension_loaded_from_the_profile_config(kernel_tools, monkeypatch):
     profile.mkdir(parents=True)
     (profile / "ipython_config.py").write_text('c.InteractiveShellApp.extensions = ["opencrate"]\n')
     monkeypatch.setenv("IPYTHONDIR", str(folder / "ipython"))
-    cells = ["%crate setup configured",
-             "%load_ext opencrate",
-             "ip = get_ipython()\nprint(sum(type(getattr(cb, '__self__', None)).__name__ == 'CellCapture'\n"
-             "          for cb in ip.events.callbacks['post_run_cell']))"]
+    cells = [
+        "%crate setup configured",
+        "%load_ext opencrate",
+        "ip = get_ipython()\nprint(sum(type(getattr(cb, '__self__', None)).__name__ == 'CellCapture'\n"
+        "          for cb in ip.events.callbacks['post_run_cell']))",
+    ]
     nb = _execute(_notebook(cells), folder)
     assert _shown(nb.cells[0]) == [("stream", "stdout", "\u2713 snapshot configured v0 at snapshots/configured/v0\n")]
-    assert _shown(nb.cells[1]) == [("stream", "stdout", "The opencrate extension is already loaded. To reload it, "
-                                                        "use:\n  %reload_ext opencrate\n")]
+    assert _shown(nb.cells[1]) == [
+        ("stream", "stdout", "The opencrate extension is already loaded. To reload it, use:\n  %reload_ext opencrate\n")
+    ]
     assert _shown(nb.cells[2]) == [("stream", "stdout", "1\n")]
     with open(folder / "snapshots" / "configured" / "v0" / ".crate" / "cells.jsonl", encoding="utf-8") as f:
         sources = [json.loads(line)["source"] for line in f]

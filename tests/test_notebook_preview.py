@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from _notebook_fixtures import crate, ip, require, run, shell, workdir  # noqa: F401
+from _notebook_fixtures import require, run
 
 import opencrate as oc
 from opencrate_nb.core.handlers import AudioClip, GifFrames, VideoClip
@@ -108,7 +108,7 @@ def test_video_card_player_or_first_frame(snap, monkeypatch):
     artifact.save(frames, fps=12)
     html = preview.artifact_card(artifact)
     _assert_card(html, "clip.mp4", "video")
-    assert '<video controls' in html and 'src="data:video/mp4;base64,' in html
+    assert "<video controls" in html and 'src="data:video/mp4;base64,' in html
     monkeypatch.setattr(preview, "MEDIA_EMBED_MAX_BYTES", 10)
     html = preview.artifact_card(artifact)
     assert "<video" not in html and "first frame only" in html
@@ -124,7 +124,7 @@ def test_audio_card_small_embedded_long_cut(snap, monkeypatch):
     html = preview.artifact_card(artifact)
     _assert_card(html, "tone.wav", "audio")
     assert "2.00 s, 8000 Hz, 1 channel(s)" in html
-    assert '<audio controls' in html and "data:audio/wav;base64," in html
+    assert "<audio controls" in html and "data:audio/wav;base64," in html
     monkeypatch.setattr(preview, "MEDIA_EMBED_MAX_BYTES", 8044)
     html = preview.artifact_card(artifact)
     assert "first 0.5 s of 2.0 s" in html
@@ -244,7 +244,7 @@ def test_card_shows_the_source_of_the_saving_cell(crate):
 
 
 def test_names_are_escaped(snap):
-    name = 'a<b>&"c\'.txt'
+    name = "a<b>&\"c'.txt"
     artifact = snap.text(name)
     artifact.save("hi")
     html = preview.artifact_card(artifact)
@@ -303,8 +303,12 @@ def test_long_audio_clip_is_cut(monkeypatch):
 def test_wav_bytes_formats():
     import wave
 
-    for data in (np.zeros(100, dtype=np.float32), np.zeros((100, 2), dtype=np.int16),
-                 np.zeros((2, 100), dtype=np.int32), np.zeros(100, dtype=np.uint8)):
+    for data in (
+        np.zeros(100, dtype=np.float32),
+        np.zeros((100, 2), dtype=np.int16),
+        np.zeros((2, 100), dtype=np.int32),
+        np.zeros(100, dtype=np.uint8),
+    ):
         with wave.open(io.BytesIO(preview.wav_bytes(data, 8000))) as w:
             assert w.getnframes() == 100 and w.getsampwidth() == 2
 
@@ -324,8 +328,7 @@ def test_video_clip_and_gif_frames_animate():
 
 def test_loaded_value_previews_never_raise():
     assert "unavailable" in preview.audio_clip_html(AudioClip(data="nope", sample_rate=1, duration=1, channels=1))
-    assert "unavailable" in preview.video_clip_html(VideoClip(frames=[object()], fps=1, duration=1,
-                                                              width=1, height=1))
+    assert "unavailable" in preview.video_clip_html(VideoClip(frames=[object()], fps=1, duration=1, width=1, height=1))
     assert "no frames" in preview.gif_frames_html(GifFrames())
 
 

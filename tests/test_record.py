@@ -143,8 +143,9 @@ def test_lines_from_several_processes_never_interleave(snap):
     from _notebook_fixtures import REPO
 
     env = dict(os.environ, PYTHONPATH=REPO)
-    procs = [subprocess.Popen([sys.executable, "-c", APPENDER, os.path.abspath(snap.dir_path)], env=env)
-             for _ in range(3)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", APPENDER, os.path.abspath(snap.dir_path)], env=env) for _ in range(3)
+    ]
     assert all(p.wait(timeout=120) == 0 for p in procs)
     entries = record.read_lines(snap.dir_path)
     assert sorted(e["i"] for e in entries) == sorted(list(range(300)) * 3)

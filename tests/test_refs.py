@@ -3,7 +3,6 @@
 import os
 
 import pytest
-from _notebook_fixtures import workdir  # noqa: F401
 
 from opencrate_nb.core import refs
 from opencrate_nb.core.errors import InvalidNameError
@@ -16,10 +15,21 @@ def store(workdir):
     return workdir
 
 
-@pytest.mark.parametrize("ref, folder", [
-    (0, "v0"), ("0", "v0"), ("v1", "v1:baseline"), ("v1:baseline", "v1:baseline"), ("baseline", "v1:baseline"),
-    ("v2", "v2"), ("v2:other", "v2:other"), (-1, "v2:other"), ("last", "v2:other"), (None, "v2:other"),
-])
+@pytest.mark.parametrize(
+    "ref, folder",
+    [
+        (0, "v0"),
+        ("0", "v0"),
+        ("v1", "v1:baseline"),
+        ("v1:baseline", "v1:baseline"),
+        ("baseline", "v1:baseline"),
+        ("v2", "v2"),
+        ("v2:other", "v2:other"),
+        (-1, "v2:other"),
+        ("last", "v2:other"),
+        (None, "v2:other"),
+    ],
+)
 def test_resolve_forms(store, ref, folder):
     found = refs.resolve(ref, name="run")
     assert (found.name, found.folder) == ("run", folder)
@@ -59,8 +69,13 @@ def test_ambiguous_number_prefers_the_untagged_folder(store):
 def test_listing(store):
     assert refs.list_names() == ["other", "run"]
     assert [r.folder for r in refs.list_versions("snapshots", "run")] == ["v0", "v1:baseline", "v2", "v2:other"]
-    assert [r.label for r in refs.iter_versions()] == ["other/v0:x", "run/v0", "run/v1:baseline", "run/v2",
-                                                        "run/v2:other"]
+    assert [r.label for r in refs.iter_versions()] == [
+        "other/v0:x",
+        "run/v0",
+        "run/v1:baseline",
+        "run/v2",
+        "run/v2:other",
+    ]
     with pytest.raises(refs.VersionNotFoundError, match="Names: other, run"):
         refs.iter_versions(name="missing")
     ref = refs.resolve(0, name="run")

@@ -38,9 +38,8 @@ def test_one_lock_object_per_folder(tmp_path):
 
 def test_reentrant_within_a_thread(tmp_path):
     lock = _savelock.version_lock(_version(tmp_path))
-    with lock:
-        with lock:  # a save inside gc's decision, say: must not deadlock
-            pass
+    with lock, lock:  # a save inside gc's decision, say: must not deadlock
+        pass
     assert lock._depth == 0
 
 
@@ -59,8 +58,9 @@ def test_exclusive_across_threads(tmp_path):
 
 def test_exclusive_across_processes(tmp_path):
     folder = _version(tmp_path)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER.format(repo=REPO, folder=folder, seconds=1.0)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER.format(repo=REPO, folder=folder, seconds=1.0)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         started = time.monotonic()

@@ -24,13 +24,18 @@ def store(server_root):
     rate = 8000
     tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)).astype(np.float32)
     rows = "step,loss\n" + "".join(f"{i},{1 / (i + 1):.4f}\n" for i in range(50))
-    version = save_artifacts(server_root / "snapshots", "mnist", [
-        ("json", "metrics.json", {"loss": 0.25, "epochs": [1, 2, 3]}),
-        ("text", "notes.txt", "first line\nsecond line\n"),
-        ("csv", "history.csv", _frame(rows), {"index": False}),
-        ("image", "grid.png", np.zeros((12, 20, 3), dtype=np.uint8)),
-        ("audio", "tone.wav", tone, {"sample_rate": rate}),
-    ], tag="base")
+    version = save_artifacts(
+        server_root / "snapshots",
+        "mnist",
+        [
+            ("json", "metrics.json", {"loss": 0.25, "epochs": [1, 2, 3]}),
+            ("text", "notes.txt", "first line\nsecond line\n"),
+            ("csv", "history.csv", _frame(rows), {"index": False}),
+            ("image", "grid.png", np.zeros((12, 20, 3), dtype=np.uint8)),
+            ("audio", "tone.wav", tone, {"sample_rate": rate}),
+        ],
+        tag="base",
+    )
     return api.snapshot_root(str(server_root)), version
 
 
@@ -60,8 +65,13 @@ def test_tree_is_the_catalog_with_base_and_fingerprint(server_root, store):
     (listed,) = snapshot["versions"]
     assert listed["path"] == version == "mnist/v0:base"
     names = {a["name"]: a["kind"] for kind in listed["kinds"] for a in kind["artifacts"]}
-    assert names == {"metrics.json": "json", "notes.txt": "text", "history.csv": "csv", "grid.png": "image",
-                     "tone.wav": "audio"}
+    assert names == {
+        "metrics.json": "json",
+        "notes.txt": "text",
+        "history.csv": "csv",
+        "grid.png": "image",
+        "tone.wav": "audio",
+    }
 
 
 def test_fingerprint_changes_when_a_save_lands(server_root, store):
@@ -72,17 +82,20 @@ def test_fingerprint_changes_when_a_save_lands(server_root, store):
     assert api.fingerprint(root) != before
 
 
-@pytest.mark.parametrize("bad, status, words", [
-    ("../secret.txt", 403, "'..'"),
-    ("mnist/../../secret.txt", 403, "'..'"),
-    ("/etc/passwd", 403, "relative"),
-    ("%2e%2e/secret.txt", 403, "'..'"),  # arrives encoded twice: decoded once by the server
-    ("%252e%252e%252fsecret.txt", 403, "'..'"),
-    ("mnist\x00.txt", 403, "NUL"),
-    ("mnist/v0:base/.crate/record.jsonl", 403, "hidden"),
-    ("", 400, "?path="),
-    ("mnist/v9/jsons/none.json", 404, "No file"),
-])
+@pytest.mark.parametrize(
+    "bad, status, words",
+    [
+        ("../secret.txt", 403, "'..'"),
+        ("mnist/../../secret.txt", 403, "'..'"),
+        ("/etc/passwd", 403, "relative"),
+        ("%2e%2e/secret.txt", 403, "'..'"),  # arrives encoded twice: decoded once by the server
+        ("%252e%252e%252fsecret.txt", 403, "'..'"),
+        ("mnist\x00.txt", 403, "NUL"),
+        ("mnist/v0:base/.crate/record.jsonl", 403, "hidden"),
+        ("", 400, "?path="),
+        ("mnist/v9/jsons/none.json", 404, "No file"),
+    ],
+)
 def test_resolve_refuses_paths_outside_or_hidden(server_root, store, bad, status, words):
     root, _ = store
     (server_root / "secret.txt").write_text("outside")
@@ -130,7 +143,7 @@ def test_file_summary_of_each_kind(store):
 
 def test_caps_are_bounded_and_checked(store):
     root, version = store
-    big = api.file_summary(root, f"{version}/csvs/history.csv", max_rows=10 ** 9)
+    big = api.file_summary(root, f"{version}/csvs/history.csv", max_rows=10**9)
     assert len(big["preview"]["rows"]) == 50
     with pytest.raises(api.ApiError) as error:
         api.file_summary(root, f"{version}/csvs/history.csv", max_rows="many")
@@ -165,25 +178,36 @@ def test_snippet_is_relative_to_the_notebook_folder(server_root, store):
     assert error.value.status == 403
 
 
-@pytest.mark.parametrize("name, mime, inline", [
-    ("a.png", "image/png", True),
-    ("a.wav", "audio/", True),
-    ("a.mp4", "video/mp4", True),
-    ("a.csv", "text/plain; charset=utf-8", True),
-    ("page.html", "application/octet-stream", False),
-    ("drawing.svg", "application/octet-stream", False),
-    ("model.pt", "application/octet-stream", False),
-])
+@pytest.mark.parametrize(
+    "name, mime, inline",
+    [
+        ("a.png", "image/png", True),
+        ("a.wav", "audio/", True),
+        ("a.mp4", "video/mp4", True),
+        ("a.csv", "text/plain; charset=utf-8", True),
+        ("page.html", "application/octet-stream", False),
+        ("drawing.svg", "application/octet-stream", False),
+        ("model.pt", "application/octet-stream", False),
+    ],
+)
 def test_raw_headers_serve_only_media_and_text_inline(name, mime, inline):
     content_type, disposition = api.raw_headers(f"/x/{name}")
     assert content_type.startswith(mime)
     assert disposition.startswith("inline" if inline else "attachment")
 
 
-@pytest.mark.parametrize("header, expected", [
-    (None, None), ("bytes=0-9", (0, 9)), ("bytes=90-", (90, 99)), ("bytes=-10", (90, 99)),
-    ("bytes=95-200", (95, 99)), ("bytes=0-1,5-6", None), ("items=0-1", None),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        (None, None),
+        ("bytes=0-9", (0, 9)),
+        ("bytes=90-", (90, 99)),
+        ("bytes=-10", (90, 99)),
+        ("bytes=95-200", (95, 99)),
+        ("bytes=0-1,5-6", None),
+        ("items=0-1", None),
+    ],
+)
 def test_byte_range(header, expected):
     assert api.byte_range(header, 100) == expected
 

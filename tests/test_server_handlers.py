@@ -6,7 +6,7 @@ import urllib.parse
 
 import numpy as np
 import pytest
-from _lab_fixtures import *
+from _lab_fixtures import save_artifacts
 
 ROUTES = ["tree", "fingerprint", "file?path=x", "log?path=x", "snippet?path=x"]
 
@@ -15,11 +15,15 @@ ROUTES = ["tree", "fingerprint", "file?path=x", "log?path=x", "snippet?path=x"]
 def version(lab, request):
     """A version of a snapshot named after the test, in the server's snapshot root."""
     name = request.node.name.split("[")[0].replace("test_", "h_")
-    return save_artifacts(lab.snapshots, name, [
-        ("json", "metrics.json", {"loss": 0.5}),
-        ("image", "grid.png", np.full((8, 8, 3), 200, dtype=np.uint8)),
-        ("text", "notes.txt", "0123456789" * 10),
-    ])
+    return save_artifacts(
+        lab.snapshots,
+        name,
+        [
+            ("json", "metrics.json", {"loss": 0.5}),
+            ("image", "grid.png", np.full((8, 8, 3), 200, dtype=np.uint8)),
+            ("text", "notes.txt", "0123456789" * 10),
+        ],
+    )
 
 
 def _get(lab, path, **kwargs):
@@ -42,8 +46,11 @@ def test_tree_lists_what_the_library_saved(lab, version):
     snapshot = next(s for s in tree["snapshots"] if s["name"] == name)
     (listed,) = snapshot["versions"]
     assert listed["folder"] == folder
-    assert sorted(a["name"] for k in listed["kinds"] for a in k["artifacts"]) == ["grid.png", "metrics.json",
-                                                                                 "notes.txt"]
+    assert sorted(a["name"] for k in listed["kinds"] for a in k["artifacts"]) == [
+        "grid.png",
+        "metrics.json",
+        "notes.txt",
+    ]
 
 
 def test_tree_answers_304_while_the_fingerprint_holds(lab, version):

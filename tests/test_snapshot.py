@@ -4,8 +4,7 @@ import os
 
 import pytest
 
-from opencrate_nb.core.errors import (ConfirmationRequired, InvalidNameError, NotSetUpError,
-                                      UnknownKindError)
+from opencrate_nb.core.errors import ConfirmationRequired, InvalidNameError, NotSetUpError, UnknownKindError
 
 
 def test_setup_creates_v0_with_the_guide_properties(oc, tmp_path):
@@ -153,8 +152,17 @@ def test_unknown_kind_error_is_an_attribute_error(snap):
 
 
 def test_builtin_kind_methods_put_files_in_their_folders(snap):
-    expected = {"text": "texts", "json": "jsons", "yaml": "yamls", "csv": "csvs", "image": "images",
-                "gif": "gifs", "video": "videos", "audio": "audios", "checkpoint": "checkpoints"}
+    expected = {
+        "text": "texts",
+        "json": "jsons",
+        "yaml": "yamls",
+        "csv": "csvs",
+        "image": "images",
+        "gif": "gifs",
+        "video": "videos",
+        "audio": "audios",
+        "checkpoint": "checkpoints",
+    }
     for kind, folder in expected.items():
         artifact = getattr(snap, kind)("thing")
         assert artifact.snapshot_type == kind

@@ -61,8 +61,17 @@ def test_the_cached_index_reads_only_what_was_appended(version):
 def test_a_partial_last_line_waits_for_its_end(version):
     oc.snapshot.json("a.json").save([1])
     index = _timelines.index_for(version, fresh=True)
-    line = json.dumps({"op": "save", "name": "c.json", "kind": "json", "path": "jsons/c.json",
-                       "size": 3, "sha256": "c" * 64, "time": record.now_iso()})
+    line = json.dumps(
+        {
+            "op": "save",
+            "name": "c.json",
+            "kind": "json",
+            "path": "jsons/c.json",
+            "size": 3,
+            "sha256": "c" * 64,
+            "time": record.now_iso(),
+        }
+    )
     with open(_record_path(version), "ab") as f:
         f.write(line[:20].encode())
     index.refresh()
@@ -75,8 +84,17 @@ def test_a_partial_last_line_waits_for_its_end(version):
 
 def test_a_torn_line_is_counted_and_the_good_part_salvaged(version):
     oc.snapshot.json("a.json").save([1])
-    good = json.dumps({"op": "save", "name": "d.json", "kind": "json", "path": "jsons/d.json",
-                       "size": 3, "sha256": "d" * 64, "time": record.now_iso()})
+    good = json.dumps(
+        {
+            "op": "save",
+            "name": "d.json",
+            "kind": "json",
+            "path": "jsons/d.json",
+            "size": 3,
+            "sha256": "d" * 64,
+            "time": record.now_iso(),
+        }
+    )
     with open(_record_path(version), "ab") as f:
         f.write(b'{"op":"save","name":"torn' + good.encode() + b"\n" + b"not json at all\n")
     index = _timelines.index_for(version, fresh=True)
@@ -105,12 +123,15 @@ def test_a_replaced_record_is_read_anew(version):
     assert {"jsons/old.json", "jsons/new.json"} <= set(index.current_entries())
 
 
-@pytest.mark.parametrize("when", [
-    dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
-    "2026-01-02T03:04:05+00:00",
-    "2026-01-02T03:04:05Z",
-    1767323045.0,
-])
+@pytest.mark.parametrize(
+    "when",
+    [
+        dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+        "2026-01-02T03:04:05+00:00",
+        "2026-01-02T03:04:05Z",
+        1767323045.0,
+    ],
+)
 def test_times_are_read_as_timestamps(when):
     assert _timelines.to_timestamp(when) == 1767323045.0
 

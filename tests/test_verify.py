@@ -6,7 +6,7 @@ import sys
 import textwrap
 
 import pytest
-from _notebook_fixtures import REPO, workdir  # noqa: F401
+from _notebook_fixtures import REPO
 
 import opencrate as oc
 from opencrate_nb.core import history, record, verify

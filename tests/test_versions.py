@@ -24,7 +24,10 @@ def test_list_folders_reads_only_version_folders_sorted_by_number(tmp_path):
         (tmp_path / name).mkdir()
     (tmp_path / "v7").write_text("a file, not a version")
     assert versions.list_folders(str(tmp_path)) == [
-        (2, None, "v2"), (2, "a", "v2:a"), (2, "b", "v2:b"), (10, None, "v10"),
+        (2, None, "v2"),
+        (2, "a", "v2:a"),
+        (2, "b", "v2:b"),
+        (10, None, "v10"),
     ]
     assert versions.list_folders(str(tmp_path / "missing")) == []
 
@@ -73,8 +76,17 @@ def test_processes_starting_at_the_same_moment_get_distinct_versions(tmp_path):
 
     go = tmp_path / "go"
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    procs = [subprocess.Popen([sys.executable, "-c", CLAIM, str(go), str(tmp_path / f"ready{i}")], cwd=tmp_path,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(6)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIM, str(go), str(tmp_path / f"ready{i}")],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(6)
+    ]
     deadline = time.monotonic() + 120
     while len(list(tmp_path.glob("ready*"))) < 6 and time.monotonic() < deadline:
         time.sleep(0.01)  # every interpreter is up and waiting
@@ -105,8 +117,12 @@ def test_name_lock_is_exclusive_across_processes(tmp_path):
     from _notebook_fixtures import REPO
 
     release, released = tmp_path / "release", tmp_path / "released"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "demo"), str(release), str(released)],
-                              env=dict(os.environ, PYTHONPATH=REPO), stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path / "demo"), str(release), str(released)],
+        env=dict(os.environ, PYTHONPATH=REPO),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "locked"
     seen = []
 

@@ -19,14 +19,18 @@ COMMANDS = (_ls, _log, _show, _diff, _verify, _gc, _stats)
 
 def build_parser():
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--root", default=argparse.SUPPRESS,
-                        help="folder that holds the snapshots (default: snapshots)")
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="print machine-readable JSON on stdout")
+    common.add_argument(
+        "--root", default=argparse.SUPPRESS, help="folder that holds the snapshots (default: snapshots)"
+    )
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print machine-readable JSON on stdout"
+    )
     parser = argparse.ArgumentParser(
-        prog="crate", parents=[common],
+        prog="crate",
+        parents=[common],
         description="Browse, compare, check and clean up opencrate snapshots (runs and their artifacts).",
-        epilog="Run 'crate COMMAND --help' for the options of one command.")
+        epilog="Run 'crate COMMAND --help' for the options of one command.",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     for module in COMMANDS:

@@ -7,9 +7,15 @@ from ._output import add_name, command, emit_json
 
 
 def add_parser(commands, common):
-    parser = command(commands, common, "log", run, "print the run log of a version",
-                     "Print <name>.log of a version (the newest by default), or <name>.history.log (every run "
-                     "of it) with --history.")
+    parser = command(
+        commands,
+        common,
+        "log",
+        run,
+        "print the run log of a version",
+        "Print <name>.log of a version (the newest by default), or <name>.history.log (every run "
+        "of it) with --history.",
+    )
     add_name(parser, optional=False)
     parser.add_argument("--version", default="last", help="version: 2, v2, v2:tag, a tag, or last (default)")
     parser.add_argument("--history", action="store_true", help="the history log: every run of this version")
@@ -26,7 +32,7 @@ def run(args):
     with open(path, encoding="utf-8", errors="replace") as f:
         lines = f.read().splitlines()
     if args.lines is not None:
-        lines = lines[-args.lines:] if args.lines > 0 else []
+        lines = lines[-args.lines :] if args.lines > 0 else []
     if args.json:
         emit_json({"version": ref.to_dict(), "path": path, "lines": lines})
     else:

@@ -7,16 +7,24 @@ from ._output import command, emit_json
 
 
 def add_parser(commands, common):
-    parser = command(commands, common, "ls", run, "list snapshot names, or the versions of one",
-                     "Without NAME: every snapshot name with its versions. With NAME: each version with its "
-                     "artifacts, size, run start and git commit.")
+    parser = command(
+        commands,
+        common,
+        "ls",
+        run,
+        "list snapshot names, or the versions of one",
+        "Without NAME: every snapshot name with its versions. With NAME: each version with its "
+        "artifacts, size, run start and git commit.",
+    )
     parser.add_argument("name", nargs="?", help="a snapshot name")
 
 
 def run(args):
     if args.name is None:
-        rows = [{"name": name, "versions": [r.folder for r in refs.list_versions(args.root, name)]}
-                for name in refs.list_names(args.root)]
+        rows = [
+            {"name": name, "versions": [r.folder for r in refs.list_versions(args.root, name)]}
+            for name in refs.list_names(args.root)
+        ]
         if args.json:
             emit_json(rows)
         elif not rows:
@@ -33,8 +41,10 @@ def run(args):
     for row in rows:
         git = row["git"] or {}
         commit = (git.get("commit") or "")[:10] + ("*" if git.get("dirty") else "")
-        print(f"{row['version']:<28} {row['artifacts']:>5} artifacts {format_size(row['bytes']):>10}  "
-              f"{(row['start'] or '')[:19].replace('T', ' '):<19}  {commit}")
+        print(
+            f"{row['version']:<28} {row['artifacts']:>5} artifacts {format_size(row['bytes']):>10}  "
+            f"{(row['start'] or '')[:19].replace('T', ' '):<19}  {commit}"
+        )
     return 0
 
 
@@ -42,7 +52,15 @@ def version_row(ref):
     """One version as a dict: artifacts and bytes from its record, the last run's start and git."""
     current = _timelines.index_for(ref.dir_path).current_entries()
     run = environment.last_run(ref.dir_path) or {}
-    return {"name": ref.name, "version": ref.folder, "number": ref.number, "tag": ref.tag,
-            "path": os.path.abspath(ref.dir_path), "artifacts": len(current),
-            "bytes": sum(c.size for c in current.values() if isinstance(c.size, int)),
-            "start": run.get("start"), "end": run.get("end"), "git": run.get("git")}
+    return {
+        "name": ref.name,
+        "version": ref.folder,
+        "number": ref.number,
+        "tag": ref.tag,
+        "path": os.path.abspath(ref.dir_path),
+        "artifacts": len(current),
+        "bytes": sum(c.size for c in current.values() if isinstance(c.size, int)),
+        "start": run.get("start"),
+        "end": run.get("end"),
+        "git": run.get("git"),
+    }

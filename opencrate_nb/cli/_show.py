@@ -8,9 +8,15 @@ from ._output import add_name, command, emit_json
 
 
 def add_parser(commands, common):
-    parser = command(commands, common, "show", run, "describe one artifact of a version",
-                     "Kind, size, hash, when and by which cell it was saved, a summary of its content (shape, "
-                     "keys, tensors...) and its history.")
+    parser = command(
+        commands,
+        common,
+        "show",
+        run,
+        "describe one artifact of a version",
+        "Kind, size, hash, when and by which cell it was saved, a summary of its content (shape, "
+        "keys, tensors...) and its history.",
+    )
     add_name(parser, optional=False)
     parser.add_argument("version", help="version: 2, v2, v2:tag, a tag, or last")
     parser.add_argument("artifact", help="file name (metrics.json) or path in the version (jsons/metrics.json)")
@@ -38,11 +44,20 @@ def run(args):
     path = find(ref, args.artifact)
     full = os.path.join(ref.dir_path, path)
     content = _timelines.index_for(ref.dir_path).current_entries()[path]
-    info = {"version": ref.to_dict(), "path": path, "file": full, "kind": content.kind, "size": content.size,
-            "sha256": content.sha256, "time": content.last_time, "cell": content.cell,
-            "summary": summarize(content.kind, full),
-            "history": [{k: v for k, v in item.items() if k != "path"}
-                        for item in history.history_of(ref.dir_path, path, full)]}
+    info = {
+        "version": ref.to_dict(),
+        "path": path,
+        "file": full,
+        "kind": content.kind,
+        "size": content.size,
+        "sha256": content.sha256,
+        "time": content.last_time,
+        "cell": content.cell,
+        "summary": summarize(content.kind, full),
+        "history": [
+            {k: v for k, v in item.items() if k != "path"} for item in history.history_of(ref.dir_path, path, full)
+        ],
+    }
     if args.json:
         emit_json(info)
         return 0

@@ -5,9 +5,15 @@ from ._output import Progress, add_name, command, emit_json
 
 
 def add_parser(commands, common):
-    parser = command(commands, common, "stats", run, "files, bytes and dedup savings",
-                     "Per version: current artifacts and their bytes, kept history contents, and the bytes "
-                     "saved by storing each content once.")
+    parser = command(
+        commands,
+        common,
+        "stats",
+        run,
+        "files, bytes and dedup savings",
+        "Per version: current artifacts and their bytes, kept history contents, and the bytes "
+        "saved by storing each content once.",
+    )
     add_name(parser)
 
 

@@ -5,9 +5,15 @@ from ._output import Progress, add_name, command, emit_json
 
 
 def add_parser(commands, common):
-    parser = command(commands, common, "verify", run, "check artifacts against the record",
-                     "Re-hash every artifact (and kept history content) and compare with the record. Reports "
-                     "corrupted, missing and untracked files. Exit status 1 when anything is wrong.")
+    parser = command(
+        commands,
+        common,
+        "verify",
+        run,
+        "check artifacts against the record",
+        "Re-hash every artifact (and kept history content) and compare with the record. Reports "
+        "corrupted, missing and untracked files. Exit status 1 when anything is wrong.",
+    )
     add_name(parser)
     parser.add_argument("--version", help="only this version of NAME (2, v2, v2:tag, a tag, last)")
     parser.add_argument("--no-history", action="store_true", help="do not re-hash kept history contents")

@@ -135,7 +135,7 @@ class HashingWriter:
     def _write_all(self, view, failure=None):
         try:
             while view:
-                view = view[os.write(self._fd, view):]
+                view = view[os.write(self._fd, view) :]
         except OSError as exc:
             if failure is None:
                 raise
@@ -266,7 +266,7 @@ def write_bytes(path, data, before_replace=None):
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             if size >= FSYNC_MIN_BYTES:
                 os.fsync(fd)
         finally:

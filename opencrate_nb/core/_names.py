@@ -34,9 +34,7 @@ def check_name(value, what):
     elif len(value.encode("utf-8")) > 200:
         problem = "it is longer than 200 bytes"
     if problem:
-        raise InvalidNameError(
-            f"Invalid {what} {value!r}: {problem}. Use a single file-name part made of {_ALLOWED}."
-        )
+        raise InvalidNameError(f"Invalid {what} {value!r}: {problem}. Use a single file-name part made of {_ALLOWED}.")
     return value
 
 

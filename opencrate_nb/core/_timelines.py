@@ -14,6 +14,7 @@ from .record import RECORD_DIR, RECORD_FILE
 
 _INDEX_CACHE_SIZE = 64
 
+
 def parse_time(text):
     """An ISO 8601 time from the record -> POSIX timestamp (None when unreadable)."""
     if not isinstance(text, str):
@@ -93,7 +94,7 @@ class Timeline:
     def retained(self, keep):
         """Hashes whose objects retention keeps: the current content and the last ``keep`` earlier ones."""
         earlier = self.earlier()
-        kept = {c.sha256 for c in earlier[max(len(earlier) - keep, 0):]} if keep > 0 else set()
+        kept = {c.sha256 for c in earlier[max(len(earlier) - keep, 0) :]} if keep > 0 else set()
         current = self.current()
         if current is not None:
             kept.add(current.sha256)

@@ -22,7 +22,9 @@ def write(handler, obj, path, args=(), kwargs=None, before_replace=None):
     try:
         written_sha = handler.save(obj, tmp, *args, **kwargs)
         if not os.path.exists(tmp) or os.path.getsize(tmp) == 0:
-            raise RuntimeError(f"The {handler.kind} handler wrote nothing for {os.path.basename(path)!r}; nothing was saved.")
+            raise RuntimeError(
+                f"The {handler.kind} handler wrote nothing for {os.path.basename(path)!r}; nothing was saved."
+            )
         known = written_sha if isinstance(written_sha, str) and len(written_sha) == 64 else None
         return _atomic.finish_file(tmp, path, before_replace=before_replace, known_sha=known)
     except BaseException:

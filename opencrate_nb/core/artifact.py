@@ -161,8 +161,16 @@ class Artifact:
             sha, size = self._copy_no_clobber(self.path, target)
             if sha is None:
                 continue  # taken meanwhile (same second, another process): try the next name
-            record.log_operation(self._version_dir, "backup", backup_name, self._kind,
-                                 f"{self._rel.rsplit('/', 1)[0]}/{backup_name}", size, sha, of=self.name)
+            record.log_operation(
+                self._version_dir,
+                "backup",
+                backup_name,
+                self._kind,
+                f"{self._rel.rsplit('/', 1)[0]}/{backup_name}",
+                size,
+                sha,
+                of=self.name,
+            )
             if self.verbose:
                 log.info(f"✓ '{self.name}' of '{self._kind}' backed up as '{backup_name}'.")
             return backup_name
@@ -174,8 +182,9 @@ class Artifact:
         folder = os.path.dirname(self.path)
         prefix = f"{stem}.backup_"
         try:
-            names = [n for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(suffix)
-                     and not n.startswith(".")]
+            names = [
+                n for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(suffix) and not n.startswith(".")
+            ]
         except FileNotFoundError:
             return []
         order = {}

@@ -60,10 +60,15 @@ def resolve(root, rel_path):
         raise ValueError(f"A path inside the snapshot root must be a string, got {type(rel_path).__name__}.")  # noqa: TRY004
     if "\x00" in rel_path:
         raise ValueError(f"Refused path {rel_path!r}: it contains a NUL character.")
-    if rel_path.startswith(("/", "\\")) or os.path.isabs(rel_path) or os.path.splitdrive(rel_path)[0] \
-            or re.match(r"^[A-Za-z]:[\\/]", rel_path):
-        raise ValueError(f"Refused path {rel_path!r}: give a path relative to the snapshot root, "
-                         "e.g. 'mnist/v0/jsons/metrics.json'.")
+    if (
+        rel_path.startswith(("/", "\\"))
+        or os.path.isabs(rel_path)
+        or os.path.splitdrive(rel_path)[0]
+        or re.match(r"^[A-Za-z]:[\\/]", rel_path)
+    ):
+        raise ValueError(
+            f"Refused path {rel_path!r}: give a path relative to the snapshot root, e.g. 'mnist/v0/jsons/metrics.json'."
+        )
     if ".." in re.split(r"[\\/]", rel_path):  # a backslash separates on Windows
         raise ValueError(f"Refused path {rel_path!r}: '..' would leave the snapshot root.")
     real_root = os.path.realpath(root)
@@ -247,12 +252,21 @@ def _build_version(version_dir, rel, number, tag, listing):
         problems.append(f"the record lists {len(recorded)} artifact(s) in {kind_folder}/, which is missing")
     artifacts = [item for kind in kinds for item in kind["artifacts"]]
     size = sum(log["size"] for log in logs) + sum(
-        item["size"] + sum(b["size"] for b in item["backups"]) for item in artifacts)
+        item["size"] + sum(b["size"] for b in item["backups"]) for item in artifacts
+    )
     first_save = min((e["time"] for e in entries.values() if isinstance(e.get("time"), str)), default=None)
     return {
-        "folder": rel.rsplit("/", 1)[-1], "number": number, "tag": tag, "path": rel,
-        "created": first_save, "modified": _iso(newest),
-        "size": size, "artifact_count": len(artifacts), "logs": logs, "kinds": kinds, "warnings": problems,
+        "folder": rel.rsplit("/", 1)[-1],
+        "number": number,
+        "tag": tag,
+        "path": rel,
+        "created": first_save,
+        "modified": _iso(newest),
+        "size": size,
+        "artifact_count": len(artifacts),
+        "logs": logs,
+        "kinds": kinds,
+        "warnings": problems,
         "_created_from_env": False,
     }
 
@@ -379,10 +393,15 @@ def _item(folder, rel_folder, file_name, entry):
             size = sum(os.path.getsize(os.path.join(base, f)) for base, _, files in os.walk(full) for f in files)
     cell, sha, kind = entry.get("cell"), entry.get("sha256"), entry.get("kind")
     return {
-        "name": file_name, "kind": kind if type(kind) is str else None, "path": f"{rel_folder}/{file_name}",
-        "size": size, "modified": modified, "sha256": sha if type(sha) is str else None,
+        "name": file_name,
+        "kind": kind if type(kind) is str else None,
+        "path": f"{rel_folder}/{file_name}",
+        "size": size,
+        "modified": modified,
+        "sha256": sha if type(sha) is str else None,
         "cell": {"execution_count": cell.get("execution_count"), "cell_id": cell.get("cell_id")}
-        if type(cell) is dict else None,
+        if type(cell) is dict
+        else None,
         "backups": [],
     }
 
@@ -406,8 +425,10 @@ def load_snippet(root, rel_path, kind):
         return f"import opencrate as oc\n\n{variable} = oc.io.text.load({path!r})\nprint({variable}[-2000:])"
     if handlers.get_handler(kind) is not None:
         return f"import opencrate as oc\n\n{variable} = oc.io.{kind}.load({path!r})\n{variable}"
-    return (f"# {kind!r} is a custom kind: load it with the handler class it was saved with\n"
-            f"handler = YourHandler()\nhandler.path = {path!r}\n{variable} = handler.load()\n{variable}")
+    return (
+        f"# {kind!r} is a custom kind: load it with the handler class it was saved with\n"
+        f"handler = YourHandler()\nhandler.path = {path!r}\n{variable} = handler.load()\n{variable}"
+    )
 
 
 def _variable_for(file_name, kind):

@@ -26,9 +26,19 @@ MAX_LINES = 200  #: lines of a unified diff shown
 MAX_ROWS = 40  #: rows of a key/cell/tensor comparison shown
 VALUE_CHARS = 80
 
-_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-         ".webp": "image/webp", ".bmp": "image/bmp", ".wav": "audio/wav", ".flac": "audio/flac",
-         ".ogg": "audio/ogg", ".mp4": "video/mp4", ".webm": "video/webm"}
+_MIME = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".bmp": "image/bmp",
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+}
 _LOG_STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - ")
 _LOG_LEVEL = re.compile(r"^(TRACE|DEBUG|INFO|SUCCESS|WARNING|ERROR|CRITICAL)\s")
 
@@ -50,8 +60,12 @@ class Detail:
         return bool(self.rows or self.lines or self.media or self.note)
 
     def to_dict(self):
-        return {"rows": [list(r) for r in self.rows], "lines": self.lines, "note": self.note,
-                "media": self.media[0] if self.media else None}
+        return {
+            "rows": [list(r) for r in self.rows],
+            "lines": self.lines,
+            "note": self.note,
+            "media": self.media[0] if self.media else None,
+        }
 
 
 class Change:
@@ -105,8 +119,9 @@ class Diff:
                 unchanged += 1
                 continue
             kind = new.get("kind") or old.get("kind") or kind_for_folder(path.split("/", 1)[0])
-            self.changes.append(Change(path, kind, old, new, os.path.join(a.dir_path, path),
-                                       os.path.join(b.dir_path, path)))
+            self.changes.append(
+                Change(path, kind, old, new, os.path.join(a.dir_path, path), os.path.join(b.dir_path, path))
+            )
         self.changed = [c.path for c in self.changes]
         self.unchanged = unchanged
         self._environment = None
@@ -117,21 +132,25 @@ class Diff:
         for item in self.changes:
             if path in (item.path, item.path.rsplit("/", 1)[-1]):
                 return item
-        raise KeyError(f"{path!r} did not change between {self.a.label} and {self.b.label}. "
-                       f"Changed: {', '.join(self.changed) or 'nothing'}.")
+        raise KeyError(
+            f"{path!r} did not change between {self.a.label} and {self.b.label}. "
+            f"Changed: {', '.join(self.changed) or 'nothing'}."
+        )
 
     @property
     def environment(self):
         if self._environment is None:
-            self._environment = environment.compare(environment.last_run(self.a.dir_path),
-                                                    environment.last_run(self.b.dir_path))
+            self._environment = environment.compare(
+                environment.last_run(self.a.dir_path), environment.last_run(self.b.dir_path)
+            )
         return self._environment
 
     @property
     def log(self):
         if self._log is None:
-            self._log = compare_logs(os.path.join(self.a.dir_path, f"{self.a.name}.log"),
-                                     os.path.join(self.b.dir_path, f"{self.b.name}.log"))
+            self._log = compare_logs(
+                os.path.join(self.a.dir_path, f"{self.a.name}.log"), os.path.join(self.b.dir_path, f"{self.b.name}.log")
+            )
         return self._log
 
     def __bool__(self):
@@ -142,26 +161,32 @@ class Diff:
 
     def to_dict(self):
         ea, eb = self._entries
-        return {"a": self.a.to_dict(), "b": self.b.to_dict(),
-                "added": [dict(eb[p], path=p) for p in self.added],
-                "removed": [dict(ea[p], path=p) for p in self.removed],
-                "changed": [c.to_dict(detail=n < MAX_DETAILED) for n, c in enumerate(self.changes)],
-                "unchanged": self.unchanged,
-                "environment": [list(row) for row in self.environment],
-                "log": self.log.to_dict()}
+        return {
+            "a": self.a.to_dict(),
+            "b": self.b.to_dict(),
+            "added": [dict(eb[p], path=p) for p in self.added],
+            "removed": [dict(ea[p], path=p) for p in self.removed],
+            "changed": [c.to_dict(detail=n < MAX_DETAILED) for n, c in enumerate(self.changes)],
+            "unchanged": self.unchanged,
+            "environment": [list(row) for row in self.environment],
+            "log": self.log.to_dict(),
+        }
 
     # -- display ------------------------------------------------------------------------------
     def __str__(self):
         from .fileio import format_size
 
         ea, eb = self._entries
-        out = [f"diff {self.a.label} -> {self.b.label}: {len(self.added)} added, {len(self.removed)} removed, "
-               f"{len(self.changes)} changed, {self.unchanged} unchanged"]
+        out = [
+            f"diff {self.a.label} -> {self.b.label}: {len(self.added)} added, {len(self.removed)} removed, "
+            f"{len(self.changes)} changed, {self.unchanged} unchanged"
+        ]
         out += [f"  + {p}  ({_size(eb[p], format_size)})" for p in self.added]
         out += [f"  - {p}  ({_size(ea[p], format_size)})" for p in self.removed]
         for number, change in enumerate(self.changes):
-            out.append(f"  ~ {change.path}  ({_size(change.before, format_size)} -> "
-                       f"{_size(change.after, format_size)})")
+            out.append(
+                f"  ~ {change.path}  ({_size(change.before, format_size)} -> {_size(change.after, format_size)})"
+            )
             if number < MAX_DETAILED:
                 out += ["      " + line for line in _detail_text(change.detail)]
         if len(self.changes) > MAX_DETAILED:
@@ -175,8 +200,7 @@ class Diff:
         return "\n".join(out)
 
     def __repr__(self):
-        return (f"<Diff {self.a.label} -> {self.b.label}: +{len(self.added)} -{len(self.removed)} "
-                f"~{len(self.changes)}>")
+        return f"<Diff {self.a.label} -> {self.b.label}: +{len(self.added)} -{len(self.removed)} ~{len(self.changes)}>"
 
     def _repr_pretty_(self, printer, cycle):
         printer.text(str(self))  # a terminal IPython shows the whole text, not the one-line repr
@@ -186,12 +210,19 @@ class Diff:
 
         e = html.escape
         ea, eb = self._entries
-        rows = [f"<tr class='added'><td>+</td><td>{e(p)}</td><td></td><td>{e(_size(eb[p], format_size))}</td></tr>"
-                for p in self.added]
-        rows += [f"<tr class='removed'><td>&minus;</td><td>{e(p)}</td><td>{e(_size(ea[p], format_size))}</td>"
-                 f"<td></td></tr>" for p in self.removed]
-        rows += [f"<tr class='changed'><td>~</td><td>{e(c.path)}</td><td>{e(_size(c.before, format_size))}</td>"
-                 f"<td>{e(_size(c.after, format_size))}</td></tr>" for c in self.changes]
+        rows = [
+            f"<tr class='added'><td>+</td><td>{e(p)}</td><td></td><td>{e(_size(eb[p], format_size))}</td></tr>"
+            for p in self.added
+        ]
+        rows += [
+            f"<tr class='removed'><td>&minus;</td><td>{e(p)}</td><td>{e(_size(ea[p], format_size))}</td><td></td></tr>"
+            for p in self.removed
+        ]
+        rows += [
+            f"<tr class='changed'><td>~</td><td>{e(c.path)}</td><td>{e(_size(c.before, format_size))}</td>"
+            f"<td>{e(_size(c.after, format_size))}</td></tr>"
+            for c in self.changes
+        ]
         parts = [
             f"<div class='opencrate-diff'><style>{_CSS}</style>",
             f"<h4>{e(self.a.label)} &rarr; {e(self.b.label)}</h4>",
@@ -199,26 +230,32 @@ class Diff:
             f"{self.unchanged} unchanged</p>",
         ]
         if rows:
-            parts.append("<table><thead><tr><th></th><th>artifact</th><th>before</th><th>after</th></tr></thead>"
-                         f"<tbody>{''.join(rows)}</tbody></table>")
+            parts.append(
+                "<table><thead><tr><th></th><th>artifact</th><th>before</th><th>after</th></tr></thead>"
+                f"<tbody>{''.join(rows)}</tbody></table>"
+            )
         for change in self.changes[:MAX_DETAILED]:
             parts.append(f"<details open><summary>{e(change.path)}</summary>{_detail_html(change.detail)}</details>")
         if self.environment:
-            parts.append("<details open><summary>run environment</summary>"
-                         f"{_detail_html(Detail(rows=self.environment))}</details>")
+            parts.append(
+                "<details open><summary>run environment</summary>"
+                f"{_detail_html(Detail(rows=self.environment))}</details>"
+            )
         if self.log:
             parts.append(f"<details><summary>run log</summary>{_detail_html(self.log)}</details>")
         parts.append("</div>")
         return "".join(parts)
 
 
-_CSS = (".opencrate-diff table{border-collapse:collapse;margin:4px 0}"
-        ".opencrate-diff td,.opencrate-diff th{padding:2px 8px;text-align:left;vertical-align:top}"
-        ".opencrate-diff tr.added td:first-child,.opencrate-diff .plus{color:#1a7f37}"
-        ".opencrate-diff tr.removed td:first-child,.opencrate-diff .minus{color:#cf222e}"
-        ".opencrate-diff pre{margin:4px 0;font-size:12px}"
-        ".opencrate-diff .side{display:flex;gap:12px;align-items:flex-start}"
-        ".opencrate-diff .side img{min-width:96px;max-width:320px;max-height:320px;image-rendering:pixelated}")
+_CSS = (
+    ".opencrate-diff table{border-collapse:collapse;margin:4px 0}"
+    ".opencrate-diff td,.opencrate-diff th{padding:2px 8px;text-align:left;vertical-align:top}"
+    ".opencrate-diff tr.added td:first-child,.opencrate-diff .plus{color:#1a7f37}"
+    ".opencrate-diff tr.removed td:first-child,.opencrate-diff .minus{color:#cf222e}"
+    ".opencrate-diff pre{margin:4px 0;font-size:12px}"
+    ".opencrate-diff .side{display:flex;gap:12px;align-items:flex-start}"
+    ".opencrate-diff .side img{min-width:96px;max-width:320px;max-height:320px;image-rendering:pixelated}"
+)
 
 
 def _size(entry, format_size):
@@ -230,7 +267,7 @@ def _short(value):
     if value is None:
         return "none"
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS - 3] + "..."
+    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 3] + "..."
 
 
 def _row_text(what, before, after):
@@ -255,21 +292,34 @@ def _detail_html(detail):
     e = html.escape
     parts = []
     if detail.rows:
-        body = "".join(f"<tr><td>{e(str(what))}</td><td class='minus'>{e(_short(x))}</td>"
-                       f"<td class='plus'>{e(_short(y))}</td></tr>" for what, x, y in detail.rows)
-        parts.append(f"<table><thead><tr><th></th><th>before</th><th>after</th></tr></thead><tbody>{body}</tbody></table>")
+        body = "".join(
+            f"<tr><td>{e(str(what))}</td><td class='minus'>{e(_short(x))}</td><td class='plus'>{e(_short(y))}</td></tr>"
+            for what, x, y in detail.rows
+        )
+        parts.append(
+            f"<table><thead><tr><th></th><th>before</th><th>after</th></tr></thead><tbody>{body}</tbody></table>"
+        )
     if detail.lines:
+
         def colour(line):
-            cls = "plus" if line.startswith("+") and not line.startswith("+++") else (
-                "minus" if line.startswith("-") and not line.startswith("---") else "")
+            cls = (
+                "plus"
+                if line.startswith("+") and not line.startswith("+++")
+                else ("minus" if line.startswith("-") and not line.startswith("---") else "")
+            )
             return f"<span class='{cls}'>{e(line)}</span>" if cls else e(line)
 
         parts.append("<pre>" + "\n".join(colour(line) for line in detail.lines) + "</pre>")
     if detail.media:
         mime, before, after = detail.media
-        parts.append("<div class='side'>" + "".join(
-            f"<figure><figcaption>{label}</figcaption>{_media_tag(mime, data)}</figure>"
-            for label, data in (("before", before), ("after", after))) + "</div>")
+        parts.append(
+            "<div class='side'>"
+            + "".join(
+                f"<figure><figcaption>{label}</figcaption>{_media_tag(mime, data)}</figure>"
+                for label, data in (("before", before), ("after", after))
+            )
+            + "</div>"
+        )
     if detail.note:
         parts.append(f"<p><i>{e(detail.note)}</i></p>")
     return "".join(parts)
@@ -319,8 +369,12 @@ def flatten(value, prefix="", out=None, small_list=20):
     if isinstance(value, dict) and value:
         for key, item in value.items():
             flatten(item, f"{prefix}.{key}" if prefix else str(key), out, small_list)
-    elif isinstance(value, list) and value and len(value) <= small_list and any(
-            isinstance(item, (dict, list)) for item in value):
+    elif (
+        isinstance(value, list)
+        and value
+        and len(value) <= small_list
+        and any(isinstance(item, (dict, list)) for item in value)
+    ):
         for index, item in enumerate(value):
             flatten(item, f"{prefix}[{index}]", out, small_list)
     else:
@@ -417,11 +471,17 @@ def _compare_checkpoints(kind, path_a, path_b):
 
     rows += [(f"- tensor {n}", show(t), "") for n, t in tensors_a.items() if n not in tensors_b]
     rows += [(f"+ tensor {n}", "", show(t)) for n, t in tensors_b.items() if n not in tensors_a]
-    rows += [(f"tensor {n}", show(t), show(tensors_b[n])) for n, t in tensors_a.items()
-             if n in tensors_b and show(t) != show(tensors_b[n])]
+    rows += [
+        (f"tensor {n}", show(t), show(tensors_b[n]))
+        for n, t in tensors_a.items()
+        if n in tensors_b and show(t) != show(tensors_b[n])
+    ]
     scalars_a, scalars_b = a.get("scalars") or {}, b.get("scalars") or {}
-    rows += [(k, scalars_a.get(k), scalars_b.get(k)) for k in dict.fromkeys([*scalars_a, *scalars_b])
-             if scalars_a.get(k) != scalars_b.get(k)]
+    rows += [
+        (k, scalars_a.get(k), scalars_b.get(k))
+        for k in dict.fromkeys([*scalars_a, *scalars_b])
+        if scalars_a.get(k) != scalars_b.get(k)
+    ]
     for field in ("parameters", "format", "note"):
         if a.get(field) != b.get(field):
             rows.append((field, a.get(field), b.get(field)))
@@ -438,14 +498,20 @@ def _compare_folders(path_a, path_b):
     a, b = files(path_a), files(path_b)
     rows = [(f"- {rel}", os.path.getsize(a[rel]), "") for rel in sorted(set(a) - set(b))]
     rows += [(f"+ {rel}", "", os.path.getsize(b[rel])) for rel in sorted(set(b) - set(a))]
-    rows += [(rel, os.path.getsize(a[rel]), os.path.getsize(b[rel])) for rel in sorted(set(a) & set(b))
-             if _atomic.hash_file(a[rel]) != _atomic.hash_file(b[rel])]
+    rows += [
+        (rel, os.path.getsize(a[rel]), os.path.getsize(b[rel]))
+        for rel in sorted(set(a) & set(b))
+        if _atomic.hash_file(a[rel]) != _atomic.hash_file(b[rel])
+    ]
     return _capped(rows, "files")
 
 
 def _changed_fields(a, b):
-    return [(k, a.get(k), b.get(k)) for k in dict.fromkeys([*a, *b])
-            if a.get(k) != b.get(k) and not isinstance(a.get(k), (list, dict))]
+    return [
+        (k, a.get(k), b.get(k))
+        for k in dict.fromkeys([*a, *b])
+        if a.get(k) != b.get(k) and not isinstance(a.get(k), (list, dict))
+    ]
 
 
 def _capped(rows, what):
@@ -454,13 +520,22 @@ def _capped(rows, what):
     return Detail(rows=rows[:MAX_ROWS], note=f"{len(rows) - MAX_ROWS} more {what} not shown")
 
 
-_COMPARERS = {"json": _compare_values, "yaml": _compare_values, "csv": _compare_tables,
-              "text": _compare_text, "image": _compare_media, "gif": _compare_media,
-              "audio": _compare_media, "video": _compare_media, "checkpoint": _compare_checkpoints}
+_COMPARERS = {
+    "json": _compare_values,
+    "yaml": _compare_values,
+    "csv": _compare_tables,
+    "text": _compare_text,
+    "image": _compare_media,
+    "gif": _compare_media,
+    "audio": _compare_media,
+    "video": _compare_media,
+    "checkpoint": _compare_checkpoints,
+}
 
 
 def compare_logs(path_a, path_b):
     """The run logs' messages compared with timestamps stripped, plus per-level counts."""
+
     def read(path):
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
@@ -481,8 +556,11 @@ def compare_logs(path_a, path_b):
         return counts
 
     count_a, count_b = levels(a), levels(b)
-    rows = [(f"{level} lines", count_a.get(level, 0), count_b.get(level, 0))
-            for level in dict.fromkeys([*count_a, *count_b]) if count_a.get(level) != count_b.get(level)]
+    rows = [
+        (f"{level} lines", count_a.get(level, 0), count_b.get(level, 0))
+        for level in dict.fromkeys([*count_a, *count_b])
+        if count_a.get(level) != count_b.get(level)
+    ]
     return Detail(rows=rows, lines=unified(a, b))
 
 
@@ -517,8 +595,10 @@ def diff(a=None, b=None, snapshot=None, root=None, name=None):
         current = refs.resolve(snapshot.version_name, name=snapshot.name, root=snapshot.root)
     if b is None:
         if current is None:
-            raise InvalidNameError("diff needs two versions (e.g. diff(0, 1) or diff('run/v0', 'run/v1')), "
-                                   "or a snapshot set up with oc.snapshot.setup() to compare against.")
+            raise InvalidNameError(
+                "diff needs two versions (e.g. diff(0, 1) or diff('run/v0', 'run/v1')), "
+                "or a snapshot set up with oc.snapshot.setup() to compare against."
+            )
         if a is None:
             a = _previous(current)
         b = current
@@ -531,6 +611,8 @@ def _previous(ref):
     found = refs.list_versions(ref.root, ref.name)
     position = found.index(ref)
     if position == 0:
-        raise InvalidNameError(f"{ref.label} is the first version of {ref.name!r}: name a version to compare "
-                               "with, e.g. oc.snapshot.diff('other_name/v0').")
+        raise InvalidNameError(
+            f"{ref.label} is the first version of {ref.name!r}: name a version to compare "
+            "with, e.g. oc.snapshot.diff('other_name/v0')."
+        )
     return found[position - 1]

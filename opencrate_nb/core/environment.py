@@ -101,9 +101,11 @@ def git_info(cwd=None, timeout=GIT_TIMEOUT):
     ``dirty`` is true when tracked files have uncommitted changes (untracked files, such
     as the snapshots folder itself, do not count); None when git took too long.
     """
+
     def run(*args):
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
 
     try:
         head = run("rev-parse", "HEAD")
@@ -363,9 +365,10 @@ def describe_run(entry):
         state = f"git {str(git.get('commit') or '?')[:10]}" + (" (uncommitted changes)" if git.get("dirty") else "")
     else:
         state = "no git"
-    return (f"{str(entry.get('start') or '?')[:19].replace('T', ' ')}  Python {entry.get('python')}  "
-            f"{entry.get('host')}  {state}")
-
+    return (
+        f"{str(entry.get('start') or '?')[:19].replace('T', ' ')}  Python {entry.get('python')}  "
+        f"{entry.get('host')}  {state}"
+    )
 
 
 def status(version_dir):

@@ -54,8 +54,12 @@ class GcReport:
         return sum(item.size for item in self.items)
 
     def to_dict(self):
-        return {"dry_run": self.dry_run, "bytes": self.bytes, "items": [i.to_dict() for i in self.items],
-                "notes": self.notes}
+        return {
+            "dry_run": self.dry_run,
+            "bytes": self.bytes,
+            "items": [i.to_dict() for i in self.items],
+            "notes": self.notes,
+        }
 
     def _headline(self):
         from .fileio import format_size
@@ -148,8 +152,10 @@ def _history_garbage(ref, report, keep, min_age, now):
     if index.rebuilt or any(not salvaged for _, salvaged in index.bad_lines):
         if not os.path.isdir(history.objects_dir(ref.dir_path)):
             return []
-        report.notes.append(f"{ref.label}: record {'missing' if index.rebuilt else 'damaged'}; "
-                            "its history contents were left alone (see crate verify)")
+        report.notes.append(
+            f"{ref.label}: record {'missing' if index.rebuilt else 'damaged'}; "
+            "its history contents were left alone (see crate verify)"
+        )
         return []
     return _collect_history(ref.dir_path, index, keep, min_age, now)
 
@@ -197,8 +203,11 @@ def _collect_history(folder, index, keep, min_age, now):
         if _removable(sha, index, st, min_age, now):
             found.append(_item(path, _reason(sha, index), size=st.st_size))
     for store in [shard.path for shard in history.list_dir(history.objects_dir(folder))] + [trees_dir]:
-        found += [_item(e.path, "interrupted save") for e in history.list_dir(store)
-                  if _atomic.is_temp_name(e.name) and _old(e, now, min_age)]
+        found += [
+            _item(e.path, "interrupted save")
+            for e in history.list_dir(store)
+            if _atomic.is_temp_name(e.name) and _old(e, now, min_age)
+        ]
     return found
 
 
@@ -232,8 +241,11 @@ class Stats:
 
     def to_dict(self):
         names = list(dict.fromkeys(ref.name for ref, _ in self.rows))
-        return {"versions": [dict(row, name=ref.name, version=ref.folder) for ref, row in self.rows],
-                "snapshots": {n: self.totals(n) for n in names}, "total": self.totals()}
+        return {
+            "versions": [dict(row, name=ref.name, version=ref.folder) for ref, row in self.rows],
+            "snapshots": {n: self.totals(n) for n in names},
+            "total": self.totals(),
+        }
 
     def __str__(self):
         from .fileio import format_size
@@ -241,20 +253,26 @@ class Stats:
         head = f"{'version':<32} {'files':>7} {'bytes':>10} {'history':>8} {'hist.bytes':>10} {'saved':>10}"
         lines = [head]
         for ref, row in self.rows:
-            lines.append(f"{ref.label:<32} {row['files']:>7} {format_size(row['bytes']):>10} "
-                         f"{row['history_contents']:>8} {format_size(row['history_bytes']):>10} "
-                         f"{format_size(row['saved_bytes']):>10}")
+            lines.append(
+                f"{ref.label:<32} {row['files']:>7} {format_size(row['bytes']):>10} "
+                f"{row['history_contents']:>8} {format_size(row['history_bytes']):>10} "
+                f"{format_size(row['saved_bytes']):>10}"
+            )
         total = self.totals()
-        lines.append(f"{'total':<32} {total['files']:>7} {format_size(total['bytes']):>10} "
-                     f"{total['history_contents']:>8} {format_size(total['history_bytes']):>10} "
-                     f"{format_size(total['saved_bytes']):>10}")
+        lines.append(
+            f"{'total':<32} {total['files']:>7} {format_size(total['bytes']):>10} "
+            f"{total['history_contents']:>8} {format_size(total['history_bytes']):>10} "
+            f"{format_size(total['saved_bytes']):>10}"
+        )
         return "\n".join(lines)
 
     def _repr_html_(self):
         e = html.escape
         head = "".join(f"<th>{f}</th>" for f in ("version",) + self.FIELDS)
-        body = "".join("<tr>" + f"<td>{e(ref.label)}</td>" + "".join(f"<td>{row[f]}</td>" for f in self.FIELDS)
-                       + "</tr>" for ref, row in self.rows)
+        body = "".join(
+            "<tr>" + f"<td>{e(ref.label)}</td>" + "".join(f"<td>{row[f]}</td>" for f in self.FIELDS) + "</tr>"
+            for ref, row in self.rows
+        )
         return f"<table class='opencrate-stats'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

@@ -35,9 +35,9 @@ import threading
 import warnings
 
 from . import _atomic
-from .errors import OpenCrateError
 from ._savelock import version_lock
 from ._timelines import index_for, parse_time, to_timestamp
+from .errors import OpenCrateError
 from .record import RECORD_DIR
 
 ENV_KEEP = "OPENCRATE_HISTORY_KEEP"
@@ -57,8 +57,9 @@ def _keep_from_env():
     try:
         number = int(value)
     except ValueError:
-        warnings.warn(f"{ENV_KEEP}={value!r} is not a whole number; keeping {DEFAULT_KEEP} earlier contents.",
-                      stacklevel=2)
+        warnings.warn(
+            f"{ENV_KEEP}={value!r} is not a whole number; keeping {DEFAULT_KEEP} earlier contents.", stacklevel=2
+        )
         return DEFAULT_KEEP
     return max(number, 0)
 
@@ -107,8 +108,13 @@ def list_dir(folder):
 
 def kept_objects(version_dir):
     """(sha256, path) of every earlier content in a version's object store."""
-    return [(item.name, item.path) for shard in list_dir(objects_dir(version_dir))
-            if shard.is_dir(follow_symlinks=False) for item in list_dir(shard.path) if is_object_name(item.name)]
+    return [
+        (item.name, item.path)
+        for shard in list_dir(objects_dir(version_dir))
+        if shard.is_dir(follow_symlinks=False)
+        for item in list_dir(shard.path)
+        if is_object_name(item.name)
+    ]
 
 
 # -- keeping the old content ----------------------------------------------------------------------
@@ -337,7 +343,7 @@ def prune(version_dir, rel, keep=None):
     cut = len(earlier) - keep
     if cut <= timeline.pruned:
         return []  # only the contents pushed out since the last prune are looked at (gc does the rest)
-    dropped = {c.sha256 for c in earlier[timeline.pruned:cut]} - timeline.retained(keep)
+    dropped = {c.sha256 for c in earlier[timeline.pruned : cut]} - timeline.retained(keep)
     timeline.pruned = cut
     dropped.discard(None)
     removed = []
@@ -449,8 +455,10 @@ class History(list):
             size = format_size(item["size"]) if isinstance(item.get("size"), int) else "?"
             flag = "current" if item["current"] else ("kept" if item["available"] else "not kept")
             saves = f"  saved {item['saves']}x" if item.get("saves", 1) > 1 else ""
-            lines.append(f"  [{item['index']}] {_short_time(item['time'])}  {size:>9}  "
-                         f"{(item['sha256'] or '?')[:12]}  {flag}{saves}{where}")
+            lines.append(
+                f"  [{item['index']}] {_short_time(item['time'])}  {size:>9}  "
+                f"{(item['sha256'] or '?')[:12]}  {flag}{saves}{where}"
+            )
         return "\n".join(lines)
 
     def _repr_html_(self):
@@ -462,13 +470,26 @@ class History(list):
             flag = "current" if item["current"] else ("kept" if item["available"] else "not kept")
             size = format_size(item["size"]) if isinstance(item.get("size"), int) else "?"
             rows.append(
-                "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-                    item["index"], _short_time(item["time"]), size, (item["sha256"] or "?")[:12], flag,
-                    item.get("saves", 1), cell.get("execution_count", "") if cell else "")) + "</tr>"
+                "<tr>"
+                + "".join(
+                    f"<td>{html.escape(str(v))}</td>"
+                    for v in (
+                        item["index"],
+                        _short_time(item["time"]),
+                        size,
+                        (item["sha256"] or "?")[:12],
+                        flag,
+                        item.get("saves", 1),
+                        cell.get("execution_count", "") if cell else "",
+                    )
+                )
+                + "</tr>"
             )
         head = "".join(f"<th>{h}</th>" for h in ("#", "saved", "size", "sha256", "state", "saves", "cell"))
-        return (f"<div class='opencrate-history'><b>{html.escape(str(self.name))}</b>"
-                f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+        return (
+            f"<div class='opencrate-history'><b>{html.escape(str(self.name))}</b>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        )
 
 
 def _short_time(text):
@@ -486,11 +507,22 @@ def history_of(version_dir, rel, path):
     if timeline is None:
         if os.path.exists(path):  # on disk but never recorded
             st = os.stat(path)
-            sha, size = (_atomic.hash_tree(path) if os.path.isdir(path)
-                         else (_atomic.hash_file(path), st.st_size))
+            sha, size = _atomic.hash_tree(path) if os.path.isdir(path) else (_atomic.hash_file(path), st.st_size)
             stamp = _dt.datetime.fromtimestamp(st.st_mtime).astimezone().isoformat(timespec="microseconds")
-            out.append({"index": 0, "time": stamp, "until": None, "size": size, "sha256": sha, "cell": None,
-                        "saves": 1, "current": True, "available": True, "path": path})
+            out.append(
+                {
+                    "index": 0,
+                    "time": stamp,
+                    "until": None,
+                    "size": size,
+                    "sha256": sha,
+                    "cell": None,
+                    "saves": 1,
+                    "current": True,
+                    "available": True,
+                    "path": path,
+                }
+            )
         return out
     last = len(timeline.contents) - 1
     for number, content in enumerate(timeline.contents):
@@ -503,11 +535,20 @@ def history_of(version_dir, rel, path):
         sha = content.sha256
         if sha is None and current and where is not None and not os.path.isdir(where):
             sha = _atomic.hash_file(where)
-        out.append({
-            "index": number, "time": content.time, "until": content.until, "size": content.size,
-            "sha256": sha, "cell": content.cell, "saves": content.saves, "current": current,
-            "available": where is not None, "path": where,
-        })
+        out.append(
+            {
+                "index": number,
+                "time": content.time,
+                "until": content.until,
+                "size": content.size,
+                "sha256": sha,
+                "cell": content.cell,
+                "saves": content.saves,
+                "current": current,
+                "available": where is not None,
+                "path": where,
+            }
+        )
     return out
 
 
@@ -522,8 +563,10 @@ def pick(entries, version=None, at=None):
         count = len(entries)
         if not -count <= version < count:
             span = f"0..{count - 1} (or -1..-{count})" if count else "none"
-            raise IndexError(f"{name} has {count} content{'s' if count != 1 else ''} in its history: "
-                             f"version={version} is out of range; valid: {span}. See artifact.history().")
+            raise IndexError(
+                f"{name} has {count} content{'s' if count != 1 else ''} in its history: "
+                f"version={version} is out of range; valid: {span}. See artifact.history()."
+            )
         return entries[version]
     stamp = to_timestamp(at)
     for item in reversed(entries):
@@ -533,12 +576,12 @@ def pick(entries, version=None, at=None):
         until = parse_time(item["until"]) if item["until"] else None
         if until is None or stamp < until:
             return item
-        raise NotInHistoryError(f"{name} did not exist at {_show(at)}: it was deleted at "
-                                f"{_short_time(item['until'])}.")
+        raise NotInHistoryError(f"{name} did not exist at {_show(at)}: it was deleted at {_short_time(item['until'])}.")
     if not entries:
         raise NotInHistoryError(f"{name} has no saved content at all, so nothing existed at {_show(at)}.")
-    raise NotInHistoryError(f"{name} did not exist yet at {_show(at)}: it was first saved at "
-                            f"{_short_time(entries[0]['time'])}.")
+    raise NotInHistoryError(
+        f"{name} did not exist yet at {_show(at)}: it was first saved at {_short_time(entries[0]['time'])}."
+    )
 
 
 def _show(at):

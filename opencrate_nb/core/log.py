@@ -87,17 +87,42 @@ def configure(log_path, history_path, level="info"):
     console = _Stdout()
     colorize = bool(getattr(sys.stdout, "isatty", lambda: False)())
     _handler_ids.append(
-        logger.add(console, level=level, format=CONSOLE_FORMAT, filter=_console_filter,
-                   colorize=colorize, backtrace=False, diagnose=False)
+        logger.add(
+            console,
+            level=level,
+            format=CONSOLE_FORMAT,
+            filter=_console_filter,
+            colorize=colorize,
+            backtrace=False,
+            diagnose=False,
+        )
     )
     _handler_ids.append(
-        logger.add(log_path, level=level, format=FILE_FORMAT, filter=_ours, mode="w",
-                   encoding="utf-8", backtrace=False, diagnose=False, colorize=False)
+        logger.add(
+            log_path,
+            level=level,
+            format=FILE_FORMAT,
+            filter=_ours,
+            mode="w",
+            encoding="utf-8",
+            backtrace=False,
+            diagnose=False,
+            colorize=False,
+        )
     )
     if history_path:
         _handler_ids.append(
-            logger.add(history_path, level=level, format=FILE_FORMAT, filter=_ours, mode="a",
-                       encoding="utf-8", backtrace=False, diagnose=False, colorize=False)
+            logger.add(
+                history_path,
+                level=level,
+                format=FILE_FORMAT,
+                filter=_ours,
+                mode="a",
+                encoding="utf-8",
+                backtrace=False,
+                diagnose=False,
+                colorize=False,
+            )
         )
     _bound = logger.bind(opencrate_nb=True)
 
@@ -121,8 +146,7 @@ def detach():
 def _logger():
     if _bound is None:
         raise NotSetUpError(
-            "No snapshot is set up, so there is no run log to write to. "
-            "Call oc.snapshot.setup(name=...) first."
+            "No snapshot is set up, so there is no run log to write to. Call oc.snapshot.setup(name=...) first."
         )
     return _bound
 

@@ -182,10 +182,19 @@ def scan_files(version_dir, with_hash=True):
             else:
                 sha, size = (_atomic.hash_file(item.path) if with_hash else None), stat.st_size
             time = _dt.datetime.fromtimestamp(stat.st_mtime).astimezone().isoformat(timespec="microseconds")
-            entries.append({
-                "op": "save", "name": item.name, "kind": kind, "path": rel, "size": size,
-                "sha256": sha, "time": time, "cell": None, "rebuilt": True,
-            })
+            entries.append(
+                {
+                    "op": "save",
+                    "name": item.name,
+                    "kind": kind,
+                    "path": rel,
+                    "size": size,
+                    "sha256": sha,
+                    "time": time,
+                    "cell": None,
+                    "rebuilt": True,
+                }
+            )
     return entries
 
 

@@ -33,8 +33,14 @@ class VersionRef:
         return f"{self.name}/{self.folder}"
 
     def to_dict(self):
-        return {"root": self.root, "name": self.name, "version": self.folder, "number": self.number,
-                "tag": self.tag, "dir_path": self.dir_path}
+        return {
+            "root": self.root,
+            "name": self.name,
+            "version": self.folder,
+            "number": self.number,
+            "tag": self.tag,
+            "dir_path": self.dir_path,
+        }
 
     def __eq__(self, other):
         return isinstance(other, VersionRef) and os.path.abspath(self.dir_path) == os.path.abspath(other.dir_path)
@@ -63,17 +69,19 @@ def list_names(root=DEFAULT_ROOT):
 
 def list_versions(root, name):
     """:class:`VersionRef` of every version of ``name``, oldest first."""
-    return [VersionRef(root, name, folder, number, tag)
-            for number, tag, folder in versions.list_folders(os.path.join(root, name))]
+    return [
+        VersionRef(root, name, folder, number, tag)
+        for number, tag, folder in versions.list_folders(os.path.join(root, name))
+    ]
 
 
 def iter_versions(root=DEFAULT_ROOT, name=None):
     """Every :class:`VersionRef` of snapshot ``name``, or of every name under ``root``."""
     if name is not None and not versions.list_folders(os.path.join(root, name)):
-        raise VersionNotFoundError(f"No snapshot named {name!r} under {root!r}. "
-                                   f"Names: {', '.join(list_names(root)) or 'none'}.")
-    return [ref for each in ([name] if name is not None else list_names(root))
-            for ref in list_versions(root, each)]
+        raise VersionNotFoundError(
+            f"No snapshot named {name!r} under {root!r}. Names: {', '.join(list_names(root)) or 'none'}."
+        )
+    return [ref for each in ([name] if name is not None else list_names(root)) for ref in list_versions(root, each)]
 
 
 def resolve(ref, name=None, root=None):
@@ -98,8 +106,9 @@ def resolve(ref, name=None, root=None):
         )
     found = versions.list_folders(os.path.join(root, name))
     if not found:
-        raise VersionNotFoundError(f"No snapshot named {name!r} under {root!r} (no version folders in "
-                                   f"{os.path.join(root, name)}).")
+        raise VersionNotFoundError(
+            f"No snapshot named {name!r} under {root!r} (no version folders in {os.path.join(root, name)})."
+        )
     available = ", ".join(item[2] for item in found)
     if text is None or text == "last":
         text = -1
@@ -108,8 +117,9 @@ def resolve(ref, name=None, root=None):
     if isinstance(text, int):
         if text < 0:
             if -text > len(found):
-                raise VersionNotFoundError(f"{name!r} has {len(found)} version(s); {ref!r} is out of range. "
-                                           f"Versions: {available}.")
+                raise VersionNotFoundError(
+                    f"{name!r} has {len(found)} version(s); {ref!r} is out of range. Versions: {available}."
+                )
             number, tag, folder = found[text]
             return VersionRef(root, name, folder, number, tag)
         matches = [item for item in found if item[0] == text]
@@ -135,8 +145,9 @@ def _one(matches, ref, root, name, available, prefer=None):
         plain = [item for item in matches if item[2] == prefer]
         if len(plain) != 1:
             choices = ", ".join(repr(item[2]) for item in matches)
-            raise VersionNotFoundError(f"{ref!r} matches several versions of {name!r}: {choices}. "
-                                       "Name one with its tag.")
+            raise VersionNotFoundError(
+                f"{ref!r} matches several versions of {name!r}: {choices}. Name one with its tag."
+            )
         matches = plain
     number, tag, folder = matches[0]
     return VersionRef(root, name, folder, number, tag)

@@ -289,10 +289,14 @@ class _OpaqueArtifact(Artifact):
         super().__init__(version_dir, kind, name, handlers.Handler(), kind)
 
     def save(self, *args, **kwargs):
-        raise UnknownKindError(f"Saving {self.name!r} needs its handler: oc.snapshot.{self.kind}(name, handler=YourClass).")
+        raise UnknownKindError(
+            f"Saving {self.name!r} needs its handler: oc.snapshot.{self.kind}(name, handler=YourClass)."
+        )
 
     def load(self, *args, **kwargs):
-        raise UnknownKindError(f"Loading {self.name!r} needs its handler: oc.snapshot.{self.kind}(name, handler=YourClass).")
+        raise UnknownKindError(
+            f"Loading {self.name!r} needs its handler: oc.snapshot.{self.kind}(name, handler=YourClass)."
+        )
 
 
 class _CustomKind:

@@ -68,8 +68,12 @@ class VerifyReport:
         return self.ok
 
     def to_dict(self):
-        return {"ok": self.ok, "versions": [v.label for v in self.versions], "checked": self.checked,
-                "problems": [p.to_dict() for p in self.problems]}
+        return {
+            "ok": self.ok,
+            "versions": [v.label for v in self.versions],
+            "checked": self.checked,
+            "problems": [p.to_dict() for p in self.problems],
+        }
 
     def _headline(self):
         span = self.versions[0].label if len(self.versions) == 1 else f"{len(self.versions)} versions"
@@ -87,8 +91,9 @@ class VerifyReport:
 
     def _repr_html_(self):
         e = html.escape
-        rows = "".join(f"<tr><td>{e(p.kind)}</td><td>{e(p.where)}</td><td>{e(p.message)}</td></tr>"
-                       for p in self.problems)
+        rows = "".join(
+            f"<tr><td>{e(p.kind)}</td><td>{e(p.where)}</td><td>{e(p.message)}</td></tr>" for p in self.problems
+        )
         table = f"<table><tbody>{rows}</tbody></table>" if rows else ""
         return f"<div class='opencrate-verify'><b>{e(self._headline())}</b>{table}</div>"
 
@@ -157,8 +162,10 @@ def _check(full, sha, size):
     if actual == sha:
         return None
     found = "" if actual is None else f", sha256 {sha[:12]} -> {actual[:12]}"
-    return "corrupted", (f"content differs from the record (size {size} -> {actual_size}{found}); "
-                         "restore it from a backup or an earlier content (artifact.history())")
+    return "corrupted", (
+        f"content differs from the record (size {size} -> {actual_size}{found}); "
+        "restore it from a backup or an earlier content (artifact.history())"
+    )
 
 
 def _recheck(ref, rel):
@@ -179,23 +186,33 @@ def _plan(ref, report, history_contents):
     if index.rebuilt:
         if not _visible_files(folder, ref.name):
             return []  # nothing saved yet
-        report.problems.append(Problem(
-            "record", record_where, "no record, so nothing can be verified; write one from the files with "
-            "opencrate_nb.core.record.rebuild_record(version_dir)"))
+        report.problems.append(
+            Problem(
+                "record",
+                record_where,
+                "no record, so nothing can be verified; write one from the files with "
+                "opencrate_nb.core.record.rebuild_record(version_dir)",
+            )
+        )
         return []
     for line, salvaged in index.bad_lines:
         if not salvaged:
             report.problems.append(Problem("record", record_where, f"line {line} is unreadable and was skipped"))
     current = index.current_entries()
-    work = [(path, os.path.join(folder, path), content.sha256, content.size)
-            for path, content in sorted(current.items()) if content.sha256]
+    work = [
+        (path, os.path.join(folder, path), content.sha256, content.size)
+        for path, content in sorted(current.items())
+        if content.sha256
+    ]
     untracked = [path for path in _visible_files(folder, ref.name) if path not in current]
     if untracked:
         with _savelock.version_lock(folder):  # a save may have moved its file in before writing its record line
             current = _timelines.index_for(folder).current_entries()
-        report.problems += [Problem("untracked", f"{ref.label}/{path}",
-                                    "on disk but never saved through opencrate (no record entry)")
-                            for path in sorted(untracked) if path not in current]
+        report.problems += [
+            Problem("untracked", f"{ref.label}/{path}", "on disk but never saved through opencrate (no record entry)")
+            for path in sorted(untracked)
+            if path not in current
+        ]
     if history_contents:
         work += [(None, full, sha, None) for sha, full in history.kept_objects(folder)]
     return work
@@ -209,8 +226,9 @@ def _visible_files(folder, name):
         if entry.name.startswith("."):
             continue
         if entry.is_dir(follow_symlinks=False):
-            found += [f"{entry.name}/{item.name}" for item in history.list_dir(entry.path)
-                      if not item.name.startswith(".")]
+            found += [
+                f"{entry.name}/{item.name}" for item in history.list_dir(entry.path) if not item.name.startswith(".")
+            ]
         elif entry.name not in logs:
             found.append(entry.name)
     return found

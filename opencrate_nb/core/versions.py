@@ -67,7 +67,9 @@ def name_lock(snapshot_dir, timeout=60.0):
             break
         except FileExistsError:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"Could not lock {snapshot_dir!r}; remove {lock_dir!r} if no other process uses it.")
+                raise TimeoutError(
+                    f"Could not lock {snapshot_dir!r}; remove {lock_dir!r} if no other process uses it."
+                ) from None
             time.sleep(0.01)
     try:
         yield

@@ -11,11 +11,29 @@ from .preview import human_size
 
 PAGE = 200
 
-SNAPSHOT, VERSION, KIND, ARTIFACT, BACKUP, LOG, MORE = "snapshot", "version", "kind", "artifact", "backup", "log", "more"
+SNAPSHOT, VERSION, KIND, ARTIFACT, BACKUP, LOG, MORE = (
+    "snapshot",
+    "version",
+    "kind",
+    "artifact",
+    "backup",
+    "log",
+    "more",
+)
 
 #: one sign per kind, shown before the name (from fonts every system has: no emoji)
-KIND_ICONS = {"text": "\u00B6", "json": "{}", "yaml": "\u2699", "csv": "\u25A6", "image": "\u25A3",
-              "gif": "\u25A4", "video": "\u25B6", "audio": "\u266A", "checkpoint": "\u25C6", "log": "\u2261"}
+KIND_ICONS = {
+    "text": "\u00b6",
+    "json": "{}",
+    "yaml": "\u2699",
+    "csv": "\u25a6",
+    "image": "\u25a3",
+    "gif": "\u25a4",
+    "video": "\u25b6",
+    "audio": "\u266a",
+    "checkpoint": "\u25c6",
+    "log": "\u2261",
+}
 
 
 class Node:
@@ -44,8 +62,7 @@ class Node:
             count = len(data["versions"])
             return plural(count, "version")
         if self.type == VERSION:
-            parts = [plural(data["artifact_count"], "artifact"),
-                     human_size(data["size"])]
+            parts = [plural(data["artifact_count"], "artifact"), human_size(data["size"])]
             if data.get("created"):
                 parts.append(short_time(data["created"]))
             return " \u00b7 ".join(parts)
@@ -95,8 +112,9 @@ def index(tree):
                     k_node.children.append(a_node)
                     by_id[a_node.id] = a_node
                     for backup in art["backups"]:
-                        b_node = Node(BACKUP, backup["path"], backup["name"], backup, a_node, snap["name"], version,
-                                      art["kind"])
+                        b_node = Node(
+                            BACKUP, backup["path"], backup["name"], backup, a_node, snap["name"], version, art["kind"]
+                        )
                         a_node.children.append(b_node)
                         by_id[b_node.id] = b_node
             for log in version["logs"]:
@@ -139,7 +157,9 @@ def visible_rows(roots, expanded, pages=None, query=""):
         limit = pages.get(page_key, 1) * PAGE
         for node in shown[:limit]:
             narrowing = filtered and node.id not in matched
-            is_open = node.expandable and (node.id in expanded or (narrowing and any(c.id in keep for c in node.children)))
+            is_open = node.expandable and (
+                node.id in expanded or (narrowing and any(c.id in keep for c in node.children))
+            )
             rows.append(Row(node, depth, is_open))
             if is_open:
                 walk(node.children, depth + 1, node.id, narrowing)

@@ -28,7 +28,8 @@ LOG_LINES = 40
 #: Versions shown expanded when the browser opens (snapshots are opened while they fit).
 OPEN_AT_START = 100
 
-_CSS = """<style>
+_CSS = (
+    """<style>
 .opencrate-browser { border: 1px solid var(--jp-border-color2, #ddd); padding: 4px; }
 .opencrate-browser .opencrate-browser-tree { overflow-y: auto; max-height: 480px; min-width: 260px; }
 .opencrate-browser .opencrate-browser-row { height: 24px; min-height: 24px; align-items: center; }
@@ -50,24 +51,33 @@ _CSS = """<style>
 .opencrate-browser .widget-html-content { line-height: 1.4; }
 .opencrate-browser .opencrate-browser-confirm-box button { flex: 0 0 auto; width: auto; }
 .opencrate-browser .opencrate-browser-error { color: var(--jp-error-color1, #c62828); }
-""" + "".join(f".opencrate-browser .opencrate-browser-depth-{d} {{ padding-left: {d * 14}px; }}\n"
-              for d in range(12)) + "</style>"
+"""
+    + "".join(f".opencrate-browser .opencrate-browser-depth-{d} {{ padding-left: {d * 14}px; }}\n" for d in range(12))
+    + "</style>"
+)
 
 # Copies the snippet field's text to the clipboard in the browser. It reads the text from the
 # page, so no value is ever put into this script.
-_COPY_JS = ("var b=this,r=b.closest('.opencrate-browser'),t=r&&r.querySelector('.opencrate-browser-snippet textarea');"
-            "if(!t)return;var ok=function(){b.textContent='Copied';setTimeout(function(){b.textContent='Copy';},1500);};"
-            "var old=function(){t.select();document.execCommand('copy');ok();};"
-            "if(navigator.clipboard&&window.isSecureContext){navigator.clipboard.writeText(t.value).then(ok,old);}"
-            "else{old();}")
-_COPY_BUTTON = (f'<button class="opencrate-browser-copy jupyter-button" title="Copy the snippet to the clipboard" '
-                f'onclick="{esc(_COPY_JS)}">Copy</button>')
+_COPY_JS = (
+    "var b=this,r=b.closest('.opencrate-browser'),t=r&&r.querySelector('.opencrate-browser-snippet textarea');"
+    "if(!t)return;var ok=function(){b.textContent='Copied';setTimeout(function(){b.textContent='Copy';},1500);};"
+    "var old=function(){t.select();document.execCommand('copy');ok();};"
+    "if(navigator.clipboard&&window.isSecureContext){navigator.clipboard.writeText(t.value).then(ok,old);}"
+    "else{old();}"
+)
+_COPY_BUTTON = (
+    f'<button class="opencrate-browser-copy jupyter-button" title="Copy the snippet to the clipboard" '
+    f'onclick="{esc(_COPY_JS)}">Copy</button>'
+)
 
 _ACTIONS = ("snippet", "backup", "delete", "log")
 _ACTION_LABELS = {"snippet": "Load snippet", "backup": "Back up", "delete": "Delete\u2026", "log": "Log tail"}
-_ACTION_TYPES = {"snippet": (nodes.ARTIFACT, nodes.BACKUP, nodes.LOG), "backup": (nodes.ARTIFACT,),
-                 "delete": (nodes.ARTIFACT, nodes.BACKUP),
-                 "log": (nodes.VERSION, nodes.KIND, nodes.ARTIFACT, nodes.BACKUP, nodes.LOG)}
+_ACTION_TYPES = {
+    "snippet": (nodes.ARTIFACT, nodes.BACKUP, nodes.LOG),
+    "backup": (nodes.ARTIFACT,),
+    "delete": (nodes.ARTIFACT, nodes.BACKUP),
+    "log": (nodes.VERSION, nodes.KIND, nodes.ARTIFACT, nodes.BACKUP, nodes.LOG),
+}
 
 
 class _Shared:
@@ -97,15 +107,28 @@ class _RowView:
         self.key = row.key
         self.depth = min(row.depth, 11)
         toggle, node_text, info, node_classes = self._texts(row, selected)
-        self.toggle = widgets.Button(description=toggle, disabled=bool(row.more) or not row.node.expandable,
-                                     layout=shared.toggle, style=shared.button_style,
-                                     _dom_classes=("opencrate-browser-toggle",))
-        self.node = widgets.Button(description=node_text, tooltip="" if row.more else row.node.path,
-                                   layout=shared.node, style=shared.button_style, _dom_classes=node_classes)
-        self.info = widgets.Label(info, layout=shared.info, style=shared.label_style,
-                                  _dom_classes=("opencrate-browser-info",))
-        self.box = widgets.HBox([self.toggle, self.node, self.info], layout=shared.row,
-                                _dom_classes=("opencrate-browser-row", f"opencrate-browser-depth-{self.depth}"))
+        self.toggle = widgets.Button(
+            description=toggle,
+            disabled=bool(row.more) or not row.node.expandable,
+            layout=shared.toggle,
+            style=shared.button_style,
+            _dom_classes=("opencrate-browser-toggle",),
+        )
+        self.node = widgets.Button(
+            description=node_text,
+            tooltip="" if row.more else row.node.path,
+            layout=shared.node,
+            style=shared.button_style,
+            _dom_classes=node_classes,
+        )
+        self.info = widgets.Label(
+            info, layout=shared.info, style=shared.label_style, _dom_classes=("opencrate-browser-info",)
+        )
+        self.box = widgets.HBox(
+            [self.toggle, self.node, self.info],
+            layout=shared.row,
+            _dom_classes=("opencrate-browser-row", f"opencrate-browser-depth-{self.depth}"),
+        )
         key = row.key
         if row.more:
             self.node.on_click(lambda _: browser._show_more(key[1]))
@@ -118,7 +141,7 @@ class _RowView:
         if row.more:
             return "", row.label, "", ("opencrate-browser-more",)
         node = row.node
-        caret = ("\u25BE" if row.expanded else "\u25B8") if node.expandable else "\u2002"
+        caret = ("\u25be" if row.expanded else "\u25b8") if node.expandable else "\u2002"
         icon = nodes.KIND_ICONS.get(node.kind or "", "") if node.type != nodes.SNAPSHOT else ""
         classes = ("opencrate-browser-node",) + (("opencrate-browser-selected",) if selected else ())
         return f"{caret} {icon}".rstrip(), row.label, node.info(), classes
@@ -160,6 +183,7 @@ def _show(widget, visible):
 
 def _action(name):
     """A button handler acting on the selected item, when the action applies to it."""
+
     def wrap(method):
         @functools.wraps(method)
         def on_click(self, _button=None):
@@ -169,7 +193,9 @@ def _action(name):
                     self._say("Select an item first.", error=True)
                     return
                 method(self, node)
+
         return on_click
+
     return wrap
 
 
@@ -196,35 +222,42 @@ class SnapshotBrowser(widgets.VBox):
         self._build()
         self.refresh(force=True)
         if poll:
-            self._thread = threading.Thread(target=self._poll, args=(float(poll),), name="opencrate-browser-poll",
-                                             daemon=True)
+            self._thread = threading.Thread(
+                target=self._poll, args=(float(poll),), name="opencrate-browser-poll", daemon=True
+            )
             self._thread.start()
 
     # -- layout ------------------------------------------------------------------------------------
     def _build(self):
         self._summary = widgets.Label()
         self._summary.add_class("opencrate-browser-summary")
-        self._filter = widgets.Text(placeholder="filter by name", continuous_update=False,
-                                    layout=widgets.Layout(width="220px"))
+        self._filter = widgets.Text(
+            placeholder="filter by name", continuous_update=False, layout=widgets.Layout(width="220px")
+        )
         self._filter.add_class("opencrate-browser-filter")
         self._filter.observe(self._on_filter, names="value")
         self._refresh_button = widgets.Button(description="Refresh", layout=widgets.Layout(width="auto"))
         self._refresh_button.add_class("opencrate-browser-refresh")
         self._refresh_button.on_click(lambda _: self.refresh(force=True))
-        header = widgets.HBox([self._summary, self._filter, self._refresh_button],
-                              layout=widgets.Layout(justify_content="space-between", align_items="center"))
+        header = widgets.HBox(
+            [self._summary, self._filter, self._refresh_button],
+            layout=widgets.Layout(justify_content="space-between", align_items="center"),
+        )
         self._status = _panel(css_class="opencrate-browser-status")
         self._tree = widgets.VBox(layout=widgets.Layout(width="100%", max_height="480px", overflow="auto"))
         self._tree.add_class("opencrate-browser-tree")
         self._empty = _panel(css_class="opencrate-browser-empty")
 
-        self._preview = _panel('<div style="color:var(--jp-ui-font-color2,#666)">Select an item to preview it.</div>',
-                               "opencrate-browser-preview")
+        self._preview = _panel(
+            '<div style="color:var(--jp-ui-font-color2,#666)">Select an item to preview it.</div>',
+            "opencrate-browser-preview",
+        )
         self._meta = _panel(css_class="opencrate-browser-meta")
         self._buttons = {}
         for action in _ACTIONS:
-            button = widgets.Button(description=_ACTION_LABELS[action], disabled=True,
-                                    layout=widgets.Layout(width="auto"))
+            button = widgets.Button(
+                description=_ACTION_LABELS[action], disabled=True, layout=widgets.Layout(width="auto")
+            )
             button.add_class(f"opencrate-browser-action-{action}")
             button.on_click(getattr(self, f"_on_{action}"))
             self._buttons[action] = button
@@ -233,23 +266,29 @@ class SnapshotBrowser(widgets.VBox):
         self._backup_tag.add_class("opencrate-browser-backup-tag")
         actions = widgets.HBox([*self._buttons.values(), self._backup_tag], layout=widgets.Layout(flex_flow="row wrap"))
         self._confirm_text = widgets.HTML()
-        self._confirm_button = widgets.Button(description="Delete", button_style="danger",
-                                              layout=widgets.Layout(width="auto"))
+        self._confirm_button = widgets.Button(
+            description="Delete", button_style="danger", layout=widgets.Layout(width="auto")
+        )
         self._confirm_button.add_class("opencrate-browser-confirm")
         self._confirm_button.on_click(self._on_confirm_delete)
         self._cancel_button = widgets.Button(description="Cancel", layout=widgets.Layout(width="auto"))
         self._cancel_button.add_class("opencrate-browser-cancel")
         self._cancel_button.on_click(lambda _: self._cancel_delete())
-        self._confirm = widgets.VBox([self._confirm_text, widgets.HBox([self._confirm_button, self._cancel_button])],
-                                     layout=widgets.Layout(display="none"))
+        self._confirm = widgets.VBox(
+            [self._confirm_text, widgets.HBox([self._confirm_button, self._cancel_button])],
+            layout=widgets.Layout(display="none"),
+        )
         self._confirm.add_class("opencrate-browser-confirm-box")
         self._snippet = widgets.Textarea(rows=5, layout=widgets.Layout(width="100%"))
         self._snippet.add_class("opencrate-browser-snippet")
-        self._snippet_box = widgets.VBox([self._snippet, widgets.HTML(_COPY_BUTTON)],
-                                         layout=widgets.Layout(display="none"))
+        self._snippet_box = widgets.VBox(
+            [self._snippet, widgets.HTML(_COPY_BUTTON)], layout=widgets.Layout(display="none")
+        )
         self._log = _panel(css_class="opencrate-browser-log", visible=False)
-        detail = widgets.VBox([actions, self._confirm, self._snippet_box, self._preview, self._meta, self._log],
-                              layout=widgets.Layout(width="55%"))
+        detail = widgets.VBox(
+            [actions, self._confirm, self._snippet_box, self._preview, self._meta, self._log],
+            layout=widgets.Layout(width="55%"),
+        )
         detail.add_class("opencrate-browser-detail")
         body = widgets.HBox([widgets.VBox([self._tree, self._empty], layout=widgets.Layout(width="45%")), detail])
         self.children = [widgets.HTML(_CSS), header, self._status, body]
@@ -321,13 +360,17 @@ class SnapshotBrowser(widgets.VBox):
         versions = sum(len(s["versions"]) for s in tree["snapshots"])
         artifacts = sum(v["artifact_count"] for s in tree["snapshots"] for v in s["versions"])
         count = len(tree["snapshots"])
-        self._summary.value = (f"{nodes.plural(count, 'snapshot')} \u00b7 {nodes.plural(versions, 'version')} \u00b7 "
-                               f"{nodes.plural(artifacts, 'artifact')} in {self.root}")
+        self._summary.value = (
+            f"{nodes.plural(count, 'snapshot')} \u00b7 {nodes.plural(versions, 'version')} \u00b7 "
+            f"{nodes.plural(artifacts, 'artifact')} in {self.root}"
+        )
         if count:
             self._empty.value = ""
         else:
-            self._empty.value = (f"<div>No snapshots under <code>{esc(self.root)}</code> yet. Start one with "
-                                 "<code>oc.snapshot.setup(name=...)</code>; it appears here by itself.</div>")
+            self._empty.value = (
+                f"<div>No snapshots under <code>{esc(self.root)}</code> yet. Start one with "
+                "<code>oc.snapshot.setup(name=...)</code>; it appears here by itself.</div>"
+            )
 
     # -- the tree ----------------------------------------------------------------------------------------
     def _draw_rows(self):
@@ -344,9 +387,9 @@ class SnapshotBrowser(widgets.VBox):
             fresh[row.key] = view
         self._tree.children = [view.box for view in fresh.values()]
         hidden = list(old.items())  # kept for reuse, up to ROW_CACHE; the oldest are closed
-        for key, view in hidden[: max(0, len(hidden) - ROW_CACHE)]:
+        for _key, view in hidden[: max(0, len(hidden) - ROW_CACHE)]:
             view.close()
-        fresh.update(hidden[max(0, len(hidden) - ROW_CACHE):])
+        fresh.update(hidden[max(0, len(hidden) - ROW_CACHE) :])
         self._rows = fresh
 
     def toggle(self, node_id):
@@ -452,25 +495,44 @@ class SnapshotBrowser(widgets.VBox):
         if node.type == nodes.LOG:
             return _pre(catalog.log_tail(self.root, node.path, max_lines=LOG_LINES)) or "<div>(empty log)</div>"
         if node.type == nodes.SNAPSHOT:
-            rows = [[v["folder"], nodes.short_time(v.get("created")), v["artifact_count"], preview.human_size(v["size"])]
-                    for v in node.data["versions"][-50:]]
+            rows = [
+                [v["folder"], nodes.short_time(v.get("created")), v["artifact_count"], preview.human_size(v["size"])]
+                for v in node.data["versions"][-50:]
+            ]
             return preview.table_html(["version", "created", "artifacts", "size"], rows)
         if node.type == nodes.VERSION:
-            rows = [[k["folder"], k["kind"], len(k["artifacts"]),
-                     preview.human_size(sum(a["size"] for a in k["artifacts"]))] for k in node.data["kinds"]]
-            return preview.table_html(["folder", "kind", "artifacts", "size"], rows) if rows else \
-                "<div>No artifacts in this version yet.</div>"
-        rows = [[a["name"], preview.human_size(a["size"]), nodes.short_time(a["modified"])]
-                for a in node.data["artifacts"][: preview.LISTING_MAX_FILES]]
+            rows = [
+                [
+                    k["folder"],
+                    k["kind"],
+                    len(k["artifacts"]),
+                    preview.human_size(sum(a["size"] for a in k["artifacts"])),
+                ]
+                for k in node.data["kinds"]
+            ]
+            return (
+                preview.table_html(["folder", "kind", "artifacts", "size"], rows)
+                if rows
+                else "<div>No artifacts in this version yet.</div>"
+            )
+        rows = [
+            [a["name"], preview.human_size(a["size"]), nodes.short_time(a["modified"])]
+            for a in node.data["artifacts"][: preview.LISTING_MAX_FILES]
+        ]
         return preview.table_html(["artifact", "size", "modified"], rows, total_rows=len(node.data["artifacts"]))
 
     def _meta_html(self, node):
         data = node.data
         facts = [("path", f"{self.root}/{node.path}")]
         if node.type == nodes.VERSION:
-            facts += [("tag", data["tag"] or "none"), ("created", data.get("created") or "unknown"),
-                      ("modified", data["modified"]), ("size", _size(data["size"])),
-                      ("artifacts", data["artifact_count"]), ("logs", ", ".join(l["name"] for l in data["logs"]))]
+            facts += [
+                ("tag", data["tag"] or "none"),
+                ("created", data.get("created") or "unknown"),
+                ("modified", data["modified"]),
+                ("size", _size(data["size"])),
+                ("artifacts", data["artifact_count"]),
+                ("logs", ", ".join(log["name"] for log in data["logs"])),
+            ]
             facts += [("warning", w) for w in data.get("warnings", ())]
         elif node.type in (nodes.ARTIFACT, nodes.BACKUP, nodes.LOG):
             facts += [("kind", node.kind), ("size", _size(data.get("size"))), ("modified", data.get("modified"))]
@@ -496,9 +558,13 @@ class SnapshotBrowser(widgets.VBox):
         except (OSError, ValueError):
             entry = None
         if entry is None or not isinstance(entry.get("source"), str):
-            return f'<div style="font-size:12px;margin-top:4px">Saved by {esc(label)} (its source was not recorded).</div>'
-        return (f'<div class="opencrate-browser-cell" style="font-size:12px;margin-top:4px">Saved by {esc(label)}:'
-                f'{_pre(entry["source"])}</div>')
+            return (
+                f'<div style="font-size:12px;margin-top:4px">Saved by {esc(label)} (its source was not recorded).</div>'
+            )
+        return (
+            f'<div class="opencrate-browser-cell" style="font-size:12px;margin-top:4px">Saved by {esc(label)}:'
+            f"{_pre(entry['source'])}</div>"
+        )
 
     def _artifact(self, node):
         """An Artifact object for a node (a backup is an artifact of the same kind with its own name).
@@ -540,8 +606,10 @@ class SnapshotBrowser(widgets.VBox):
     def _on_delete(self, node):
         self._pending_delete = node.id
         what = "backup" if node.type == nodes.BACKUP else "artifact"
-        self._confirm_text.value = (f"<span>Delete the {what} <b>{esc(node.name)}</b> of "
-                                    f"{esc(node.snapshot)}/{esc(node.version['folder'])}?</span>")
+        self._confirm_text.value = (
+            f"<span>Delete the {what} <b>{esc(node.name)}</b> of "
+            f"{esc(node.snapshot)}/{esc(node.version['folder'])}?</span>"
+        )
         _show(self._confirm, True)
 
     def _cancel_delete(self):
@@ -586,13 +654,17 @@ class SnapshotBrowser(widgets.VBox):
         except (OSError, ValueError) as exc:
             self._log.value = f'<div class="opencrate-browser-error">{esc(exc)}</div>'
         else:
-            self._log.value = (f'<div style="font-size:12px;margin-top:6px"><b>{esc(self._log_path)}</b> '
-                               f'(last {LOG_LINES} lines){_pre(text)}</div>')
+            self._log.value = (
+                f'<div style="font-size:12px;margin-top:6px"><b>{esc(self._log_path)}</b> '
+                f"(last {LOG_LINES} lines){_pre(text)}</div>"
+            )
         _show(self._log, True)
 
 
-_PRE_STYLE = ("max-height:320px;overflow:auto;margin:4px 0 0;padding:6px;white-space:pre-wrap;font-size:12px;"
-              "background:var(--jp-layout-color2,#f6f6f6)")
+_PRE_STYLE = (
+    "max-height:320px;overflow:auto;margin:4px 0 0;padding:6px;white-space:pre-wrap;font-size:12px;"
+    "background:var(--jp-layout-color2,#f6f6f6)"
+)
 
 
 def _pre(text):

@@ -46,7 +46,7 @@ _SOURCE_HEAD_CHARS = 80
 def _collapse_line(line):
     """What a terminal shows for one line that contains carriage returns."""
     line = line.rstrip("\r")
-    return line[line.rfind("\r") + 1:]
+    return line[line.rfind("\r") + 1 :]
 
 
 def _collapse_pending(text):
@@ -89,9 +89,14 @@ class StreamCopy(list):
         try:
             joined = "".join(chunks)
         except TypeError:  # a stream that accepted bytes or other objects
-            joined = "".join(c if isinstance(c, str) else
-                             c.decode("utf-8", "replace") if isinstance(c, (bytes, bytearray)) else str(c)
-                             for c in chunks)
+            joined = "".join(
+                c
+                if isinstance(c, str)
+                else c.decode("utf-8", "replace")
+                if isinstance(c, (bytes, bytearray))
+                else str(c)
+                for c in chunks
+            )
         self.total += len(joined)
         text = self.pending + joined
         cut = text.rfind("\n") + 1
@@ -116,12 +121,12 @@ class StreamCopy(list):
         cap = self.tail_cap
         if len(text) >= cap:
             self.omitted += len(self.tail) + len(text) - cap
-            self.tail = text[len(text) - cap:] if cap else ""
+            self.tail = text[len(text) - cap :] if cap else ""
             return
         tail = self.tail + text
         if len(tail) > cap:
             self.omitted += len(tail) - cap
-            tail = tail[len(tail) - cap:]
+            tail = tail[len(tail) - cap :]
         self.tail = tail
 
     def finish(self):
@@ -262,8 +267,11 @@ def format_error(error):
     if isinstance(error, (SyntaxError, KeyboardInterrupt)):
         return "".join(_traceback.format_exception_only(type(error), error)).rstrip("\n")
     tb = error.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename.endswith(_IPYTHON_FRAMES) \
-            and "IPython" in tb.tb_frame.f_code.co_filename:
+    while (
+        tb is not None
+        and tb.tb_frame.f_code.co_filename.endswith(_IPYTHON_FRAMES)
+        and "IPython" in tb.tb_frame.f_code.co_filename
+    ):
         tb = tb.tb_next
     try:
         return "".join(_traceback.format_exception(type(error), error, tb)).rstrip("\n")
@@ -438,8 +446,7 @@ class CellCapture:
         source = getattr(cell.info, "raw_cell", "") or ""
         error_text = "\n\n".join(format_error(e) for e in errors)
         level = {"ok": "info", "error": "error", "interrupted": "warning"}[status]
-        _core.write_to_files(level, format_log_message(count, status, duration, source, stdout, stderr,
-                                                       error_text))
+        _core.write_to_files(level, format_log_message(count, status, duration, source, stdout, stderr, error_text))
         entry = {
             "execution_count": count,
             "cell_id": getattr(cell.info, "cell_id", None),
@@ -451,8 +458,7 @@ class CellCapture:
             "stdout_chars": cell.stdout.total,
             "stderr_chars": cell.stderr.total,
             "truncated": cell.stdout.truncated or cell.stderr.truncated,
-            "error": None if not errors else {"ename": type(errors[-1]).__name__,
-                                              "evalue": _safe_str(errors[-1])},
+            "error": None if not errors else {"ename": type(errors[-1]).__name__, "evalue": _safe_str(errors[-1])},
         }
         _core.append_cells_line(entry)
 
@@ -503,10 +509,12 @@ class CellCapture:
         the shell's traceback and usage-error printers so that what they print (on stdout/stderr
         in a terminal) is not copied: the log has its own traceback section."""
         shell = self.shell
-        targets = ((getattr(shell, "display_pub", None), "publish", _output_wrapper),
-                   (getattr(shell, "displayhook", None), "write_format_data", _output_wrapper),
-                   (shell, "_showtraceback", _untracked_wrapper),
-                   (shell, "show_usage_error", _untracked_wrapper))
+        targets = (
+            (getattr(shell, "display_pub", None), "publish", _output_wrapper),
+            (getattr(shell, "displayhook", None), "write_format_data", _output_wrapper),
+            (shell, "_showtraceback", _untracked_wrapper),
+            (shell, "show_usage_error", _untracked_wrapper),
+        )
         for obj, attr, make in targets:
             if obj is None or any(o is obj and a == attr for o, a, _ in self._hooked):
                 continue

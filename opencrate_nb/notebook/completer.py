@@ -4,7 +4,6 @@ Uses IPython's matcher API v2 (``IPCompleter.custom_matchers``), so unloading th
 extension simply removes the matcher from that list.
 """
 
-
 from . import _core
 
 MATCHER_ID = "opencrate_nb.crate_matcher"
@@ -23,8 +22,17 @@ _POSITIONALS = {
     "capture": ["capture"],
     "help": ["subcommand"],
 }
-_OPTION_VALUES = {"--kind": "kind", "--level": "level", "--log-level": "level", "--root": None, "--tag": None,
-                  "--version": None, "-n": None, "-o": None, "--output": None}
+_OPTION_VALUES = {
+    "--kind": "kind",
+    "--level": "level",
+    "--log-level": "level",
+    "--root": None,
+    "--tag": None,
+    "--version": None,
+    "-n": None,
+    "-o": None,
+    "--output": None,
+}
 
 
 def _options_of(parser):
@@ -51,7 +59,9 @@ def candidates(line, shell=None):
     if len(words) == 2:
         return ["save"] if cell_magic else list(magics.COMMANDS)
     sub = words[1]
-    parser = magics.cell_save.parser if cell_magic and sub == "save" else getattr(magics.COMMANDS.get(sub), "parser", None)
+    parser = (
+        magics.cell_save.parser if cell_magic and sub == "save" else getattr(magics.COMMANDS.get(sub), "parser", None)
+    )
     if parser is None:
         return []
     with_value, options = _options_of(parser)

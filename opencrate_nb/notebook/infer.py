@@ -35,10 +35,7 @@ def _looks_like_state_dict(value, depth=0):
     """A dict holding tensors (directly, or in nested dicts as in {'model': sd, 'optimizer': ...})."""
     if not isinstance(value, dict) or depth > 3:
         return False
-    for item in value.values():
-        if _is_tensor(item) or _looks_like_state_dict(item, depth + 1):
-            return True
-    return False
+    return any(_is_tensor(item) or _looks_like_state_dict(item, depth + 1) for item in value.values())
 
 
 def kind_for_value(value):

@@ -37,7 +37,7 @@ def _command(usage):
     """Register ``cmd_<sub>`` as ``%crate <sub>``, with ``usage`` as its synopsis."""
 
     def register(func):
-        sub = func.__name__[len("cmd_"):]
+        sub = func.__name__[len("cmd_") :]
         _fix_parser(func, f"%crate {sub}", f"%crate {usage}")
         COMMANDS[sub] = func
         return func
@@ -64,7 +64,7 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 def usage_of(sub):
-    return COMMANDS[sub].parser.format_usage().strip()[len("usage: "):]
+    return COMMANDS[sub].parser.format_usage().strip()[len("usage: ") :]
 
 
 def summary_of(sub):
@@ -121,8 +121,11 @@ def _find_artifacts(name, kind=None):
 def _not_found(name, kind=None):
     snapshot = _core.snapshot
     names = sorted({a.name for a in snapshot.list_artifacts()})
-    text = f"No artifact named {name!r}" + (f" of kind {kind!r}" if kind else "") + \
-        f" in {snapshot.name} {snapshot.version_name}."
+    text = (
+        f"No artifact named {name!r}"
+        + (f" of kind {kind!r}" if kind else "")
+        + f" in {snapshot.name} {snapshot.version_name}."
+    )
     close = difflib.get_close_matches(name, names, n=1)
     if close:
         text += f" Did you mean {close[0]!r}?"
@@ -183,8 +186,9 @@ def _confirm(message):
 @argument("--root", metavar="DIR", default=None, help="folder holding the snapshots (default: snapshots)")
 def cmd_setup(magics, args):
     """Create or resume a snapshot version (like oc.snapshot.setup)."""
-    chosen = [flag for flag, on in (("--new", args.new), ("--last", args.last),
-                                    ("--version", args.version is not None)) if on]
+    chosen = [
+        flag for flag, on in (("--new", args.new), ("--last", args.last), ("--version", args.version is not None)) if on
+    ]
     if len(chosen) > 1:
         raise UsageError(f"Use only one of --new, --last and --version N (got {' and '.join(chosen)}).")
     if args.log_level.lower() not in LOG_LEVELS:
@@ -213,8 +217,13 @@ def cmd_status(magics, args):
         return
     snapshot = _core.snapshot
     count = len(snapshot.list_artifacts())
-    rows = [("snapshot", snapshot.name), ("version", snapshot.version_name), ("folder", snapshot.dir_path),
-            ("artifacts", str(count)), ("capture", capture_text)]
+    rows = [
+        ("snapshot", snapshot.name),
+        ("version", snapshot.version_name),
+        ("folder", snapshot.dir_path),
+        ("artifacts", str(count)),
+        ("capture", capture_text),
+    ]
     if capture is not None and capture.problems:
         rows.append(("capture problems", "; ".join(capture.problems[-3:])))
     rows += _environment_rows()
@@ -278,8 +287,16 @@ def cmd_ls(magics, args):
     for artifact in artifacts:
         facts = preview.artifact_facts(artifact)
         note = f"backup of {facts['backup_of']}" if facts["backup_of"] else ""
-        rows.append([facts["name"], facts["kind"], preview.human_size(facts["size"]), facts["modified"] or "",
-                     preview.cell_label(facts["cell"]) or "", note])
+        rows.append(
+            [
+                facts["name"],
+                facts["kind"],
+                preview.human_size(facts["size"]),
+                facts["modified"] or "",
+                preview.cell_label(facts["cell"]) or "",
+                note,
+            ]
+        )
     header = ["name", "kind", "size", "modified", "cell", ""]
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     lines = ["  ".join(f"{str(v):<{w}}" for v, w in zip(row, widths)).rstrip() for row in [header] + rows]
@@ -309,8 +326,9 @@ def cmd_load(magics, args):
     except _core.OpenCrateError as exc:
         raise _user_error(exc) from None
     except (ValueError, OSError) as exc:  # a damaged or unreadable file: say which, not a traceback
-        raise UsageError(f"Could not load {artifact.name!r} as {_core.artifact_kind(artifact)}: "
-                         f"{type(exc).__name__}: {exc}") from None
+        raise UsageError(
+            f"Could not load {artifact.name!r} as {_core.artifact_kind(artifact)}: {type(exc).__name__}: {exc}"
+        ) from None
     if args.output is None:
         return value
     magics.shell.user_ns[args.output] = value
@@ -356,8 +374,9 @@ def save_as(name, value, kind=None):
 def _confirm_saved(artifact, note=""):
     size = preview.artifact_facts(artifact)["size"]
     extra = f", {note}" if note else ""
-    _confirm(f"saved {artifact.name} ({_core.artifact_kind(artifact)}, {preview.human_size(size)}{extra}) "
-             f"to {artifact.path}")
+    _confirm(
+        f"saved {artifact.name} ({_core.artifact_kind(artifact)}, {preview.human_size(size)}{extra}) to {artifact.path}"
+    )
 
 
 @_command("backup NAME [--tag TAG] [--kind KIND]")
@@ -406,8 +425,13 @@ def cmd_rm(magics, args):
 @_command("log [--history] [-n N] [--level LEVEL]")
 @magic_arguments()
 @argument("--history", action="store_true", help="the history log (every run of this version)")
-@argument("-n", type=int, default=DEFAULT_LOG_ENTRIES, metavar="N",
-          help=f"show the last N entries (default {DEFAULT_LOG_ENTRIES}; 0 for all)")
+@argument(
+    "-n",
+    type=int,
+    default=DEFAULT_LOG_ENTRIES,
+    metavar="N",
+    help=f"show the last N entries (default {DEFAULT_LOG_ENTRIES}; 0 for all)",
+)
 @argument("--level", metavar="LEVEL", default=None, help="only entries at LEVEL or above")
 def cmd_log(magics, args):
     """Show the end of the run log (or of the history log)."""
@@ -428,10 +452,13 @@ def cmd_log(magics, args):
         entries = split_log_entries(f.read())
     if args.level is not None:
         floor = LOG_LEVELS.index(args.level.lower())
-        entries = [(level, text) for level, text in entries
-                   if level is None or level.lower() not in LOG_LEVELS or LOG_LEVELS.index(level.lower()) >= floor]
+        entries = [
+            (level, text)
+            for level, text in entries
+            if level is None or level.lower() not in LOG_LEVELS or LOG_LEVELS.index(level.lower()) >= floor
+        ]
     if args.n:
-        entries = entries[-args.n:]
+        entries = entries[-args.n :]
     if not entries:
         print("(no log entries)")
         return
@@ -452,8 +479,13 @@ def split_log_entries(text):
 
 @_command("diff [A] [B]")
 @magic_arguments()
-@argument("a", metavar="A", nargs="?", default=None,
-          help="a version: 1, v1, v1:tag, or other_name/v2 (default: the version before the current one)")
+@argument(
+    "a",
+    metavar="A",
+    nargs="?",
+    default=None,
+    help="a version: 1, v1, v1:tag, or other_name/v2 (default: the version before the current one)",
+)
 @argument("b", metavar="B", nargs="?", default=None, help="another version (default: the current one)")
 def cmd_diff(magics, args):
     """Compare two versions: artifacts added, removed and changed (like oc.snapshot.diff)."""
@@ -473,8 +505,12 @@ def _version_spec(text):
 
 @_command("browse [--root ROOT]")
 @magic_arguments()
-@argument("--root", metavar="ROOT", default=None,
-          help="folder holding the snapshots (default: the current snapshot's root, else snapshots)")
+@argument(
+    "--root",
+    metavar="ROOT",
+    default=None,
+    help="folder holding the snapshots (default: the current snapshot's root, else snapshots)",
+)
 def cmd_browse(magics, args):
     """Browse every snapshot, version and artifact in a widget (like oc.browse())."""
     root = args.root
@@ -571,10 +607,11 @@ class _KeepLastValue(ast.NodeTransformer):
         self.done = True
         if node.body and isinstance(node.body[-1], ast.Expr):
             last = node.body[-1]
-            module = ast.Call(func=ast.Name(id="__import__", ctx=ast.Load()),
-                              args=[ast.Constant(value=__name__)],
-                              keywords=[ast.keyword(arg="fromlist", value=ast.List(elts=[ast.Constant(value="_")],
-                                                                                  ctx=ast.Load()))])
+            module = ast.Call(
+                func=ast.Name(id="__import__", ctx=ast.Load()),
+                args=[ast.Constant(value=__name__)],
+                keywords=[ast.keyword(arg="fromlist", value=ast.List(elts=[ast.Constant(value="_")], ctx=ast.Load()))],
+            )
             func = ast.Attribute(value=module, attr="keep_last_value", ctx=ast.Load())
             last.value = ast.copy_location(ast.Call(func=func, args=[last.value], keywords=[]), last.value)
             if self.quiet:
@@ -608,8 +645,10 @@ def run_cell_save(magics, line, cell):
     shell = magics.shell
     ends = _ends_with_expression(shell, cell)
     if ends is False:
-        raise UsageError("%%crate save saves the value of the cell's last expression, and this cell does not end "
-                         "with one: add a last line such as `df` or `fig`. Nothing was run.")
+        raise UsageError(
+            "%%crate save saves the value of the cell's last expression, and this cell does not end "
+            "with one: add a last line such as `df` or `fig`. Nothing was run."
+        )
     transformer = _KeepLastValue(quiet=_ends_with_semicolon(shell, cell))
     _SENTINEL = object()
     _last_value[:] = [_SENTINEL]
@@ -674,11 +713,16 @@ def overview():
     for sub in COMMANDS:
         lines.append(f"  {usage_of(sub)}")
         lines.append(f"      {summary_of(sub)}")
-    cell_usage = cell_save.parser.format_usage().strip()[len("usage: "):]
-    lines += ["", "Cell magic:", f"  {cell_usage}",
-              "      Run the cell and save the value of its last expression (--raw: the cell's text).",
-              "", "Artifacts are named by file name (metrics.json); the suffix gives the kind, or --kind KIND.",
-              "%crate help SUBCOMMAND (or %crate SUBCOMMAND --help) explains one subcommand."]
+    cell_usage = cell_save.parser.format_usage().strip()[len("usage: ") :]
+    lines += [
+        "",
+        "Cell magic:",
+        f"  {cell_usage}",
+        "      Run the cell and save the value of its last expression (--raw: the cell's text).",
+        "",
+        "Artifacts are named by file name (metrics.json); the suffix gives the kind, or --kind KIND.",
+        "%crate help SUBCOMMAND (or %crate SUBCOMMAND --help) explains one subcommand.",
+    ]
     return "\n".join(lines)
 
 
@@ -711,9 +755,11 @@ class CrateMagics(Magics):
         sub, rest = _split(line)
         if cell is not None:
             if sub != "save":
-                raise UsageError("The cell magic is %%crate save NAME [--kind KIND] [--raw]; "
-                                 f"{'%%crate ' + sub if sub else '%%crate alone'} is not one. "
-                                 "Use %crate (one %) for the other subcommands.")
+                raise UsageError(
+                    "The cell magic is %%crate save NAME [--kind KIND] [--raw]; "
+                    f"{'%%crate ' + sub if sub else '%%crate alone'} is not one. "
+                    "Use %crate (one %) for the other subcommands."
+                )
             if _wants_help(rest):
                 print(cell_save.parser.format_help().strip())
                 return None

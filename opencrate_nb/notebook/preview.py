@@ -43,21 +43,33 @@ SOURCE_MAX_CHARS = 4000
 
 _AUDIO_MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
 _VIDEO_MIME = {".mp4": "video/mp4", ".webm": "video/webm", ".mov": "video/mp4"}
-_IMAGE_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-               ".webp": "image/webp", ".bmp": "image/bmp"}
+_IMAGE_MIME = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".bmp": "image/bmp",
+}
 
 _DOT = " \u00b7 "
 _ELLIPSIS = "\u2026"
 _TIMES = "\u00d7"
 
-_CARD_STYLE = ("border:1px solid var(--jp-border-color1,#ccc);border-radius:6px;padding:8px 12px;"
-               "margin:4px 0;max-width:760px;font-family:var(--jp-ui-font-family,sans-serif);"
-               "font-size:13px;line-height:1.4")
-_BADGE_STYLE = ("display:inline-block;padding:0 6px;margin-left:6px;border-radius:8px;font-size:11px;"
-                "font-weight:normal;background:var(--jp-layout-color2,#eee);color:inherit")
+_CARD_STYLE = (
+    "border:1px solid var(--jp-border-color1,#ccc);border-radius:6px;padding:8px 12px;"
+    "margin:4px 0;max-width:760px;font-family:var(--jp-ui-font-family,sans-serif);"
+    "font-size:13px;line-height:1.4"
+)
+_BADGE_STYLE = (
+    "display:inline-block;padding:0 6px;margin-left:6px;border-radius:8px;font-size:11px;"
+    "font-weight:normal;background:var(--jp-layout-color2,#eee);color:inherit"
+)
 _MUTED = "color:var(--jp-ui-font-color2,#666);font-size:12px"
-_PRE_STYLE = ("max-height:360px;overflow:auto;margin:6px 0 0;padding:6px;white-space:pre-wrap;"
-              "background:var(--jp-layout-color2,#f6f6f6);font-size:12px")
+_PRE_STYLE = (
+    "max-height:360px;overflow:auto;margin:6px 0 0;padding:6px;white-space:pre-wrap;"
+    "background:var(--jp-layout-color2,#f6f6f6);font-size:12px"
+)
 _TABLE_STYLE = "border-collapse:collapse;font-size:12px;margin-top:6px"
 _CELL_STYLE = "border:1px solid var(--jp-border-color2,#ddd);padding:2px 6px;text-align:left"
 
@@ -112,9 +124,18 @@ def cell_label(cell):
 
 def artifact_facts(artifact):
     """Name, kind, size, modified, version and saving cell of an artifact; missing facts are None."""
-    facts = {"name": getattr(artifact, "name", "?"), "kind": _core.artifact_kind(artifact), "exists": False,
-             "size": None, "modified": None, "version": None, "cell": None, "path": getattr(artifact, "path", None),
-             "backup_of": None, "saved_at": None}
+    facts = {
+        "name": getattr(artifact, "name", "?"),
+        "kind": _core.artifact_kind(artifact),
+        "exists": False,
+        "size": None,
+        "modified": None,
+        "version": None,
+        "cell": None,
+        "path": getattr(artifact, "path", None),
+        "backup_of": None,
+        "saved_at": None,
+    }
     try:
         version_dir = getattr(artifact, "version_dir", None) or os.path.dirname(os.path.dirname(facts["path"]))
         facts["version"] = os.path.basename(os.path.normpath(version_dir))
@@ -175,8 +196,11 @@ def _summary_line(kind, info):
         return f"{get('frames')} frames, {get('width')}\u00d7{get('height')}, {float(get('duration') or 0):.1f} s"
     if kind == "video" and get("width"):
         fps = get("fps")
-        return (f"{get('width')}\u00d7{get('height')}" + (f", {float(fps):g} fps" if fps else "")
-                + (f", {float(get('duration')):.1f} s" if get("duration") else ""))
+        return (
+            f"{get('width')}\u00d7{get('height')}"
+            + (f", {float(fps):g} fps" if fps else "")
+            + (f", {float(get('duration')):.1f} s" if get("duration") else "")
+        )
     if kind == "audio" and get("sample_rate"):
         return f"{float(get('duration') or 0):.2f} s, {get('sample_rate')} Hz, {get('channels')} channel(s)"
     if kind == "csv" and "columns" in info:
@@ -203,7 +227,7 @@ def artifact_card(artifact):
     try:
         return _artifact_card(artifact)
     except Exception as exc:  # noqa: BLE001
-        return f'<pre>{esc(_safe_repr(artifact))}\n(preview failed: {esc(type(exc).__name__)}: {esc(exc)})</pre>'
+        return f"<pre>{esc(_safe_repr(artifact))}\n(preview failed: {esc(type(exc).__name__)}: {esc(exc)})</pre>"
 
 
 def _artifact_card(artifact):
@@ -236,15 +260,19 @@ def saving_cell_html(artifact, facts):
         if not source:
             return ""
         shown = _clip(source, SOURCE_MAX_CHARS)
-        return (f'<details style="{_MUTED};margin-top:2px"><summary>source of {esc(cell_label(facts["cell"]))}'
-                f'</summary><pre style="{_PRE_STYLE}">{esc(shown)}</pre></details>')
+        return (
+            f'<details style="{_MUTED};margin-top:2px"><summary>source of {esc(cell_label(facts["cell"]))}'
+            f'</summary><pre style="{_PRE_STYLE}">{esc(shown)}</pre></details>'
+        )
     except Exception:  # noqa: BLE001 - an unreadable cell log only loses this line
         return ""
 
 
 def _card(facts, meta, body):
-    title = (f'<div style="font-weight:600" title="{esc(facts.get("path") or "")}">{esc(facts["name"])}'
-             f'<span style="{_BADGE_STYLE}">{esc(facts["kind"])}</span></div>')
+    title = (
+        f'<div style="font-weight:600" title="{esc(facts.get("path") or "")}">{esc(facts["name"])}'
+        f'<span style="{_BADGE_STYLE}">{esc(facts["kind"])}</span></div>'
+    )
     meta_html = f'<div style="{_MUTED}">{_DOT.join(esc(m) for m in meta)}</div>' if meta else ""
     return f'<div class="opencrate-card" style="{_CARD_STYLE}">{title}{meta_html}{body}</div>'
 
@@ -325,8 +353,10 @@ def pil_thumbnail_tag(image, max_px=None, alt=""):
             image = image.convert("RGB")
         image.save(buffer, format="JPEG", quality=85)
         mime = "image/jpeg"
-    return (f'<img src="{_data_uri(mime, buffer.getvalue())}" alt="{esc(alt)}" '
-            f'style="max-width:{max_px}px;max-height:{max_px}px;margin-top:6px;display:block">')
+    return (
+        f'<img src="{_data_uri(mime, buffer.getvalue())}" alt="{esc(alt)}" '
+        f'style="max-width:{max_px}px;max-height:{max_px}px;margin-top:6px;display:block">'
+    )
 
 
 def _preview_image(artifact, info):
@@ -338,8 +368,10 @@ def _preview_gif(artifact, info):
     path = artifact.path
     size, _, _, data = _embeddable(path, {os.path.splitext(path)[1].lower(): "image/gif"})
     if data is not None:
-        return (f'<img src="{_data_uri("image/gif", data)}" alt="{esc(artifact.name)}" '
-                f'style="max-width:{THUMB_PX * 2}px;margin-top:6px;display:block">')
+        return (
+            f'<img src="{_data_uri("image/gif", data)}" alt="{esc(artifact.name)}" '
+            f'style="max-width:{THUMB_PX * 2}px;margin-top:6px;display:block">'
+        )
     with _open_image(path) as image:
         frames, duration = [], image.info.get("duration", 100) or 100
         count = getattr(image, "n_frames", 1)
@@ -367,10 +399,11 @@ def _preview_video(artifact, info):
     path = artifact.path
     size, suffix, mime, data = _embeddable(path, _VIDEO_MIME)
     if data is not None:
-        return (f'<video controls preload="metadata" style="max-width:{THUMB_PX * 2}px;margin-top:6px;'
-                f'display:block" src="{_data_uri(mime, data)}"></video>')
-    reason = (f"the file ({human_size(size)}) is too large to embed" if mime
-              else f"browsers cannot play {suffix} files")
+        return (
+            f'<video controls preload="metadata" style="max-width:{THUMB_PX * 2}px;margin-top:6px;'
+            f'display:block" src="{_data_uri(mime, data)}"></video>'
+        )
+    reason = f"the file ({human_size(size)}) is too large to embed" if mime else f"browsers cannot play {suffix} files"
     try:
         import imageio.v3 as iio
         from PIL import Image
@@ -399,8 +432,10 @@ def _preview_audio(artifact, info):
 
 
 def _audio_tag(mime, data):
-    return (f'<audio controls preload="metadata" style="margin-top:6px;display:block" '
-            f'src="{_data_uri(mime, data)}"></audio>')
+    return (
+        f'<audio controls preload="metadata" style="margin-top:6px;display:block" '
+        f'src="{_data_uri(mime, data)}"></audio>'
+    )
 
 
 def _preview_csv(artifact, info):
@@ -456,7 +491,7 @@ def json_tree_html(value, open_depth=1):
     def node(key, item, depth):
         budget[0] -= 1
         key_html = f"<b>{esc(key)}</b>: " if key is not None else ""
-        if isinstance(item, dict) or isinstance(item, (list, tuple)):
+        if isinstance(item, (dict, list, tuple)):
             is_dict = isinstance(item, dict)
             entries = list(item.items()) if is_dict else list(enumerate(item))
             label = f"{{\u2026}} {len(entries)} keys" if is_dict else f"[\u2026] {len(entries)} items"
@@ -473,12 +508,16 @@ def json_tree_html(value, open_depth=1):
             if len(entries) > TREE_MAX_ITEMS:
                 children.append(f"<div>{_ELLIPSIS} {len(entries) - TREE_MAX_ITEMS} more</div>")
             opened = " open" if depth < open_depth else ""
-            return (f"<details{opened}><summary>{key_html}{esc(label)}</summary>"
-                    f'<div style="margin-left:1.2em">{"".join(children)}</div></details>')
+            return (
+                f"<details{opened}><summary>{key_html}{esc(label)}</summary>"
+                f'<div style="margin-left:1.2em">{"".join(children)}</div></details>'
+            )
         return f"<div>{key_html}{scalar(item)}</div>"
 
-    return (f'<div class="opencrate-tree" style="font-family:var(--jp-code-font-family,monospace);'
-            f'font-size:12px;margin-top:6px">{node(None, value, 0)}</div>')
+    return (
+        f'<div class="opencrate-tree" style="font-family:var(--jp-code-font-family,monospace);'
+        f'font-size:12px;margin-top:6px">{node(None, value, 0)}</div>'
+    )
 
 
 def _text_head(path):
@@ -499,16 +538,24 @@ def _preview_checkpoint(artifact, info):
     parts = []
     tensors = info.get("tensors") or []
     if tensors:
-        rows = [[t.get("name") or "(array)", _TIMES.join(str(s) for s in (t.get("shape") or [])) or "scalar",
-                 t.get("dtype")] for t in tensors[:TENSORS_SHOWN]]
+        rows = [
+            [
+                t.get("name") or "(array)",
+                _TIMES.join(str(s) for s in (t.get("shape") or [])) or "scalar",
+                t.get("dtype"),
+            ]
+            for t in tensors[:TENSORS_SHOWN]
+        ]
         parts.append(table_html(["tensor", "shape", "dtype"], rows))
         count = info.get("tensor_count") or len(tensors)
         if count > len(rows):
             parts.append(_note(f"first {len(rows)} of {count} tensors"))
     keys = info.get("keys")
     if keys:
-        parts.append(f'<div style="margin-top:4px">keys: {esc(", ".join(str(k) for k in keys[:30]))}'
-                     f'{(" " + _ELLIPSIS) if len(keys) > 30 else ""}</div>')
+        parts.append(
+            f'<div style="margin-top:4px">keys: {esc(", ".join(str(k) for k in keys[:30]))}'
+            f"{(' ' + _ELLIPSIS) if len(keys) > 30 else ''}</div>"
+        )
     scalars = info.get("scalars")
     if scalars:
         parts.append(table_html(["key", "value"], [[k, v] for k, v in list(scalars.items())[:20]]))
@@ -522,8 +569,12 @@ def _preview_files(artifact, info):
     if os.path.isdir(path):
         files = info.get("files")
         if files is None:
-            files = sorted(os.path.relpath(os.path.join(b, f), path).replace(os.sep, "/")
-                           for b, d, fs in os.walk(path) for f in fs if not f.startswith("."))
+            files = sorted(
+                os.path.relpath(os.path.join(b, f), path).replace(os.sep, "/")
+                for b, d, fs in os.walk(path)
+                for f in fs
+                if not f.startswith(".")
+            )
         count = info.get("file_count", len(files))
         rows = []
         for rel in list(files)[:LISTING_MAX_FILES]:
@@ -619,18 +670,28 @@ def animation_tag(frames, duration_ms, alt="", max_px=None):
         image.thumbnail((max_px, max_px))
         images.append(image)
     buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
-                   duration=max(20, int(round(float(duration_ms) * step))), loop=0)
+    images[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=max(20, int(round(float(duration_ms) * step))),
+        loop=0,
+    )
     data = buffer.getvalue()
     if len(data) > MEDIA_EMBED_MAX_BYTES:
         return pil_thumbnail_tag(images[0], max_px, alt) + _note("first frame only: the animation is too large")
-    return (f'<img src="{_data_uri("image/gif", data)}" alt="{esc(alt)}" '
-            f'style="max-width:{max_px}px;margin-top:6px;display:block">')
+    return (
+        f'<img src="{_data_uri("image/gif", data)}" alt="{esc(alt)}" '
+        f'style="max-width:{max_px}px;margin-top:6px;display:block">'
+    )
 
 
 def _value_card(title, summary, body):
-    return (f'<div class="opencrate-card" style="{_CARD_STYLE}"><div style="font-weight:600">{esc(title)}</div>'
-            f'<div style="{_MUTED}">{esc(summary)}</div>{body}</div>')
+    return (
+        f'<div class="opencrate-card" style="{_CARD_STYLE}"><div style="font-weight:600">{esc(title)}</div>'
+        f'<div style="{_MUTED}">{esc(summary)}</div>{body}</div>'
+    )
 
 
 def _value_preview(title, what):
@@ -670,8 +731,11 @@ def video_clip_html(clip):
     frames = clip.get("frames")
     count = len(frames) if frames is not None else 0
     fps = clip.get("fps") or 0
-    summary = (f"{count} frames, {clip.get('width')}\u00d7{clip.get('height')}"
-               + (f", {float(fps):g} fps" if fps else "") + f", {float(clip.get('duration') or 0):.1f} s")
+    summary = (
+        f"{count} frames, {clip.get('width')}\u00d7{clip.get('height')}"
+        + (f", {float(fps):g} fps" if fps else "")
+        + f", {float(clip.get('duration') or 0):.1f} s"
+    )
     if not count:
         return summary, _note("no frames")
     body = animation_tag(frames, 1000.0 / fps if fps else 100, alt="video preview")

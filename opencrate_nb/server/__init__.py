@@ -20,5 +20,6 @@ def _load_jupyter_server_extension(serverapp):
     from .handlers import API_PATH, setup_handlers
 
     settings = setup_handlers(serverapp)
-    serverapp.log.info("opencrate-nb: snapshot API at %s%s/ (snapshot root %r)",
-                       serverapp.base_url, API_PATH, settings.snapshot_root)
+    serverapp.log.info(
+        "opencrate-nb: snapshot API at %s%s/ (snapshot root %r)", serverapp.base_url, API_PATH, settings.snapshot_root
+    )

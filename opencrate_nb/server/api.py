@@ -31,8 +31,14 @@ DEFAULT_LOG_LINES = 200
 _INLINE_TYPES = re.compile(r"^(image/(png|jpeg|gif|webp|bmp|tiff)|audio/[\w.+-]+|video/[\w.+-]+)$")
 _TEXT_SUFFIXES = (".txt", ".log", ".md", ".json", ".yaml", ".yml", ".csv", ".tsv", ".py", ".cfg", ".ini", ".toml")
 _MEDIA_KINDS = ("image", "gif", "audio", "video")
-_EXTRA_TYPES = {".flac": "audio/flac", ".wav": "audio/wav", ".ogg": "audio/ogg", ".webm": "video/webm",
-                ".mkv": "video/x-matroska", ".webp": "image/webp"}
+_EXTRA_TYPES = {
+    ".flac": "audio/flac",
+    ".wav": "audio/wav",
+    ".ogg": "audio/ogg",
+    ".webm": "video/webm",
+    ".mkv": "video/x-matroska",
+    ".webp": "image/webp",
+}
 
 
 class ApiError(Exception):
@@ -52,8 +58,11 @@ def snapshot_root(server_root, configured=catalog.DEFAULT_ROOT):
     try:
         return catalog.resolve(server_root, configured.replace(os.sep, "/"))
     except ValueError as exc:
-        raise ApiError(500, f"The configured snapshot root {configured!r} is not inside the server root "
-                            f"({exc}). Set OpenCrate.snapshot_root to a folder below it.") from None
+        raise ApiError(
+            500,
+            f"The configured snapshot root {configured!r} is not inside the server root "
+            f"({exc}). Set OpenCrate.snapshot_root to a folder below it.",
+        ) from None
 
 
 def base_path(server_root, root):
@@ -69,8 +78,11 @@ def resolve(root, rel_path, allow_hidden=False, must_exist=True):
     sent encoded twice): no name a user saved needs that.
     """
     if rel_path is None or rel_path == "":
-        raise ApiError(400, "Give the artifact with ?path=<path relative to the snapshot root>, "
-                            "e.g. ?path=mnist/v0/jsons/metrics.json.")
+        raise ApiError(
+            400,
+            "Give the artifact with ?path=<path relative to the snapshot root>, "
+            "e.g. ?path=mnist/v0/jsons/metrics.json.",
+        )
     decoded, previous = rel_path, None
     while "%" in decoded and decoded != previous:
         previous, decoded = decoded, urllib.parse.unquote(decoded)
@@ -81,8 +93,11 @@ def resolve(root, rel_path, allow_hidden=False, must_exist=True):
     except ValueError as exc:
         raise ApiError(403, str(exc)) from None
     if not allow_hidden and any(part.startswith(".") for part in re.split(r"[\\/]+", rel_path) if part):
-        raise ApiError(403, f"Refused path {rel_path!r}: hidden files and folders (names starting with '.') "
-                            "are not served; set ContentsManager.allow_hidden=True to allow them.")
+        raise ApiError(
+            403,
+            f"Refused path {rel_path!r}: hidden files and folders (names starting with '.') "
+            "are not served; set ContentsManager.allow_hidden=True to allow them.",
+        )
     if must_exist and not os.path.exists(path):
         raise ApiError(404, f"No file or folder {rel_path!r} in the snapshot root.")
     return path
@@ -220,8 +235,11 @@ def byte_range(header, size):
 def describe(path, kind):
     """The handler's cheap summary (``{"error": ...}`` when it cannot be made, never an exception)."""
     if os.path.isdir(path):
-        files = sorted(os.path.relpath(os.path.join(base, f), path).replace(os.sep, "/")
-                       for base, _, names in os.walk(path) for f in names)
+        files = sorted(
+            os.path.relpath(os.path.join(base, f), path).replace(os.sep, "/")
+            for base, _, names in os.walk(path)
+            for f in names
+        )
         return {"files": files[:200], "file_count": len(files)}
     handler = get_handler(kind) if kind not in ("log", "file") else None
     if handler is None or not hasattr(handler, "describe"):
@@ -248,8 +266,15 @@ def file_summary(root, rel_path, max_text_bytes=None, max_rows=None, max_lines=N
     line_cap = _bounded(max_lines, DEFAULT_LOG_LINES, MAX_LOG_LINES, "lines")
     kind = kind_of(rel_path)
     stat = os.stat(path)
-    summary = {"path": rel_path, "name": os.path.basename(path), "kind": kind, "is_dir": os.path.isdir(path),
-               "size": stat.st_size, "modified": _iso(stat.st_mtime), "mime": media_type(path)}
+    summary = {
+        "path": rel_path,
+        "name": os.path.basename(path),
+        "kind": kind,
+        "is_dir": os.path.isdir(path),
+        "size": stat.st_size,
+        "modified": _iso(stat.st_mtime),
+        "mime": media_type(path),
+    }
     if kind == "log":
         summary["describe"] = {"size": stat.st_size}
         summary["preview"] = {"type": "log", "text": catalog.log_tail(root, rel_path, line_cap, text_cap)}
@@ -304,8 +329,13 @@ def _table_preview(path, row_cap, info):
             rows.append(row)
             if len(rows) > row_cap + 1:
                 break
-    return {"type": "table", "columns": rows[0] if rows else [], "rows": rows[1:row_cap + 1],
-            "total_rows": info.get("rows"), "truncated": len(rows) > row_cap + 1}
+    return {
+        "type": "table",
+        "columns": rows[0] if rows else [],
+        "rows": rows[1 : row_cap + 1],
+        "total_rows": info.get("rows"),
+        "truncated": len(rows) > row_cap + 1,
+    }
 
 
 # ------------------------------------------------------------------------------------------------
@@ -329,8 +359,11 @@ def log_tail(root, rel_path, max_lines=None, allow_hidden=False):
     log_rel = version_log(root, rel_path, allow_hidden)
     lines = _bounded(max_lines, DEFAULT_LOG_LINES, MAX_LOG_LINES, "lines")
     path = resolve(root, log_rel, allow_hidden)
-    return {"path": log_rel, "size": os.path.getsize(path),
-            "text": catalog.log_tail(root, log_rel, lines, MAX_TEXT_BYTES)}
+    return {
+        "path": log_rel,
+        "size": os.path.getsize(path),
+        "text": catalog.log_tail(root, log_rel, lines, MAX_TEXT_BYTES),
+    }
 
 
 def snippet(root, server_root, rel_path, cwd="", allow_hidden=False):

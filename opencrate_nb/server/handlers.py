@@ -27,15 +27,17 @@ class OpenCrate(Configurable):
     """Settings of the opencrate-nb server extension (``--OpenCrate.snapshot_root=runs``)."""
 
     snapshot_root = Unicode(
-        "snapshots", config=True,
+        "snapshots",
+        config=True,
         help="Folder holding the snapshots, relative to the server root (the root given to "
-             "oc.snapshot.setup / %crate setup by notebooks started there). It may not leave the server root.",
+        "oc.snapshot.setup / %crate setup by notebooks started there). It may not leave the server root.",
     )
     warm_up = Bool(
-        True, config=True,
+        True,
+        config=True,
         help="Read the snapshot tree once, in a thread, when the server starts, so that the first opening "
-             "of the sidebar finds it ready (about 0.1 s of work for 10,000 artifacts). False: nothing is "
-             "read before the sidebar asks.",
+        "of the sidebar finds it ready (about 0.1 s of work for 10,000 artifacts). False: nothing is "
+        "read before the sidebar asks.",
     )
 
 
@@ -150,10 +152,17 @@ class FileHandler(BaseHandler):
         if self.get_argument("raw", "") in ("1", "true"):
             await self.stream(api.resolve(root, path, self.allow_hidden))
             return
-        self.reply(await self.run(
-            api.file_summary, root, path, max_text_bytes=self.get_argument("max_bytes", None),
-            max_rows=self.get_argument("rows", None), max_lines=self.get_argument("lines", None),
-            allow_hidden=self.allow_hidden))
+        self.reply(
+            await self.run(
+                api.file_summary,
+                root,
+                path,
+                max_text_bytes=self.get_argument("max_bytes", None),
+                max_rows=self.get_argument("rows", None),
+                max_lines=self.get_argument("lines", None),
+                allow_hidden=self.allow_hidden,
+            )
+        )
 
     async def stream(self, path):
         if os.path.isdir(path):
@@ -195,8 +204,11 @@ class LogHandler(BaseHandler):
     @_refusals_as_http
     async def get(self):
         root = self.snapshot_root()
-        self.reply(await self.run(api.log_tail, root, self.path_argument("path"),
-                                  self.get_argument("lines", None), self.allow_hidden))
+        self.reply(
+            await self.run(
+                api.log_tail, root, self.path_argument("path"), self.get_argument("lines", None), self.allow_hidden
+            )
+        )
 
 
 class SnippetHandler(BaseHandler):
@@ -207,8 +219,16 @@ class SnippetHandler(BaseHandler):
     @_refusals_as_http
     async def get(self):
         root = self.snapshot_root()
-        self.reply(await self.run(api.snippet, root, self.server_root, self.path_argument("path"),
-                                  self.path_argument("cwd"), self.allow_hidden))
+        self.reply(
+            await self.run(
+                api.snippet,
+                root,
+                self.server_root,
+                self.path_argument("path"),
+                self.path_argument("cwd"),
+                self.allow_hidden,
+            )
+        )
 
 
 ROUTES = {
@@ -234,12 +254,16 @@ def setup_handlers(serverapp):
     settings = OpenCrate(config=serverapp.config)
     web_app = serverapp.web_app
     base_url = web_app.settings["base_url"]
-    web_app.add_handlers(".*$", [
-        (url_path_join(base_url, API_PATH, name), handler, {"settings": settings})
-        for name, handler in ROUTES.items()
-    ])
+    web_app.add_handlers(
+        ".*$",
+        [
+            (url_path_join(base_url, API_PATH, name), handler, {"settings": settings})
+            for name, handler in ROUTES.items()
+        ],
+    )
     if settings.warm_up:
         server_root = web_app.settings["server_root_dir"]
         IOLoop.current().add_callback(
-            IOLoop.current().run_in_executor, None, _warm_up, server_root, settings, serverapp.log)
+            IOLoop.current().run_in_executor, None, _warm_up, server_root, settings, serverapp.log
+        )
     return settings

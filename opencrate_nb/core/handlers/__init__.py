@@ -37,8 +37,12 @@ _BUILTIN = {
     "gif": ("_gif", "GifHandler", "gifs", (".gif",)),
     "video": ("_video", "VideoHandler", "videos", (".mp4", ".avi", ".mov", ".mkv", ".webm")),
     "audio": ("_audio", "AudioHandler", "audios", (".wav", ".flac", ".ogg")),
-    "checkpoint": ("_checkpoint", "CheckpointHandler", "checkpoints",
-                   (".pt", ".pth", ".safetensors", ".npz", ".npy", ".joblib", ".pkl", ".pickle")),
+    "checkpoint": (
+        "_checkpoint",
+        "CheckpointHandler",
+        "checkpoints",
+        (".pt", ".pth", ".safetensors", ".npz", ".npy", ".joblib", ".pkl", ".pickle"),
+    ),
 }
 
 _instances = {}
@@ -95,14 +99,15 @@ def _instantiate_plugin(ep):
     try:
         handler = ep.load()()
     except Exception as exc:
-        raise ImportError(f"The artifact kind {ep.name!r} from entry point {ep.value!r} could not be loaded: "
-                          f"{type(exc).__name__}: {exc}. Reinstall or remove the package that provides it.") from exc
+        raise ImportError(
+            f"The artifact kind {ep.name!r} from entry point {ep.value!r} could not be loaded: "
+            f"{type(exc).__name__}: {exc}. Reinstall or remove the package that provides it."
+        ) from exc
     for method in ("save", "load"):
         if not callable(getattr(handler, method, None)):
             raise TypeError(f"The artifact kind {ep.name!r} ({ep.value}) has no {method}() method.")
     if not callable(getattr(handler, "writes_bytes", None)):
-        raise TypeError(f"The artifact kind {ep.name!r} ({ep.value}) must subclass "
-                        "opencrate_nb.core.handlers.Handler.")
+        raise TypeError(f"The artifact kind {ep.name!r} ({ep.value}) must subclass opencrate_nb.core.handlers.Handler.")
     if not getattr(handler, "folder", None):
         handler.folder = ep.name
     handler.kind = ep.name

@@ -40,12 +40,17 @@ class AudioHandler(Handler):
         sf = require("soundfile", "all", "Loading audio")
         data, sample_rate = sf.read(path, dtype=dtype)
         channels = 1 if data.ndim == 1 else data.shape[1]
-        return AudioClip(data=data, sample_rate=sample_rate, duration=len(data) / float(sample_rate),
-                         channels=channels)
+        return AudioClip(data=data, sample_rate=sample_rate, duration=len(data) / float(sample_rate), channels=channels)
 
     def describe(self, path):
         sf = require("soundfile", "all", "Describing audio")
         info = sf.info(path)
-        return {"size": os.path.getsize(path), "sample_rate": info.samplerate, "channels": info.channels,
-                "frames": info.frames, "duration": info.duration, "format": info.format,
-                "subtype": info.subtype}
+        return {
+            "size": os.path.getsize(path),
+            "sample_rate": info.samplerate,
+            "channels": info.channels,
+            "frames": info.frames,
+            "duration": info.duration,
+            "format": info.format,
+            "subtype": info.subtype,
+        }

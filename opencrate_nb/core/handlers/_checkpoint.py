@@ -171,8 +171,11 @@ def summarize(value):
     info["tensor_count"] = len(tensors)
     if isinstance(value, dict):
         info["keys"] = [str(k) for k in list(value)[:100]]
-        info["scalars"] = {str(k): v for k, v in value.items() if isinstance(v, (int, float, str, bool)) and
-                           (not isinstance(v, str) or len(v) < 200)}
+        info["scalars"] = {
+            str(k): v
+            for k, v in value.items()
+            if isinstance(v, (int, float, str, bool)) and (not isinstance(v, str) or len(v) < 200)
+        }
     return info
 
 
@@ -196,8 +199,11 @@ def _describe_numpy(path, suffix):
     np = require("numpy", "all", "Describing numpy checkpoints")
     if suffix == ".npy":
         array = np.load(path, mmap_mode="r", allow_pickle=False)
-        return {"tensors": [{"name": "", "shape": list(array.shape), "dtype": str(array.dtype)}],
-                "tensor_count": 1, "parameters": int(array.size)}
+        return {
+            "tensors": [{"name": "", "shape": list(array.shape), "dtype": str(array.dtype)}],
+            "tensor_count": 1,
+            "parameters": int(array.size),
+        }
     tensors, total = [], 0
     with np.load(path, allow_pickle=False) as archive:
         for key in archive.files:
@@ -205,5 +211,9 @@ def _describe_numpy(path, suffix):
             total += int(array.size)
             if len(tensors) < MAX_DESCRIBED_TENSORS:
                 tensors.append({"name": key, "shape": list(array.shape), "dtype": str(array.dtype)})
-        return {"tensors": tensors, "tensor_count": len(archive.files), "parameters": total,
-                "keys": list(archive.files)[:100]}
+        return {
+            "tensors": tensors,
+            "tensor_count": len(archive.files),
+            "parameters": total,
+            "keys": list(archive.files)[:100],
+        }

@@ -9,8 +9,10 @@ class AudioClip(dict):
     """``{"data", "sample_rate", "duration", "channels"}`` as loaded from an audio artifact."""
 
     def __repr__(self):
-        return (f"AudioClip(sample_rate={self.get('sample_rate')}, channels={self.get('channels')}, "
-                f"duration={self.get('duration'):.3f}s)")
+        return (
+            f"AudioClip(sample_rate={self.get('sample_rate')}, channels={self.get('channels')}, "
+            f"duration={self.get('duration'):.3f}s)"
+        )
 
 
 class VideoClip(dict):
@@ -19,8 +21,10 @@ class VideoClip(dict):
     def __repr__(self):
         frames = self.get("frames")
         count = len(frames) if frames is not None else 0
-        return (f"VideoClip({count} frames, {self.get('width')}x{self.get('height')}, "
-                f"fps={self.get('fps')}, duration={self.get('duration'):.3f}s)")
+        return (
+            f"VideoClip({count} frames, {self.get('width')}x{self.get('height')}, "
+            f"fps={self.get('fps')}, duration={self.get('duration'):.3f}s)"
+        )
 
 
 class GifFrames(list):

@@ -86,7 +86,7 @@ class CsvHandler(Handler):
                 rows = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
             rows = max(rows - 1, 0) if head else 0
         columns = head[0] if head else []
-        return {"size": size, "rows": rows, "columns": columns, "head": head[1:HEAD_ROWS + 1]}
+        return {"size": size, "rows": rows, "columns": columns, "head": head[1 : HEAD_ROWS + 1]}
 
 
 def _separator(path):

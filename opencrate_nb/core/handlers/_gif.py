@@ -25,8 +25,15 @@ class GifHandler(Handler):
         if duration_ms is None:
             duration_ms = 1000.0 / fps if fps else 100
         images = [to_pil(frame).convert("RGB") for frame in frames]
-        images[0].save(path, format="GIF", save_all=True, append_images=images[1:],
-                       duration=int(round(duration_ms)), loop=loop, disposal=2)
+        images[0].save(
+            path,
+            format="GIF",
+            save_all=True,
+            append_images=images[1:],
+            duration=int(round(duration_ms)),
+            loop=loop,
+            disposal=2,
+        )
 
     def load(self, path, lib="numpy"):
         """``lib="numpy"`` -> GifFrames of RGB arrays; ``lib="pil"`` -> GifFrames of PIL images."""
@@ -49,5 +56,11 @@ class GifHandler(Handler):
         with Image.open(path) as image:
             count = getattr(image, "n_frames", 1)
             duration = image.info.get("duration", 100)
-            return {"size": os.path.getsize(path), "width": image.width, "height": image.height,
-                    "frames": count, "duration_ms": duration, "duration": count * duration / 1000.0}
+            return {
+                "size": os.path.getsize(path),
+                "width": image.width,
+                "height": image.height,
+                "frames": count,
+                "duration_ms": duration,
+                "duration": count * duration / 1000.0,
+            }

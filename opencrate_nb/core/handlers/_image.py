@@ -82,5 +82,10 @@ class ImageHandler(Handler):
     def describe(self, path):
         Image = require("PIL.Image", "all", "Describing images")
         with Image.open(path) as image:  # reads the header only
-            return {"size": os.path.getsize(path), "width": image.width, "height": image.height,
-                    "mode": image.mode, "format": image.format}
+            return {
+                "size": os.path.getsize(path),
+                "width": image.width,
+                "height": image.height,
+                "mode": image.mode,
+                "format": image.format,
+            }

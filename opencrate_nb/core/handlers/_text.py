@@ -32,5 +32,4 @@ class TextHandler(Handler):
                 lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
                 if size and not head.endswith(b"\n") and size <= HEAD_CHARS:
                     lines += 1
-        return {"size": size, "lines": lines, "head": head.decode("utf-8", "replace"),
-                "truncated": size > HEAD_CHARS}
+        return {"size": size, "lines": lines, "head": head.decode("utf-8", "replace"), "truncated": size > HEAD_CHARS}

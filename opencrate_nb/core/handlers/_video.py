@@ -46,12 +46,19 @@ class VideoHandler(Handler):
         meta = iio.immeta(path, plugin="FFMPEG")
         fps = float(meta.get("fps") or 0) or None
         duration = len(frames) / fps if fps else float(meta.get("duration") or 0)
-        return VideoClip(frames=frames, fps=fps, duration=duration, width=int(frames.shape[2]),
-                         height=int(frames.shape[1]))
+        return VideoClip(
+            frames=frames, fps=fps, duration=duration, width=int(frames.shape[2]), height=int(frames.shape[1])
+        )
 
     def describe(self, path):
         iio = _imageio()
         meta = iio.immeta(path, plugin="FFMPEG")
         width, height = (meta.get("size") or (None, None))[:2]
-        return {"size": os.path.getsize(path), "fps": meta.get("fps"), "duration": meta.get("duration"),
-                "width": width, "height": height, "codec": meta.get("codec")}
+        return {
+            "size": os.path.getsize(path),
+            "fps": meta.get("fps"),
+            "duration": meta.get("duration"),
+            "width": width,
+            "height": height,
+            "codec": meta.get("codec"),
+        }

@@ -23,8 +23,9 @@ class YamlHandler(Handler):
     def to_bytes(self, obj, path=None, sort_keys=True, default_flow_style=False):
         yaml = _yaml()
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-        text = yaml.dump(obj, Dumper=dumper, sort_keys=sort_keys, default_flow_style=default_flow_style,
-                         allow_unicode=True)
+        text = yaml.dump(
+            obj, Dumper=dumper, sort_keys=sort_keys, default_flow_style=default_flow_style, allow_unicode=True
+        )
         return text.encode("utf-8")
 
     def load(self, path):

@@ -1,0 +1,68 @@
+"""How sizes, times, counts and saving cells read, everywhere.
+
+Every UI (``%crate`` output, the widget browser, the CLI, the sidebar through the server)
+shows these facts through the functions here, so one artifact reads the same in all of
+them: ``45.6 KB``, ``2026-12-01 08:22:22``, ``In [5]``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Optional, Union
+
+_UNITS = ("B", "KB", "MB", "GB", "TB")
+
+
+def format_size(size: Optional[Union[int, float]]) -> str:
+    """Bytes in binary units with one decimal: 1536 -> '1.5 KB'; None (unknown) -> '?'."""
+    if size is None or isinstance(size, bool) or not isinstance(size, (int, float)):
+        return "?"
+    value = float(size)
+    for unit in _UNITS:
+        if value < 1024 or unit == _UNITS[-1]:
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def format_time(when: Any) -> str:
+    """A record time (ISO 8601 text), datetime or POSIX timestamp -> '2026-12-01 08:22:22', local time.
+
+    Unreadable values give '?'; times are shown to the second (the record keeps microseconds).
+    """
+    value: Optional[_dt.datetime] = None
+    if isinstance(when, _dt.datetime):
+        value = when
+    elif isinstance(when, (int, float)) and not isinstance(when, bool):
+        try:
+            value = _dt.datetime.fromtimestamp(when)
+        except (OverflowError, OSError, ValueError):
+            return "?"
+    elif isinstance(when, str) and when:
+        try:
+            value = _dt.datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return "?"
+    if value is None:
+        return "?"
+    if value.tzinfo is not None:
+        value = value.astimezone()
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def cell_label(cell: Any) -> Optional[str]:
+    """The saving cell of a record entry as a notebook shows it: 'In [5]'; None when unknown.
+
+    A cell id alone (a cell that was never numbered) reads 'In [ ]'; raw ids are never shown.
+    """
+    if not isinstance(cell, dict):
+        return None
+    count = cell.get("execution_count")
+    if isinstance(count, bool) or not isinstance(count, int):
+        return "In [ ]" if cell.get("cell_id") else None
+    return f"In [{count}]"
+
+
+def plural(count: int, word: str, many: Optional[str] = None) -> str:
+    """'1 key', '2 keys' (``many`` for irregular plurals)."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
