@@ -7,8 +7,16 @@ layer needs them.
 """
 
 from importlib import import_module as _import_module
+from typing import TYPE_CHECKING, Any
 
+# the one place the version is written: pyproject.toml reads it ([tool.hatch.version]) and
+# tests/test_packaging.py keeps labextension/package.json in step
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ imports on first use
+    from .core.fileio import io
+    from .core.log import critical, debug, error, exception, info, success, warning
+    from .core.snapshot import snapshot
 
 # public name -> module that defines it
 _EXPORTS = {
@@ -45,7 +53,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'opencrate_nb' has no attribute {name!r}")
@@ -54,5 +62,5 @@ def __getattr__(name):
     return value
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))

@@ -3,6 +3,9 @@
 #   bash scripts/test.sh            # the whole suite
 #   bash scripts/test.sh -k csv     # extra arguments go to pytest
 #
+# Order: the linters and the type check (seconds), then the tests and the notebooks. A single
+# test file needs none of this: python -m pytest tests/test_snapshot.py
+#
 # The suite runs in the project's own virtual environment (.venv, made on first use) so
 # that it tests what a user gets from a fresh `pip install`: the newest releases our
 # dependency ranges allow, not whatever this machine happens to have. Inside an active
@@ -29,6 +32,12 @@ fi
 
 # torch first, from the pinned CPU build, so that no dependency range pulls another one.
 python -m pip install -q --disable-pip-version-check "torch==2.13.0"
-python -m pip install -q --disable-pip-version-check -e ".[all,test]"
+python -m pip install -q --disable-pip-version-check -e ".[all,test,dev]"
 
-python -m pytest "$@"
+# 1. ruff (lint and format) and mypy on core
+bash scripts/lint.sh
+
+# 2. the sidebar's TypeScript (labextension/): its lint and unit tests go here
+
+# 3. the tests, and the notebooks under notebooks/ run under nbval against their stored outputs
+python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg "$@"

@@ -99,7 +99,7 @@ class LabServer:
             *extra_args,
         ]
         self.log_path = os.path.join(state, "server.log")
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - open while the server runs, closed by stop()
+        self._log = open(self.log_path, "wb")  # open while the server runs, closed by stop()
         self.process = subprocess.Popen(command, cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         self._wait_ready()
 

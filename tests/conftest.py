@@ -11,14 +11,17 @@ import sys
 import textwrap
 
 import pytest
-from _notebook_fixtures import REPO, forget_snapshot
 
-# fixtures shared by many test files: workdir, shell, ip, crate (IPython) and lab, browser, page (JupyterLab)
+# fixtures shared by many test files: workdir, shell, ip, crate (IPython) and lab, browser, page (JupyterLab).
+# This file imports them only inside functions, so that pytest loads them first, as plugins whose
+# asserts it rewrites.
 pytest_plugins = ["_notebook_fixtures", "_lab_fixtures"]
 
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
+    from _notebook_fixtures import forget_snapshot
+
     from opencrate_nb.core.artifact import Artifact
     from opencrate_nb.core.snapshot import snapshot
 
@@ -48,6 +51,8 @@ def snap(oc):
 
 
 def _run_python(code, cwd=".", env=None, timeout=120, check=True, checkout=True):
+    from _notebook_fixtures import REPO
+
     environment = dict(os.environ)
     environment.update(env or {})
     if checkout:

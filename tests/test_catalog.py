@@ -262,7 +262,7 @@ def test_load_snippets_load_the_artifact_when_run(runs):
     for path, kind, expected in cases:
         code = catalog.load_snippet("snapshots", path, kind)
         namespace = {}
-        exec(compile(code, "<snippet>", "exec"), namespace)  # noqa: S102 - running the snippet is the test
+        exec(compile(code, "<snippet>", "exec"), namespace)  # running the snippet is the test
         values = [v for k, v in namespace.items() if k not in ("__builtins__", "oc")]
         assert len(values) == 1, code
         if kind == "log":
@@ -271,11 +271,11 @@ def test_load_snippets_load_the_artifact_when_run(runs):
             assert values[0] == expected
     csv_code = catalog.load_snippet("snapshots", _artifacts(_version(tree, "mnist/v1"))["history.csv"]["path"], "csv")
     namespace = {}
-    exec(csv_code, namespace)  # noqa: S102
+    exec(csv_code, namespace)
     pd.testing.assert_frame_equal(namespace["history"], pd.DataFrame({"epoch": [1, 2], "loss": [0.5, 0.25]}))
     custom = catalog.load_snippet("snapshots", arts["train_labels"]["path"], "labels")
     namespace = {"YourHandler": Labels}
-    exec(custom, namespace)  # noqa: S102
+    exec(custom, namespace)
     assert namespace["train_labels"] == {"a": "cat", "b": "dog"}
 
 

@@ -139,8 +139,6 @@ def test_cells_before_setup_are_not_recorded(ip):
 
 
 def test_cells_jsonl_fields(crate):
-    from IPython.display import HTML, display  # noqa: F401
-
     result = run(crate, "from IPython.display import HTML, display\ndisplay(HTML('<b>x</b>'))\nprint('p')\n42")
     entry = _entry("from IPython.display import HTML, display\ndisplay(HTML('<b>x</b>'))\nprint('p')\n42")
     assert entry["execution_count"] == result.execution_count

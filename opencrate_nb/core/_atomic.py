@@ -181,7 +181,7 @@ class HashingWriter:
         self.close()
 
 
-_WRITEBACK = []
+_WRITEBACK: list = []
 
 
 def _writeback_starter():

@@ -16,11 +16,11 @@ LOCK_FILE = "save.lock"
 try:
     import fcntl as _fcntl
 except ImportError:  # pragma: no cover - Windows
-    _fcntl = None
+    _fcntl = None  # type: ignore[assignment]
 try:
     import msvcrt as _msvcrt
 except ImportError:
-    _msvcrt = None
+    _msvcrt = None  # type: ignore[assignment]
 
 
 class VersionLock:
@@ -108,7 +108,7 @@ class VersionLock:
         self.release()
 
 
-_locks = {}
+_locks: dict[str, VersionLock] = {}
 _locks_guard = threading.Lock()
 
 

@@ -230,7 +230,7 @@ class RecordIndex:
         return kept
 
 
-_indexes = {}
+_indexes: dict[str, RecordIndex] = {}
 _indexes_guard = threading.Lock()
 
 

@@ -9,7 +9,7 @@ from . import _atomic, _writer, history, log, record
 from ._names import check_name
 from .errors import ConfirmationRequired
 
-_known_dirs = set()
+_known_dirs: set[str] = set()
 
 
 class Artifact:

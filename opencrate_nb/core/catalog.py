@@ -42,7 +42,7 @@ BACKUP_MARK = ".backup_"
 LOG_SUFFIX = ".log"
 
 _cache_lock = threading.Lock()
-_version_cache = {}  # absolute version folder -> (state key, version dict)
+_version_cache: dict[str, tuple] = {}  # absolute version folder -> (state key, version dict)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ def resolve(root, rel_path):
     """
     if not isinstance(rel_path, str):
         # a ValueError like every other refusal, so that callers handle one error type
-        raise ValueError(f"A path inside the snapshot root must be a string, got {type(rel_path).__name__}.")  # noqa: TRY004
+        raise ValueError(f"A path inside the snapshot root must be a string, got {type(rel_path).__name__}.")
     if "\x00" in rel_path:
         raise ValueError(f"Refused path {rel_path!r}: it contains a NUL character.")
     if (

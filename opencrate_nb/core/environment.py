@@ -172,7 +172,7 @@ _wake = threading.Event()
 _idle = threading.Event()  # set while the writer has nothing to do (wait() waits for it)
 _idle.set()
 _worker = None
-_pending_git = []
+_pending_git: list[threading.Thread] = []
 
 
 def current_run():

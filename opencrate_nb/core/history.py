@@ -365,7 +365,7 @@ def prune(version_dir, rel, keep=None):
 
 # -- freeing pruned contents in the background ----------------------------------------------------
 PRUNED_PREFIX = "pruned-"
-_doomed = queue.SimpleQueue()
+_doomed: queue.SimpleQueue[str] = queue.SimpleQueue()
 _deleter = None
 _deleter_guard = threading.Lock()
 

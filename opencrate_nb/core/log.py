@@ -23,7 +23,7 @@ _LOGURU_DEFAULT_FORMAT = (
     "<cyan>{name}</cyan>:<cyan>{function}</cyan>:<cyan>{line}</cyan> - <level>{message}</level>"
 )
 
-_handler_ids = []
+_handler_ids: list[int] = []
 _bound = None  # the loguru logger bound with our marker, once configured
 _default_replaced = False
 

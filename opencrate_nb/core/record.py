@@ -16,7 +16,7 @@ RECORD_DIR = ".crate"
 RECORD_FILE = "record.jsonl"
 CELLS_FILE = "cells.jsonl"
 
-_open_fds = {}
+_open_fds: dict[tuple[str, str], int] = {}
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 

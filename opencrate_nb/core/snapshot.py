@@ -3,29 +3,54 @@
 import difflib
 import os
 import shutil
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Union
 
 from . import handlers, log, record, versions
 from ._names import check_kind, check_name, check_tag
 from .artifact import Artifact
 from .errors import ConfirmationRequired, InvalidNameError, NotSetUpError, UnknownKindError
 
+if TYPE_CHECKING:
+    from .diff import Diff
+    from .gc import GcReport, Stats
+    from .verify import VerifyReport
+
+#: a handler as users pass it: a class (instantiated without arguments) or an instance of one
+HandlerSpec = Any
+#: what ``oc.snapshot.on_setup`` calls after every setup
+SetupHook = Callable[["Snapshot"], Any]
+
 _STARTS = "'new', 'last' or a version number (e.g. 0)"
 
 
 class _State:
     __slots__ = ("root", "name", "number", "tag", "folder", "dir_path", "log_level")
+    root: str
+    name: str
+    number: int
+    tag: Optional[str]
+    folder: str
+    dir_path: str
+    log_level: str
 
 
 class Snapshot:
     """The run's snapshot. One instance, ``oc.snapshot``, serves a whole process."""
 
-    def __init__(self):
-        self._state = None
-        self._custom_handlers = {}
-        self._setup_hooks = []
+    def __init__(self) -> None:
+        self._state: Optional[_State] = None
+        self._custom_handlers: dict[str, HandlerSpec] = {}
+        self._setup_hooks: list[SetupHook] = []
 
     # -- set-up -------------------------------------------------------------------------------
-    def setup(self, name, start="new", tag=None, log_level="info", root="snapshots"):
+    def setup(
+        self,
+        name: str,
+        start: Union[str, int] = "new",
+        tag: Optional[str] = None,
+        log_level: str = "info",
+        root: Union[str, "os.PathLike[str]"] = "snapshots",
+    ) -> "Snapshot":
         """Create or resume a snapshot version and start its run log.
 
         ``start="new"`` makes the next version (also when called again in one process),
@@ -47,12 +72,13 @@ class Snapshot:
         Artifact.forget_folders()
         log.detach()
         log_path = os.path.join(dir_path, f"{name}.log")
-        history_path = os.path.join(dir_path, f"{name}.history.log")
-        if not os.path.exists(history_path):
+        history_file = os.path.join(dir_path, f"{name}.history.log")
+        history_path: Optional[str] = history_file
+        if not os.path.exists(history_file):
             if os.path.exists(log_path):
                 from ._atomic import copy_file
 
-                copy_file(log_path, history_path)  # the first rerun: history starts with the first run
+                copy_file(log_path, history_file)  # the first rerun: history starts with the first run
             else:
                 history_path = None  # a first run: only <name>.log
         log.configure(log_path, history_path, log_level)
@@ -68,7 +94,7 @@ class Snapshot:
             hook(self)
         return self
 
-    def reset(self, confirm=False):
+    def reset(self, confirm: bool = False) -> None:
         """Delete every version of the current snapshot name (only that name). Needs ``confirm=True``."""
         state = self._require()
         target = os.path.join(state.root, state.name)
@@ -89,59 +115,59 @@ class Snapshot:
 
     # -- what is set up ---------------------------------------------------------------------------
     @property
-    def is_set_up(self):
+    def is_set_up(self) -> bool:
         return self._state is not None
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self._require().name
 
     @property
-    def root(self):
+    def root(self) -> str:
         return self._require().root
 
     @property
-    def version(self):
+    def version(self) -> int:
         """The version number (int)."""
         return self._require().number
 
     @property
-    def tag(self):
+    def tag(self) -> Optional[str]:
         return self._require().tag
 
     @property
-    def version_name(self):
+    def version_name(self) -> str:
         """``v<N>`` or ``v<N>:<tag>``."""
         return self._require().folder
 
     @property
-    def dir_path(self):
+    def dir_path(self) -> str:
         """The version folder, e.g. ``snapshots/<name>/v0:baseline``."""
         return self._require().dir_path
 
     @property
-    def log_path(self):
+    def log_path(self) -> str:
         state = self._require()
         return os.path.join(state.dir_path, f"{state.name}.log")
 
     @property
-    def history_log_path(self):
+    def history_log_path(self) -> str:
         state = self._require()
         return os.path.join(state.dir_path, f"{state.name}.history.log")
 
-    def list_versions(self):
+    def list_versions(self) -> list[str]:
         """Version folder names of the current snapshot name, oldest first."""
         state = self._require()
         return [item[2] for item in versions.list_folders(os.path.join(state.root, state.name))]
 
-    def list_tags(self):
+    def list_tags(self) -> list[str]:
         """Tags used by versions of the current snapshot name."""
         state = self._require()
         tags = [item[1] for item in versions.list_folders(os.path.join(state.root, state.name)) if item[1]]
         return list(dict.fromkeys(tags))
 
     # -- artifacts --------------------------------------------------------------------------------
-    def artifact(self, kind, name, handler=None, verbose=False):
+    def artifact(self, kind: str, name: str, handler: Optional[HandlerSpec] = None, verbose: bool = False) -> Artifact:
         """The artifact ``name`` of ``kind`` in the current version (what ``oc.snapshot.<kind>(name)`` does)."""
         state = self._require()
         check_kind(kind)
@@ -160,43 +186,43 @@ class Snapshot:
         name = _with_suffix(kind, name, builtin)
         return Artifact(state.dir_path, kind, name, builtin, builtin.folder, verbose=verbose)
 
-    def text(self, name, handler=None, verbose=False):
+    def text(self, name: str, handler: Optional[HandlerSpec] = None, verbose: bool = False) -> Artifact:
         """Plain text (``texts/``)."""
         return self.artifact("text", name, handler, verbose)
 
-    def json(self, name, handler=None, verbose=False):
+    def json(self, name: str, handler: Optional[HandlerSpec] = None, verbose: bool = False) -> Artifact:
         """JSON-serialisable values (``jsons/``)."""
         return self.artifact("json", name, handler, verbose)
 
-    def yaml(self, name, handler=None, verbose=False):
+    def yaml(self, name: str, handler: Optional[HandlerSpec] = None, verbose: bool = False) -> Artifact:
         """Configuration dicts as YAML (``yamls/``)."""
         return self.artifact("yaml", name, handler, verbose)
 
-    def csv(self, name, handler=None, verbose=False):
+    def csv(self, name: str, handler: Optional[HandlerSpec] = None, verbose: bool = False) -> Artifact:
         """Tables: DataFrames, arrays, lists of rows (``csvs/``)."""
         return self.artifact("csv", name, handler, verbose)
 
-    def image(self, name, handler=None, verbose=False):
+    def image(self, name: str, handler: Optional[HandlerSpec] = None, verbose: bool = False) -> Artifact:
         """Images from arrays, PIL images and matplotlib figures (``images/``)."""
         return self.artifact("image", name, handler, verbose)
 
-    def gif(self, name, handler=None, verbose=False):
+    def gif(self, name: str, handler: Optional[HandlerSpec] = None, verbose: bool = False) -> Artifact:
         """Animated gifs from a list of frames (``gifs/``)."""
         return self.artifact("gif", name, handler, verbose)
 
-    def video(self, name, handler=None, verbose=False):
+    def video(self, name: str, handler: Optional[HandlerSpec] = None, verbose: bool = False) -> Artifact:
         """Videos from frames and fps (``videos/``; needs the ``[video]`` extra)."""
         return self.artifact("video", name, handler, verbose)
 
-    def audio(self, name, handler=None, verbose=False):
+    def audio(self, name: str, handler: Optional[HandlerSpec] = None, verbose: bool = False) -> Artifact:
         """Audio from sample arrays and a sample rate (``audios/``)."""
         return self.artifact("audio", name, handler, verbose)
 
-    def checkpoint(self, name, handler=None, verbose=False):
+    def checkpoint(self, name: str, handler: Optional[HandlerSpec] = None, verbose: bool = False) -> Artifact:
         """Model checkpoints, format by suffix (``checkpoints/``)."""
         return self.artifact("checkpoint", name, handler, verbose)
 
-    def list_artifacts(self):
+    def list_artifacts(self) -> list[Artifact]:
         """Every artifact of the current version (from the record; files as a fallback)."""
         state = self._require()
         found = []
@@ -211,41 +237,42 @@ class Snapshot:
                 found.append(self._artifact_for(entry["kind"], entry["name"]))
         return [a for a in found if a is not None]
 
-    def find(self, file_name):
+    def find(self, file_name: str) -> list[Artifact]:
         """Artifacts named ``file_name`` in any kind folder of the current version."""
         return [a for a in self.list_artifacts() if a.name == file_name]
 
-    def on_setup(self, hook):
+    def on_setup(self, hook: SetupHook) -> None:
         """Call ``hook(snapshot)`` after every setup (used by the notebook layer and run environment)."""
         if hook not in self._setup_hooks:
             self._setup_hooks.append(hook)
 
-    def remove_setup_hook(self, hook):
+    def remove_setup_hook(self, hook: SetupHook) -> None:
+        """Stop calling ``hook`` after setups (no error when it was not registered)."""
         if hook in self._setup_hooks:
             self._setup_hooks.remove(hook)
 
     # -- history, diff, verify, cleanup (core/diff.py, verify.py, gc.py) ----------------------------
-    def diff(self, a=None, b=None, **kwargs):
+    def diff(self, a: Union[str, int, None] = None, b: Union[str, int, None] = None, **kwargs: Any) -> "Diff":
         """Compare two versions: ``diff(1, 3)``, ``diff("v1:major-update")`` (against this version),
         ``diff("other_name/v2", 3)``. Returns a :class:`~opencrate_nb.core.diff.Diff`."""
         from . import diff
 
         return diff.diff(a, b, snapshot=self, **kwargs)
 
-    def verify(self, version=None, **kwargs):
+    def verify(self, version: Union[str, int, None] = None, **kwargs: Any) -> "VerifyReport":
         """Re-hash this version's artifacts (or ``version``'s) against the record; ``.ok`` and problems."""
         from . import verify
 
         return verify.verify(version, snapshot=self, **kwargs)
 
-    def stats(self, **kwargs):
+    def stats(self, **kwargs: Any) -> "Stats":
         """Files, bytes and deduplication savings of every version of this snapshot name."""
         from . import gc
 
         state = self._require()
         return gc.stats(state.root, name=state.name, **kwargs)
 
-    def gc(self, dry_run=True, **kwargs):
+    def gc(self, dry_run: bool = True, **kwargs: Any) -> "GcReport":
         """Remove history contents beyond retention and leftovers of interrupted saves of this
         snapshot name. A dry run unless ``dry_run=False``; returns what was (or would be) removed."""
         from . import gc
@@ -254,8 +281,8 @@ class Snapshot:
         return gc.collect(state.root, name=state.name, dry_run=dry_run, **kwargs)
 
     # -- internals --------------------------------------------------------------------------------
-    def _artifact_for(self, kind, file_name):
-        state = self._state
+    def _artifact_for(self, kind: str, file_name: str) -> Artifact:
+        state = self._require()
         builtin = handlers.get_handler(kind)
         if builtin is not None and kind not in self._custom_handlers:
             return Artifact(state.dir_path, kind, file_name, builtin, builtin.folder)
@@ -264,19 +291,19 @@ class Snapshot:
             return _OpaqueArtifact(state.dir_path, kind, file_name)
         return Artifact(state.dir_path, kind, file_name, _instantiate(handler), kind, custom=True)
 
-    def _require(self):
+    def _require(self) -> _State:
         if self._state is None:
             raise NotSetUpError("No snapshot is set up. Call oc.snapshot.setup(name=...) first.")
         return self._state
 
-    def __getattr__(self, word):
+    def __getattr__(self, word: str) -> Callable[..., Artifact]:
         if word.startswith("_"):
             raise AttributeError(word)
         if handlers.get_handler(word) is not None or word in self._custom_handlers:
             return lambda name, handler=None, verbose=False: self.artifact(word, name, handler, verbose)
         return _CustomKind(self, word)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self._state is None:
             return "<Snapshot (not set up: call oc.snapshot.setup(name=...))>"
         return f"<Snapshot {self._state.name!r} {self._state.folder} at {self._state.dir_path!r}>"
@@ -285,15 +312,15 @@ class Snapshot:
 class _OpaqueArtifact(Artifact):
     """An artifact of a custom kind whose handler this process does not know: listable, not loadable."""
 
-    def __init__(self, version_dir, kind, name):
+    def __init__(self, version_dir: str, kind: str, name: str) -> None:
         super().__init__(version_dir, kind, name, handlers.Handler(), kind)
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise UnknownKindError(
             f"Saving {self.name!r} needs its handler: oc.snapshot.{self.kind}(name, handler=YourClass)."
         )
 
-    def load(self, *args, **kwargs):
+    def load(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise UnknownKindError(
             f"Loading {self.name!r} needs its handler: oc.snapshot.{self.kind}(name, handler=YourClass)."
         )
@@ -307,28 +334,28 @@ class _CustomKind:
     attribute such as ``oc.snapshot.versoin`` never passes silently as data.
     """
 
-    def __init__(self, snapshot, word):
+    def __init__(self, snapshot: Snapshot, word: str) -> None:
         self._snapshot = snapshot
         self._word = word
 
-    def __call__(self, name, handler=None, verbose=False):
+    def __call__(self, name: str, handler: Optional[HandlerSpec] = None, verbose: bool = False) -> Artifact:
         if handler is None:
             raise UnknownKindError(_unknown_kind_message(self._word, snapshot=True))
         return self._snapshot.artifact(self._word, name, handler, verbose)
 
-    def _refuse(self, *args, **kwargs):
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise UnknownKindError(_unknown_kind_message(self._word, snapshot=True))
 
     __str__ = __format__ = __bool__ = __int__ = __float__ = __index__ = __iter__ = __len__ = _refuse
     __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __contains__ = __getitem__ = _refuse
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __fspath__ = _refuse
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # unhashable: a set or dict key must not hide the typo either
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<custom artifact kind {self._word!r}: call it with handler=YourClass>"
 
 
-def _unknown_kind_message(word, snapshot=False):
+def _unknown_kind_message(word: str, snapshot: bool = False) -> str:
     builtins = handlers.builtin_kinds()
     plugins = handlers.plugin_kinds()
     attrs = ["setup", "reset", "version", "version_name", "dir_path", "list_versions", "list_tags"]
@@ -343,7 +370,7 @@ def _unknown_kind_message(word, snapshot=False):
     return text
 
 
-def _check_start(start):
+def _check_start(start: Union[str, int]) -> Union[str, int]:
     if start in ("new", "last"):
         return start
     if isinstance(start, bool):
@@ -357,7 +384,7 @@ def _check_start(start):
     raise InvalidNameError(f"Invalid start={start!r}: use {_STARTS}.")
 
 
-def _with_suffix(kind, name, handler):
+def _with_suffix(kind: str, name: str, handler: Any) -> str:
     """Add the kind's default suffix to a bare name; refuse a suffix the kind cannot write."""
     suffixes = tuple(getattr(handler, "suffixes", ()) or ())
     if not suffixes or name.lower().endswith(suffixes):
@@ -374,11 +401,12 @@ def _with_suffix(kind, name, handler):
     )
 
 
-def _instantiate(handler):
+def _instantiate(handler: HandlerSpec) -> Any:
     """An instance of a user's handler class (or the instance given), checked for save/load."""
     if isinstance(handler, type):
-        instance = handler.__new__(handler)
-        if handler.__init__ is not object.__init__:
+        cls: Any = handler  # a user's class, whose __new__ and __init__ take what it decides
+        instance = cls.__new__(cls)
+        if cls.__init__ is not object.__init__:
             try:
                 instance.__init__()
             except TypeError as exc:
@@ -394,7 +422,7 @@ def _instantiate(handler):
     return instance
 
 
-def _record_environment(snap):
+def _record_environment(snap: Snapshot) -> None:
     from . import environment
 
     environment.on_setup(snap)

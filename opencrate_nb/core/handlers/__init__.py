@@ -45,7 +45,7 @@ _BUILTIN = {
     ),
 }
 
-_instances = {}
+_instances: dict[str, Handler] = {}
 _entry_points = None
 
 

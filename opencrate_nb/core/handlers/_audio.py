@@ -29,21 +29,21 @@ class AudioHandler(Handler):
             raise TypeError("Saving audio needs the sample rate: artifact.save(data, sample_rate).")
         if lib not in ("soundfile", "librosa", "torchaudio", "numpy"):
             raise ValueError(f"Unknown lib {lib!r} for audio: use 'soundfile'.")
-        np = require("numpy", "all", "Saving audio")
-        sf = require("soundfile", "all", "Saving audio")
+        np = require("numpy", None, "Saving audio")
+        sf = require("soundfile", None, "Saving audio")
         sf.write(path, _frames_first(np, data), int(sample_rate), subtype=subtype)
 
     def load(self, path, lib="soundfile", dtype="float64"):
         """Returns an AudioClip: ``{"data", "sample_rate", "duration", "channels"}``."""
         if lib not in ("soundfile", "librosa", "torchaudio", "numpy"):
             raise ValueError(f"Unknown lib {lib!r} for audio: use 'soundfile'.")
-        sf = require("soundfile", "all", "Loading audio")
+        sf = require("soundfile", None, "Loading audio")
         data, sample_rate = sf.read(path, dtype=dtype)
         channels = 1 if data.ndim == 1 else data.shape[1]
         return AudioClip(data=data, sample_rate=sample_rate, duration=len(data) / float(sample_rate), channels=channels)
 
     def describe(self, path):
-        sf = require("soundfile", "all", "Describing audio")
+        sf = require("soundfile", None, "Describing audio")
         info = sf.info(path)
         return {
             "size": os.path.getsize(path),

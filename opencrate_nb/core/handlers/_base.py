@@ -1,6 +1,8 @@
 """The handler model: one small class per artifact kind."""
 
 import os
+from types import ModuleType
+from typing import Any, Callable, ClassVar, Optional
 
 
 class Handler:
@@ -12,30 +14,49 @@ class Handler:
     path itself).
     """
 
-    kind = None  #: the alias: ``oc.snapshot.<kind>(...)``
-    folder = None  #: folder inside the version: ``jsons``
-    suffixes = ()  #: allowed file suffixes, the first is the default; empty: any
-    description = ""
+    kind: Optional[str] = None  #: the alias: ``oc.snapshot.<kind>(...)``
+    folder: Optional[str] = None  #: folder inside the version: ``jsons``
+    suffixes: tuple[str, ...] = ()  #: allowed file suffixes, the first is the default; empty: any
+    description: str = ""
 
-    to_bytes = None  #: optional ``to_bytes(obj, path, **kw) -> bytes``; ``path`` only informs (e.g. its suffix)
+    #: optional ``to_bytes(obj, path, **kw) -> bytes``; ``path`` only informs (e.g. its suffix)
+    to_bytes: ClassVar[Optional[Callable[..., bytes]]] = None
 
-    def save(self, obj, path, *args, **kwargs):
+    def save(self, obj: Any, path: str, *args: Any, **kwargs: Any) -> None:
         """Write ``obj`` to ``path``. The default writes ``to_bytes`` (callers make it atomic)."""
+        if self.to_bytes is None:
+            raise TypeError(f"{type(self).__name__} must define to_bytes(obj, path) -> bytes or save(obj, path).")
         data = self.to_bytes(obj, path, *args, **kwargs)
         with open(path, "wb") as f:
             f.write(data)
 
-    def describe(self, path):
+    def describe(self, path: str) -> dict[str, Any]:
         """A cheap, JSON-safe summary for the UIs. Never loads a large file whole."""
         return {"size": os.path.getsize(path)}
 
     @classmethod
-    def writes_bytes(cls):
+    def writes_bytes(cls) -> bool:
+        """Whether the handler serialises in memory (``to_bytes``) rather than writing the path itself."""
         return cls.to_bytes is not None
 
 
-def require(module, extra, purpose):
-    """Import an optional library or raise an error that says how to install it."""
+# import name -> the name pip installs it by, where the two differ
+_PACKAGES = {"PIL": "Pillow", "yaml": "PyYAML", "imageio_ffmpeg": "imageio-ffmpeg"}
+
+
+def package_for(module: str) -> str:
+    """The package pip installs for an import name: ``PIL.Image`` -> ``Pillow``."""
+    top = module.split(".")[0]
+    return _PACKAGES.get(top, top)
+
+
+def require(module: str, extra: Optional[str], purpose: str) -> ModuleType:
+    """Import a library or raise an error that says how to install it.
+
+    ``extra`` is the opencrate-nb extra that brings the library (``"torch"``), or None for one
+    of opencrate-nb's own dependencies, which a plain ``pip install <package>`` restores.
+    tests/test_packaging.py checks every call against pyproject.toml.
+    """
     import importlib
 
     from ..errors import MissingDependencyError
@@ -43,7 +64,8 @@ def require(module, extra, purpose):
     try:
         return importlib.import_module(module)
     except ImportError as exc:
+        package = package_for(module)
+        command = f'pip install "opencrate-nb[{extra}]"' if extra else f"pip install {package}"
         raise MissingDependencyError(
-            f"{purpose} needs the '{module.split('.')[0]}' package, which is not installed. "
-            f'Install it with: pip install "opencrate-nb[{extra}]"'
+            f"{purpose} needs the '{package}' package, which is not installed. Install it with: {command}"
         ) from exc

@@ -61,7 +61,7 @@ class CheckpointHandler(Handler):
             metadata = kwargs.pop("metadata", None)
             st.save_file({k: v.contiguous() for k, v in tensors.items()}, path, metadata=metadata)
         elif suffix in (".npz", ".npy"):
-            np = require("numpy", "all", "Saving numpy checkpoints")
+            np = require("numpy", None, "Saving numpy checkpoints")
             with open(path, "wb") as f:
                 if suffix == ".npy":
                     np.save(f, obj, allow_pickle=False)
@@ -102,7 +102,7 @@ class CheckpointHandler(Handler):
             st = require("safetensors.torch", "torch", "Loading .safetensors checkpoints")
             return st.load_file(path, device=device)
         if suffix in (".npz", ".npy"):
-            np = require("numpy", "all", "Loading numpy checkpoints")
+            np = require("numpy", None, "Loading numpy checkpoints")
             try:
                 if suffix == ".npy":
                     return np.load(path, allow_pickle=trusted)
@@ -196,7 +196,7 @@ def _describe_safetensors(path):
 
 
 def _describe_numpy(path, suffix):
-    np = require("numpy", "all", "Describing numpy checkpoints")
+    np = require("numpy", None, "Describing numpy checkpoints")
     if suffix == ".npy":
         array = np.load(path, mmap_mode="r", allow_pickle=False)
         return {

@@ -29,7 +29,7 @@ class CsvHandler(Handler):
         if type(obj).__name__ == "Series" and hasattr(obj, "to_frame"):
             obj = obj.to_frame()
         if isinstance(obj, dict):
-            pd = require("pandas", "all", "Saving a dict of columns as CSV")
+            pd = require("pandas", None, "Saving a dict of columns as CSV")
             obj = pd.DataFrame(obj)
         if _is_dataframe(obj):
             if index is None:
@@ -59,13 +59,13 @@ class CsvHandler(Handler):
         """``lib="pandas"`` -> DataFrame, ``"csv"`` -> list of rows (lists of str), ``"numpy"`` -> ndarray."""
         sep = kwargs.pop("sep", None) or _separator(path)
         if lib == "pandas":
-            pd = require("pandas", "all", "Loading CSV with lib='pandas'")
+            pd = require("pandas", None, "Loading CSV with lib='pandas'")
             return pd.read_csv(path, sep=sep, **kwargs)
         if lib == "csv":
             with open(path, newline="", encoding="utf-8") as f:
                 return [row for row in csv.reader(f, delimiter=sep)]
         if lib == "numpy":
-            np = require("numpy", "all", "Loading CSV with lib='numpy'")
+            np = require("numpy", None, "Loading CSV with lib='numpy'")
             skip = kwargs.pop("skiprows", 1 if _has_header(path, sep) else 0)
             return np.loadtxt(path, delimiter=sep, skiprows=skip, ndmin=2, **kwargs)
         raise ValueError(f"Unknown lib {lib!r} for CSV: use 'pandas', 'csv' or 'numpy'.")

@@ -39,8 +39,8 @@ class GifHandler(Handler):
         """``lib="numpy"`` -> GifFrames of RGB arrays; ``lib="pil"`` -> GifFrames of PIL images."""
         if lib not in ("numpy", "pil"):
             raise ValueError(f"Unknown lib {lib!r} for gifs: use 'numpy' or 'pil'.")
-        Image = require("PIL.Image", "all", "Loading gifs")
-        np = require("numpy", "all", "Loading gifs") if lib == "numpy" else None
+        Image = require("PIL.Image", None, "Loading gifs")
+        np = require("numpy", None, "Loading gifs") if lib == "numpy" else None
         frames = GifFrames()
         with Image.open(path) as image:
             frames.duration_ms = image.info.get("duration", 100)
@@ -52,7 +52,7 @@ class GifHandler(Handler):
         return frames
 
     def describe(self, path):
-        Image = require("PIL.Image", "all", "Describing gifs")
+        Image = require("PIL.Image", None, "Describing gifs")
         with Image.open(path) as image:
             count = getattr(image, "n_frames", 1)
             duration = image.info.get("duration", 100)

@@ -22,10 +22,10 @@ def is_pil_image(obj):
 
 def to_pil(obj):
     """A PIL image from a PIL image, an HxW / HxWx3 / HxWx4 array (uint8, or float in [0, 1]) or a tensor."""
-    Image = require("PIL.Image", "all", "Saving images")
+    Image = require("PIL.Image", None, "Saving images")
     if is_pil_image(obj):
         return obj
-    np = require("numpy", "all", "Saving images from arrays")
+    np = require("numpy", None, "Saving images from arrays")
     if hasattr(obj, "detach"):  # torch tensor, CHW -> HWC
         obj = obj.detach().cpu().numpy()
         if obj.ndim == 3 and obj.shape[0] in (1, 3, 4) and obj.shape[-1] not in (1, 3, 4):
@@ -63,12 +63,12 @@ class ImageHandler(Handler):
         image.save(path, **kwargs)
 
     def load(self, path, lib="pil"):
-        Image = require("PIL.Image", "all", "Loading images")
+        Image = require("PIL.Image", None, "Loading images")
         if lib in ("pil", "PIL"):
             with Image.open(path) as image:
                 image.load()
                 return image
-        np = require("numpy", "all", f"Loading images with lib={lib!r}")
+        np = require("numpy", None, f"Loading images with lib={lib!r}")
         if lib == "cv2":
             with Image.open(path) as image:
                 mode = "L" if image.mode in ("L", "I", "I;16", "1") else "RGB"
@@ -80,7 +80,7 @@ class ImageHandler(Handler):
         raise ValueError(f"Unknown lib {lib!r} for images: use 'pil', 'cv2' or 'numpy'.")
 
     def describe(self, path):
-        Image = require("PIL.Image", "all", "Describing images")
+        Image = require("PIL.Image", None, "Describing images")
         with Image.open(path) as image:  # reads the header only
             return {
                 "size": os.path.getsize(path),

@@ -21,7 +21,7 @@ class VideoHandler(Handler):
 
     def save(self, frames, path, fps=30, codec=None, quality=None):
         iio = _imageio()
-        np = require("numpy", "all", "Video artifacts")
+        np = require("numpy", None, "Video artifacts")
         from ._image import to_pil
 
         if not len(frames):
