@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import pytest
 from _notebook_fixtures import REPO
@@ -191,27 +190,62 @@ def _many_contents(version_dir, count):
         f.write("\n".join(lines) + "\n")
 
 
+# `crate gc` in a child process that stops after its PAUSE_AFTER-th removal of a history object,
+# says so on the pipe READY_FD and waits there (on its stdin) for the kill that the test sends
+_GC_THAT_PAUSES = """
+import os, sys
+from opencrate_nb.cli import main
+
+objects = os.path.abspath(sys.argv[1])
+ready, pause_after = int(os.environ["READY_FD"]), int(os.environ["PAUSE_AFTER"])
+removed = 0
+
+
+def removing_then_pausing(remove):
+    def wrapper(path, *args, **kwargs):
+        global removed
+        remove(path, *args, **kwargs)
+        if os.path.abspath(path).startswith(objects + os.sep):
+            removed += 1
+            if removed == pause_after:
+                os.write(ready, b"paused")
+                os.read(0, 1)  # the test kills this process here
+                os._exit(3)  # its stdin closed instead: the test is gone
+    return wrapper
+
+
+os.unlink, os.remove = removing_then_pausing(os.unlink), removing_then_pausing(os.remove)
+sys.exit(main(["gc", "--yes", "--keep", "2"]))
+"""
+
+
 def test_a_gc_killed_half_way_loses_nothing_it_should_keep(workdir):
     version_dir = os.path.join("snapshots", "big", "v0")
-    total = 6000
+    total, pause_after = 100, 40
     _many_contents(version_dir, total)
     assert len(_objects(version_dir)) == total - 1
-    env = dict(os.environ, PYTHONPATH=REPO)
+    ready, ready_for_child = os.pipe()
+    env = dict(os.environ, PYTHONPATH=REPO, READY_FD=str(ready_for_child), PAUSE_AFTER=str(pause_after))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "opencrate_nb.cli", "gc", "--yes", "--keep", "2"],
-        stderr=subprocess.PIPE,
+        [sys.executable, "-c", _GC_THAT_PAUSES, history.objects_dir(version_dir)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
-        text=True,
+        stderr=subprocess.PIPE,
+        pass_fds=(ready_for_child,),
         env=env,
     )
-    first = proc.stderr.readline()
-    assert first.startswith(f"gc: 0/{total - 3}"), first
-    time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(30)
-    proc.stderr.close()
+    os.close(ready_for_child)
+    try:
+        said = os.read(ready, 16)  # empty if the child ended without pausing
+        assert said == b"paused", proc.communicate(timeout=30)[1].decode()
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(30) == -signal.SIGKILL
+    finally:
+        os.close(ready)
+        proc.kill()
+        proc.communicate(timeout=30)
     left = len(_objects(version_dir))
-    assert 2 < left < total - 1, f"the kill should land during removal ({left} objects left)"
+    assert left == total - 1 - pause_after  # killed mid-removal, exactly where it paused
     oc.snapshot.setup(name="big", start=0)
     artifact = oc.snapshot.json("m.json")
     assert artifact.load() == {"n": total - 1}
