@@ -136,7 +136,7 @@ def package_versions(kinds, handler_modules=()):
     if handler_modules:
         try:
             by_module = metadata.packages_distributions()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - broken metadata must not break a run
             by_module = {}
         for module in handler_modules:
             names.extend(by_module.get(module, ()))
@@ -293,7 +293,7 @@ def _write(run, finished=False):
 def _finish(run):
     try:
         _write(run, finished=True)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - env.json is a by-product: never fail a setup or the exit
         pass
 
 
@@ -309,7 +309,7 @@ def wait(timeout=5.0):
     if run is not None:
         try:
             _write(run)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - env.json is a by-product: never fail a setup or the exit
             pass
 
 

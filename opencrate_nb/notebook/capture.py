@@ -369,7 +369,7 @@ class CellCapture:
     def post_run_cell(self, result):
         try:
             self._post(result)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - capture must never break a cell
             self._problem("post_run_cell", exc)
 
     def _pre(self, info):
@@ -545,7 +545,7 @@ def _output_wrapper(capture, original):
         try:
             if isinstance(data, dict):
                 capture._note(data)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - capture must never break a display
             pass
         return original(data, *args, **kwargs)
 
@@ -597,5 +597,5 @@ def _error_of(result):
 def _safe_str(value):
     try:
         return str(value)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a broken __str__ must not break the log
         return "<unprintable>"

@@ -139,7 +139,7 @@ def artifact_facts(artifact):
     try:
         version_dir = getattr(artifact, "version_dir", None) or os.path.dirname(os.path.dirname(facts["path"]))
         facts["version"] = os.path.basename(os.path.normpath(version_dir))
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - an artifact-like object without a usable path still gets its card
         pass
     path = facts["path"]
     try:
@@ -151,7 +151,7 @@ def artifact_facts(artifact):
         return facts
     try:
         entry = artifact.last_record()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - an unreadable record must not hide the card
         entry = None
     if isinstance(entry, dict):
         if entry.get("size") is not None:
@@ -176,7 +176,7 @@ def describe(artifact):
     try:
         info = artifact.describe()
         return info if isinstance(info, dict) else {}
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - a handler's describe() (a user's too) may raise anything
         return {"_error": exc}
 
 
@@ -184,7 +184,7 @@ def summary_line(kind, info):
     """One line about the content (dimensions, rows, duration...), or ''."""
     try:
         return _summary_line(kind, info)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - describe() dicts hold whatever a handler put there
         return ""
 
 
@@ -226,7 +226,7 @@ def artifact_card(artifact):
     """The HTML card of an artifact: facts, then a preview suited to its kind. Never raises."""
     try:
         return _artifact_card(artifact)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - a card must never break the display
         return f"<pre>{esc(_safe_repr(artifact))}\n(preview failed: {esc(type(exc).__name__)}: {esc(exc)})</pre>"
 
 
@@ -293,14 +293,14 @@ def artifact_text(artifact):
         line = f"{head}: {', '.join(parts)}"
         summary = summary_line(facts["kind"], describe(artifact))
         return f"{line}\n{summary}" if summary else line
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - a summary must never break the display
         return f"{_safe_repr(artifact)} (summary failed: {type(exc).__name__})"
 
 
 def _safe_repr(value):
     try:
         return repr(value)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a user's __repr__ may raise anything
         return f"<{type(value).__name__}>"
 
 
@@ -313,7 +313,7 @@ def kind_preview(artifact, kind, info):
         if os.path.isdir(path) or previewer is None:
             return _preview_files(artifact, info)
         return previewer(artifact, info)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - a preview must never break the card
         html_text = _failed("preview", exc)
     if error is not None:
         html_text += _failed("summary", error)
@@ -410,7 +410,7 @@ def _preview_video(artifact, info):
 
         first = next(iter(iio.imiter(path, plugin="FFMPEG")))
         still = pil_thumbnail_tag(Image.fromarray(first), alt=artifact.name)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - imageio and ffmpeg fail in many ways on odd files
         return _note(f"no player: {reason}") + _failed("first frame", exc)
     return still + _note(f"first frame only: {reason}")
 
@@ -484,7 +484,7 @@ def json_tree_html(value, open_depth=1):
     def scalar(item):
         try:
             text = json.dumps(item, ensure_ascii=False, default=str)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - default=str calls a value's own __str__
             text = repr(item)
         return f'<span style="color:var(--jp-mirror-editor-string-color,#a31515)">{esc(_clip(text, 200))}</span>'
 
