@@ -1,6 +1,6 @@
 """A real ``jupyter lab`` and Debian's Chromium for the sidebar, widget and HTTP tests.
 
-``from _lab_fixtures import *`` gives the fixtures ``lab`` (one server for the whole
+tests/conftest.py registers the fixtures ``lab`` (one server for the whole
 session, on 127.0.0.1 with a free port and a token, in a temporary root) and ``page`` (a
 Chromium page logged in to it that fails the test if it requests anything but that
 server). Outside CI a missing Chromium or Playwright skips the browser tests, saying

@@ -1,4 +1,4 @@
-"""Fixtures shared by the notebook-layer tests (``from _notebook_fixtures import ...``).
+"""Fixtures of the notebook-layer tests (registered by tests/conftest.py) and helpers (``from _notebook_fixtures import run``).
 
 Every test runs in its own temporary folder (``monkeypatch.chdir``), so nothing is
 written into the repository, and the process-wide ``oc.snapshot`` is forgotten after
