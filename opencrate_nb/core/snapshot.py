@@ -116,14 +116,17 @@ class Snapshot:
     # -- what is set up ---------------------------------------------------------------------------
     @property
     def is_set_up(self) -> bool:
+        """Whether ``setup`` has run (every other property raises until it has)."""
         return self._state is not None
 
     @property
     def name(self) -> str:
+        """The snapshot name given to ``setup``."""
         return self._require().name
 
     @property
     def root(self) -> str:
+        """The folder that holds the snapshots (``snapshots`` unless ``setup(root=...)``)."""
         return self._require().root
 
     @property
@@ -133,6 +136,7 @@ class Snapshot:
 
     @property
     def tag(self) -> Optional[str]:
+        """The version's tag, or None."""
         return self._require().tag
 
     @property
@@ -147,11 +151,13 @@ class Snapshot:
 
     @property
     def log_path(self) -> str:
+        """This run's log, ``<dir_path>/<name>.log`` (rewritten by each setup)."""
         state = self._require()
         return os.path.join(state.dir_path, f"{state.name}.log")
 
     @property
     def history_log_path(self) -> str:
+        """Every run of this version, ``<dir_path>/<name>.history.log`` (from the second run on)."""
         state = self._require()
         return os.path.join(state.dir_path, f"{state.name}.history.log")
 
