@@ -144,7 +144,7 @@ class Artifact:
         stem, suffix = self._stem_suffix()
         folder = os.path.dirname(self.path)
         if tag is not None:
-            check_name(str(tag), "backup tag")
+            tag = check_name(str(tag), "backup tag")
             candidates = [f"{stem}.backup_{tag}{suffix}"]
         else:
             stamp = _dt.datetime.now().strftime("%H:%M:%S_%d-%b-%Y")

@@ -32,8 +32,8 @@ class Snapshot:
         ``"last"`` resumes the newest, ``N`` resumes vN or creates it. A tagged version
         is resumed only when its ``tag`` is passed.
         """
-        check_name(name, "snapshot name")
-        check_tag(tag)
+        name = check_name(name, "snapshot name")
+        tag = check_tag(tag)
         log.check_level(log_level)
         start = _check_start(start)
         root = os.fspath(root)
@@ -145,7 +145,7 @@ class Snapshot:
         """The artifact ``name`` of ``kind`` in the current version (what ``oc.snapshot.<kind>(name)`` does)."""
         state = self._require()
         check_kind(kind)
-        check_name(name, "artifact name")
+        name = check_name(name, "artifact name")
         builtin = handlers.get_handler(kind)
         if handler is None and builtin is None:
             handler = self._custom_handlers.get(kind)
