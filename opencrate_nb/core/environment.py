@@ -212,7 +212,6 @@ def package_versions(kinds, handler_modules=()):
 # -- the current run -----------------------------------------------------------------------------------
 class _Run:
     def __init__(self, version_dir):
-        self.version_dir = version_dir  # as the snapshot names it: what saves pass to note_save
         self.path = os.path.abspath(version_dir)  # where env.json goes, even after os.chdir
         self.entry = {"id": secrets.token_hex(8), "start": now_iso(), "end": None, "finished": False}
         self.entry.update(_base_info())
@@ -273,7 +272,7 @@ def _look_up_git(run, cwd):
 def note_save(version_dir, kind, handler=None):
     """Called on each save (cheap): note the kind; update env.json now and then, in the background."""
     run = _run
-    if run is None or run.version_dir != version_dir:
+    if run is None or run.path != version_dir:  # artifacts pass their absolute, bound version folder
         return
     if kind not in run.kinds:
         with _guard:
