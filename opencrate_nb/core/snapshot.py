@@ -152,7 +152,7 @@ class Snapshot:
     # -- artifacts --------------------------------------------------------------------------------
     def artifact(self, kind, name, handler=None, verbose=False):
         """The artifact ``name`` of ``kind`` in the current version (what ``oc.snapshot.<kind>(name)`` does)."""
-        state = self._require()
+        self._require()
         check_kind(kind)
         name = check_name(name, "artifact name")
         builtin = handlers.get_handler(kind)
