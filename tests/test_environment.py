@@ -5,6 +5,7 @@ import os
 import platform
 import shutil
 import subprocess
+import time
 
 import pytest
 from _notebook_fixtures import IN_CI
@@ -66,6 +67,69 @@ def test_git_commit_and_dirty_flag(workdir):
     oc.snapshot.setup(name="env")
     environment.wait()
     assert environment.last_run(oc.snapshot.dir_path)["git"]["commit"] == head
+
+
+def _hostile_repository(folder, marker):
+    """A repository whose config runs ``touch marker`` from every place git can be told to run a program."""
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
+
+    git("init", "-q")
+    (folder / ".gitattributes").write_text("*.txt filter=evil diff=evil\n")
+    (folder / "data.txt").write_text("same size\n")
+    git("add", ".")
+    git("-c", "user.email=t@example.org", "-c", "user.name=t", "commit", "-q", "-m", "start")
+    hooks = folder / "hooks"
+    hooks.mkdir()
+    for hook in ("post-index-change", "pre-commit", "post-checkout"):
+        (hooks / hook).write_text(f"#!/bin/sh\ntouch '{marker}'\n")
+        (hooks / hook).chmod(0o755)
+    touch = f"touch '{marker}'"
+    with open(folder / ".git" / "config", "a", encoding="utf-8") as f:
+        f.write(
+            f"[core]\n\tfsmonitor = {touch}; false\n\thooksPath = {hooks}\n\tsshCommand = {touch}\n"
+            f"\tpager = {touch}; cat\n"
+            f'[filter "evil"]\n\tclean = {touch}; cat\n\tsmudge = {touch}; cat\n\tprocess = {touch}\n\trequired = true\n'
+            f'[diff "evil"]\n\ttextconv = {touch}; cat\n\tcommand = {touch}\n'
+            f"[diff]\n\texternal = {touch}\n"
+        )
+    # same size, newer time: git must re-read the file, which is when a clean filter would run
+    os.utime(folder / "data.txt", (time.time() + 5, time.time() + 5))
+
+
+def test_a_repository_config_never_makes_git_run_a_command(workdir):
+    _git()
+    marker = workdir / "MARKER"
+    repo = workdir / "repo"
+    repo.mkdir()
+    _hostile_repository(repo, marker)
+    check = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True)
+    assert marker.exists(), "the crafted config should run a command in a plain git status"
+    marker.unlink()
+
+    info = environment.git_info(str(repo))
+    assert info["commit"] and info["branch"] and info["dirty"] is False, (info, check)
+    (repo / "data.txt").write_text("changed!!\n")
+    assert environment.git_info(str(repo))["dirty"] is True
+    os.chdir(repo)
+    oc.snapshot.setup(name="env", root=str(workdir / "snapshots"))
+    environment.wait()
+    assert environment.last_run(oc.snapshot.dir_path)["git"]["commit"] == info["commit"]
+    assert not marker.exists()
+
+
+def test_git_gets_a_short_timeout_overall(workdir):
+    _git()
+    subprocess.run(["git", "init", "-q"], check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.org", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"],
+        check=True,
+        capture_output=True,
+    )
+    started = time.monotonic()
+    assert environment.git_info(".", timeout=0.0) is None
+    assert time.monotonic() - started < 1.0
 
 
 def test_no_git_repository_is_null(workdir):

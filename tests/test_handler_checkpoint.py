@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from opencrate_nb.core import record
-from opencrate_nb.core.errors import InvalidNameError, UntrustedContentError
+from opencrate_nb.core.errors import CorruptArtifactError, InvalidNameError, UntrustedContentError
 
 
 class Opaque:
@@ -164,3 +164,56 @@ def test_bare_name_defaults_to_pt(snap):
     assert artifact.name == "model.pt"
     artifact.save({"w": torch.zeros(1)})
     assert artifact.load()["w"].shape == (1,)
+
+
+def _garbage(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _truncated(save, path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    save(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    _garbage(path, data[: len(data) // 2])
+
+
+CORRUPT_FILES = {
+    "garbage.pt": lambda p: _garbage(p, b"not a checkpoint at all\n" * 20),
+    "zip-like.pt": lambda p: _garbage(p, b"PK\x03\x04" + b"\x00" * 200),
+    "truncated.pt": lambda p: _truncated(lambda q: torch.save({"w": torch.ones(64)}, q), p),
+    "raw-pickle.pth": lambda p: _garbage(p, pickle.dumps({"w": [1, 2]})),
+    "garbage.npy": lambda p: _garbage(p, b"garbage" * 30),
+    "truncated.npy": lambda p: _truncated(lambda q: np.save(q, np.ones(100)), p),
+    "garbage.npz": lambda p: _garbage(p, b"garbage" * 30),
+    "truncated.npz": lambda p: _truncated(lambda q: np.savez(q, a=np.ones(100)), p),
+    "garbage.pkl": lambda p: _garbage(p, b"garbage" * 30),
+    "garbage.safetensors": lambda p: _garbage(p, b"garbage" * 30),
+}
+
+
+@pytest.mark.parametrize("name", CORRUPT_FILES)
+def test_a_corrupt_file_is_called_corrupt_and_no_unsafe_load_is_advised(snap, name):
+    path = os.path.join(snap.dir_path, "checkpoints", name)
+    CORRUPT_FILES[name](path)
+    for options in ({}, {"trusted": True}, {"weights_only": False}):
+        with pytest.raises(CorruptArtifactError) as info:
+            snap.checkpoint(name).load(**options)
+        message = str(info.value)
+        assert f"{name!r} is corrupt" in message and "load(version=" in message
+        assert "weights_only=False" not in message and "trusted=True" not in message
+
+
+def test_a_valid_file_that_needs_unpickling_still_gets_the_opt_in_advice(snap):
+    snap.checkpoint("objects.pt").save({"obj": Opaque(2)})
+    with pytest.raises(UntrustedContentError, match=r"Opaque.*load\(weights_only=False\)") as info:
+        snap.checkpoint("objects.pt").load()
+    assert not isinstance(info.value, CorruptArtifactError)
+    legacy = os.path.join(snap.dir_path, "checkpoints", "legacy.pt")
+    torch.save({"w": torch.ones(2)}, legacy, _use_new_zipfile_serialization=False, pickle_protocol=4)
+    with pytest.raises(UntrustedContentError, match=r"load\(weights_only=False\)") as info:
+        snap.checkpoint("legacy.pt").load()  # whole, but weights-only loading cannot read protocol 4
+    assert not isinstance(info.value, CorruptArtifactError)
+    assert snap.checkpoint("legacy.pt").load(weights_only=False)["w"].tolist() == [1.0, 1.0]

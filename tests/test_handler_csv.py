@@ -71,3 +71,17 @@ def test_describe_reads_only_the_head(snap):
     assert len(info["head"]) == 5 and info["head"][0][0] == "0"
     snap.csv("e.csv").save([])
     assert snap.csv("e.csv").describe() == {"size": 0, "rows": 0, "columns": [], "head": []}
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [pd.DataFrame(), pd.DataFrame(columns=["epoch", "loss"]), pd.DataFrame({"epoch": [], "loss": []})],
+    ids=["no columns", "columns only", "typed empty columns"],
+)
+def test_empty_dataframes_load_back(snap, frame):
+    artifact = snap.csv("empty.csv")
+    artifact.save(frame)
+    loaded = artifact.load()
+    assert list(loaded.columns) == list(frame.columns) and len(loaded) == 0
+    assert artifact.describe()["rows"] == 0
+    assert artifact.load(lib="csv") == ([list(frame.columns)] if len(frame.columns) else [])

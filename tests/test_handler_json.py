@@ -76,3 +76,26 @@ def test_corrupt_json_raises_a_decode_error(snap):
         f.write("{not json")
     with pytest.raises(json.JSONDecodeError):
         snap.json("broken.json").load()
+
+
+@pytest.mark.parametrize(
+    "value, where",
+    [
+        ({"loss": [0.5, float("nan")]}, "['loss'][1] is NaN"),
+        ({"best": float("inf")}, "['best'] is inf"),
+        ({"scores": np.array([1.0, -np.inf])}, "['scores'][1] is -inf"),
+        ({"metric": np.float32("nan")}, "['metric'] is NaN"),
+        (float("nan"), "the value is NaN"),
+    ],
+)
+def test_nan_and_infinity_are_refused_before_anything_is_written(snap, value, where):
+    artifact = snap.json("metrics.json")
+    artifact.save({"kept": True})
+    with pytest.raises(ValueError) as info:
+        artifact.save(value)
+    message = str(info.value)
+    assert where in message and "standard JSON" in message and "None" in message  # what, why, the fix
+    assert artifact.load() == {"kept": True}
+    assert len(artifact.history()) == 1
+    with open(artifact.path, encoding="utf-8") as f:
+        json.loads(f.read(), parse_constant=lambda name: pytest.fail(f"non-standard {name} on disk"))

@@ -1,5 +1,8 @@
 """core/handlers/_text.py: plain text artifacts."""
 
+import os
+import re
+
 import pytest
 
 
@@ -10,11 +13,21 @@ def test_save_and_load_text(snap):
     assert open(artifact.path, encoding="utf-8").read() == "Hello, OpenCrate Guide!"
 
 
-def test_non_strings_are_written_as_their_text_and_bytes_as_they_are(snap):
-    snap.text("n.txt").save(42)
-    assert snap.text("n.txt").load() == "42"
-    snap.text("raw.txt").save(b"caf\xc3\xa9")
-    assert snap.text("raw.txt").load() == "café"
+@pytest.mark.parametrize("value, hint", [(b"caf\xc3\xa9", "decode"), (bytearray(b"x"), "decode"), (42, "str(value)")])
+def test_only_strings_are_text_and_nothing_is_written_otherwise(snap, value, hint):
+    with pytest.raises(TypeError, match=f"holds a str, got {type(value).__name__}.*{re.escape(hint)}"):
+        snap.text("n.txt").save(value)
+    assert not snap.text("n.txt").exists
+    assert (
+        not os.path.exists(os.path.join(snap.dir_path, "texts"))
+        or os.listdir(os.path.join(snap.dir_path, "texts")) == []
+    )
+
+
+@pytest.mark.parametrize("text", ["a\r\nb\r\n", "old mac\rline", "mixed\n\r\n\r", "\ufeffbom", "tab\tand \x00 nul"])
+def test_every_string_loads_back_as_saved(snap, text):
+    snap.text("exact.txt").save(text)
+    assert snap.text("exact.txt").load() == text
 
 
 def test_encoding_argument(snap):

@@ -126,3 +126,79 @@ def test_backup_tags_are_checked_before_copying(snap):
         artifact.backup(tag="../../evil")
     assert artifact.list_backups() == []
     assert sorted(os.listdir(os.path.dirname(artifact.path))) == ["notes.txt"]
+
+
+# -- the Unicode policy --------------------------------------------------------------------------
+REFUSED_CHARACTERS = [
+    ("\x85", "U+0085 (NEXT LINE)"),
+    ("\x9b", "U+009B (CONTROL SEQUENCE INTRODUCER)"),
+    ("\x80", "U+0080 (PADDING CHARACTER)"),
+    ("\x9f", "U+009F (APPLICATION PROGRAM COMMAND)"),
+    ("\x1b", "U+001B (ESCAPE)"),
+    ("\u2028", "U+2028 (LINE SEPARATOR)"),
+    ("\u2029", "U+2029 (PARAGRAPH SEPARATOR)"),
+    ("\u202a", "U+202A (LEFT-TO-RIGHT EMBEDDING)"),
+    ("\u202e", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+    ("\u2066", "U+2066 (LEFT-TO-RIGHT ISOLATE)"),
+    ("\u2069", "U+2069 (POP DIRECTIONAL ISOLATE)"),
+    ("\ud800", "U+D800 (SURROGATE)"),
+    ("\udfff", "U+DFFF (SURROGATE)"),
+]
+
+
+@pytest.mark.parametrize("char, named", REFUSED_CHARACTERS, ids=[f"U+{ord(c):04X}" for c, _ in REFUSED_CHARACTERS])
+def test_invisible_and_direction_changing_characters_are_refused_by_code_point(char, named):
+    for what, check in (("artifact name", lambda v: check_name(v, "artifact name")), ("tag", check_tag)):
+        with pytest.raises(InvalidNameError) as info:
+            check(f"run{char}1")
+        message = str(info.value)
+        assert named in message, message
+        assert what in message
+        assert "letters, digits" in message  # says what is allowed
+
+
+def test_composed_and_decomposed_spellings_are_one_name():
+    composed, decomposed = "donn\u00e9es", "donne\u0301es"
+    assert composed != decomposed
+    assert check_name(decomposed, "artifact name") == composed
+    assert check_tag("caf\u0065\u0301") == "caf\u00e9"
+
+
+def test_the_length_limit_counts_the_normalised_name():
+    assert check_name("e\u0301" * 100, "artifact name") == "\u00e9" * 100  # 300 bytes as NFD, 200 as NFC
+
+
+def test_look_alike_artifact_names_are_one_artifact(snap):
+    snap.json("r\u00e9sultats.json").save({"run": 1})
+    snap.json("re\u0301sultats.json").save({"run": 2})
+    assert os.listdir(os.path.join(snap.dir_path, "jsons")) == ["r\u00e9sultats.json"]
+    assert snap.json("r\u00e9sultats.json").load() == {"run": 2}
+    assert [a.name for a in snap.list_artifacts()] == ["r\u00e9sultats.json"]
+
+
+def test_look_alike_snapshot_names_and_tags_are_one_version(oc, tmp_path):
+    oc.snapshot.setup(name="caf\u00e9", start="new", tag="\u00e9t\u00e9")
+    oc.snapshot.setup(name="cafe\u0301", start=0, tag="e\u0301te\u0301")
+    assert oc.snapshot.name == "caf\u00e9" and oc.snapshot.tag == "\u00e9t\u00e9"
+    assert os.listdir(tmp_path / "snapshots") == ["caf\u00e9"]
+    assert oc.snapshot.list_versions() == ["v0:\u00e9t\u00e9"]
+
+
+@pytest.mark.parametrize("char", ["\x85", "\u2028", "\u202e", "\ud800"])
+def test_refused_characters_write_nothing(oc, tmp_path, char):
+    with pytest.raises(InvalidNameError, match=f"U\\+{ord(char):04X}"):
+        oc.snapshot.setup(name=f"run{char}", start="new")
+    assert os.listdir(tmp_path) == []
+    oc.snapshot.setup(name="ok", start="new")
+    before = sorted(os.listdir(oc.snapshot.dir_path))
+    with pytest.raises(InvalidNameError, match=f"U\\+{ord(char):04X}"):
+        oc.snapshot.text(f"notes{char}.txt").save("x")
+    assert sorted(os.listdir(oc.snapshot.dir_path)) == before
+
+
+def test_backup_tags_are_normalised(snap):
+    artifact = snap.text("notes.txt")
+    artifact.save("hello")
+    name = artifact.backup(tag="e\u0301t\u00e9")
+    assert "\u00e9t\u00e9" in str(name)
+    assert any("\u00e9t\u00e9" in n for n in os.listdir(os.path.dirname(artifact.path)))

@@ -206,3 +206,104 @@ def test_log_paths(oc):
     oc.snapshot.setup(name="paths", start="new")
     assert oc.snapshot.log_path == os.path.join(oc.snapshot.dir_path, "paths.log")
     assert oc.snapshot.history_log_path == os.path.join(oc.snapshot.dir_path, "paths.history.log")
+
+
+# -- one version folder per setup, whatever the current folder becomes ------------------------------
+def _everything_in_one_version(tmp_path, name="moving"):
+    """What a run that changed folder must look like: one version, holding all its files."""
+    from opencrate_nb.core import environment, record
+
+    environment.wait()
+    assert sorted(os.listdir(tmp_path / "snapshots")) == [name]
+    version = tmp_path / "snapshots" / name / "v0"
+    assert [p.name for p in (tmp_path / "snapshots" / name).iterdir() if not p.name.startswith(".")] == ["v0"]
+    assert {"before.json", "after.json"} <= set(os.listdir(version / "jsons"))
+    assert sorted(record.current_artifacts(str(version))) == ["jsons/after.json", "jsons/before.json"]
+    with open(version / f"{name}.log", encoding="utf-8") as f:
+        log_text = f.read()
+    assert "before the move" in log_text and "after the move" in log_text
+    assert environment.last_run(str(version))["kinds"] == ["json"]
+    return version
+
+
+def test_chdir_after_setup_changes_nothing_about_where_the_run_goes(oc, tmp_path):
+    oc.snapshot.setup(name="moving", start="new")
+    assert oc.snapshot.dir_path == os.path.join("snapshots", "moving", "v0")  # as the guide prints it
+    before = oc.snapshot.json("before.json")
+    before.save({"step": 1})
+    oc.info("before the move")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.chdir(elsewhere)
+    oc.snapshot.json("after.json").save({"step": 2})
+    before.save({"step": 3})  # an artifact made before the move saves into the same version
+    oc.info("after the move")
+    assert os.listdir(elsewhere) == []  # no snapshots/moving/v0 of its own
+    version = _everything_in_one_version(tmp_path)
+    # paths are still correct where they are read: absolute, as the version lies outside the current folder
+    assert oc.snapshot.dir_path == str(version)
+    assert before.path == str(version / "jsons" / "before.json") and before.load() == {"step": 3}
+    assert [a.name for a in oc.snapshot.list_artifacts()] == ["after.json", "before.json"]
+    assert oc.snapshot.list_versions() == ["v0"]
+    os.chdir(tmp_path / "snapshots")
+    assert oc.snapshot.dir_path == os.path.join("moving", "v0")  # relative again inside the current folder
+    assert oc.snapshot.log_path == os.path.join("moving", "v0", "moving.log")
+    os.chdir(tmp_path)
+    assert oc.snapshot.dir_path == os.path.join("snapshots", "moving", "v0") and oc.snapshot.root == "snapshots"
+
+
+def test_an_absolute_root_is_shown_absolute(oc, tmp_path):
+    oc.snapshot.setup(name="abs", start="new", root=str(tmp_path / "store"))
+    assert oc.snapshot.dir_path == str(tmp_path / "store" / "abs" / "v0")
+    assert oc.snapshot.json("m.json").path == str(tmp_path / "store" / "abs" / "v0" / "jsons" / "m.json")
+
+
+def test_reset_after_chdir_deletes_the_bound_snapshot_only(oc, tmp_path):
+    oc.snapshot.setup(name="bound", start="new")
+    oc.snapshot.text("a.txt").save("a")
+    other = tmp_path / "other"
+    (other / "snapshots" / "bound" / "v0").mkdir(parents=True)  # a look-alike in the new folder
+    os.chdir(other)
+    oc.snapshot.reset(confirm=True)
+    assert not (tmp_path / "snapshots" / "bound").exists()
+    assert (other / "snapshots" / "bound" / "v0").is_dir()
+
+
+def test_a_custom_handler_writes_into_the_bound_version_after_chdir(oc, tmp_path):
+    class Notes:
+        def save(self, text):
+            with open(self.path, "w", encoding="utf-8") as f:
+                f.write(text)
+
+        def load(self):
+            with open(self.path, encoding="utf-8") as f:
+                return f.read()
+
+    oc.snapshot.setup(name="custom", start="new")
+    notes = oc.snapshot.notes("n.txt", handler=Notes)
+    (tmp_path / "moved").mkdir()
+    os.chdir(tmp_path / "moved")
+    notes.save("hello")
+    assert (tmp_path / "snapshots" / "custom" / "v0" / "notes" / "n.txt").read_text() == "hello"
+    assert notes.load() == "hello" and os.listdir(tmp_path / "moved") == []
+
+
+def test_percent_cd_in_ipython_changes_nothing_about_where_the_run_goes(ip, tmp_path):
+    from _notebook_fixtures import run
+
+    (tmp_path / "elsewhere").mkdir()
+    for cell in (
+        "import opencrate as oc",
+        "%crate setup moving",
+        "oc.snapshot.json('before.json').save({'step': 1}); oc.info('before the move')",
+        "%cd elsewhere",
+        "oc.snapshot.json('after.json').save({'step': 2}); oc.info('after the move')",
+    ):
+        result = run(ip, cell)
+        assert result.success, (cell, result.error_in_exec)
+    assert os.getcwd() == str(tmp_path / "elsewhere")
+    assert os.listdir(tmp_path / "elsewhere") == []
+    _everything_in_one_version(tmp_path)
+    from opencrate_nb.notebook import _core
+
+    assert {entry.get("source") for entry in _core.read_cells()} >= {"%cd elsewhere"}

@@ -7,6 +7,7 @@ import shutil
 
 from . import _atomic, _writer, history, log, record
 from ._names import check_name
+from ._paths import shown
 from .errors import ConfirmationRequired
 
 _known_dirs: set[str] = set()
@@ -22,7 +23,10 @@ class Artifact:
 
     def __init__(self, version_dir, kind, name, handler, folder, verbose=False, custom=False):
         check_name(name, "artifact name")
-        self._version_dir = version_dir
+        # bound now as an absolute path: a later os.chdir() changes how paths are shown, not where they go
+        self._version_dir = os.path.abspath(version_dir)
+        self._shown_relative = not os.path.isabs(version_dir)
+        self._full_path = os.path.join(self._version_dir, folder, name)
         self._kind = kind
         self._handler = handler
         self._custom = custom
@@ -30,12 +34,16 @@ class Artifact:
         self.name = name
         self.snapshot_type = kind
         self.verbose = verbose
-        self.path = os.path.join(version_dir, folder, name)
         if custom:
             for attr, value in (("path", self.path), ("verbose", verbose), ("name", name), ("snapshot_type", kind)):
                 setattr(handler, attr, value)
 
     # -- properties -------------------------------------------------------------------------
+    @property
+    def path(self):
+        """The artifact's file or folder, shown as the version folder was given (relative or absolute)."""
+        return shown(self._full_path, self._shown_relative)
+
     @property
     def kind(self):
         return self._kind
@@ -46,7 +54,7 @@ class Artifact:
 
     @property
     def version_dir(self):
-        return self._version_dir
+        return shown(self._version_dir, self._shown_relative)
 
     @property
     def relative_path(self):
@@ -61,6 +69,7 @@ class Artifact:
     def save(self, obj=None, *args, **kwargs):
         """Save ``obj`` (atomically: a killed process leaves the old or the new content)."""
         if self._custom:
+            self._handler.path = self.path  # the user's code writes there: valid after an os.chdir() too
             os.makedirs(os.path.dirname(self.path), exist_ok=True)  # the user's code writes: no cache
             keep = history.keep_before_custom_save(self._version_dir, self._rel, self.path, self._kind, self._handler)
             try:
@@ -99,6 +108,7 @@ class Artifact:
         if version is not None or at is not None:
             return history.load(self, version=version, at=at, args=args, kwargs=kwargs)
         if self._custom:
+            self._handler.path = self.path
             value = self._handler.load(*args, **kwargs)
         else:
             try:
@@ -144,7 +154,7 @@ class Artifact:
         stem, suffix = self._stem_suffix()
         folder = os.path.dirname(self.path)
         if tag is not None:
-            check_name(str(tag), "backup tag")
+            tag = check_name(str(tag), "backup tag")
             candidates = [f"{stem}.backup_{tag}{suffix}"]
         else:
             stamp = _dt.datetime.now().strftime("%H:%M:%S_%d-%b-%Y")

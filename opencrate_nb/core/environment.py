@@ -95,30 +95,88 @@ def _base_info():
     }
 
 
+# Settings that make git run a program of the repository's choosing, switched off on the command
+# line (which outranks every config file). Filter drivers have names of their own: they are listed
+# first (reading config runs nothing) and each is emptied, which git treats as "no filter".
+_GIT_OVERRIDES = (
+    "core.fsmonitor=false",  # a hook command, or a daemon
+    f"core.hooksPath={os.devnull}",  # post-index-change runs when an index is written
+    "core.untrackedCache=false",
+    "protocol.allow=never",  # a partial clone would fetch missing objects (core.sshCommand...)
+    "diff.external=",
+    "core.pager=cat",
+    "credential.helper=",
+)
+
+
+def _git_env():
+    """The environment git runs in: no system or global config, no prompts, no optional locks."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_OPTIONAL_LOCKS="0",  # status does not rewrite the index (so no hook, no lock taken)
+        GIT_TERMINAL_PROMPT="0",
+        GIT_NO_LAZY_FETCH="1",
+        GIT_NO_REPLACE_OBJECTS="1",
+        LC_ALL="C",
+    )
+    return env
+
+
 def git_info(cwd=None, timeout=GIT_TIMEOUT):
     """``{"commit", "branch", "dirty"}`` of the git work tree at ``cwd``, or None.
 
     ``dirty`` is true when tracked files have uncommitted changes (untracked files, such
-    as the snapshots folder itself, do not count); None when git took too long.
+    as the snapshots folder itself, do not count; nor do submodules); None when git took
+    too long. Nothing a repository's config says can make this run a command: fsmonitor,
+    hooks, filter drivers, external diffs, pagers and transports are switched off, system
+    and global config are not read, and all of it shares one ``timeout`` (seconds).
     """
+    deadline = time.monotonic() + timeout
+    env = _git_env()
 
-    def run(*args):
+    def run(*args, overrides=_GIT_OVERRIDES):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise subprocess.TimeoutExpired("git", timeout)
+        options = [part for setting in overrides for part in ("-c", setting)]
         return subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            ["git", "--no-pager", *options, *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=left,
+            stdin=subprocess.DEVNULL,
         )
 
     try:
-        head = run("rev-parse", "HEAD")
+        head = run("rev-parse", "HEAD", "--abbrev-ref", "HEAD")
     except (OSError, subprocess.SubprocessError):
         return None
-    if head.returncode != 0:
+    lines = head.stdout.split()
+    if head.returncode != 0 or not lines:
         return None
-    info = {"commit": head.stdout.strip() or None, "branch": None, "dirty": None}
+    info = {"commit": lines[0], "branch": lines[1] if len(lines) > 1 else None, "dirty": None}
     try:
-        branch = run("rev-parse", "--abbrev-ref", "HEAD")
-        if branch.returncode == 0:
-            info["branch"] = branch.stdout.strip() or None
-        status = run("status", "--porcelain", "--untracked-files=no")
+        drivers = run("config", "--null", "--name-only", "--get-regexp", r"^filter\.")
+        names = {key[len("filter.") :].rsplit(".", 1)[0] for key in drivers.stdout.split("\0") if key}
+        if any("=" in name or "\n" in name for name in names):
+            return info  # a driver "-c" cannot name: leave the dirty state unknown rather than run it
+        no_filters = tuple(
+            f"filter.{name}.{part}" for name in sorted(names) for part in ("clean=", "smudge=", "process=")
+        )
+        no_filters += tuple(f"filter.{name}.required=false" for name in sorted(names))
+        status = run(
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--ignore-submodules=all",
+            "--no-renames",
+            overrides=_GIT_OVERRIDES + no_filters,
+        )
         if status.returncode == 0:
             info["dirty"] = bool(status.stdout.strip())
     except (OSError, subprocess.SubprocessError):
@@ -154,7 +212,6 @@ def package_versions(kinds, handler_modules=()):
 # -- the current run -----------------------------------------------------------------------------------
 class _Run:
     def __init__(self, version_dir):
-        self.version_dir = version_dir  # as the snapshot names it: what saves pass to note_save
         self.path = os.path.abspath(version_dir)  # where env.json goes, even after os.chdir
         self.entry = {"id": secrets.token_hex(8), "start": now_iso(), "end": None, "finished": False}
         self.entry.update(_base_info())
@@ -215,7 +272,7 @@ def _look_up_git(run, cwd):
 def note_save(version_dir, kind, handler=None):
     """Called on each save (cheap): note the kind; update env.json now and then, in the background."""
     run = _run
-    if run is None or run.version_dir != version_dir:
+    if run is None or run.path != version_dir:  # artifacts pass their absolute, bound version folder
         return
     if kind not in run.kinds:
         with _guard:

@@ -27,3 +27,7 @@ class MissingDependencyError(OpenCrateError, ImportError):
 
 class ConfirmationRequired(OpenCrateError, PermissionError):
     """A destructive call (delete, reset) was made without ``confirm=True``."""
+
+
+class CorruptArtifactError(OpenCrateError, ValueError):
+    """A saved file that is not what its format says (changed, truncated or overwritten since it was saved)."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Union
 
 from . import handlers, log, record, versions
 from ._names import check_kind, check_name, check_tag
+from ._paths import shown
 from .artifact import Artifact
 from .errors import ConfirmationRequired, InvalidNameError, NotSetUpError, UnknownKindError
 
@@ -24,7 +25,8 @@ _STARTS = "'new', 'last' or a version number (e.g. 0)"
 
 
 class _State:
-    __slots__ = ("root", "name", "number", "tag", "folder", "dir_path", "log_level")
+    # root and dir_path are absolute (bound at setup); relative: whether the user gave a relative root
+    __slots__ = ("root", "name", "number", "tag", "folder", "dir_path", "log_level", "relative")
     root: str
     name: str
     number: int
@@ -32,6 +34,7 @@ class _State:
     folder: str
     dir_path: str
     log_level: str
+    relative: bool
 
 
 class Snapshot:
@@ -57,13 +60,14 @@ class Snapshot:
         ``"last"`` resumes the newest, ``N`` resumes vN or creates it. A tagged version
         is resumed only when its ``tag`` is passed.
         """
-        check_name(name, "snapshot name")
-        check_tag(tag)
+        name = check_name(name, "snapshot name")
+        tag = check_tag(tag)
         log.check_level(log_level)
         start = _check_start(start)
         root = os.fspath(root)
         if not isinstance(root, str) or not root:
             raise InvalidNameError(f"Invalid root {root!r}: give the folder that holds snapshots, e.g. 'snapshots'.")
+        relative, root = not os.path.isabs(root), os.path.abspath(root)  # one folder, whatever chdir comes later
         snapshot_dir = os.path.join(root, name)
         number, folder, created, notice = versions.resolve(snapshot_dir, start, tag)
         dir_path = os.path.join(snapshot_dir, folder)
@@ -86,10 +90,11 @@ class Snapshot:
         state = _State()
         state.root, state.name, state.number, state.tag = root, name, number, tag
         state.folder, state.dir_path, state.log_level = folder, dir_path, log_level
+        state.relative = relative
         self._state = state
         if notice:
             log.warning(notice)
-        log.debug(f"{'Created' if created else 'Resumed'} snapshot {name!r} {folder} at {dir_path}")
+        log.debug(f"{'Created' if created else 'Resumed'} snapshot {name!r} {folder} at {self.dir_path}")
         for hook in list(self._setup_hooks):
             hook(self)
         return self
@@ -126,8 +131,9 @@ class Snapshot:
 
     @property
     def root(self) -> str:
-        """The folder that holds the snapshots (``snapshots`` unless ``setup(root=...)``)."""
-        return self._require().root
+        """The folder that holds the snapshots (``snapshots`` unless ``setup(root=...)``), shown as given at setup."""
+        state = self._require()
+        return shown(state.root, state.relative)
 
     @property
     def version(self) -> int:
@@ -146,20 +152,23 @@ class Snapshot:
 
     @property
     def dir_path(self) -> str:
-        """The version folder, e.g. ``snapshots/<name>/v0:baseline``."""
-        return self._require().dir_path
+        """The version folder, e.g. ``snapshots/<name>/v0:baseline``.
+
+        Bound at setup: after ``os.chdir()`` it still names the same folder (relative to the
+        new current folder when it lies inside it, else absolute).
+        """
+        state = self._require()
+        return shown(state.dir_path, state.relative)
 
     @property
     def log_path(self) -> str:
         """This run's log, ``<dir_path>/<name>.log`` (rewritten by each setup)."""
-        state = self._require()
-        return os.path.join(state.dir_path, f"{state.name}.log")
+        return os.path.join(self.dir_path, f"{self._require().name}.log")
 
     @property
     def history_log_path(self) -> str:
         """Every run of this version, ``<dir_path>/<name>.history.log`` (from the second run on)."""
-        state = self._require()
-        return os.path.join(state.dir_path, f"{state.name}.history.log")
+        return os.path.join(self.dir_path, f"{self._require().name}.history.log")
 
     def list_versions(self) -> list[str]:
         """Version folder names of the current snapshot name, oldest first."""
@@ -175,9 +184,9 @@ class Snapshot:
     # -- artifacts --------------------------------------------------------------------------------
     def artifact(self, kind: str, name: str, handler: Optional[HandlerSpec] = None, verbose: bool = False) -> Artifact:
         """The artifact ``name`` of ``kind`` in the current version (what ``oc.snapshot.<kind>(name)`` does)."""
-        state = self._require()
+        self._require()
         check_kind(kind)
-        check_name(name, "artifact name")
+        name = check_name(name, "artifact name")
         builtin = handlers.get_handler(kind)
         if handler is None and builtin is None:
             handler = self._custom_handlers.get(kind)
@@ -186,11 +195,11 @@ class Snapshot:
             if builtin is None:
                 self._custom_handlers[kind] = handler  # later oc.snapshot.<kind>(name) calls reuse it
             folder = builtin.folder if builtin is not None else kind
-            return Artifact(state.dir_path, kind, name, instance, folder, verbose=verbose, custom=True)
+            return Artifact(self.dir_path, kind, name, instance, folder, verbose=verbose, custom=True)
         if builtin is None:
             raise UnknownKindError(_unknown_kind_message(kind))
         name = _with_suffix(kind, name, builtin)
-        return Artifact(state.dir_path, kind, name, builtin, builtin.folder, verbose=verbose)
+        return Artifact(self.dir_path, kind, name, builtin, builtin.folder, verbose=verbose)
 
     def text(self, name: str, handler: Optional[HandlerSpec] = None, verbose: bool = False) -> Artifact:
         """Plain text (``texts/``)."""
@@ -237,9 +246,9 @@ class Snapshot:
             if "/" in file_name or not os.path.lexists(os.path.join(state.dir_path, rel)):
                 continue
             found.append(self._artifact_for(entry.get("kind") or handlers.kind_for_folder(folder), file_name))
-        known = {os.path.join(a.version_dir, a.relative_path) for a in found}
+        known = {a.relative_path for a in found}
         for entry in record.scan_files(state.dir_path, with_hash=False):
-            if os.path.join(state.dir_path, entry["path"]) not in known:
+            if entry["path"] not in known:
                 found.append(self._artifact_for(entry["kind"], entry["name"]))
         return [a for a in found if a is not None]
 
@@ -290,12 +299,13 @@ class Snapshot:
     def _artifact_for(self, kind: str, file_name: str) -> Artifact:
         state = self._require()
         builtin = handlers.get_handler(kind)
+        version_dir = shown(state.dir_path, state.relative)
         if builtin is not None and kind not in self._custom_handlers:
-            return Artifact(state.dir_path, kind, file_name, builtin, builtin.folder)
+            return Artifact(version_dir, kind, file_name, builtin, builtin.folder)
         handler = self._custom_handlers.get(kind)
         if handler is None:
-            return _OpaqueArtifact(state.dir_path, kind, file_name)
-        return Artifact(state.dir_path, kind, file_name, _instantiate(handler), kind, custom=True)
+            return _OpaqueArtifact(version_dir, kind, file_name)
+        return Artifact(version_dir, kind, file_name, _instantiate(handler), kind, custom=True)
 
     def _require(self) -> _State:
         if self._state is None:
@@ -312,7 +322,7 @@ class Snapshot:
     def __repr__(self) -> str:
         if self._state is None:
             return "<Snapshot (not set up: call oc.snapshot.setup(name=...))>"
-        return f"<Snapshot {self._state.name!r} {self._state.folder} at {self._state.dir_path!r}>"
+        return f"<Snapshot {self._state.name!r} {self._state.folder} at {self.dir_path!r}>"
 
 
 class _OpaqueArtifact(Artifact):

@@ -11,7 +11,7 @@ import os
 import pickle
 import struct
 
-from ..errors import InvalidNameError, UntrustedContentError
+from ..errors import CorruptArtifactError, InvalidNameError, UntrustedContentError
 from ._base import Handler, require
 
 _TORCH = (".pt", ".pth")
@@ -32,6 +32,136 @@ def _check_supported(path):
             ".npz/.npy, .joblib or .pkl, or a custom handler: oc.snapshot.<kind>(name, handler=YourClass)."
         )
     return suffix
+
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_NPY_MAGIC = b"\x93NUMPY"
+_PICKLE_START = b"\x80"  # the PROTO opcode: torch's legacy (non-zip) format is a series of pickles
+
+
+def _head(path, size=16):
+    with open(path, "rb") as f:
+        return f.read(size)
+
+
+def _corrupt(path, what, exc=None):
+    """The error for a file that cannot be what it claims: it says so, and never suggests an unsafe load."""
+    cause = f" ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})" if exc else ""
+    return CorruptArtifactError(
+        f"{os.path.basename(path)!r} is corrupt: {what}{cause}. The file was changed, truncated or replaced "
+        "after it was saved; loading it another way will not help. oc.snapshot.verify() tells whether it "
+        "differs from what was saved, and load(version=...) loads an earlier content."
+    )
+
+
+def _needs_unpickling(exc):
+    """torch's weights-only loader refused a class or function (the file is fine, but not only weights)."""
+    text = str(exc).lower()
+    return "global" in text and "unsupported operand" not in text
+
+
+def _load_torch(path, map_location, safe, mmap):
+    torch = require("torch", "torch", "Loading .pt/.pth checkpoints")
+    head = _head(path)
+    if not head.startswith((*_ZIP_MAGIC, _PICKLE_START)):
+        raise _corrupt(path, "it is neither a torch zip archive nor torch's legacy format")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=safe, mmap=mmap)
+    except pickle.UnpicklingError as exc:
+        if safe and (_needs_unpickling(exc) or _torch_file_is_whole(path)):
+            raise UntrustedContentError(
+                f"{os.path.basename(path)!r} holds Python objects that safe loading (weights_only=True) refuses: "
+                f"{_first_line(exc)}. If you trust this file, load it with load(weights_only=False)."
+            ) from None
+        raise _corrupt(path, "its pickled part is damaged", exc) from None
+    except (EOFError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and not _is_format_error(exc):
+            raise
+        raise _corrupt(path, "torch cannot read it as a checkpoint", exc) from None
+
+
+_TORCH_MAGIC_NUMBER = 0x1950A86A20F9469CFC6C  # the first pickle of torch's legacy format
+
+
+def _torch_file_is_whole(path):
+    """Whether a torch file is intact (zip CRCs and pickle opcodes; legacy: its magic number), unpickling nothing.
+
+    Tells a file that only weights-only loading cannot read (old pickle protocols, custom
+    classes) from a damaged one. Runs on the error path only: it reads the whole file.
+    """
+    import pickletools
+    import zipfile
+
+    try:
+        if _head(path).startswith(_ZIP_MAGIC):
+            with zipfile.ZipFile(path) as archive:
+                if archive.testzip() is not None:
+                    return False
+                pickles = [n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "data.pkl"]
+                if len(pickles) != 1:
+                    return False
+                with archive.open(pickles[0]) as f:
+                    for _ in pickletools.genops(f):
+                        pass
+            return True
+        with open(path, "rb") as f:
+            if not any(arg == _TORCH_MAGIC_NUMBER for _, arg, _ in pickletools.genops(f)):
+                return False
+            for _ in range(3):  # protocol version, system info, the object
+                for _ in pickletools.genops(f):
+                    pass
+        return True
+    except Exception:  # noqa: BLE001 - whatever fails to parse is not a whole file
+        return False
+
+
+def _is_format_error(exc):
+    text = str(exc)
+    return any(part in text for part in ("PytorchStreamReader", "Invalid magic number", "corrupt", "unexpected EOF"))
+
+
+def _first_line(exc):
+    lines = [line.strip() for line in str(exc).splitlines() if "global" in line.lower()]
+    return (lines[0] if lines else str(exc).splitlines()[0])[:300]
+
+
+def _load_numpy(path, suffix, trusted):
+    np = require("numpy", None, "Loading numpy checkpoints")
+    head = _head(path)
+    if suffix == ".npy" and not head.startswith(_NPY_MAGIC):
+        raise _corrupt(path, "it does not start with the .npy header")
+    if suffix == ".npz" and not head.startswith(_ZIP_MAGIC):
+        raise _corrupt(path, "it is not a zip archive, which every .npz file is")
+    import zipfile
+    import zlib
+
+    try:
+        if suffix == ".npy":
+            return np.load(path, allow_pickle=trusted)
+        with np.load(path, allow_pickle=trusted) as archive:
+            return {key: archive[key] for key in archive.files}
+    except ValueError as exc:
+        if not trusted and "allow_pickle" in str(exc):
+            raise UntrustedContentError(
+                f"{os.path.basename(path)!r} contains pickled Python objects. If you trust this file, load(trusted=True)."
+            ) from None
+        raise _corrupt(path, "numpy cannot read it", exc) from None
+    except (EOFError, OSError, zipfile.BadZipFile, zlib.error, pickle.UnpicklingError) as exc:
+        if isinstance(exc, OSError) and type(exc) is not OSError:
+            raise  # FileNotFoundError, PermissionError, disk errors: not the file's content
+        raise _corrupt(path, "numpy cannot read it", exc) from None
+
+
+def _check_pickle_stream(path):
+    """Walk a pickle's opcodes without running any (pickletools): a damaged stream is corrupt."""
+    import pickletools
+
+    with open(path, "rb") as f:
+        try:
+            for _ in pickletools.genops(f):
+                pass
+        except Exception as exc:  # noqa: BLE001 - any parse failure means the stream is not a pickle
+            raise _corrupt(path, "it is not a valid pickle", exc) from None
 
 
 def _state_dict(obj):
@@ -82,48 +212,37 @@ class CheckpointHandler(Handler):
         """Load a checkpoint.
 
         ``weights_only=False`` (torch) or ``trusted=True`` (any pickle-based file) allow
-        loading arbitrary Python objects: only do that for files you trust.
+        loading arbitrary Python objects: only do that for files you trust. A file that is
+        not valid in its format raises CorruptArtifactError, never advice to load it unsafely.
         """
         suffix = _check_supported(path)
-        name = os.path.basename(path)
         if suffix in _TORCH:
-            torch = require("torch", "torch", "Loading .pt/.pth checkpoints")
-            safe = weights_only and not trusted
-            try:
-                return torch.load(path, map_location=map_location, weights_only=safe, mmap=mmap)
-            except pickle.UnpicklingError as exc:
-                if not safe:
-                    raise
-                raise UntrustedContentError(
-                    f"{name!r} holds Python objects that safe loading (weights_only=True) refuses: {exc}. "
-                    "If you trust this file, load it with load(weights_only=False)."
-                ) from None
+            return _load_torch(path, map_location, weights_only and not trusted, mmap)
         if suffix == ".safetensors":
             st = require("safetensors.torch", "torch", "Loading .safetensors checkpoints")
-            return st.load_file(path, device=device)
-        if suffix in (".npz", ".npy"):
-            np = require("numpy", None, "Loading numpy checkpoints")
             try:
-                if suffix == ".npy":
-                    return np.load(path, allow_pickle=trusted)
-                with np.load(path, allow_pickle=trusted) as archive:
-                    return {key: archive[key] for key in archive.files}
-            except ValueError as exc:
-                if trusted or "pickle" not in str(exc).lower():
+                return st.load_file(path, device=device)
+            except Exception as exc:
+                if type(exc).__name__ != "SafetensorError":
                     raise
-                raise UntrustedContentError(
-                    f"{name!r} contains pickled Python objects. If you trust this file, load(trusted=True)."
-                ) from None
+                raise _corrupt(path, "it is not a valid safetensors file", exc) from None
+        if suffix in (".npz", ".npy"):
+            return _load_numpy(path, suffix, trusted)
         if not trusted:
+            if suffix != ".joblib":
+                _check_pickle_stream(path)  # parses opcodes only: a corrupt file is called corrupt
             raise UntrustedContentError(
-                f"Loading {name!r} would unpickle it, which can run any code stored in the file. "
+                f"Loading {os.path.basename(path)!r} would unpickle it, which can run any code stored in the file. "
                 "If you trust where it came from, load it with load(trusted=True)."
             )
         if suffix == ".joblib":
             joblib = require("joblib", "all", "Loading .joblib checkpoints")
             return joblib.load(path)
         with open(path, "rb") as f:
-            return pickle.load(f)
+            try:
+                return pickle.load(f)
+            except (pickle.UnpicklingError, EOFError) as exc:
+                raise _corrupt(path, "it is not a valid pickle", exc) from None
 
     def describe(self, path):
         suffix = _check_supported(path)

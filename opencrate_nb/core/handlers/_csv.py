@@ -32,6 +32,8 @@ class CsvHandler(Handler):
             pd = require("pandas", None, "Saving a dict of columns as CSV")
             obj = pd.DataFrame(obj)
         if _is_dataframe(obj):
+            if len(obj.columns) == 0 and len(obj.index) == 0:
+                return b""  # no columns: an empty file, which load() reads as an empty DataFrame
             if index is None:
                 index = not _has_default_index(obj)
             return obj.to_csv(index=index, sep=sep, header=header, **kwargs).encode("utf-8")
@@ -60,7 +62,10 @@ class CsvHandler(Handler):
         sep = kwargs.pop("sep", None) or _separator(path)
         if lib == "pandas":
             pd = require("pandas", None, "Loading CSV with lib='pandas'")
-            return pd.read_csv(path, sep=sep, **kwargs)
+            try:
+                return pd.read_csv(path, sep=sep, **kwargs)
+            except pd.errors.EmptyDataError:
+                return pd.DataFrame()  # a table without columns was saved as an empty file
         if lib == "csv":
             with open(path, newline="", encoding="utf-8") as f:
                 return [row for row in csv.reader(f, delimiter=sep)]

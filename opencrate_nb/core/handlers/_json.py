@@ -26,7 +26,33 @@ def _default(value):
 @functools.lru_cache(maxsize=16)
 def _encoder(indent, sort_keys, ensure_ascii):
     """One encoder per set of options (json.dumps would build a new one for every save)."""
-    return json.JSONEncoder(indent=indent, sort_keys=sort_keys, ensure_ascii=ensure_ascii, default=_default).encode
+    return json.JSONEncoder(
+        indent=indent, sort_keys=sort_keys, ensure_ascii=ensure_ascii, default=_default, allow_nan=False
+    ).encode
+
+
+def _non_finite_at(value, where="", depth=0):
+    """Where the first NaN or infinity sits in ``value`` (``['loss'][3] is NaN``), or None."""
+    if isinstance(value, float):
+        finite = value == value and value not in (float("inf"), float("-inf"))
+        return None if finite else f"{where or 'the value'} is {'NaN' if value != value else repr(value)}"
+    if depth > 200:
+        return None
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()
+        if isinstance(value, float):
+            return _non_finite_at(value, where, depth)
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite_at(item, f"{where}[{key!r}]", depth + 1)
+        if found:
+            return found
+    return None
 
 
 class JsonHandler(Handler):
@@ -36,7 +62,19 @@ class JsonHandler(Handler):
     description = "JSON-serialisable values (dict, list, str, numbers)"
 
     def to_bytes(self, obj, path=None, indent=4, sort_keys=False, ensure_ascii=False):
-        return _encoder(indent, sort_keys, ensure_ascii)(obj).encode("utf-8")
+        """Standard JSON only: NaN and infinities are refused (most JSON readers reject them)."""
+        try:
+            text = _encoder(indent, sort_keys, ensure_ascii)(obj)
+        except ValueError as exc:
+            if "JSON compliant" not in str(exc):
+                raise
+            where = _non_finite_at(obj) or "a value is NaN or infinite"
+            raise ValueError(
+                f"Cannot save {os.path.basename(path) if path else 'this value'!r} as JSON: {where}, "
+                "which standard JSON cannot hold. Replace it (e.g. with None, or a string such as "
+                "'nan'), or save the values with the csv or checkpoint kind. Nothing was written."
+            ) from None
+        return text.encode("utf-8")
 
     def load(self, path):
         with open(path, "rb") as f:

@@ -11,15 +11,21 @@ class TextHandler(Handler):
     kind = "text"
     folder = "texts"
     suffixes = (".txt",)
-    description = "any string, saved as UTF-8 text"
+    description = "a string, saved as UTF-8 text (or the encoding= given)"
 
     def to_bytes(self, obj, path=None, encoding="utf-8"):
-        if isinstance(obj, bytes):
-            return obj
-        return str(obj).encode(encoding)
+        """Only ``str``: what is saved is what ``load()`` returns, line endings included."""
+        if not isinstance(obj, str):
+            hint = (
+                "decode them first, e.g. data.decode('utf-8'), or keep raw bytes with a custom handler"
+                if isinstance(obj, (bytes, bytearray, memoryview))
+                else "convert it first, e.g. str(value), or save it with the json kind"
+            )
+            raise TypeError(f"A text artifact holds a str, got {type(obj).__name__}: {hint}. Nothing was written.")
+        return obj.encode(encoding)
 
     def load(self, path, encoding="utf-8"):
-        with open(path, encoding=encoding) as f:
+        with open(path, encoding=encoding, newline="") as f:  # "\r\n" stays "\r\n"
             return f.read()
 
     def describe(self, path):
