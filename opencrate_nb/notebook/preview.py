@@ -9,7 +9,6 @@ to what fits.
 """
 
 import base64
-import datetime as _dt
 import functools
 import html
 import io
@@ -17,7 +16,11 @@ import json
 import math
 import os
 
+from ..core.format import cell_label, format_size, format_time
 from . import _core
+
+#: The size text of every card and table (the one formatter of :mod:`opencrate_nb.core.format`).
+human_size = format_size
 
 #: Largest media file embedded as it is (base64 makes it 4/3 larger in the notebook).
 MEDIA_EMBED_MAX_BYTES = 2 << 20
@@ -79,17 +82,6 @@ def esc(value):
     return html.escape(str(value), quote=True)
 
 
-def human_size(size):
-    if size is None:
-        return "?"
-    size = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} PB"  # pragma: no cover
-
-
 def _clip(text, limit):
     text = str(text)
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
@@ -110,20 +102,12 @@ def _failed(what, exc):
 # ---------------------------------------------------------------------------------------------
 # facts about an artifact
 # ---------------------------------------------------------------------------------------------
-def cell_label(cell):
-    """``In [5]`` (or ``In [5] · cell 1a2b3c4d``) for a record's ``cell`` field."""
-    if not isinstance(cell, dict):
-        return None
-    count = cell.get("execution_count")
-    label = f"In [{count if count is not None else ' '}]"
-    cell_id = cell.get("cell_id")
-    if cell_id:
-        label += f" \u00b7 cell {str(cell_id)[:8]}"
-    return label
-
-
 def artifact_facts(artifact):
-    """Name, kind, size, modified, version and saving cell of an artifact; missing facts are None."""
+    """Name, kind, size, modified, version and saving cell of an artifact; missing facts are None.
+
+    Size and time come from the record entry of the last save when there is one (as in the
+    catalog and the CLI), the file's own stat otherwise; ``modified`` is already formatted.
+    """
     facts = {
         "name": getattr(artifact, "name", "?"),
         "kind": _core.artifact_kind(artifact),
@@ -145,7 +129,7 @@ def artifact_facts(artifact):
     try:
         stat = os.stat(path)
         facts["exists"] = True
-        facts["modified"] = _dt.datetime.fromtimestamp(stat.st_mtime).strftime("%Y-%m-%d %H:%M:%S")
+        facts["modified"] = format_time(stat.st_mtime)
         facts["size"] = stat.st_size
     except (OSError, TypeError):
         return facts
@@ -159,6 +143,8 @@ def artifact_facts(artifact):
         facts["cell"] = entry.get("cell")
         facts["saved_at"] = entry.get("time")
         facts["backup_of"] = entry.get("of")
+        if isinstance(facts["saved_at"], str):
+            facts["modified"] = format_time(facts["saved_at"])
     if os.path.isdir(path) and facts["size"] == stat.st_size:
         facts["size"] = _tree_size(path)
     return facts
