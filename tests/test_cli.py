@@ -94,6 +94,50 @@ def test_log_counts_entries_and_takes_the_version_as_a_word(store, capsys):
     assert status == 2 and "Two versions given" in err
 
 
+def _crate_on_a_terminal(*argv):
+    """Run ``python -m opencrate_nb.cli argv`` with its stdout on a real pseudo-terminal; what it wrote."""
+    import pty
+    import sys
+
+    from _notebook_fixtures import REPO
+
+    leader, follower = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "opencrate_nb.cli", *argv],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=60,
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal is closed once everything is read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+    assert done.returncode == 0, done.stderr
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_log_neutralises_control_sequences_on_a_terminal_only(workdir, capsys):
+    oc.snapshot.setup(name="esc")
+    oc.info("printed \x1b]52;c;aGk=\x07 and \x1b[31mred\x1b[0m")  # a clipboard write, a colour
+    forget_snapshot()
+    shown = _crate_on_a_terminal("log", "esc")
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "printed ^[]52;c;aGk=^G and ^[[31mred^[[0m" in shown
+    _, piped, _ = crate(capsys, "log", "esc")  # not a terminal: the log's bytes as they are
+    assert "printed \x1b]52;c;aGk=\x07 and \x1b[31mred\x1b[0m" in piped
+
+
 def test_show(store, capsys):
     status, out, _ = crate(capsys, "show", "exp", "tuned", "metrics.json")
     assert status == 0

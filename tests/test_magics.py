@@ -143,7 +143,8 @@ def test_status(ip):
     assert "version:     v0" in out
     assert "artifacts:   1" in out
     assert "capture:     on" in out
-    assert "text/html" in outputs[0].data
+    html = outputs[0].data["text/html"]
+    assert "<th" not in html and "<td" in html and "stat" in html  # rows of name and value, no empty heading
     ok(run(ip, "%crate capture off"))
     assert "capture:     off" in shown(run_captured(ip, "%crate status"))
 

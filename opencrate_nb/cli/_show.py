@@ -4,7 +4,7 @@ import os
 
 from ..core import _timelines, history, refs
 from ..core.handlers import get_handler
-from ._output import add_name, command, emit_json, fact_lines, table
+from ._output import add_name, command, emit_json, fact_lines, table, terminal_safe
 
 
 def add_parser(commands, common):
@@ -61,7 +61,7 @@ def run(args):
     if args.json:
         emit_json(info)
         return 0
-    print(show_text(ref.label, info, history.history_of(ref.dir_path, path, full)))
+    print(terminal_safe(show_text(ref.label, info, history.history_of(ref.dir_path, path, full))))
     return 0
 
 

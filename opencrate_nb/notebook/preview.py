@@ -432,8 +432,11 @@ def _preview_csv(artifact, info):
     return table_html(columns, rows, total_rows=info.get("rows"))
 
 
-def table_html(columns, rows, total_rows=None):
-    """A small HTML table of the first rows; wide tables are cut at TABLE_MAX_COLUMNS."""
+def table_html(columns, rows, total_rows=None, header=True):
+    """A small HTML table of the first rows; wide tables are cut at TABLE_MAX_COLUMNS.
+
+    ``header=False``: no heading row (a table of name/value pairs), ``columns`` only sets the width.
+    """
     shown = columns[:TABLE_MAX_COLUMNS]
     more_columns = len(columns) - len(shown)
 
@@ -444,7 +447,7 @@ def table_html(columns, rows, total_rows=None):
             out += f'<{tag} style="{_CELL_STYLE}">\u2026</{tag}>'
         return f"<tr>{out}</tr>"
 
-    body = cells(shown, "th") + "".join(cells(row, "td") for row in rows)
+    body = (cells(shown, "th") if header else "") + "".join(cells(row, "td") for row in rows)
     html_text = f'<table style="{_TABLE_STYLE}">{body}</table>'
     notes = []
     if total_rows is not None and total_rows > len(rows):

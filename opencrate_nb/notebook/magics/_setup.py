@@ -66,7 +66,7 @@ def cmd_status(magics: Any, args: argparse.Namespace) -> None:
     rows += _environment_rows()
     width = max(len(k) for k, _ in rows)
     text = "\n".join(f"{k + ':':<{width + 1}} {v}" for k, v in rows)
-    display(text, preview.table_html(["", ""], [list(r) for r in rows]))
+    display(text, preview.table_html(["name", "value"], [list(r) for r in rows], header=False))
 
 
 def _environment_rows() -> list[tuple[str, str]]:
