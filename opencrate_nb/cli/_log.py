@@ -9,7 +9,7 @@ from ._output import add_name, command, emit_json, terminal_safe
 DEFAULT_VERSION = "last"
 
 
-def add_parser(commands, common) -> None:
+def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = command(
         commands,
         common,
@@ -30,7 +30,7 @@ def add_parser(commands, common) -> None:
     parser.add_argument("--level", choices=log.LEVELS, default=None, help="only entries at LEVEL or above")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.version is not None and args.version_option is not None and args.version != args.version_option:
         raise ValueError(f"Two versions given ({args.version!r} and --version {args.version_option!r}): give one.")
     ref = refs.resolve(args.version or args.version_option or DEFAULT_VERSION, name=args.name, root=args.root)

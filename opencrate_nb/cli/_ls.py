@@ -1,5 +1,6 @@
 """``crate ls [NAME]``: the snapshot names, or the versions of one name."""
 
+import argparse
 import os
 
 from ..core import _timelines, environment, refs
@@ -7,7 +8,7 @@ from ..core.format import format_size, format_time
 from ._output import command, emit_json, table
 
 
-def add_parser(commands, common):
+def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = command(
         commands,
         common,
@@ -20,7 +21,7 @@ def add_parser(commands, common):
     parser.add_argument("name", nargs="?", help="a snapshot name")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     if args.name is None:
         rows = [
             {"name": name, "versions": [r.folder for r in refs.list_versions(args.root, name)]}

@@ -1,5 +1,6 @@
 """``crate show NAME VERSION ARTIFACT``: one artifact's record, summary and history."""
 
+import argparse
 import os
 
 from ..core import _timelines, history, refs
@@ -7,7 +8,7 @@ from ..core.handlers import get_handler
 from ._output import add_name, command, emit_json, fact_lines, table, terminal_safe
 
 
-def add_parser(commands, common):
+def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = command(
         commands,
         common,
@@ -39,7 +40,7 @@ def find(ref, artifact):
     raise KeyError(f"No artifact {artifact!r} in {ref.label}.{hint} See: crate ls {ref.name}")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     ref = refs.resolve(args.version, name=args.name, root=args.root)
     path = find(ref, args.artifact)
     full = os.path.join(ref.dir_path, path)

@@ -15,6 +15,8 @@ import io
 import json
 import math
 import os
+from collections.abc import Sequence
+from typing import Any, Optional
 
 from ..core.format import cell_label, format_size, format_time
 from . import _core
@@ -102,7 +104,7 @@ def _failed(what, exc):
 # ---------------------------------------------------------------------------------------------
 # facts about an artifact
 # ---------------------------------------------------------------------------------------------
-def artifact_facts(artifact):
+def artifact_facts(artifact: Any) -> dict[str, Any]:
     """Name, kind, size, modified, version and saving cell of an artifact; missing facts are None.
 
     Size and time come from the record entry of the last save when there is one (as in the
@@ -432,7 +434,9 @@ def _preview_csv(artifact, info):
     return table_html(columns, rows, total_rows=info.get("rows"))
 
 
-def table_html(columns, rows, total_rows=None, header=True):
+def table_html(
+    columns: Sequence[Any], rows: Sequence[Sequence[Any]], total_rows: Optional[int] = None, header: bool = True
+) -> str:
     """A small HTML table of the first rows; wide tables are cut at TABLE_MAX_COLUMNS.
 
     ``header=False``: no heading row (a table of name/value pairs), ``columns`` only sets the width.
