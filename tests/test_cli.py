@@ -3,6 +3,7 @@ entry point in real subprocesses (exit statuses, --json, --root, --help, progres
 
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -62,16 +63,96 @@ def test_log(store, capsys):
     assert status == 0 and out.strip().endswith("INFO     second run")
     status, out, _ = crate(capsys, "log", "exp", "--version", "0", "--json")
     data = json.loads(out)
-    assert data["version"]["version"] == "v0" and data["lines"][-1].endswith("first run")
+    assert data["version"]["version"] == "v0" and data["entries"][-1]["message"] == "first run"
+    assert data["entries"][-1]["level"] == "INFO"
     status, _, err = crate(capsys, "log", "exp", "--history")
     assert status == 2 and "no exp.history.log (it starts when a version is run a second time)" in err
+
+
+def test_log_counts_entries_and_takes_the_version_as_a_word(store, capsys):
+    folder = os.path.join("snapshots", "exp", "v0")
+    with open(os.path.join(folder, "exp.log"), "a", encoding="utf-8") as f:
+        f.write("2026-12-01 08:22:22 - INFO     cell [3] ok in 10 ms: print(1)\n--- stdout ---\n1\n")
+        f.write("2026-12-01 08:22:23 - ERROR    boom\nTraceback (most recent call last):\n  x\n")
+    status, out, _ = crate(capsys, "log", "exp", "v0", "-n", "2")
+    assert status == 0
+    assert out.splitlines() == [
+        "2026-12-01 08:22:22 - INFO     cell [3] ok in 10 ms: print(1)",
+        "--- stdout ---",
+        "1",
+        "2026-12-01 08:22:23 - ERROR    boom",
+        "Traceback (most recent call last):",
+        "  x",
+    ]
+    _, out, _ = crate(capsys, "log", "exp", "0", "--level", "error")
+    assert out.startswith("2026-12-01 08:22:23 - ERROR    boom\n")
+    status, _, err = crate(capsys, "log", "exp", "0", "--level", "loud")
+    assert status == 2 and "invalid choice: 'loud'" in err
+    status, _, err = crate(capsys, "log", "exp", "0", "-n", "-1")
+    assert status == 2 and "must be 0 (all) or more" in err
+    status, _, err = crate(capsys, "log", "exp", "0", "--version", "1")
+    assert status == 2 and "Two versions given" in err
+
+
+def _crate_on_a_terminal(*argv):
+    """Run ``python -m opencrate_nb.cli argv`` with its stdout on a real pseudo-terminal; what it wrote."""
+    import pty
+    import sys
+
+    from _notebook_fixtures import REPO
+
+    leader, follower = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "opencrate_nb.cli", *argv],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=60,
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal is closed once everything is read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+    assert done.returncode == 0, done.stderr
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_log_neutralises_control_sequences_on_a_terminal_only(workdir, capsys):
+    oc.snapshot.setup(name="esc")
+    oc.info("printed \x1b]52;c;aGk=\x07 and \x1b[31mred\x1b[0m")  # a clipboard write, a colour
+    forget_snapshot()
+    shown = _crate_on_a_terminal("log", "esc")
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "printed ^[]52;c;aGk=^G and ^[[31mred^[[0m" in shown
+    _, piped, _ = crate(capsys, "log", "esc")  # not a terminal: the log's bytes as they are
+    assert "printed \x1b]52;c;aGk=\x07 and \x1b[31mred\x1b[0m" in piped
 
 
 def test_show(store, capsys):
     status, out, _ = crate(capsys, "show", "exp", "tuned", "metrics.json")
     assert status == 0
     assert out.startswith("exp/v1:tuned/jsons/metrics.json\n  kind     json\n")
-    assert "metrics.json: 2 contents" in out and "keys     ['loss']" in out
+    assert "metrics.json: 2 contents" in out and "\n  keys     loss\n" in out  # no Python reprs
+    assert re.search(r"\n  size     \d+ B\n", out) and re.search(r"\n  saved    \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n", out)
+    assert "\n  cell     -\n" in out  # saved outside a notebook
+    oc.snapshot.setup(name="tables")
+    oc.snapshot.csv("scores.csv").save([["epoch", "loss"], [1, 0.5], [2, 0.25]])
+    forget_snapshot()
+    _, out, _ = crate(capsys, "show", "tables", "0", "scores.csv")
+    assert (
+        "\n  rows     2\n  columns  epoch, loss\n  first rows\n    epoch  loss\n    1      0.5\n    2      0.25\n"
+        in out
+    )
     status, out, _ = crate(capsys, "show", "exp", "1", "jsons/metrics.json", "--json")
     data = json.loads(out)
     assert data["summary"]["keys"] == ["loss"] and len(data["history"]) == 2

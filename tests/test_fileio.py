@@ -101,7 +101,7 @@ def test_unknown_io_attribute_lists_what_exists(oc):
 
 @pytest.mark.parametrize(
     "size, text",
-    [(0, "0 B"), (1023, "1023 B"), (1536, "1.5 KB"), (5 << 20, "5.0 MB"), (3 << 30, "3.0 GB"), (5 << 40, "5120.0 GB")],
+    [(0, "0 B"), (1023, "1023 B"), (1536, "1.5 KB"), (5 << 20, "5.0 MB"), (3 << 30, "3.0 GB"), (5 << 40, "5.0 TB")],
 )
 def test_format_size(oc, size, text):
     assert oc.io.format_size(size) == text

@@ -57,7 +57,8 @@ def test_history_names_the_cell_that_saved(snap):
         lineage.set_current_cell(None)
     items = notes.history()
     assert [item["cell"] for item in items] == [None, {"execution_count": 7, "cell_id": "c-7"}]
-    assert "cell [7]" in str(items)
+    assert "In [7]" in str(items) and "c-7" not in str(items)
+    assert "<td>In [7]</td>" in items._repr_html_()
 
 
 def test_loading_earlier_contents_by_position(snap):

@@ -6,6 +6,7 @@ import re
 import pytest
 from loguru import logger
 
+from opencrate_nb.core import log
 from opencrate_nb.core.errors import InvalidNameError, NotSetUpError
 
 FILE_LINE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} - (\w+) +(.*)$")
@@ -184,3 +185,61 @@ def test_write_to_files_skips_the_console(oc, capsys):
     log.write_to_files("info", "captured cell output")
     assert capsys.readouterr().out == ""
     assert ("INFO", "captured cell output") in file_messages(oc.snapshot.log_path)
+
+
+# -- reading the log back: the one parser of the file format ----------------------------------------
+SAMPLE = (
+    "2026-01-01 10:00:00 - INFO     one\n"
+    "2026-01-01 10:00:01 - ERROR    two\nTraceback:\n  line\n"
+    "2026-01-01 10:00:02 - SUCCESS    indented three\n"
+    "2026-01-01 10:00:03 - CRITICAL four\n"
+)
+
+
+def test_entries_keep_their_continuation_lines():
+    entries = log.parse_entries(SAMPLE)
+    assert [e.level for e in entries] == ["INFO", "ERROR", "SUCCESS", "CRITICAL"]
+    assert [e.time for e in entries][:2] == ["2026-01-01 10:00:00", "2026-01-01 10:00:01"]
+    assert entries[1].message == "two\nTraceback:\n  line"
+    assert entries[1].text == "2026-01-01 10:00:01 - ERROR    two\nTraceback:\n  line"
+    assert entries[2].message == "  indented three"  # the message's own leading spaces are kept
+    assert entries[3].message == "four"
+    assert entries[1].unstamped == "ERROR    two\nTraceback:\n  line"
+    assert "\n".join(e.text for e in entries) + "\n" == SAMPLE  # nothing lost, nothing added
+
+
+def test_text_before_the_first_entry_is_kept_as_an_entry_without_level():
+    [head, entry] = log.parse_entries("not a log line\n2026-01-01 10:00:00 - INFO     one")
+    assert (head.time, head.level, head.message) == (None, None, "not a log line")
+    assert head.unstamped == "not a log line" and entry.message == "one"
+    assert log.parse_entries("") == []
+
+
+def test_selecting_by_level_then_the_last_entries():
+    entries = log.parse_entries("stray\n" + SAMPLE)
+    assert [e.level for e in log.select_entries(entries, level="error")] == [None, "ERROR", "CRITICAL"]
+    assert [e.message for e in log.select_entries(entries, last=2)] == ["  indented three", "four"]
+    assert [e.level for e in log.select_entries(entries, level="success", last=1)] == ["CRITICAL"]
+    assert len(log.select_entries(entries, last=0)) == 5
+    with pytest.raises(InvalidNameError, match="Invalid log_level 'loud'"):
+        log.select_entries(entries, level="loud")
+    with pytest.raises(ValueError, match="0 \\(all\\) or more"):
+        log.select_entries(entries, last=-1)
+
+
+def test_the_parser_reads_what_the_writer_writes(oc):
+    oc.snapshot.setup(name="roundtrip", start="new")
+    oc.info("first")
+    try:
+        1 / 0
+    except ZeroDivisionError:
+        oc.exception("failed")
+    oc.warning("last")
+    entries = log.read_entries(oc.snapshot.log_path)
+    assert [(e.level, e.message.splitlines()[0]) for e in entries] == [
+        ("INFO", "first"),
+        ("ERROR", "failed"),
+        ("WARNING", "last"),
+    ]
+    assert "ZeroDivisionError: division by zero" in entries[1].message
+    assert len(log.read_entries(oc.snapshot.log_path, max_bytes=10)) == 1

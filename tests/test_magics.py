@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import pytest
 from _notebook_fixtures import forget_snapshot, require, run, run_captured
@@ -142,7 +143,8 @@ def test_status(ip):
     assert "version:     v0" in out
     assert "artifacts:   1" in out
     assert "capture:     on" in out
-    assert "text/html" in outputs[0].data
+    html = outputs[0].data["text/html"]
+    assert "<th" not in html and "<td" in html and "stat" in html  # rows of name and value, no empty heading
     ok(run(ip, "%crate capture off"))
     assert "capture:     off" in shown(run_captured(ip, "%crate status"))
 
@@ -346,11 +348,13 @@ def test_ls(crate):
     ok(run(crate, "x = {'a': 1}"))
     ok(run(crate, "%crate save metrics.json x"))
     oc.snapshot.text("notes.txt").save("hi")
+    lines = shown(run_captured(crate, "%crate ls")).strip().splitlines()
+    assert lines[0].split() == ["name", "kind", "size", "modified", "cell"]  # no empty note column
     ok(run(crate, "%crate backup metrics.json --tag best"))
     captured = run_captured(crate, "%crate ls")
     out, outputs = shown(captured), captured[3]
     lines = out.strip().splitlines()
-    assert lines[0].split() == ["name", "kind", "size", "modified", "cell"]
+    assert lines[0].split() == ["name", "kind", "size", "modified", "cell", "note"]
     by_name = {line.split()[0]: line for line in lines[1:]}
     assert set(by_name) == {"metrics.json", "metrics.backup_best.json", "notes.txt"}
     assert "In [" in by_name["metrics.json"]  # saved by a cell
@@ -413,15 +417,22 @@ def test_log_tail_level_and_history(crate):
     assert "-n needs" in usage_error(run(crate, "%crate log -n -2"))
 
 
-def test_split_log_entries_keeps_continuation_lines():
-    text = (
-        "2026-01-01 10:00:00 - INFO     one\n"
-        "2026-01-01 10:00:01 - ERROR    two\nTraceback:\n  line\n"
-        "2026-01-01 10:00:02 - SUCCESS  three\n"
+def _stamped(text):
+    """The lines of log text that start an entry."""
+    return [line for line in text.splitlines() if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - [A-Z]+ ", line)]
+
+
+def test_log_counts_entries_as_crate_log_does(crate):
+    ok(run(crate, "print('line one')\nprint('line two')"))  # one entry: the cell, its output below it
+    ok(run(crate, "%crate capture off"))  # so that the cells below do not add entries
+    oc.info("after the cell")
+    _, out, _, _ = run_captured(crate, "%crate log -n 4")
+    assert len(_stamped(out)) == 4 and "line one\nline two" in out
+    assert out.rstrip("\n").endswith("INFO     after the cell")
+    _, cli_out, _, _ = run_captured(
+        crate, "from opencrate_nb.cli import main\nstatus = main(['log', 'nbtest', '-n', '4'])"
     )
-    entries = magics.split_log_entries(text)
-    assert [level for level, _ in entries] == ["INFO", "ERROR", "SUCCESS"]
-    assert entries[1][1].endswith("Traceback:\n  line")
+    assert cli_out == out  # the same parser: the same entries
 
 
 def test_capture_on_off(crate):
@@ -545,11 +556,35 @@ def test_cell_save_kind_option(crate):
         assert json.dumps(f.read())  # plain YAML text
 
 
-def test_errors_from_core_are_usage_errors(crate, monkeypatch):
-    from opencrate_nb.core.errors import NotSetUpError
+def test_errors_from_core_are_one_line_usage_errors(crate):
+    from opencrate_nb.core.errors import InvalidNameError
 
-    def boom(*args, **kwargs):
-        raise NotSetUpError("core says no")
+    oc.snapshot.json("m.json").save({"v": 1})
+    with pytest.raises(InvalidNameError) as raised:
+        oc.snapshot.json("m.json").backup(tag="a/b")
+    assert usage_error(run(crate, "%crate backup m.json --tag a/b")) == str(raised.value)
+    assert usage_error(run(crate, "%%crate save bad/name.json\n{'a': 1}")).startswith("Invalid")
 
-    monkeypatch.setattr(magics, "_find_artifacts", boom)
-    assert usage_error(run(crate, "%crate show a.json")) == "core says no"
+
+def test_enumerations_are_declared_as_choices(ip):
+    def choices(sub, dest):
+        [action] = [a for a in magics.SUBCOMMANDS[sub].parser._actions if a.dest == dest]
+        return tuple(action.choices)
+
+    assert choices("setup", "log_level") == choices("log", "level") == magics.LOG_LEVELS
+    assert choices("capture", "state") == magics.CAPTURE_STATES == ("on", "off")
+    ok(run(ip, "%crate setup exp --log-level DEBUG"))  # any case
+    oc.debug("a detail")
+    from _notebook_fixtures import log_text
+
+    assert "DEBUG    a detail" in log_text()
+
+
+def test_destructive_subcommands_take_confirm(crate):
+    destructive = {name for name, sub in magics.SUBCOMMANDS.items() if sub.destructive}
+    assert destructive == {"rm"}
+    assert "--confirm    required: this cannot be undone" in shown(run_captured(crate, "%crate rm --help"))
+    oc.snapshot.json("kept.json").save({})
+    message = usage_error(run(crate, "%crate rm kept.json"))
+    assert message == "%crate rm deletes kept.json for good: add --confirm to do it. Nothing was deleted."
+    assert oc.snapshot.json("kept.json").exists

@@ -10,6 +10,7 @@ import pytest
 from _notebook_fixtures import require, run
 
 import opencrate as oc
+from opencrate_nb.core import format
 from opencrate_nb.core.handlers import AudioClip, GifFrames, VideoClip
 from opencrate_nb.notebook import preview
 
@@ -40,19 +41,14 @@ def _assert_card(html, name, kind):
 
 
 # -- small helpers ------------------------------------------------------------------------------
-def test_esc_and_human_size():
+def test_esc():
     assert preview.esc('<a href="x">&') == "&lt;a href=&quot;x&quot;&gt;&amp;"
-    assert preview.human_size(0) == "0 B"
-    assert preview.human_size(1023) == "1023 B"
-    assert preview.human_size(2048) == "2.0 KB"
-    assert preview.human_size(5 << 20) == "5.0 MB"
-    assert preview.human_size(None) == "?"
 
 
-def test_cell_label():
-    assert preview.cell_label(None) is None
-    assert preview.cell_label({"execution_count": 7, "cell_id": None}) == "In [7]"
-    assert preview.cell_label({"execution_count": 7, "cell_id": "abcdef123456"}) == "In [7] \u00b7 cell abcdef12"
+def test_sizes_and_cells_read_as_everywhere_else():
+    assert preview.human_size is format.format_size
+    assert preview.cell_label is format.cell_label
+    assert preview.cell_label({"execution_count": 7, "cell_id": "abcdef123456"}) == "In [7]"  # never the raw id
 
 
 # -- cards by kind ------------------------------------------------------------------------------

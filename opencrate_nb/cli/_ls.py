@@ -1,12 +1,14 @@
 """``crate ls [NAME]``: the snapshot names, or the versions of one name."""
 
+import argparse
 import os
 
 from ..core import _timelines, environment, refs
-from ._output import command, emit_json
+from ..core.format import format_size, format_time
+from ._output import command, emit_json, table
 
 
-def add_parser(commands, common):
+def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = command(
         commands,
         common,
@@ -19,7 +21,7 @@ def add_parser(commands, common):
     parser.add_argument("name", nargs="?", help="a snapshot name")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     if args.name is None:
         rows = [
             {"name": name, "versions": [r.folder for r in refs.list_versions(args.root, name)]}
@@ -36,16 +38,19 @@ def run(args):
     if args.json:
         emit_json(rows)
         return 0
-    from ..core.fileio import format_size
+    print(versions_table(rows))
+    return 0
 
+
+def versions_table(rows: list) -> str:
+    """The versions of one name as a table: artifacts, their size, when the last run started, git."""
+    body = []
     for row in rows:
         git = row["git"] or {}
         commit = (git.get("commit") or "")[:10] + ("*" if git.get("dirty") else "")
-        print(
-            f"{row['version']:<28} {row['artifacts']:>5} artifacts {format_size(row['bytes']):>10}  "
-            f"{(row['start'] or '')[:19].replace('T', ' '):<19}  {commit}"
-        )
-    return 0
+        start = format_time(row["start"]) if row["start"] else ""
+        body.append([row["version"], row["artifacts"], format_size(row["bytes"]), start, commit])
+    return table(["version", "artifacts", "size", "last run", "commit"], body, right=(1, 2))
 
 
 def version_row(ref):

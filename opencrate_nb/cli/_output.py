@@ -1,8 +1,17 @@
-"""What every command shares: JSON output, errors, and progress on stderr."""
+"""What every command shares: JSON output, errors, progress on stderr, and how values read.
+
+Sizes, times and saving cells are shown through :mod:`opencrate_nb.core.format`, as in the
+notebook and the sidebar; ``--json`` keeps the raw values.
+"""
 
 import json
+import re
 import sys
 import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..core.format import cell_label, format_size, format_time
 
 LONG_WORK = 500  #: items: below this, no progress is shown
 
@@ -55,3 +64,79 @@ class Progress:
         else:
             self.stream.write(text + "\n")
         self.stream.flush()
+
+
+# -- how values read on a terminal ---------------------------------------------------------------
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+#: Values listed in full up to this many items; longer lists end with "... (N more)".
+LIST_ITEMS = 10
+#: Width at which a value is cut with an ellipsis.
+VALUE_CHARS = 100
+
+
+def terminal_safe(text: str, stream: Any = None) -> str:
+    """``text`` with control characters shown as ``^[`` etc. when it goes to a terminal.
+
+    Captured output in a log may hold escape sequences (colours, and worse: titles, the
+    clipboard); a terminal would obey them. Piped output is left byte for byte.
+    """
+    stream = stream or sys.stdout
+    if not getattr(stream, "isatty", lambda: False)():
+        return text
+    return _CONTROL.sub(lambda m: "^" + chr((ord(m.group()) + 64) % 128), text)
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[Any]], right: Sequence[int] = ()) -> str:
+    """Columns padded to their widest value; the columns numbered in ``right`` are right-aligned."""
+    lines = [[str(v) for v in header], *([str(v) for v in row] for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = []
+    for line in lines:
+        cells = [v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(line, widths))]
+        out.append("  ".join(cells).rstrip())
+    return "\n".join(out)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "\u2026"
+
+
+def readable(key: str, value: Any) -> str:
+    """One value of a record or a handler's description as a person reads it (no Python reprs)."""
+    if value is None:
+        return "-"
+    if key == "cell":
+        return cell_label(value) or "-"
+    if key in ("size", "bytes") or key.endswith("_size") or key.endswith("_bytes"):
+        return format_size(value)
+    if key in ("time", "saved", "modified", "created", "start", "end", "until") and isinstance(value, str):
+        return format_time(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        return _clip(", ".join(f"{k}: {readable(str(k), v)}" for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        shown = ", ".join(readable(key, v) for v in value[:LIST_ITEMS])
+        more = f", \u2026 ({len(value) - LIST_ITEMS} more)" if len(value) > LIST_ITEMS else ""
+        return _clip(shown + more)
+    return _clip(str(value))
+
+
+def fact_lines(facts: Sequence[tuple[str, Any]], indent: str = "  ", width: int = 8) -> list[str]:
+    """``key value`` lines, keys padded to one width, values made :func:`readable`.
+
+    A text of several lines (a file's first lines) follows its key as an indented block.
+    """
+    width = max([width, *(len(k) for k, _ in facts)])
+    lines = []
+    for key, value in facts:
+        if isinstance(value, str) and "\n" in value.strip("\n"):
+            lines.append(f"{indent}{key}")
+            lines += [f"{indent}  {line}" for line in value.strip("\n").splitlines()[:LIST_ITEMS]]
+        else:
+            lines.append(f"{indent}{key:<{width}} {readable(key, value)}")
+    return lines

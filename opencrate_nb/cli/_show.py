@@ -1,13 +1,14 @@
 """``crate show NAME VERSION ARTIFACT``: one artifact's record, summary and history."""
 
+import argparse
 import os
 
 from ..core import _timelines, history, refs
 from ..core.handlers import get_handler
-from ._output import add_name, command, emit_json
+from ._output import add_name, command, emit_json, fact_lines, table, terminal_safe
 
 
-def add_parser(commands, common):
+def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = command(
         commands,
         common,
@@ -39,7 +40,7 @@ def find(ref, artifact):
     raise KeyError(f"No artifact {artifact!r} in {ref.label}.{hint} See: crate ls {ref.name}")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     ref = refs.resolve(args.version, name=args.name, root=args.root)
     path = find(ref, args.artifact)
     full = os.path.join(ref.dir_path, path)
@@ -61,14 +62,41 @@ def run(args):
     if args.json:
         emit_json(info)
         return 0
-    print(f"{ref.label}/{path}")
-    for key in ("kind", "size", "sha256", "time", "cell"):
-        print(f"  {key:<8} {info[key]}")
-    for key, value in info["summary"].items():
-        if key != "size":
-            print(f"  {key:<8} {value}")
-    print(history.history_of(ref.dir_path, path, full))
+    print(terminal_safe(show_text(ref.label, info, history.history_of(ref.dir_path, path, full))))
     return 0
+
+
+def show_text(label: str, info: dict, history_text: object) -> str:
+    """What ``crate show`` prints: the record's facts, the content's summary (a table's first
+    rows as a table), then the history."""
+    summary = dict(info["summary"])
+    summary.pop("size", None)  # the record's size is shown already
+    handler = get_handler(info["kind"]) if info["kind"] else None
+    one_line = _summary_line(handler, info["summary"])
+    facts = [("kind", info["kind"]), ("size", info["size"]), ("sha256", info["sha256"])]
+    facts += [("saved", info["time"]), ("cell", info["cell"])]
+    if one_line:
+        facts.append(("summary", one_line))
+    head = summary.pop("head", None) if isinstance(summary.get("columns"), list) else None
+    facts += list(summary.items())
+    lines = [f"{label}/{info['path']}", *fact_lines(facts)]
+    if isinstance(head, list) and head and all(isinstance(row, (list, tuple)) for row in head):
+        lines.append("  first rows")
+        lines += ["    " + line for line in table(summary["columns"], head).splitlines()]
+    lines.append(str(history_text))
+    return "\n".join(lines)
+
+
+def _summary_line(handler, description: dict) -> str:
+    """The handler's one-line summary of its description, when the handler has one ('' otherwise)."""
+    summary = getattr(handler, "summary", None)
+    if not callable(summary) or "note" in description:
+        return ""
+    try:
+        line = summary(description)
+    except Exception:  # noqa: BLE001 - a summary must not stop the command
+        return ""
+    return line if isinstance(line, str) else ""
 
 
 def summarize(kind, full):

@@ -12,9 +12,8 @@ import difflib
 import html
 import json
 import os
-import re
 
-from . import _atomic, _timelines, environment, refs
+from . import _atomic, _timelines, environment, log, refs
 from .errors import InvalidNameError
 from .handlers import get_handler, kind_for_folder, kind_for_suffix
 
@@ -39,8 +38,6 @@ _MIME = {
     ".mp4": "video/mp4",
     ".webm": "video/webm",
 }
-_LOG_STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - ")
-_LOG_LEVEL = re.compile(r"^(TRACE|DEBUG|INFO|SUCCESS|WARNING|ERROR|CRITICAL)\s")
 
 
 class Detail:
@@ -538,24 +535,24 @@ def compare_logs(path_a, path_b):
 
     def read(path):
         try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                return [_LOG_STAMP.sub("", line) for line in f.read(MAX_PARSED_BYTES).splitlines()]
+            return log.read_entries(path, max_bytes=MAX_PARSED_BYTES)
         except FileNotFoundError:
             return []
 
-    a, b = read(path_a), read(path_b)
+    entries_a, entries_b = read(path_a), read(path_b)
+    a = [line for entry in entries_a for line in entry.unstamped.splitlines()]
+    b = [line for entry in entries_b for line in entry.unstamped.splitlines()]
     if a == b:
         return Detail()
 
-    def levels(lines):
+    def levels(entries):
         counts = {}
-        for line in lines:
-            match = _LOG_LEVEL.match(line)
-            if match:
-                counts[match.group(1)] = counts.get(match.group(1), 0) + 1
+        for entry in entries:
+            if entry.level is not None:
+                counts[entry.level] = counts.get(entry.level, 0) + 1
         return counts
 
-    count_a, count_b = levels(a), levels(b)
+    count_a, count_b = levels(entries_a), levels(entries_b)
     rows = [
         (f"{level} lines", count_a.get(level, 0), count_b.get(level, 0))
         for level in dict.fromkeys([*count_a, *count_b])

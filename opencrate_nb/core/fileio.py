@@ -4,11 +4,11 @@
 use them); saves are atomic like artifact saves but are not written to the record.
 """
 
-import datetime as _dt
 import os
 import sys
 
 from . import _writer, handlers
+from .format import format_size, format_time
 
 _TEE, _LAST, _PIPE, _GAP = "├── ", "└── ", "│   ", "    "
 
@@ -59,18 +59,8 @@ def _label(path, name, verbose, top=False):
     text = (path if top else name) + ("/" if is_dir and not (path if top else name).endswith("/") else "")
     if verbose and not is_dir:
         stat = os.stat(path)
-        when = _dt.datetime.fromtimestamp(stat.st_mtime).strftime("%Y-%m-%d %H:%M:%S")
-        text += f"  ({format_size(stat.st_size)}, {when})"
+        text += f"  ({format_size(stat.st_size)}, {format_time(stat.st_mtime)})"
     return text
-
-
-def format_size(size):
-    """1536 -> '1.5 KB'."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024.0
-    return f"{size:.1f} TB"
 
 
 class _KindIO:

@@ -38,6 +38,7 @@ from . import _atomic
 from ._savelock import version_lock
 from ._timelines import index_for, parse_time, to_timestamp
 from .errors import OpenCrateError
+from .format import cell_label, format_time
 from .record import RECORD_DIR
 
 ENV_KEEP = "OPENCRATE_HISTORY_KEEP"
@@ -451,7 +452,7 @@ class History(list):
         lines = [f"{self.name}: {len(self)} content{'s' if len(self) != 1 else ''}"]
         for item in self:
             cell = item.get("cell") or {}
-            where = f"  cell [{cell.get('execution_count')}]" if cell else ""
+            where = f"  {cell_label(cell)}" if cell_label(cell) else ""
             size = format_size(item["size"]) if isinstance(item.get("size"), int) else "?"
             flag = "current" if item["current"] else ("kept" if item["available"] else "not kept")
             saves = f"  saved {item['saves']}x" if item.get("saves", 1) > 1 else ""
@@ -480,7 +481,7 @@ class History(list):
                         (item["sha256"] or "?")[:12],
                         flag,
                         item.get("saves", 1),
-                        cell.get("execution_count", "") if cell else "",
+                        cell_label(cell) or "",
                     )
                 )
                 + "</tr>"
@@ -493,9 +494,7 @@ class History(list):
 
 
 def _short_time(text):
-    if not isinstance(text, str):
-        return "?"
-    return text[:19].replace("T", " ")
+    return format_time(text)
 
 
 def history_of(version_dir, rel, path):

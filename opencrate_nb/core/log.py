@@ -11,7 +11,11 @@ keep receiving everything.
 """
 
 import os
+import re
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Optional, Union
 
 from .errors import InvalidNameError, NotSetUpError
 
@@ -192,3 +196,79 @@ def exception(*args):
 def write_to_files(level, message):
     """Write to the run's log files only (the notebook layer's cell capture uses this)."""
     _logger().bind(files_only=True).log(level.upper(), message)
+
+
+# -- reading the log files back ----------------------------------------------------------------
+# FILE_FORMAT above writes "<time> - <level padded to 8> <message>"; a message of several lines
+# (a traceback, a cell's captured output) continues on the lines that follow, unprefixed.
+_ENTRY_START = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:[.,]\d+)? - ([A-Z][A-Z0-9_]*)(?: |$)")
+_LEVEL_WIDTH = 8
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One entry of a run log: its first line and the lines that continue it.
+
+    Text before the first entry (a file that does not start with one) is an entry of its own
+    with ``time`` and ``level`` None, so nothing in the file is dropped.
+    """
+
+    time: Optional[str]  #: as written: "2026-12-01 08:22:22" (local time, the format of core.format)
+    level: Optional[str]  #: "INFO", "ERROR", ... (custom loguru levels too)
+    message: str  #: the message, continuation lines included
+    text: str  #: the entry exactly as written in the file
+
+    @property
+    def unstamped(self) -> str:
+        """The entry without its time stamp ("INFO     message..."): what stays equal between two runs."""
+        if self.time is None:
+            return self.text
+        return self.text.split(" - ", 1)[1]
+
+    def to_dict(self) -> dict[str, Optional[str]]:
+        return {"time": self.time, "level": self.level, "message": self.message}
+
+
+def parse_entries(text: str) -> list[LogEntry]:
+    """The entries of a run log or history log, in file order (the one parser of that format)."""
+    starts: list[tuple[Optional[str], Optional[str], list[str]]] = []
+    for line in text.splitlines():
+        match = _ENTRY_START.match(line)
+        if match or not starts:
+            starts.append((match.group(1) if match else None, match.group(2) if match else None, [line]))
+        else:
+            starts[-1][2].append(line)
+    entries = []
+    for time, level, lines in starts:
+        message = "\n".join(lines)
+        if level is not None:
+            first = lines[0][len(time) :].split(" - ", 1)[1]  # "<level><padding> <message>"
+            cut = max(len(level), _LEVEL_WIDTH) + 1
+            message = "\n".join([first[cut:], *lines[1:]])
+        entries.append(LogEntry(time=time, level=level, message=message, text="\n".join(lines)))
+    return entries
+
+
+def read_entries(path: Union[str, "os.PathLike[str]"], max_bytes: Optional[int] = None) -> list[LogEntry]:
+    """The entries of the log file at ``path`` (its first ``max_bytes`` only, when given).
+
+    Undecodable bytes are replaced rather than refused: a log is read to be looked at.
+    Raises FileNotFoundError when there is no such file.
+    """
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return parse_entries(f.read() if max_bytes is None else f.read(max_bytes))
+
+
+def select_entries(entries: Sequence[LogEntry], level: Optional[str] = None, last: int = 0) -> list[LogEntry]:
+    """The entries at ``level`` or above (text without a known level is kept), then the ``last`` N (0: all)."""
+    chosen = list(entries)
+    if level is not None:
+        floor = LEVELS.index(check_level(level).lower())
+        chosen = [
+            e
+            for e in chosen
+            if e.level is None or e.level.lower() not in LEVELS or LEVELS.index(e.level.lower()) >= floor
+        ]
+    if last < 0:
+        raise ValueError(f"The number of log entries must be 0 (all) or more, got {last}.")
+    return chosen[-last:] if last else chosen

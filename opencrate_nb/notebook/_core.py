@@ -27,10 +27,16 @@ __all__ = [
     "CELLS_FILE",
     "environment_changes",
     "saving_cell",
+    "LOG_LEVELS",
+    "read_log_entries",
+    "select_log_entries",
 ]
 
 CELLS_FILE = getattr(record, "CELLS_FILE", "cells.jsonl")
 OpenCrateError = errors.OpenCrateError
+LOG_LEVELS = _log.LEVELS
+read_log_entries = _log.read_entries
+select_log_entries = _log.select_entries
 
 
 def is_set_up():

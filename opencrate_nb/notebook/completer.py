@@ -19,13 +19,11 @@ _POSITIONALS = {
     "backups": ["artifact"],
     "rm": ["artifact"],
     "diff": ["version", "version"],
-    "capture": ["capture"],
+    "capture": ["choices"],
     "help": ["subcommand"],
 }
-_OPTION_VALUES = {
+_OPTION_VALUES = {  # options with choices= complete to those (levels, states)
     "--kind": "kind",
-    "--level": "level",
-    "--log-level": "level",
     "--root": None,
     "--tag": None,
     "--version": None,
@@ -44,6 +42,17 @@ def _options_of(parser):
             if action.nargs != 0:
                 with_value.add(option)
     return with_value, every
+
+
+def _choices_of(parser, option=None, position=None):
+    """The ``choices`` an option (or the positional argument at ``position``) declares, or None."""
+    if option is not None:
+        actions = [a for a in parser._actions if option in a.option_strings]
+    else:
+        positionals = [a for a in parser._actions if not a.option_strings]
+        actions = positionals[position : position + 1]
+    choices = actions[0].choices if actions else None
+    return list(choices) if choices else None
 
 
 def candidates(line, shell=None):
@@ -67,7 +76,8 @@ def candidates(line, shell=None):
     with_value, options = _options_of(parser)
     current, previous = words[-1], words[-2]
     if previous in with_value:
-        return _values(_OPTION_VALUES.get(previous), shell)
+        choices = _choices_of(parser, option=previous)
+        return choices if choices is not None else _values(_OPTION_VALUES.get(previous), shell)
     if current.startswith("-"):
         return options
     position = 0
@@ -81,6 +91,8 @@ def candidates(line, shell=None):
             position += 1
     slots = ["artifact"] if cell_magic else _POSITIONALS.get(sub, [])
     if position < len(slots):
+        if slots[position] == "choices":
+            return _choices_of(parser, position=position) or []
         return _values(slots[position], shell)
     return []
 
@@ -93,10 +105,6 @@ def _values(what, shell):
         if _core.is_set_up():
             kinds += [k for k in {_core.artifact_kind(a) for a in _core.snapshot.list_artifacts()} if k not in kinds]
         return kinds
-    if what == "level":
-        return list(magics.LOG_LEVELS)
-    if what == "capture":
-        return list(magics.CAPTURE_STATES)
     if what == "subcommand":
         return list(magics.COMMANDS)
     if what == "artifact":

@@ -9,15 +9,20 @@ to what fits.
 """
 
 import base64
-import datetime as _dt
 import functools
 import html
 import io
 import json
 import math
 import os
+from collections.abc import Sequence
+from typing import Any, Optional
 
+from ..core.format import cell_label, format_size, format_time
 from . import _core
+
+#: The size text of every card and table (the one formatter of :mod:`opencrate_nb.core.format`).
+human_size = format_size
 
 #: Largest media file embedded as it is (base64 makes it 4/3 larger in the notebook).
 MEDIA_EMBED_MAX_BYTES = 2 << 20
@@ -79,17 +84,6 @@ def esc(value):
     return html.escape(str(value), quote=True)
 
 
-def human_size(size):
-    if size is None:
-        return "?"
-    size = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} PB"  # pragma: no cover
-
-
 def _clip(text, limit):
     text = str(text)
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
@@ -110,20 +104,12 @@ def _failed(what, exc):
 # ---------------------------------------------------------------------------------------------
 # facts about an artifact
 # ---------------------------------------------------------------------------------------------
-def cell_label(cell):
-    """``In [5]`` (or ``In [5] · cell 1a2b3c4d``) for a record's ``cell`` field."""
-    if not isinstance(cell, dict):
-        return None
-    count = cell.get("execution_count")
-    label = f"In [{count if count is not None else ' '}]"
-    cell_id = cell.get("cell_id")
-    if cell_id:
-        label += f" \u00b7 cell {str(cell_id)[:8]}"
-    return label
+def artifact_facts(artifact: Any) -> dict[str, Any]:
+    """Name, kind, size, modified, version and saving cell of an artifact; missing facts are None.
 
-
-def artifact_facts(artifact):
-    """Name, kind, size, modified, version and saving cell of an artifact; missing facts are None."""
+    Size and time come from the record entry of the last save when there is one (as in the
+    catalog and the CLI), the file's own stat otherwise; ``modified`` is already formatted.
+    """
     facts = {
         "name": getattr(artifact, "name", "?"),
         "kind": _core.artifact_kind(artifact),
@@ -145,7 +131,7 @@ def artifact_facts(artifact):
     try:
         stat = os.stat(path)
         facts["exists"] = True
-        facts["modified"] = _dt.datetime.fromtimestamp(stat.st_mtime).strftime("%Y-%m-%d %H:%M:%S")
+        facts["modified"] = format_time(stat.st_mtime)
         facts["size"] = stat.st_size
     except (OSError, TypeError):
         return facts
@@ -159,6 +145,8 @@ def artifact_facts(artifact):
         facts["cell"] = entry.get("cell")
         facts["saved_at"] = entry.get("time")
         facts["backup_of"] = entry.get("of")
+        if isinstance(facts["saved_at"], str):
+            facts["modified"] = format_time(facts["saved_at"])
     if os.path.isdir(path) and facts["size"] == stat.st_size:
         facts["size"] = _tree_size(path)
     return facts
@@ -446,8 +434,13 @@ def _preview_csv(artifact, info):
     return table_html(columns, rows, total_rows=info.get("rows"))
 
 
-def table_html(columns, rows, total_rows=None):
-    """A small HTML table of the first rows; wide tables are cut at TABLE_MAX_COLUMNS."""
+def table_html(
+    columns: Sequence[Any], rows: Sequence[Sequence[Any]], total_rows: Optional[int] = None, header: bool = True
+) -> str:
+    """A small HTML table of the first rows; wide tables are cut at TABLE_MAX_COLUMNS.
+
+    ``header=False``: no heading row (a table of name/value pairs), ``columns`` only sets the width.
+    """
     shown = columns[:TABLE_MAX_COLUMNS]
     more_columns = len(columns) - len(shown)
 
@@ -458,7 +451,7 @@ def table_html(columns, rows, total_rows=None):
             out += f'<{tag} style="{_CELL_STYLE}">\u2026</{tag}>'
         return f"<tr>{out}</tr>"
 
-    body = cells(shown, "th") + "".join(cells(row, "td") for row in rows)
+    body = (cells(shown, "th") if header else "") + "".join(cells(row, "td") for row in rows)
     html_text = f'<table style="{_TABLE_STYLE}">{body}</table>'
     notes = []
     if total_rows is not None and total_rows > len(rows):

@@ -1,0 +1,83 @@
+"""The ``%crate`` / ``%%crate`` magic: one entry point that finds the subcommand, parses its
+options, asks for the confirmation a destructive one needs, and turns the errors a user can
+fix into one-line ``UsageError`` messages (IPython shows those without a traceback)."""
+
+from collections.abc import Callable
+from typing import Any, Optional
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import parse_argstring
+
+from .. import _core
+from ._cell_save import USAGE as CELL_USAGE
+from ._cell_save import cell_save, run_cell_save
+from ._help import overview, unknown_subcommand
+from ._registry import SUBCOMMANDS
+
+
+def _split(line: str) -> tuple[str, str]:
+    sub, _, rest = line.strip().partition(" ")
+    return sub, rest.strip()
+
+
+def _wants_help(rest: str) -> bool:
+    return any(token in ("-h", "--help") for token in rest.split())
+
+
+def user_message(exc: BaseException) -> str:
+    """What a user reads for an error they can fix: its own message (else its type's name)."""
+    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    return str(message) or type(exc).__name__
+
+
+def run_mapped(work: Callable[[], Any], user_errors: tuple[type[BaseException], ...] = ()) -> Any:
+    """Run ``work()``; an OpenCrateError, or one of ``user_errors``, becomes a UsageError with its message.
+
+    The one place where errors raised on purpose (an invalid name, nothing set up, a missing
+    confirmation, an unknown version...) are turned into what IPython shows as one line.
+    """
+    try:
+        return work()
+    except UsageError:
+        raise
+    except (_core.OpenCrateError, *user_errors) as exc:
+        raise UsageError(user_message(exc)) from None
+
+
+@magics_class
+class CrateMagics(Magics):
+    """The ``%crate`` magics; ``capture`` is the extension's CellCapture (for %crate capture/status)."""
+
+    def __init__(self, shell: Any = None, capture: Any = None) -> None:
+        super().__init__(shell)
+        self.capture = capture
+
+    @line_cell_magic
+    def crate(self, line: str, cell: Optional[str] = None) -> Any:
+        sub, rest = _split(line)
+        if cell is not None:
+            return self._cell(sub, rest, cell)
+        if not sub or sub in ("-h", "--help"):
+            print(overview())
+            return None
+        subcommand = SUBCOMMANDS.get(sub)
+        if subcommand is None:
+            raise unknown_subcommand(sub)
+        if _wants_help(rest):
+            print(subcommand.help)
+            return None
+        args = parse_argstring(subcommand.func, rest)
+        return run_mapped(lambda: subcommand.func(self, args), subcommand.user_errors)
+
+    def _cell(self, sub: str, rest: str, cell: str) -> Any:
+        if sub != "save":
+            raise UsageError(
+                f"The cell magic is {CELL_USAGE}; "
+                f"{'%%crate ' + sub if sub else '%%crate alone'} is not one. "
+                "Use %crate (one %) for the other subcommands."
+            )
+        if _wants_help(rest):
+            print(cell_save.parser.format_help().strip())
+            return None
+        return run_mapped(lambda: run_cell_save(self, rest, cell))

@@ -1,0 +1,121 @@
+"""core/format.py: how sizes, times, counts and saving cells read in every UI."""
+
+import datetime as dt
+import re
+
+import pytest
+
+from opencrate_nb.core.format import cell_label, format_size, format_time, plural
+
+
+@pytest.mark.parametrize(
+    "size, text",
+    [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KB"), (46694, "45.6 KB"), (5 << 20, "5.0 MB"), (5 << 40, "5.0 TB")],
+)
+def test_sizes_in_binary_units_with_one_decimal(size, text):
+    assert format_size(size) == text
+
+
+@pytest.mark.parametrize("unknown", [None, "12", True, [1]])
+def test_an_unknown_size_reads_as_a_question_mark(unknown):
+    assert format_size(unknown) == "?"
+
+
+def test_times_read_the_same_from_the_record_a_datetime_or_a_stat():
+    local = dt.datetime(2026, 12, 1, 8, 22, 22, 500680).astimezone()
+    record_text = local.isoformat(timespec="microseconds")  # how the record writes times
+    assert format_time(record_text) == "2026-12-01 08:22:22"
+    assert format_time(local) == "2026-12-01 08:22:22"
+    assert format_time(local.timestamp()) == "2026-12-01 08:22:22"
+    utc = local.astimezone(dt.timezone.utc).isoformat()
+    assert format_time(utc) == "2026-12-01 08:22:22"  # shown in local time, whatever the offset written
+    assert format_time(utc.replace("+00:00", "Z")) == "2026-12-01 08:22:22"
+
+
+@pytest.mark.parametrize("unreadable", [None, "", "yesterday", float("inf"), True])
+def test_an_unreadable_time_reads_as_a_question_mark(unreadable):
+    assert format_time(unreadable) == "?"
+
+
+def test_cells_read_as_the_notebook_numbers_them_never_as_raw_ids():
+    assert cell_label({"execution_count": 5, "cell_id": "31707322-aaaa"}) == "In [5]"
+    assert cell_label({"execution_count": None, "cell_id": "31707322-aaaa"}) == "In [ ]"
+    assert cell_label({"execution_count": None, "cell_id": None}) is None
+    assert cell_label(None) is None
+    assert cell_label("In [5]") is None
+
+
+def test_plural():
+    assert plural(1, "artifact") == "1 artifact"
+    assert plural(0, "artifact") == "0 artifacts"
+    assert plural(2, "entry", "entries") == "2 entries"
+
+
+# -- one artifact, the same facts in every UI ----------------------------------------------------
+def _ls_row(shell, name):
+    """The cells of ``name``'s row in ``%crate ls`` (columns split on runs of 2+ spaces)."""
+    from _notebook_fixtures import run_captured
+
+    _, out, _, outputs = run_captured(shell, "%crate ls")
+    text = out + "".join(o.data.get("text/plain", "") for o in outputs)
+    [header, *rows] = text.strip().splitlines()
+    columns = re.split(r"\s{2,}", header.strip())
+    [row] = [re.split(r"\s{2,}", r.strip()) for r in rows if r.startswith(name + " ")]
+    return dict(zip(columns, row))
+
+
+def _crate_show(capsys, *argv):
+    from opencrate_nb.cli import main
+
+    capsys.readouterr()
+    assert main(["show", *argv]) == 0
+    out = capsys.readouterr().out
+    return dict(re.findall(r"^  (\w+) +(.+)$", out, flags=re.M))
+
+
+def _catalog_item(root, path):
+    from opencrate_nb.core import catalog
+
+    for snapshot in catalog.tree(root)["snapshots"]:
+        for version in snapshot["versions"]:
+            for kind in version["kinds"]:
+                for item in kind["artifacts"]:
+                    if item["path"] == path:
+                        return item
+    raise AssertionError(f"{path} is not in the catalog's tree")
+
+
+def test_one_artifact_reads_the_same_in_every_ui(ip, capsys):
+    """crate show, %crate ls, the widget and the catalog's tree (what the sidebar draws) agree."""
+    from _notebook_fixtures import require, run
+
+    require("ipywidgets", "the widget browser")
+    assert run(ip, "%crate setup same").success
+    run(ip, "import opencrate as oc\noc.snapshot.json('m.json').save({'loss': [0.5] * 200})")
+    result = run(ip, "oc.snapshot.json('m.json').save({'loss': [0.25] * 9000})")  # several KB: one decimal shown
+    assert result.success
+    label = f"In [{result.execution_count}]"
+
+    ls = _ls_row(ip, "m.json")
+    show = _crate_show(capsys, "same", "0", "m.json")
+    item = _catalog_item("snapshots", "same/v0/jsons/m.json")
+
+    size, time = format_size(item["size"]), format_time(item["modified"])
+    assert size.endswith(" KB") and label == cell_label(item["cell"])
+    assert (ls["size"], ls["modified"], ls["cell"]) == (size, time, label)
+    assert (show["size"], show["saved"], show["cell"]) == (size, time, label)
+    # the rendered fields of the tree (the sidebar shows them as sent), where the catalog sends them
+    rendered = {"size_text": size, "modified_text": time, "cell_label": label}
+    assert {k: item[k] for k in rendered if k in item} == {k: v for k, v in rendered.items() if k in item}
+
+    run(ip, "browser = oc.browse(poll=None)")
+    browser = ip.user_ns["browser"]
+    try:
+        browser.expand("same/v0/jsons/m.json")
+        row = browser._rows["same/v0/jsons/m.json"]
+        assert row.info.value.split(" \u00b7 ")[0] == size
+        row.node.click()
+        assert f"Saved by {label}" in browser._meta.value and size in browser._meta.value
+        assert f"{size}, modified {time}" in browser._preview.value.replace(" \u00b7 ", ", ")
+    finally:
+        browser.close()
