@@ -1,10 +1,16 @@
 """A real ``jupyter lab`` and Debian's Chromium for the sidebar, widget and HTTP tests.
 
-tests/conftest.py registers the fixtures ``lab`` (one server for the whole
-session, on 127.0.0.1 with a free port and a token, in a temporary root) and ``page`` (a
-Chromium page logged in to it that fails the test if it requests anything but that
-server). Outside CI a missing Chromium or Playwright skips the browser tests, saying
-why; with CI=true they fail instead. Every wait has a timeout.
+Registered as a pytest plugin (tests/conftest.py), it gives the fixtures ``lab`` (one
+server for the whole session, on 127.0.0.1 with a free port and a token, in a temporary
+root) and ``page`` (a Chromium page logged in to it that fails the test if it requests
+anything but that server). Outside CI a missing Chromium or Playwright skips the browser
+tests, saying why; with CI=true they fail instead. Every wait has a timeout and waits for
+a condition, never for a fixed time.
+
+The server runs this checkout: its Python first on PYTHONPATH, and the labextension
+built from this checkout (``opencrate_nb/labextension``, made by ``pip install -e .`` or
+``jlpm build:prod``) linked into an ``extra_labextensions_path``, which JupyterLab reads
+before the installed extensions. Nothing installed is changed.
 """
 
 import atexit
@@ -39,6 +45,8 @@ SERVER_START_S = 90
 UI_TIMEOUT_MS = 30_000
 SIDEBAR = "#opencrate-snapshots"
 IMAGES = os.path.join(REPO, "docs", "images")
+LABEXTENSION_NAME = "opencrate-nb-labextension"
+BUILT_LABEXTENSION = os.path.join(REPO, "opencrate_nb", "labextension")
 
 _shared = {}
 
@@ -71,6 +79,7 @@ class LabServer:
         os.makedirs(notification, exist_ok=True)
         with open(os.path.join(notification, "notification.jupyterlab-settings"), "w") as f:
             json.dump({"fetchNews": "false", "checkForUpdates": False}, f)
+        extension_args = self._link_built_extension(state)
         env = dict(os.environ)
         env.update(
             {
@@ -96,12 +105,25 @@ class LabServer:
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             "--LabApp.extension_manager=readonly",
             "--LabApp.expose_app_in_browser=True",
+            *extension_args,
             *extra_args,
         ]
         self.log_path = os.path.join(state, "server.log")
         self._log = open(self.log_path, "wb")  # open while the server runs, closed by stop()
         self.process = subprocess.Popen(command, cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         self._wait_ready()
+
+    @staticmethod
+    def _link_built_extension(state):
+        """``--LabApp.extra_labextensions_path`` pointing at this checkout's build, or nothing without one."""
+        if not os.path.isfile(os.path.join(BUILT_LABEXTENSION, "package.json")):
+            return []
+        folder = os.path.join(state, "labextensions")
+        os.makedirs(folder, exist_ok=True)
+        link = os.path.join(folder, LABEXTENSION_NAME)
+        if not os.path.lexists(link):
+            os.symlink(BUILT_LABEXTENSION, link, target_is_directory=True)
+        return [f"--LabApp.extra_labextensions_path={folder}"]
 
     def _wait_ready(self):
         deadline = time.monotonic() + SERVER_START_S

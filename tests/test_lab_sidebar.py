@@ -4,7 +4,9 @@ Each test loads JupyterLab in a fresh browser context; the ``page`` fixture fail
 whose page requests anything outside the local server.
 """
 
+import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -218,22 +220,67 @@ def test_a_save_from_a_kernel_appears_without_a_reload(lab, page):
     assert page.evaluate("window.__same_page") is True
     tree_row(page, "from_kernel.json").click()
     page.wait_for_selector(f'{SIDEBAR} .opencrate-preview[data-preview-type="json"]')
-    assert "saved by\ncell [2]" in preview(page).inner_text()  # the cell that saved it
+    assert "saved by\nIn [2]" in preview(page).inner_text()  # the cell that saved it, as the notebook labels it
 
 
-def test_it_polls_only_while_visible(page, gallery):
-    polls = []
-    page.on(
-        "request", lambda request: polls.append(request.url) if "/opencrate/api/fingerprint" in request.url else None
-    )
-    open_sidebar(page)
-    page.wait_for_timeout(7_000)  # the default poll interval is 3 s
-    assert len(polls) >= 2
-    page.locator('.jp-SideBar [data-id="opencrate-snapshots"]').click()  # collapse the sidebar
-    page.locator(SIDEBAR).wait_for(state="hidden")
-    polls.clear()
-    page.wait_for_timeout(7_000)
-    assert polls == []
+def _set_poll_seconds(lab, seconds):
+    """The user's setting, as the Settings Editor writes it (read when the page loads)."""
+    folder = os.path.join(lab.state, "settings", "opencrate-nb-labextension")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "plugin.jupyterlab-settings"), "w") as f:
+        json.dump({"pollSeconds": seconds}, f)
+
+
+def _poll_ticks(page):
+    return int(page.evaluate(f"document.querySelector('{SIDEBAR}').dataset.pollTicks || '0'"))
+
+
+def test_it_polls_with_the_etag_and_only_while_visible(lab, browser, gallery):
+    _set_poll_seconds(lab, 1)
+    try:
+        with open_lab(browser, lab) as page:
+            sent = []
+            page.on(
+                "response",
+                lambda response: (
+                    sent.append((response.request.headers.get("if-none-match"), response.status))
+                    if "/opencrate/api/tree" in response.url
+                    else None
+                ),
+            )
+            open_sidebar(page)
+            for _ in range(2):
+                with page.expect_response(lambda r: "/opencrate/api/tree" in r.url and r.status == 304):
+                    pass
+            etag = page.evaluate(f"document.querySelector('{SIDEBAR}').dataset.etag")
+            assert sent[0] == (None, 200)
+            assert len(sent) >= 2 and set(sent[1:]) == {(etag, 304)}  # unchanged: nothing rebuilt, nothing sent
+
+            page.locator('.jp-SideBar [data-id="opencrate-snapshots"]').click()  # collapse the sidebar
+            page.locator(SIDEBAR).wait_for(state="hidden")
+            sent.clear()
+            ticks = _poll_ticks(page)
+            page.wait_for_function(
+                f"(t) => +document.querySelector('{SIDEBAR}').dataset.pollTicks >= t + 3", arg=ticks
+            )  # three poll intervals, standing by
+            assert page.evaluate(f"document.querySelector('{SIDEBAR}').dataset.pollPhase") == "standby"
+            assert sent == []
+    finally:
+        os.remove(os.path.join(lab.state, "settings", "opencrate-nb-labextension", "plugin.jupyterlab-settings"))
+
+
+def test_the_command_palette_opens_the_panel(page, gallery):
+    page.locator(SIDEBAR).wait_for(state="attached")
+    assert not page.locator(SIDEBAR).is_visible()
+    run_command(page, "apputils:activate-command-palette")
+    palette = page.locator(".jp-ModalCommandPalette")
+    palette.locator(".lm-CommandPalette-input").fill("OpenCrate Snapshots")
+    item = palette.locator(".lm-CommandPalette-item", has_text="OpenCrate Snapshots").first
+    item.wait_for()
+    assert "OPENCRATE" in [h.upper() for h in palette.locator(".lm-CommandPalette-header").all_inner_texts()]
+    item.click()
+    page.wait_for_selector(f"{SIDEBAR} .opencrate-node")
+    assert page.locator(SIDEBAR).is_visible()
 
 
 def test_a_name_full_of_html_shows_as_text_and_runs_nothing(page, gallery):

@@ -150,20 +150,14 @@ def test_caps_are_bounded_and_checked(store):
     assert error.value.status == 400 and "rows must be a whole number" in error.value.message
 
 
-def test_log_tail_of_a_version_and_of_a_log_file(store):
+def test_a_run_log_previews_as_its_tail(store):
     root, version = store
     log_path = os.path.join(root, version, "mnist.log")
     with open(log_path, "a", encoding="utf-8") as f:
         f.writelines(f"line {i}\n" for i in range(500))
-    tail = api.log_tail(root, version, max_lines=3)
-    assert tail["path"] == f"{version}/mnist.log"
-    assert tail["text"].splitlines() == ["line 497", "line 498", "line 499"]
-    assert api.log_tail(root, f"{version}/mnist.log", max_lines=1)["text"] == "line 499"
     summary = api.file_summary(root, f"{version}/mnist.log", max_lines=2)
     assert summary["kind"] == "log" and summary["preview"]["text"].splitlines() == ["line 498", "line 499"]
-    with pytest.raises(api.ApiError) as error:
-        api.log_tail(root, "mnist")
-    assert error.value.status == 400 and "not a version" in error.value.message
+    assert summary["size_text"].endswith(("B", "KB"))
 
 
 def test_snippet_is_relative_to_the_notebook_folder(server_root, store):
@@ -212,10 +206,118 @@ def test_byte_range(header, expected):
     assert api.byte_range(header, 100) == expected
 
 
-def test_byte_range_past_the_end_is_416():
+@pytest.mark.parametrize(
+    "header", ["bytes=100-", "bytes=50-10", "bytes=" + "9" * 5000 + "-", "bytes=" + "7" * 19 + "-5"]
+)
+def test_byte_range_past_the_end_is_416(header):
     with pytest.raises(api.ApiError) as error:
-        api.byte_range("bytes=100-", 100)
-    assert error.value.status == 416
+        api.byte_range(header, 100)
+    assert error.value.status == 416 and "100 bytes" in error.value.message
+
+
+def test_an_end_of_a_thousand_digits_means_the_end_of_the_file():
+    assert api.byte_range("bytes=10-" + "9" * 1000, 100) == (10, 99)
+    assert api.byte_range("bytes=-" + "9" * 1000, 100) == (0, 99)
+    assert api.byte_range("bytes=0000000000000000000000000-5", 100) == (0, 5)
+
+
+def test_a_cap_of_five_thousand_digits_is_the_cap(store):
+    root, version = store
+    table = api.file_summary(root, f"{version}/csvs/history.csv", max_rows="9" * 5000)
+    assert len(table["preview"]["rows"]) == 50
+
+
+def test_a_symlink_to_a_hidden_file_is_refused_like_the_file(store):
+    root, version = store
+    os.symlink(os.path.join(root, version, ".crate", "record.jsonl"), os.path.join(root, version, "texts", "r.txt"))
+    os.symlink(os.path.join(root, version, ".crate"), os.path.join(root, version, "texts", "crate"))
+    for path in (f"{version}/texts/r.txt", f"{version}/texts/crate/record.jsonl"):
+        with pytest.raises(api.ApiError) as error:
+            api.file_summary(root, path)
+        assert error.value.status == 403 and "hidden" in error.value.message
+    assert api.resolve(root, f"{version}/texts/r.txt", allow_hidden=True).endswith("record.jsonl")
+
+
+def test_a_json_nested_thirty_thousand_deep_previews_as_text(store):
+    root, version = store
+    deep = os.path.join(root, version, "jsons", "deep.json")
+    with open(deep, "w") as f:
+        f.write("[" * 30_000 + "]" * 30_000)
+    summary = api.file_summary(root, f"{version}/jsons/deep.json")
+    assert summary["preview"]["text"].startswith("[[[[") and "nested deeper" in summary["preview"]["note"]
+    assert "error" in summary["describe"]  # the handler's RecursionError, reported, not raised
+    medium = os.path.join(root, version, "jsons", "medium.json")
+    with open(medium, "w") as f:
+        f.write("[" * 150 + "]" * 150)
+    assert api.file_summary(root, f"{version}/jsons/medium.json")["preview"]["text"] == "[" * 150 + "]" * 150
+    assert api.json_depth([[1], {"a": [[2]]}], 10) == 4 and api.json_depth(3, 10) == 0
+
+
+def test_a_table_preview_reads_a_bounded_prefix(tmp_path):
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(200_000)))  # one line of 1.3 MB
+    preview = api.table_preview(str(wide), 20)
+    assert len(preview["columns"]) == api.MAX_TABLE_COLUMNS and preview["columns"][:2] == ["c0", "c1"]
+    assert preview["rows"] == [] and preview["truncated"] is True
+    long_cells = tmp_path / "long.csv"
+    long_cells.write_text("a,b\n" + "x" * 1000 + ",1\n" + "2,3\n")
+    preview = api.table_preview(str(long_cells), 20, total_rows=2)
+    assert preview["rows"] == [["x" * api.MAX_CELL_CHARS, "1"], ["2", "3"]] and preview["truncated"] is True
+    tall = tmp_path / "tall.csv"
+    tall.write_text("n\n" + "".join(f"{i}\n" for i in range(200_000)))
+    preview = api.table_preview(str(tall), 5)
+    assert preview["rows"] == [["0"], ["1"], ["2"], ["3"], ["4"]] and preview["truncated"] is True
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('a,b\n1,"' + "y" * (api.MAX_TABLE_BYTES + 10) + '"\n')
+    preview = api.table_preview(str(quoted), 5)
+    assert preview["columns"] == ["a", "b"] and preview["truncated"] is True
+
+
+def test_the_preview_of_a_huge_one_line_csv_stays_small(store):
+    """Measured with tracemalloc: what the preview allocates, not the file's size."""
+    import tracemalloc
+
+    root, version = store
+    huge = os.path.join(root, version, "csvs", "huge.csv")
+    with open(huge, "w") as f:
+        f.write("1," * (4 << 20))  # 8 MiB on one line
+    tracemalloc.start()
+    try:
+        summary = api.file_summary(root, f"{version}/csvs/huge.csv")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"the preview allocated {peak / 2**20:.1f} MiB"
+    assert len(summary["preview"]["columns"]) == api.MAX_TABLE_COLUMNS and "larger than" in summary["describe"]["note"]
+
+
+def test_the_tree_carries_rendered_facts(server_root, store):
+    from opencrate_nb.core.format import format_size, format_time
+
+    root, _ = store
+    (version,) = api.tree(root, str(server_root))["snapshots"][0]["versions"]
+    assert version["size_text"] == format_size(version["size"])
+    assert version["modified_text"] == format_time(version["modified"])
+    artifacts = {a["name"]: a for kind in version["kinds"] for a in kind["artifacts"]}
+    metrics = artifacts["metrics.json"]
+    assert metrics["size_text"] == format_size(metrics["size"]) and metrics["modified_text"] == format_time(
+        metrics["modified"]
+    )
+    assert metrics["cell_label"] is None and "summary" in metrics  # saved outside a notebook: no cell
+    assert version["logs"][0]["size_text"] == format_size(version["logs"][0]["size"])
+
+
+def test_a_file_name_that_is_not_utf8_is_sent_escaped(server_root, store):
+    root, version = store
+    name = os.fsdecode(b"bad\xff.txt")
+    with open(os.path.join(root, version, "texts", name), "w") as f:
+        f.write("x")
+    body = api.tree_json(root, str(server_root), api.fingerprint(root))
+    names = [a["name"] for k in json.loads(body)["snapshots"][0]["versions"][0]["kinds"] for a in k["artifacts"]]
+    assert "bad\\xff.txt" in names
+    with pytest.raises(api.ApiError) as error:
+        api.file_summary(root, f"{version}/texts/bad\\xff.txt")
+    assert error.value.status == 404
 
 
 def test_tree_json_is_the_tree_and_follows_saves(server_root, store):

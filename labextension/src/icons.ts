@@ -16,7 +16,7 @@ import {
   yamlIcon
 } from '@jupyterlab/ui-components';
 
-import { IRow } from './model';
+import { IRow } from './tree';
 
 const CRATE_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
   <g class="jp-icon3" fill="#616161">

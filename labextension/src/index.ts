@@ -1,26 +1,24 @@
 /**
  * opencrate-nb's JupyterLab extension: the "OpenCrate snapshots" sidebar, its commands
- * (open, insert a load snippet, copy path, open log) and its context menu.
+ * (open the panel from the palette, open a file, insert a load snippet into the current
+ * notebook, copy path, open log, refresh) and its context menu.
  */
 import {
   ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Clipboard, Notification } from '@jupyterlab/apputils';
+import { Clipboard, ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
-import { Widget } from '@lumino/widgets';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { crateIcon } from './icons';
-import { IRow, serverPath, versionLog } from './model';
-import {
-  DEFAULT_SETTINGS,
-  IPanelSettings,
-  PANEL_ID,
-  SnapshotPanel
-} from './panel';
-import { requestAPI } from './request';
+import { SnapshotModel } from './model';
+import { IPanelSettings, PANEL_ID, SnapshotPanel } from './panel';
+import { fetchTree, requestAPI } from './request';
+import { IRow, serverPath, versionLog } from './tree';
 
 const PLUGIN_ID = 'opencrate-nb-labextension:plugin';
 
@@ -33,85 +31,78 @@ namespace CommandIDs {
   export const show = 'opencrate:show-snapshots';
 }
 
-/**
- * The parts of a notebook panel used here. Typed structurally so that the extension
- * builds against @jupyterlab/application alone; the shared notebook model's
- * `insertCell` is the same call the notebook's own actions make.
- */
-interface INotebookPanelLike extends Widget {
-  context: { path: string };
-  content: {
-    activeCellIndex: number;
-    model: {
-      sharedModel: {
-        insertCell(
-          index: number,
-          cell: { cell_type: 'code'; source: string; metadata: object }
-        ): unknown;
-      };
-    } | null;
-  };
-}
-
-function asNotebook(widget: Widget | null): INotebookPanelLike | null {
-  if (!widget || !widget.hasClass('jp-NotebookPanel')) {
-    return null;
-  }
-  const candidate = widget as INotebookPanelLike;
-  return candidate.context && candidate.content?.model ? candidate : null;
-}
-
+/** The settings as the registry composes them: the user's values over the schema's defaults (the one source). */
 function readSettings(settings: ISettingRegistry.ISettings): IPanelSettings {
-  const get = (key: keyof IPanelSettings) =>
-    (settings.composite[key] as number | undefined) ?? DEFAULT_SETTINGS[key];
+  const composite = settings.composite as unknown as IPanelSettings;
   return {
-    pollSeconds: get('pollSeconds'),
-    previewTextBytes: get('previewTextBytes'),
-    previewTableRows: get('previewTableRows'),
-    logTailLines: get('logTailLines'),
-    mediaAutoLoadBytes: get('mediaAutoLoadBytes')
+    pollSeconds: composite.pollSeconds,
+    previewTextBytes: composite.previewTextBytes,
+    previewTableRows: composite.previewTableRows,
+    logTailLines: composite.logTailLines,
+    mediaAutoLoadBytes: composite.mediaAutoLoadBytes
   };
+}
+
+/** Put `code` in a new code cell below the active cell of `notebook`, and select it. */
+function insertBelow(notebook: NotebookPanel, code: string): void {
+  const content = notebook.content;
+  const index = content.activeCellIndex + 1;
+  content.model?.sharedModel.insertCell(index, {
+    cell_type: 'code',
+    source: code,
+    metadata: {}
+  });
+  content.activeCellIndex = index;
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'Browse, preview and load opencrate-nb snapshots from a sidebar.',
+  description:
+    'Browse, preview and load opencrate-nb snapshots from a sidebar.',
   autoStart: true,
-  optional: [ILayoutRestorer, ISettingRegistry],
-  activate: (
+  requires: [ISettingRegistry],
+  optional: [ILayoutRestorer, INotebookTracker, ICommandPalette, ITranslator],
+  activate: async (
     app: JupyterFrontEnd,
+    registry: ISettingRegistry,
     restorer: ILayoutRestorer | null,
-    registry: ISettingRegistry | null
+    notebooks: INotebookTracker | null,
+    palette: ICommandPalette | null,
+    translator: ITranslator | null
   ) => {
     const { commands, shell } = app;
-    let lastNotebook: INotebookPanelLike | null = null;
+    const trans = (translator ?? nullTranslator).load('opencrate_nb');
+    const settings = await registry.load(PLUGIN_ID);
+    const initial = readSettings(settings);
 
+    const model = new SnapshotModel({
+      fetchTree,
+      trans,
+      pollSeconds: initial.pollSeconds
+    });
     const openFile = (row: IRow) =>
-      commands.execute('docmanager:open', { path: serverPath(panel.tree, row.path) });
-    const panel = new SnapshotPanel({ open: openFile });
+      commands.execute('docmanager:open', {
+        path: serverPath(model.tree, row.path)
+      });
+    const panel = new SnapshotPanel({
+      model,
+      settings: initial,
+      trans,
+      open: openFile
+    });
     panel.title.icon = crateIcon;
-    panel.title.caption = 'OpenCrate snapshots';
+    panel.title.caption = trans.__('OpenCrate snapshots');
     shell.add(panel, 'left', { rank: 600 });
     restorer?.add(panel, PANEL_ID);
-
-    // the notebook a snippet goes to: the current one, or the last one that was
-    shell.currentChanged?.connect((_, change) => {
-      const notebook = asNotebook(change.newValue);
-      if (notebook) {
-        lastNotebook = notebook;
-      }
+    settings.changed.connect(() => {
+      panel.settings = readSettings(settings);
     });
-    const targetNotebook = () => {
-      const current = asNotebook(shell.currentWidget);
-      if (current) {
-        return current;
-      }
-      return lastNotebook && !lastNotebook.isDisposed ? lastNotebook : null;
-    };
 
     /** The row under the context menu, or the selected row. */
     const targetRow = (): IRow | null => {
-      const hit = app.contextMenuHitTest(node => node.classList.contains('opencrate-node'));
+      const hit = app.contextMenuHitTest(node =>
+        node.classList.contains('opencrate-node')
+      );
       return panel.rowOf(hit ?? null) ?? panel.selected;
     };
     const isFile = () => {
@@ -120,17 +111,27 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
 
     commands.addCommand(CommandIDs.show, {
-      label: 'OpenCrate Snapshots',
+      label: trans.__('OpenCrate Snapshots'),
+      caption: trans.__('Show the OpenCrate snapshots sidebar'),
+      icon: crateIcon,
       execute: () => shell.activateById(PANEL_ID)
+    });
+    palette?.addItem({
+      command: CommandIDs.show,
+      category: trans.__('OpenCrate')
     });
 
     commands.addCommand(CommandIDs.refresh, {
-      label: 'Refresh Snapshots',
+      label: trans.__('Refresh Snapshots'),
       execute: () => panel.refresh(true)
+    });
+    palette?.addItem({
+      command: CommandIDs.refresh,
+      category: trans.__('OpenCrate')
     });
 
     commands.addCommand(CommandIDs.open, {
-      label: 'Open in a Tab',
+      label: trans.__('Open in a Tab'),
       isEnabled: isFile,
       execute: () => {
         const row = targetRow();
@@ -139,81 +140,91 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     commands.addCommand(CommandIDs.insertSnippet, {
-      label: 'Insert Load Snippet into Notebook',
+      label: trans.__('Insert Load Snippet into Notebook'),
       isEnabled: () => {
         const row = targetRow();
-        return !!row && (row.type === 'artifact' || row.type === 'backup' || row.type === 'log');
+        return (
+          !!row &&
+          (row.type === 'artifact' ||
+            row.type === 'backup' ||
+            row.type === 'log')
+        );
       },
       execute: async () => {
         const row = targetRow();
-        const notebook = targetNotebook();
+        // the notebook tracker's current notebook: the one focused last, even while the sidebar has focus
+        const notebook = notebooks?.currentWidget ?? null;
         if (!row) {
           return;
         }
         if (!notebook || !notebook.content.model) {
-          Notification.warning('Open a notebook first: the load snippet goes into the active notebook.');
+          Notification.warning(
+            trans.__(
+              'Open a notebook first: the load snippet goes into the active notebook.'
+            )
+          );
           return;
         }
         const { code } = await requestAPI<{ code: string }>('snippet', {
           path: row.path,
           cwd: PathExt.dirname(notebook.context.path)
         });
-        const index = notebook.content.activeCellIndex + 1;
-        notebook.content.model.sharedModel.insertCell(index, {
-          cell_type: 'code',
-          source: code,
-          metadata: {}
-        });
-        notebook.content.activeCellIndex = index;
+        insertBelow(notebook, code);
         shell.activateById(notebook.id);
       }
     });
 
     commands.addCommand(CommandIDs.copyPath, {
-      label: 'Copy Path',
+      label: trans.__('Copy Path'),
       isEnabled: () => !!targetRow(),
       execute: () => {
         const row = targetRow();
         if (row) {
-          Clipboard.copyToSystem(serverPath(panel.tree, row.path));
+          Clipboard.copyToSystem(serverPath(model.tree, row.path));
         }
       }
     });
 
     commands.addCommand(CommandIDs.openLog, {
-      label: 'Open Run Log',
+      label: trans.__('Open Run Log'),
       isEnabled: () => {
         const row = targetRow();
-        return !!row && !!row.versionPath && !!versionLog(panel.tree, row.versionPath);
+        return (
+          !!row &&
+          !!row.versionPath &&
+          !!versionLog(model.tree, row.versionPath)
+        );
       },
       execute: () => {
         const row = targetRow();
-        const log = row ? versionLog(panel.tree, row.versionPath) : null;
-        if (log) {
-          void panel.previewLog(row!.versionPath);
-          return commands.execute('docmanager:open', { path: serverPath(panel.tree, log.path) });
+        const log = row ? versionLog(model.tree, row.versionPath) : null;
+        if (row && log) {
+          void panel.previewLog(row.versionPath);
+          return commands.execute('docmanager:open', {
+            path: serverPath(model.tree, log.path)
+          });
         }
       }
     });
 
     const selector = '.opencrate-panel .opencrate-node';
-    app.contextMenu.addItem({ command: CommandIDs.insertSnippet, selector, rank: 1 });
+    app.contextMenu.addItem({
+      command: CommandIDs.insertSnippet,
+      selector,
+      rank: 1
+    });
     app.contextMenu.addItem({ command: CommandIDs.open, selector, rank: 2 });
-    app.contextMenu.addItem({ command: CommandIDs.copyPath, selector, rank: 3 });
+    app.contextMenu.addItem({
+      command: CommandIDs.copyPath,
+      selector,
+      rank: 3
+    });
     app.contextMenu.addItem({ command: CommandIDs.openLog, selector, rank: 4 });
-    app.contextMenu.addItem({ command: CommandIDs.refresh, selector: '.opencrate-panel', rank: 10 });
-
-    if (registry) {
-      void registry.load(PLUGIN_ID).then(
-        settings => {
-          panel.settings = readSettings(settings);
-          settings.changed.connect(() => {
-            panel.settings = readSettings(settings);
-          });
-        },
-        reason => console.warn('opencrate-nb: settings not loaded, using defaults', reason)
-      );
-    }
+    app.contextMenu.addItem({
+      command: CommandIDs.refresh,
+      selector: '.opencrate-panel',
+      rank: 10
+    });
   }
 };
 

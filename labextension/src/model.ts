@@ -1,316 +1,198 @@
 /**
- * The snapshot tree as the server sends it (`catalog.tree`), and the flat list of rows
- * the panel shows: only expanded branches are flattened, so a closed version with
- * thousands of artifacts costs one row.
+ * The model behind the sidebar: it owns the snapshot tree, keeps it current and says when
+ * it changed; the panel only draws `rows` when `changed` fires.
+ *
+ * It polls `GET tree` through a lumino `Poll` with the last ETag in `If-None-Match`: while
+ * nothing changed the server answers 304 without building or sending the tree. While the
+ * panel is hidden (or the browser tab is) the poll stands by and sends nothing.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+import { IDisposable } from '@lumino/disposable';
+import { IPoll, Poll } from '@lumino/polling';
+import { ISignal, Signal } from '@lumino/signaling';
 
-export interface IFileEntry {
-  name: string;
-  path: string;
-  size: number;
-  modified: string | null;
+import { Expansion, IRow, ITree, visibleRows } from './tree';
+
+/** What one `GET tree` gave: a new tree with its ETag, or "not modified". */
+export type TreeResponse =
+  { status: 200; etag: string | null; tree: ITree } | { status: 304 };
+
+/** Fetches the tree, sending `etag` (when not null) as `If-None-Match`. */
+export type TreeFetcher = (etag: string | null) => Promise<TreeResponse>;
+
+export interface ISnapshotModelOptions {
+  fetchTree: TreeFetcher;
+  trans: TranslationBundle;
+  /** seconds between two polls while the panel is visible */
+  pollSeconds: number;
 }
 
-export interface IArtifact extends IFileEntry {
-  kind: string;
-  sha256: string | null;
-  cell: { execution_count: number | null; cell_id: string | null } | null;
-  backups: IFileEntry[];
-}
-
-export interface IKindFolder {
-  kind: string;
-  folder: string;
-  artifacts: IArtifact[];
-}
-
-export interface IVersion {
-  folder: string;
-  number: number;
-  tag: string | null;
-  path: string;
-  created: string | null;
-  modified: string;
-  size: number;
-  artifact_count: number;
-  logs: IFileEntry[];
-  kinds: IKindFolder[];
-  warnings?: string[];
-}
-
-export interface ISnapshot {
-  name: string;
-  versions: IVersion[];
-}
-
-export interface ITree {
-  root: string;
-  /** the snapshot root relative to the server root ("" when they are the same) */
-  base: string;
-  fingerprint: string;
-  snapshots: ISnapshot[];
-}
-
-export type RowType =
-  | 'snapshot'
-  | 'version'
-  | 'kind'
-  | 'artifact'
-  | 'backup'
-  | 'log';
-
-export interface IRow {
-  /** stable id: the path relative to the snapshot root (kind folders and snapshots too) */
-  id: string;
-  type: RowType;
-  name: string;
-  /** artifact kind, "log", or "" for snapshots and versions */
-  kind: string;
-  depth: number;
-  /** the file's path for artifacts, backups and logs; the version folder for versions */
-  path: string;
-  detail: string;
-  expandable: boolean;
-  expanded: boolean;
-  versionPath: string;
-}
-
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
-
-export function humanSize(size: number): string {
-  let value = size;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
-}
-
-/**
- * Which branches are open. Snapshots and kind folders start open, versions start
- * closed except the newest of each snapshot; a user's toggle wins from then on.
- */
-export class Expansion {
-  private _choices = new Map<string, boolean>();
-
-  isOpen(id: string, type: RowType, newest: boolean): boolean {
-    const choice = this._choices.get(id);
-    if (choice !== undefined) {
-      return choice;
-    }
-    return type !== 'version' || newest;
-  }
-
-  set(id: string, open: boolean): void {
-    this._choices.set(id, open);
-  }
-}
-
-/** A file matches when its path (snapshot/version/folder/name) contains the filter. */
-function matches(entry: IFileEntry, needle: string): boolean {
-  return entry.path.toLowerCase().includes(needle);
-}
-
-function artifactMatches(artifact: IArtifact, needle: string): boolean {
-  return matches(artifact, needle) || artifact.backups.some(b => matches(b, needle));
-}
-
-/**
- * The rows to show. With a filter, only artifacts, backups and logs whose path
- * (e.g. "mnist/v3:best/jsons/metrics.json") contains it are kept, with their
- * parents, all open.
- */
-export function visibleRows(
-  tree: ITree | null,
-  expansion: Expansion,
-  filter: string
-): IRow[] {
-  const rows: IRow[] = [];
-  if (!tree) {
-    return rows;
-  }
-  const needle = filter.trim().toLowerCase();
-  const filtering = needle.length > 0;
-  for (const snapshot of tree.snapshots) {
-    const snapshotRows: IRow[] = [];
-    const newest = snapshot.versions.length
-      ? snapshot.versions[snapshot.versions.length - 1].path
-      : '';
-    const snapshotOpen =
-      filtering || expansion.isOpen(snapshot.name, 'snapshot', true);
-    // newest first: the run a user looks for is usually the last one
-    for (let v = snapshot.versions.length - 1; v >= 0; v--) {
-      const version = snapshot.versions[v];
-      const versionRows = versionChildren(
-        version,
-        expansion,
-        needle,
-        version.path === newest
-      );
-      if (filtering && versionRows === null) {
-        continue;
-      }
-      const open =
-        filtering ||
-        expansion.isOpen(version.path, 'version', version.path === newest);
-      snapshotRows.push({
-        id: version.path,
-        type: 'version',
-        name: version.folder,
-        kind: '',
-        depth: 1,
-        path: version.path,
-        detail: `${version.artifact_count} · ${humanSize(version.size)}`,
-        expandable: true,
-        expanded: open,
-        versionPath: version.path
-      });
-      if (open && versionRows) {
-        snapshotRows.push(...versionRows);
-      }
-    }
-    if (filtering && snapshotRows.length === 0) {
-      continue;
-    }
-    rows.push({
-      id: snapshot.name,
-      type: 'snapshot',
-      name: snapshot.name,
-      kind: '',
-      depth: 0,
-      path: snapshot.name,
-      detail: `${snapshot.versions.length} v`,
-      expandable: true,
-      expanded: snapshotOpen,
-      versionPath: ''
+export class SnapshotModel implements IDisposable {
+  constructor(options: ISnapshotModelOptions) {
+    this._fetchTree = options.fetchTree;
+    this._trans = options.trans;
+    this._poll = new Poll({
+      auto: false,
+      factory: () => this._update(),
+      frequency: SnapshotModel.frequency(options.pollSeconds),
+      name: 'opencrate-nb:tree',
+      standby: () => (this._active ? 'when-hidden' : true)
     });
-    if (snapshotOpen) {
-      rows.push(...snapshotRows);
-    }
+    this._poll.ticked.connect((_, state) => this._ticked.emit(state.phase));
   }
-  return rows;
-}
 
-/** The rows below a version, or null when a filter leaves none. */
-function versionChildren(
-  version: IVersion,
-  expansion: Expansion,
-  needle: string,
-  newest: boolean
-): IRow[] | null {
-  const filtering = needle.length > 0;
-  if (!filtering && !expansion.isOpen(version.path, 'version', newest)) {
-    return [];
+  /** Poll intervals for `seconds`: that often while it works, backing off to a minute on errors. */
+  static frequency(seconds: number): IPoll.Frequency {
+    const interval = Math.max(1, seconds) * 1000;
+    return { interval, backoff: true, max: Math.max(interval, 60_000) };
   }
-  const rows: IRow[] = [];
-  for (const log of version.logs) {
-    if (filtering && !matches(log, needle)) {
-      continue;
-    }
-    rows.push(fileRow(log, 'log', 'log', 2, version.path));
+
+  /** Emitted on every tick of the poll, standing by or not, with its phase ("standby", "resolved", ...). */
+  get ticked(): ISignal<this, string> {
+    return this._ticked;
   }
-  for (const folder of version.kinds) {
-    const artifacts = filtering
-      ? folder.artifacts.filter(a => artifactMatches(a, needle))
-      : folder.artifacts;
-    if (artifacts.length === 0) {
-      continue;
+
+  /** Emitted when the tree, the rows (filter, a toggle) or the error changed. */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get tree(): ITree | null {
+    return this._tree;
+  }
+
+  /** The rows the panel shows: the tree flattened through the expansion and the filter. */
+  get rows(): IRow[] {
+    return this._rows;
+  }
+
+  /** The message of the last failed fetch, null once a fetch worked again. */
+  get error(): string | null {
+    return this._error;
+  }
+
+  /** The ETag of the tree held (what the next poll sends as If-None-Match). */
+  get etag(): string | null {
+    return this._etag;
+  }
+
+  /** How long the last fetch that brought a tree took, in ms. */
+  get loadMs(): number | null {
+    return this._loadMs;
+  }
+
+  get filter(): string {
+    return this._filter;
+  }
+
+  set filter(query: string) {
+    if (query === this._filter) {
+      return;
     }
-    const id = `${version.path}/${folder.folder}`;
-    const open = filtering || expansion.isOpen(id, 'kind', true);
-    rows.push({
-      id,
-      type: 'kind',
-      name: folder.folder,
-      kind: folder.kind,
-      depth: 2,
-      path: id,
-      detail: String(folder.artifacts.length),
-      expandable: true,
-      expanded: open,
-      versionPath: version.path
-    });
-    if (!open) {
-      continue;
+    this._filter = query;
+    this._rebuild();
+  }
+
+  /** Whether the panel is visible: polling runs only then. Turning it on asks for the tree at once. */
+  get active(): boolean {
+    return this._active;
+  }
+
+  set active(value: boolean) {
+    if (value === this._active || this.isDisposed) {
+      return;
     }
-    for (const artifact of artifacts) {
-      rows.push(
-        fileRow(artifact, 'artifact', artifact.kind, 3, version.path)
+    this._active = value;
+    if (value) {
+      void (this._poll.state.phase === 'constructed'
+        ? this._poll.start()
+        : this._poll.refresh());
+    }
+  }
+
+  set pollSeconds(seconds: number) {
+    this._poll.frequency = SnapshotModel.frequency(seconds);
+  }
+
+  /** Open or close a branch. */
+  toggle(id: string, open: boolean): void {
+    this._expansion.set(id, open);
+    this._rebuild();
+  }
+
+  /** Fetch now; with `force`, without If-None-Match (the whole tree comes back). */
+  async refresh(force = false): Promise<void> {
+    if (force) {
+      this._etag = null;
+    }
+    await this._poll.refresh();
+    await this._poll.tick;
+  }
+
+  get isDisposed(): boolean {
+    return this._poll.isDisposed;
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._poll.dispose();
+    Signal.clearData(this);
+  }
+
+  /** One poll: a 304 changes nothing; a tree replaces the one held. Errors are kept, and rethrown so the poll backs off. */
+  private async _update(): Promise<void> {
+    const started = Date.now();
+    let response: TreeResponse;
+    try {
+      response = await this._fetchTree(this._etag);
+    } catch (reason) {
+      const message = this._trans.__(
+        'Could not read the snapshots: %1',
+        (reason as Error).message ?? String(reason)
       );
-      for (const backup of artifact.backups) {
-        if (filtering && !matches(backup, needle) && !matches(artifact, needle)) {
-          continue;
-        }
-        rows.push(fileRow(backup, 'backup', artifact.kind, 4, version.path));
+      if (message !== this._error) {
+        this._error = message;
+        this._changed.emit();
       }
+      throw reason;
     }
-  }
-  return filtering && rows.length === 0 ? null : rows;
-}
-
-function fileRow(
-  entry: IFileEntry,
-  type: RowType,
-  kind: string,
-  depth: number,
-  versionPath: string
-): IRow {
-  return {
-    id: entry.path,
-    type,
-    name: entry.name,
-    kind,
-    depth,
-    path: entry.path,
-    detail: humanSize(entry.size),
-    expandable: false,
-    expanded: false,
-    versionPath
-  };
-}
-
-/** The path of a file for JupyterLab (relative to the server root). */
-export function serverPath(tree: ITree | null, path: string): string {
-  const base = tree ? tree.base : '';
-  return base ? `${base}/${path}` : path;
-}
-
-/** The version that `path` (a version folder or a file in it) belongs to. */
-function versionOf(tree: ITree | null, path: string): IVersion | null {
-  const [name] = path.split('/');
-  const snapshot = tree?.snapshots.find(s => s.name === name);
-  const found = snapshot?.versions.find(
-    v => path === v.path || path.startsWith(v.path + '/')
-  );
-  return found ?? null;
-}
-
-/** The run log of a version (`<name>.log`), if the version has one. */
-export function versionLog(
-  tree: ITree | null,
-  versionPath: string
-): IFileEntry | null {
-  const version = versionOf(tree, versionPath);
-  if (!version) {
-    return null;
-  }
-  const name = versionPath.split('/')[0];
-  return (
-    version.logs.find(l => l.name === `${name}.log`) ?? version.logs[0] ?? null
-  );
-}
-
-/** Artifact facts for the preview header, found by path. */
-export function findArtifact(
-  tree: ITree | null,
-  path: string
-): IArtifact | null {
-  for (const folder of versionOf(tree, path)?.kinds ?? []) {
-    const found = folder.artifacts.find(a => a.path === path);
-    if (found) {
-      return found;
+    const recovered = this._error !== null;
+    this._error = null;
+    if (response.status === 304) {
+      if (recovered) {
+        this._changed.emit();
+      }
+      return;
     }
+    this._tree = response.tree;
+    this._etag = response.etag;
+    this._loadMs = Date.now() - started;
+    this._rebuild();
   }
-  return null;
+
+  private _rebuild(): void {
+    this._rows = visibleRows(
+      this._tree,
+      this._expansion,
+      this._filter,
+      this._trans
+    );
+    this._changed.emit();
+  }
+
+  private _fetchTree: TreeFetcher;
+  private _trans: TranslationBundle;
+  private _poll: Poll;
+  private _changed = new Signal<this, void>(this);
+  private _ticked = new Signal<this, string>(this);
+  private _tree: ITree | null = null;
+  private _rows: IRow[] = [];
+  private _expansion = new Expansion();
+  private _filter = '';
+  private _error: string | null = null;
+  private _etag: string | null = null;
+  private _loadMs: number | null = null;
+  private _active = false;
 }

@@ -1,30 +1,28 @@
 /**
  * The "OpenCrate snapshots" sidebar: a filter box, the snapshot tree and a preview.
  *
- * The tree is drawn as a virtual list: only the rows in view (plus a margin) exist in
- * the DOM, so 10,000 artifacts cost what 40 do. While the panel is visible it polls the
- * cheap `fingerprint` route and fetches the tree only when that changes; while hidden it
- * does nothing. No kernel is involved.
+ * It draws what its `SnapshotModel` holds, when the model's `changed` fires; the model
+ * fetches and polls (only while this panel is visible). The tree is drawn as a virtual
+ * list: only the rows in view (plus a margin) exist in the DOM, so 10,000 artifacts cost
+ * what 40 do. No kernel is involved.
  */
-import { Widget } from '@lumino/widgets';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
+import { Signal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
 
 import { iconFor } from './icons';
-import {
-  Expansion,
-  IRow,
-  ITree,
-  findArtifact,
-  visibleRows
-} from './model';
+import { SnapshotModel } from './model';
 import { IFileSummary, el, renderMessage, renderPreview } from './preview';
 import { requestAPI } from './request';
+import { IRow, ITree, findArtifact, versionLog } from './tree';
 
 export const PANEL_ID = 'opencrate-snapshots';
 const ROW_HEIGHT = 24;
 const OVERSCAN_ROWS = 12;
 const FILTER_DELAY_MS = 120;
 
+/** The user's settings (schema/plugin.json holds their defaults and what each one trades). */
 export interface IPanelSettings {
   pollSeconds: number;
   previewTextBytes: number;
@@ -33,32 +31,38 @@ export interface IPanelSettings {
   mediaAutoLoadBytes: number;
 }
 
-export const DEFAULT_SETTINGS: IPanelSettings = {
-  pollSeconds: 3,
-  previewTextBytes: 65536,
-  previewTableRows: 20,
-  logTailLines: 200,
-  mediaAutoLoadBytes: 20 * 1024 * 1024
-};
-
-export interface IPanelActions {
-  /** double click: open the file in a JupyterLab tab */
+export interface IPanelOptions {
+  model: SnapshotModel;
+  settings: IPanelSettings;
+  trans: TranslationBundle;
+  /** double click or Enter: open the file in a JupyterLab tab */
   open(row: IRow): void;
 }
 
 export class SnapshotPanel extends Widget {
-  constructor(actions: IPanelActions) {
+  constructor(options: IPanelOptions) {
     super();
     this.id = PANEL_ID;
     this.addClass('opencrate-panel');
-    this._actions = actions;
+    this._model = options.model;
+    this._settings = options.settings;
+    this._trans = options.trans;
+    this._open = options.open;
+    const trans = this._trans;
 
     const header = el('div', 'opencrate-header');
-    header.append(el('div', 'opencrate-heading', 'OpenCrate snapshots'));
+    header.append(
+      el('div', 'opencrate-heading', trans.__('OpenCrate snapshots'))
+    );
     this._filter = el('input', 'jp-mod-styled opencrate-filter');
     this._filter.type = 'search';
-    this._filter.placeholder = 'Filter: name or path, e.g. mnist/v3';
-    this._filter.setAttribute('aria-label', 'Filter artifacts by name or path');
+    this._filter.placeholder = trans.__(
+      'Filter: words of a path, e.g. mnist v3'
+    );
+    this._filter.setAttribute(
+      'aria-label',
+      trans.__('Filter artifacts by the words of their path')
+    );
     this._filter.addEventListener('input', () => this._filterChanged());
     this._status = el('div', 'opencrate-status');
     header.append(this._filter, this._status);
@@ -71,17 +75,31 @@ export class SnapshotPanel extends Widget {
     this._scroller.append(this._spacer);
     this._scroller.addEventListener('scroll', () => this._scheduleDraw());
     this._scroller.addEventListener('click', event => this._onClick(event));
-    this._scroller.addEventListener('dblclick', event => this._onDoubleClick(event));
-    this._scroller.addEventListener('contextmenu', event => this._onContextMenu(event));
+    this._scroller.addEventListener('dblclick', event =>
+      this._onDoubleClick(event)
+    );
+    this._scroller.addEventListener('contextmenu', event =>
+      this._onContextMenu(event)
+    );
 
     this._preview = el('div', 'opencrate-preview');
-    renderMessage(this._preview, 'Click an artifact to preview it.');
+    renderMessage(this._preview, trans.__('Click an artifact to preview it.'));
 
     this.node.append(header, this._scroller, this._preview);
+    this._model.changed.connect(this._modelChanged, this);
+    // what the poll does, for a look in the DOM inspector (and the browser tests)
+    this._model.ticked.connect((_, phase) => {
+      this.node.dataset.pollPhase = phase;
+      this.node.dataset.pollTicks = String(++this._ticks);
+    }, this);
+  }
+
+  get model(): SnapshotModel {
+    return this._model;
   }
 
   get tree(): ITree | null {
-    return this._tree;
+    return this._model.tree;
   }
 
   /** The row that was clicked last (the context menu acts on it). */
@@ -91,48 +109,28 @@ export class SnapshotPanel extends Widget {
 
   set settings(value: IPanelSettings) {
     this._settings = value;
-    if (this.isVisible) {
-      this._schedulePoll(0);
-    }
+    this._model.pollSeconds = value.pollSeconds;
   }
 
   /** The row drawn in `node` (a row element or one of its children). */
   rowOf(node: HTMLElement | null): IRow | null {
     const element = node?.closest('.opencrate-node') as HTMLElement | null;
     const index = element ? Number(element.dataset.index) : NaN;
-    return Number.isInteger(index) ? this._rows[index] ?? null : null;
+    return Number.isInteger(index) ? (this._rows[index] ?? null) : null;
   }
 
-  /** Fetch the tree now if it changed (or always, with `force`). */
-  async refresh(force = false): Promise<void> {
-    try {
-      const { fingerprint } = await requestAPI<{ fingerprint: string }>(
-        'fingerprint'
-      );
-      if (!force && this._tree && fingerprint === this._tree.fingerprint) {
-        return;
-      }
-      const started = performance.now();
-      this._tree = await requestAPI<ITree>('tree');
-      this._rebuildRows();
-      const count = this._tree.snapshots.length;
-      this._setStatus(
-        count
-          ? ''
-          : `No snapshots in ${this._tree.base || 'the server root'} yet.`
-      );
-      this.node.dataset.fingerprint = this._tree.fingerprint;
-      this.node.dataset.loadMs = String(Math.round(performance.now() - started));
-    } catch (error) {
-      this._setStatus(`Could not read the snapshots: ${(error as Error).message}`);
-    }
+  /** Fetch the tree now (`force`: the whole tree, not "not modified"). */
+  refresh(force = false): Promise<void> {
+    return this._model.refresh(force);
   }
 
   /** Show the preview of a file (artifact, backup or log). */
   async preview(row: IRow): Promise<void> {
     const token = ++this._previewToken;
     this._preview.textContent = '';
-    this._preview.append(el('div', 'opencrate-note', `Loading ${row.name}…`));
+    this._preview.append(
+      el('div', 'opencrate-note', this._trans.__('Loading %1…', row.name))
+    );
     const s = this._settings;
     try {
       const summary = await requestAPI<IFileSummary>('file', {
@@ -142,9 +140,13 @@ export class SnapshotPanel extends Widget {
         lines: String(s.logTailLines)
       });
       if (token === this._previewToken) {
-        renderPreview(this._preview, summary, findArtifact(this._tree, row.path), {
-          mediaAutoLoadBytes: s.mediaAutoLoadBytes
-        });
+        renderPreview(
+          this._preview,
+          summary,
+          findArtifact(this.tree, row.path),
+          { mediaAutoLoadBytes: s.mediaAutoLoadBytes },
+          this._trans
+        );
       }
     } catch (error) {
       if (token === this._previewToken) {
@@ -153,49 +155,42 @@ export class SnapshotPanel extends Widget {
     }
   }
 
-  /** The tail of a version's run log in the preview area. */
+  /** The tail of a version's run log in the preview area (the preview of its log file). */
   async previewLog(versionPath: string): Promise<void> {
-    const token = ++this._previewToken;
-    try {
-      const tail = await requestAPI<{ path: string; text: string; size: number }>('log', {
-        path: versionPath,
-        lines: String(this._settings.logTailLines)
-      });
-      if (token !== this._previewToken) {
-        return;
-      }
-      renderPreview(
+    const log = versionLog(this.tree, versionPath);
+    if (!log) {
+      renderMessage(
         this._preview,
-        {
-          path: tail.path,
-          name: tail.path.split('/').pop() ?? tail.path,
-          kind: 'log',
-          is_dir: false,
-          size: tail.size,
-          modified: '',
-          mime: 'text/plain',
-          describe: {},
-          preview: { type: 'log', text: tail.text }
-        },
-        null,
-        { mediaAutoLoadBytes: 0 }
+        this._trans.__('This version has no run log.')
       );
-    } catch (error) {
-      if (token === this._previewToken) {
-        renderMessage(this._preview, (error as Error).message);
-      }
+      return;
     }
+    const row = this._rows.find(r => r.id === log.path);
+    await this.preview(
+      row ?? {
+        id: log.path,
+        type: 'log',
+        name: log.name,
+        kind: 'log',
+        depth: 2,
+        path: log.path,
+        detail: log.size_text,
+        expandable: false,
+        expanded: false,
+        versionPath
+      }
+    );
   }
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
-    this._schedulePoll(0);
+    this._model.active = true;
     this._scheduleDraw();
   }
 
   protected onAfterHide(msg: Message): void {
     super.onAfterHide(msg);
-    this._stopPolling();
+    this._model.active = false;
   }
 
   protected onResize(msg: Widget.ResizeMessage): void {
@@ -204,30 +199,37 @@ export class SnapshotPanel extends Widget {
   }
 
   dispose(): void {
-    this._stopPolling();
+    Signal.disconnectReceiver(this);
     super.dispose();
   }
 
-  private _schedulePoll(delayMs: number): void {
-    this._stopPolling();
-    this._pollTimer = window.setTimeout(async () => {
-      this._pollTimer = 0;
-      if (!this.isVisible || this.isDisposed) {
-        return;
-      }
-      if (document.visibilityState !== 'hidden') {
-        await this.refresh();
-      }
-      if (this.isVisible && !this.isDisposed && !this._pollTimer) {
-        this._schedulePoll(Math.max(1, this._settings.pollSeconds) * 1000);
-      }
-    }, delayMs);
-  }
-
-  private _stopPolling(): void {
-    if (this._pollTimer) {
-      window.clearTimeout(this._pollTimer);
-      this._pollTimer = 0;
+  private _modelChanged(): void {
+    const model = this._model;
+    const tree = model.tree;
+    if (model.error) {
+      this._setStatus(model.error);
+    } else if (tree && tree.snapshots.length === 0) {
+      this._setStatus(
+        this._trans.__(
+          'No snapshots in %1 yet.',
+          tree.base || this._trans.__('the server root')
+        )
+      );
+    } else {
+      this._setStatus('');
+    }
+    if (model.etag) {
+      this.node.dataset.etag = model.etag;
+    }
+    if (model.loadMs !== null) {
+      this.node.dataset.loadMs = String(model.loadMs);
+    }
+    if (this._rows !== model.rows) {
+      this._rows = model.rows;
+      this._spacer.style.height = `${this._rows.length * ROW_HEIGHT}px`;
+      this.node.dataset.rows = String(this._rows.length);
+      this._drawn = '';
+      this._scheduleDraw();
     }
   }
 
@@ -240,16 +242,8 @@ export class SnapshotPanel extends Widget {
     window.clearTimeout(this._filterTimer);
     this._filterTimer = window.setTimeout(() => {
       this._scroller.scrollTop = 0;
-      this._rebuildRows();
+      this._model.filter = this._filter.value;
     }, FILTER_DELAY_MS);
-  }
-
-  private _rebuildRows(): void {
-    this._rows = visibleRows(this._tree, this._expansion, this._filter.value);
-    this._spacer.style.height = `${this._rows.length * ROW_HEIGHT}px`;
-    this.node.dataset.rows = String(this._rows.length);
-    this._drawn = '';
-    this._scheduleDraw();
   }
 
   private _scheduleDraw(): void {
@@ -265,10 +259,14 @@ export class SnapshotPanel extends Widget {
   /** Draw the rows in view; nothing happens when the same window is already drawn. */
   private _draw(): void {
     const height = this._scroller.clientHeight || 600;
-    const first = Math.max(0, Math.floor(this._scroller.scrollTop / ROW_HEIGHT) - OVERSCAN_ROWS);
+    const first = Math.max(
+      0,
+      Math.floor(this._scroller.scrollTop / ROW_HEIGHT) - OVERSCAN_ROWS
+    );
     const last = Math.min(
       this._rows.length,
-      Math.ceil((this._scroller.scrollTop + height) / ROW_HEIGHT) + OVERSCAN_ROWS
+      Math.ceil((this._scroller.scrollTop + height) / ROW_HEIGHT) +
+        OVERSCAN_ROWS
     );
     const key = `${first}:${last}:${this._selected?.id ?? ''}`;
     if (key === this._drawn) {
@@ -298,7 +296,11 @@ export class SnapshotPanel extends Widget {
     if (this._selected && this._selected.id === row.id) {
       node.classList.add('jp-mod-selected');
     }
-    const caret = el('span', 'opencrate-caret', row.expandable ? (row.expanded ? '▾' : '▸') : '');
+    const caret = el(
+      'span',
+      'opencrate-caret',
+      row.expandable ? (row.expanded ? '▾' : '▸') : ''
+    );
     const icon = el('span', 'opencrate-icon');
     const labIcon = iconFor(row);
     icon.dataset.icon = labIcon.name;
@@ -325,8 +327,7 @@ export class SnapshotPanel extends Widget {
     }
     this._select(row);
     if (row.expandable) {
-      this._expansion.set(row.id, !row.expanded);
-      this._rebuildRows();
+      this._model.toggle(row.id, !row.expanded);
       if (row.type === 'version') {
         void this.previewLog(row.path);
       }
@@ -346,14 +347,16 @@ export class SnapshotPanel extends Widget {
       next = Math.min(this._rows.length - 1, index + 1);
     } else if (event.key === 'ArrowUp') {
       next = Math.max(0, index - 1);
-    } else if ((event.key === 'ArrowRight' || event.key === 'ArrowLeft') && row?.expandable) {
+    } else if (
+      (event.key === 'ArrowRight' || event.key === 'ArrowLeft') &&
+      row?.expandable
+    ) {
       const open = event.key === 'ArrowRight';
       if (row.expanded !== open) {
-        this._expansion.set(row.id, open);
-        this._rebuildRows();
+        this._model.toggle(row.id, open);
       }
     } else if (event.key === 'Enter' && row && !row.expandable) {
-      this._actions.open(row);
+      this._open(row);
     } else {
       return;
     }
@@ -382,7 +385,7 @@ export class SnapshotPanel extends Widget {
   private _onDoubleClick(event: MouseEvent): void {
     const row = this.rowOf(event.target as HTMLElement);
     if (row && !row.expandable) {
-      this._actions.open(row);
+      this._open(row);
     }
   }
 
@@ -393,20 +396,20 @@ export class SnapshotPanel extends Widget {
     }
   }
 
-  private _actions: IPanelActions;
+  private _model: SnapshotModel;
+  private _settings: IPanelSettings;
+  private _trans: TranslationBundle;
+  private _open: (row: IRow) => void;
   private _filter: HTMLInputElement;
   private _status: HTMLElement;
   private _scroller: HTMLElement;
   private _spacer: HTMLElement;
   private _preview: HTMLElement;
-  private _tree: ITree | null = null;
   private _rows: IRow[] = [];
-  private _expansion = new Expansion();
   private _selected: IRow | null = null;
-  private _settings: IPanelSettings = DEFAULT_SETTINGS;
-  private _pollTimer = 0;
   private _filterTimer = 0;
   private _frame = 0;
   private _drawn = '';
   private _previewToken = 0;
+  private _ticks = 0;
 }

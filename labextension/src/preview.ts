@@ -1,10 +1,12 @@
 /**
  * Draws the server's file summary (`GET file?path=`) in the panel: media through
  * `rawUrl`, tables, JSON and text as text nodes. Names and contents are never parsed
- * as HTML.
+ * as HTML. Sizes, times and cells are shown as the server rendered them.
  */
-import { IArtifact, humanSize } from './model';
+import { TranslationBundle } from '@jupyterlab/translation';
+
 import { rawUrl } from './request';
+import { IArtifact } from './tree';
 
 export interface IFileSummary {
   path: string;
@@ -12,7 +14,9 @@ export interface IFileSummary {
   kind: string;
   is_dir: boolean;
   size: number;
+  size_text: string;
   modified: string;
+  modified_text: string;
   mime: string;
   describe: Record<string, unknown>;
   preview: {
@@ -24,6 +28,7 @@ export interface IFileSummary {
     total_rows?: number | null;
     files?: string[];
     mime?: string;
+    note?: string;
   };
 }
 
@@ -91,14 +96,21 @@ function describeFacts(info: Record<string, unknown>): Array<[string, string]> {
   return rows;
 }
 
-function tensorTable(info: Record<string, unknown>): HTMLElement | null {
+function tensorTable(
+  info: Record<string, unknown>,
+  trans: TranslationBundle
+): HTMLElement | null {
   const tensors = info['tensors'];
   if (!Array.isArray(tensors) || tensors.length === 0) {
     return null;
   }
   const table = el('table', 'opencrate-table');
   const head = table.createTHead().insertRow();
-  for (const title of ['tensor', 'shape', 'dtype']) {
+  for (const title of [
+    trans.__('tensor'),
+    trans.__('shape'),
+    trans.__('dtype')
+  ]) {
     head.append(el('th', '', title));
   }
   const body = table.createTBody();
@@ -108,7 +120,11 @@ function tensorTable(info: Record<string, unknown>): HTMLElement | null {
     const shape = Array.isArray(item['shape'])
       ? `[${(item['shape'] as unknown[]).join(', ')}]`
       : String(item['shape'] ?? '');
-    for (const cell of [String(item['name'] ?? ''), shape, String(item['dtype'] ?? '')]) {
+    for (const cell of [
+      String(item['name'] ?? ''),
+      shape,
+      String(item['dtype'] ?? '')
+    ]) {
       row.insertCell().textContent = cell;
     }
   }
@@ -131,7 +147,11 @@ function table(columns: string[], rows: string[][]): HTMLElement {
   return node;
 }
 
-function media(summary: IFileSummary, limits: IPreviewLimits): HTMLElement {
+function media(
+  summary: IFileSummary,
+  limits: IPreviewLimits,
+  trans: TranslationBundle
+): HTMLElement {
   const holder = el('div', 'opencrate-media');
   const load = () => {
     holder.textContent = '';
@@ -156,7 +176,7 @@ function media(summary: IFileSummary, limits: IPreviewLimits): HTMLElement {
     const button = el(
       'button',
       'jp-Button jp-mod-styled opencrate-load-media',
-      `Load ${humanSize(summary.size)}`
+      trans.__('Load %1', summary.size_text)
     );
     button.addEventListener('click', load);
     holder.append(button);
@@ -164,34 +184,58 @@ function media(summary: IFileSummary, limits: IPreviewLimits): HTMLElement {
   return holder;
 }
 
-function body(summary: IFileSummary, limits: IPreviewLimits): HTMLElement | null {
+function body(
+  summary: IFileSummary,
+  limits: IPreviewLimits,
+  trans: TranslationBundle
+): HTMLElement | null {
   const preview = summary.preview;
   switch (preview.type) {
     case 'image':
     case 'gif':
     case 'audio':
     case 'video':
-      return media(summary, limits);
+      return media(summary, limits, trans);
     case 'table': {
       const wrap = el('div', 'opencrate-table-wrap');
       wrap.append(table(preview.columns ?? [], preview.rows ?? []));
       if (preview.truncated) {
-        const total = preview.total_rows ?? '?';
-        wrap.append(el('div', 'opencrate-note', `first ${preview.rows?.length} of ${total} rows`));
+        const shown = preview.rows?.length ?? 0;
+        const note =
+          preview.total_rows === null || preview.total_rows === undefined
+            ? trans.__('the first %1 rows (and columns) only', shown)
+            : trans.__('the first %1 of %2 rows', shown, preview.total_rows);
+        wrap.append(el('div', 'opencrate-note', note));
       }
       return wrap;
     }
     case 'checkpoint':
-      return tensorTable(summary.describe);
+      return tensorTable(summary.describe, trans);
     case 'json':
     case 'text':
     case 'log': {
-      const pre = el('pre', `opencrate-text opencrate-${preview.type}`, preview.text ?? '');
-      if (!preview.truncated) {
+      const pre = el(
+        'pre',
+        `opencrate-text opencrate-${preview.type}`,
+        preview.text ?? ''
+      );
+      if (!preview.truncated && !preview.note) {
         return pre;
       }
       const wrap = el('div');
-      wrap.append(pre, el('div', 'opencrate-note', 'truncated: open it for the rest'));
+      wrap.append(pre);
+      if (preview.note) {
+        wrap.append(el('div', 'opencrate-note', preview.note));
+      }
+      if (preview.truncated) {
+        wrap.append(
+          el(
+            'div',
+            'opencrate-note',
+            trans.__('truncated: open it for the rest')
+          )
+        );
+      }
       return wrap;
     }
     case 'files': {
@@ -211,31 +255,38 @@ export function renderPreview(
   host: HTMLElement,
   summary: IFileSummary,
   artifact: IArtifact | null,
-  limits: IPreviewLimits
+  limits: IPreviewLimits,
+  trans: TranslationBundle
 ): void {
   host.textContent = '';
   host.dataset.path = summary.path;
   host.dataset.previewType = summary.preview.type;
   host.append(el('div', 'opencrate-preview-title', summary.name));
   const rows: Array<[string, string]> = [
-    ['kind', summary.kind],
-    ['size', humanSize(summary.size)]
+    [trans.__('kind'), summary.kind],
+    [trans.__('size'), summary.size_text]
   ];
-  if (summary.modified) {
-    rows.push(['modified', summary.modified.replace('T', ' ').slice(0, 19)]);
+  if (summary.modified_text) {
+    rows.push([trans.__('modified'), summary.modified_text]);
   }
-  if (artifact?.cell?.execution_count !== undefined && artifact?.cell !== null) {
-    rows.push(['saved by', `cell [${artifact.cell.execution_count ?? ' '}]`]);
+  if (artifact?.summary) {
+    rows.push([trans.__('summary'), artifact.summary]);
+  }
+  if (artifact?.cell_label) {
+    rows.push([trans.__('saved by'), artifact.cell_label]);
   }
   if (artifact?.sha256) {
-    rows.push(['sha256', artifact.sha256.slice(0, 16)]);
+    rows.push([trans.__('sha256'), artifact.sha256.slice(0, 16)]);
   }
   if (artifact && artifact.backups.length) {
-    rows.push(['backups', artifact.backups.map(b => b.name).join(', ')]);
+    rows.push([
+      trans.__('backups'),
+      artifact.backups.map(b => b.name).join(', ')
+    ]);
   }
   rows.push(...describeFacts(summary.describe));
   host.append(facts(rows));
-  const content = body(summary, limits);
+  const content = body(summary, limits, trans);
   if (content) {
     host.append(content);
   }

@@ -7,29 +7,35 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import type { TreeResponse } from './model';
+import type { ITree } from './tree';
+
 const API_PATH = 'opencrate/api';
 
-/** GET an API route and parse its JSON; a failure throws with the server's message. */
-export async function requestAPI<T>(
+async function send(
   route: string,
-  params: Record<string, string> = {}
-): Promise<T> {
+  params: Record<string, string>,
+  headers: Record<string, string> = {}
+): Promise<Response> {
   const settings = ServerConnection.makeSettings();
   const url =
     URLExt.join(settings.baseUrl, API_PATH, route) +
     URLExt.objectToQueryString(params);
-  let response: Response;
   try {
-    response = await ServerConnection.makeRequest(
+    // no-store: the browser neither caches nor revalidates by itself; If-None-Match is ours
+    return await ServerConnection.makeRequest(
       url,
-      { cache: 'no-store' },
+      { cache: 'no-store', headers },
       settings
     );
   } catch (error) {
     throw new ServerConnection.NetworkError(error as TypeError);
   }
+}
+
+async function parse<T>(response: Response): Promise<T> {
   const text = await response.text();
-  let data: any = text;
+  let data: unknown = text;
   if (text.length > 0) {
     try {
       data = JSON.parse(text);
@@ -38,10 +44,35 @@ export async function requestAPI<T>(
     }
   }
   if (!response.ok) {
-    const message = data && data.message ? data.message : String(data);
+    const message =
+      data && typeof data === 'object' && 'message' in data
+        ? String((data as { message: unknown }).message)
+        : String(data);
     throw new ServerConnection.ResponseError(response, message);
   }
   return data as T;
+}
+
+/** `GET tree` with `If-None-Match: etag`: 304 while the tree is unchanged. */
+export async function fetchTree(etag: string | null): Promise<TreeResponse> {
+  const response = await send(
+    'tree',
+    {},
+    etag ? { 'If-None-Match': etag } : {}
+  );
+  if (response.status === 304) {
+    return { status: 304 };
+  }
+  const tree = await parse<ITree>(response);
+  return { status: 200, etag: response.headers.get('ETag'), tree };
+}
+
+/** GET an API route and parse its JSON; a failure throws with the server's message. */
+export async function requestAPI<T>(
+  route: string,
+  params: Record<string, string> = {}
+): Promise<T> {
+  return parse<T>(await send(route, params));
 }
 
 /** The URL that streams a file's content (for img, audio and video elements). */

@@ -6,21 +6,39 @@ testable without a server. Paths in requests are ``/``-separated and relative to
 snapshot root, exactly as ``catalog.tree`` writes them.
 """
 
+from __future__ import annotations
+
 import csv
 import datetime
+import io
 import json
 import mimetypes
 import os
 import re
 import urllib.parse
+from typing import Any, Optional
 
 from ..core import catalog
+from ..core.format import cell_label, format_size, format_time
 from ..core.handlers import get_handler, kind_for_folder, kind_for_suffix
 
 #: upper bounds the client cannot raise (its own settings may ask for less)
 MAX_TEXT_BYTES = 1 << 20
 MAX_TABLE_ROWS = 500
 MAX_LOG_LINES = 5000
+#: a table preview reads at most this much of the file, whatever its line lengths (a one-line
+#: 114 MB CSV costs a 256 KiB read), and sends at most this many columns and characters a cell
+MAX_TABLE_BYTES = 256 << 10
+MAX_TABLE_COLUMNS = 100
+MAX_CELL_CHARS = 200
+#: JSON nested deeper than this is shown as the text it is, not re-indented
+MAX_JSON_DEPTH = 100
+#: csv, json and yaml handlers parse the file to describe it: above this size the preview
+#: skips that (it is the head of the file either way) so that no request parses a huge file
+DESCRIBE_PARSE_MAX_BYTES = 1 << 20
+_PARSING_KINDS = ("csv", "json", "yaml")
+#: a Range bound longer than this is past the end of any file (and int() of 5000 digits raises)
+_MAX_RANGE_DIGITS = 18
 
 DEFAULT_TEXT_BYTES = 64 << 10
 DEFAULT_TABLE_ROWS = 20
@@ -44,7 +62,7 @@ _EXTRA_TYPES = {
 class ApiError(Exception):
     """A request the API refuses: ``status`` is the HTTP status, the message says why and what to do."""
 
-    def __init__(self, status, message):
+    def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -53,7 +71,7 @@ class ApiError(Exception):
 # ------------------------------------------------------------------------------------------------
 # where the snapshots are, and which paths may be read
 # ------------------------------------------------------------------------------------------------
-def snapshot_root(server_root, configured=catalog.DEFAULT_ROOT):
+def snapshot_root(server_root: str, configured: str = catalog.DEFAULT_ROOT) -> str:
     """The absolute snapshot folder: ``configured`` relative to the server root, which it may not leave."""
     try:
         return catalog.resolve(server_root, configured.replace(os.sep, "/"))
@@ -65,17 +83,19 @@ def snapshot_root(server_root, configured=catalog.DEFAULT_ROOT):
         ) from None
 
 
-def base_path(server_root, root):
+def base_path(server_root: str, root: str) -> str:
     """The snapshot root relative to the server root, ``/``-separated ("" when they are the same)."""
     rel = os.path.relpath(root, os.path.realpath(server_root)).replace(os.sep, "/")
     return "" if rel == "." else rel
 
 
-def resolve(root, rel_path, allow_hidden=False, must_exist=True):
+def resolve(root: str, rel_path: Optional[str], allow_hidden: bool = False, must_exist: bool = True) -> str:
     """The absolute path of ``rel_path`` inside ``root``, or ApiError (403 outside or hidden, 404 missing).
 
     A path is also refused when decoding it again would leave the root (``%2e%2e%2f``
-    sent encoded twice): no name a user saved needs that.
+    sent encoded twice): no name a user saved needs that. Hidden means hidden as asked or
+    as resolved: a symlink ``texts/r.txt -> ../.crate/record.jsonl`` is refused like the
+    record itself.
     """
     if rel_path is None or rel_path == "":
         raise ApiError(
@@ -92,7 +112,7 @@ def resolve(root, rel_path, allow_hidden=False, must_exist=True):
         path = catalog.resolve(root, rel_path)
     except ValueError as exc:
         raise ApiError(403, str(exc)) from None
-    if not allow_hidden and any(part.startswith(".") for part in re.split(r"[\\/]+", rel_path) if part):
+    if not allow_hidden and (_hidden(rel_path) or _hidden(os.path.relpath(path, os.path.realpath(root)))):
         raise ApiError(
             403,
             f"Refused path {rel_path!r}: hidden files and folders (names starting with '.') "
@@ -103,11 +123,18 @@ def resolve(root, rel_path, allow_hidden=False, must_exist=True):
     return path
 
 
-def _bounded(value, default, maximum, what):
+def _hidden(rel_path: str) -> bool:
+    return any(part.startswith(".") and part not in (".", "..") for part in re.split(r"[\\/]+", rel_path) if part)
+
+
+def _bounded(value: Optional[str], default: int, maximum: int, what: str) -> int:
     if value is None or value == "":
         return default
+    text = str(value).strip()
+    if text.isdigit() and len(text.lstrip("0")) > len(str(maximum)):
+        return maximum  # more digits than the cap has (int() of 5000 digits would raise)
     try:
-        number = int(value)
+        number = int(text)
     except (TypeError, ValueError):
         raise ApiError(400, f"{what} must be a whole number, got {value!r}.") from None
     if number < 0:
@@ -116,31 +143,79 @@ def _bounded(value, default, maximum, what):
 
 
 # ------------------------------------------------------------------------------------------------
-# tree and fingerprint
+# tree
 # ------------------------------------------------------------------------------------------------
-def fingerprint(root):
+def fingerprint(root: str) -> str:
+    """The stamp the tree's ETag carries: equal stamps, equal trees (``catalog.fingerprint``)."""
     return catalog.fingerprint(root)
 
 
-def tree(root, server_root, stamp=None):
+def tree(root: str, server_root: str, stamp: Optional[str] = None) -> dict[str, Any]:
     """``catalog.tree`` plus its fingerprint and ``base`` (where the root is, for opening files in tabs)."""
     stamp = stamp or catalog.fingerprint(root)
     payload = catalog.tree(root)
+    for snapshot in payload["snapshots"]:
+        for version in snapshot["versions"]:
+            _rendered_version(version)
     payload["root"] = os.path.basename(root)
     payload["base"] = base_path(server_root, root)
     payload["fingerprint"] = stamp
     return payload
 
 
-_encoded_trees = {}  # (root, server root) -> (fingerprint, JSON bytes)
-_encoded_kinds = {}  # (root, version path) -> (the catalog's list of kind folders, its JSON bytes)
+def _rendered_version(version: dict[str, Any]) -> None:
+    """The rendered facts the sidebar draws (``size_text``, ``modified_text``, ``created_text``,
+    ``cell_label``, ``summary``), where the catalog did not give them yet: one formatter
+    (``core.format``) for every UI. The catalog's own values, when present, are kept."""
+    _rendered(version)
+    if "created_text" not in version:
+        version["created_text"] = format_time(version["created"]) if version.get("created") else None
+    for log in version.get("logs", ()):
+        _rendered(log)
+    for folder in version.get("kinds", ()):
+        for artifact in folder["artifacts"]:
+            if "size_text" in artifact and "cell_label" in artifact and "summary" in artifact:
+                continue  # already rendered (by the catalog, or by an earlier request: the dicts are cached)
+            _rendered(artifact)
+            artifact.setdefault("cell_label", cell_label(artifact.get("cell")))
+            artifact.setdefault("summary", None)
+            for backup in artifact.get("backups", ()):
+                _rendered(backup)
 
 
-def _dumps(value):
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+def _rendered(entry: dict[str, Any]) -> None:
+    if "size_text" not in entry:
+        entry["size_text"] = format_size(entry.get("size"))
+    if "modified_text" not in entry:
+        entry["modified_text"] = format_time(entry["modified"]) if entry.get("modified") else None
 
 
-def _encode_version(root, version):
+_encoded_trees: dict[tuple[str, str], tuple[str, bytes]] = {}  # (root, server root) -> (fingerprint, JSON)
+_encoded_kinds: dict[tuple[str, str], tuple[list, bytes]] = {}  # (root, version path) -> (kinds list, its JSON)
+
+
+def _dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON. A file name that is not UTF-8 (listed by Python with surrogate
+    escapes) is sent escaped as text, ``bad\\xff.txt``, instead of failing the whole tree."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(_escaped(value), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _escaped(value: Any) -> Any:
+    """``value`` with every string's undecodable bytes written as ``\\xNN``."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    return value
+
+
+def _encode_version(root: str, version: dict[str, Any]) -> bytes:
     """A version's JSON; its artifacts (nearly all the bytes) are encoded again only when
     the catalog rebuilt them: it hands back the very same ``kinds`` list for a version that
     did not change, so after one save one version is encoded instead of the whole 2 MB."""
@@ -153,7 +228,7 @@ def _encode_version(root, version):
     return facts[:-1] + b',"kinds":' + cached[1] + b"}"
 
 
-def _encode_tree(root, payload):
+def _encode_tree(root: str, payload: dict[str, Any]) -> bytes:
     """The tree as JSON bytes (see ``_encode_version``)."""
     seen, snapshots = set(), []
     for snapshot in payload["snapshots"]:
@@ -168,7 +243,7 @@ def _encode_tree(root, payload):
     return head[:-1] + b',"snapshots":[' + b",".join(snapshots) + b"]}"
 
 
-def tree_json(root, server_root, stamp):
+def tree_json(root: str, server_root: str, stamp: str) -> bytes:
     """The tree as compact JSON bytes, built once per fingerprint.
 
     10,000 artifacts make about 2 MB of JSON; several tabs or a reload asking for an
@@ -183,10 +258,16 @@ def tree_json(root, server_root, stamp):
     return body
 
 
+def etag_matches(if_none_match: Optional[str], stamp: str) -> bool:
+    """Whether an ``If-None-Match`` header names the tree's current ETag (``"<stamp>"``, or ``*``)."""
+    tags = [tag.strip() for tag in (if_none_match or "").split(",")]
+    return f'"{stamp}"' in tags or f'W/"{stamp}"' in tags or "*" in tags
+
+
 # ------------------------------------------------------------------------------------------------
 # one file: a summary and what the panel draws
 # ------------------------------------------------------------------------------------------------
-def kind_of(rel_path, is_log=False):
+def kind_of(rel_path: str, is_log: bool = False) -> str:
     """The artifact kind from where the file sits (``<version>/<kind folder>/<file>``) or its suffix."""
     parts = rel_path.strip("/").split("/")
     if is_log or (len(parts) == 3 and parts[-1].endswith(".log")):
@@ -204,25 +285,30 @@ def media_type(path):
     return guessed or "application/octet-stream"
 
 
-def raw_headers(path):
+def raw_headers(path: str) -> tuple[str, str]:
     """(content type, disposition) to stream a file with: inline for media and text, else a download."""
     mime = media_type(path)
-    name = urllib.parse.quote(os.path.basename(path))
+    name = urllib.parse.quote(os.path.basename(path), errors="surrogateescape")
     if mime.startswith("text/plain") or _INLINE_TYPES.match(mime):
         return mime, f"inline; filename*=UTF-8''{name}"
     return "application/octet-stream", f"attachment; filename*=UTF-8''{name}"
 
 
-def byte_range(header, size):
+def byte_range(header: Optional[str], size: int) -> Optional[tuple[int, int]]:
     """(first, last) byte of a single ``Range: bytes=a-b`` request, or None for the whole file.
 
-    Media elements ask for ranges to seek. A range that starts past the end is a 416;
-    multi-range requests are answered with the whole file, which HTTP allows.
+    Media elements ask for ranges to seek. A range that starts past the end is a 416, and
+    so is a bound of more digits than any file size has (``bytes=99999...-``); multi-range
+    requests are answered with the whole file, which HTTP allows.
     """
     match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header or "")
     if not match or match.group(1) == match.group(2) == "":
         return None
     first, last = match.group(1), match.group(2)
+    if len(first.lstrip("0")) > _MAX_RANGE_DIGITS:
+        raise ApiError(416, f"Range {header[:40]!r}… starts past the end of the file's {size} bytes.")
+    if len(last.lstrip("0")) > _MAX_RANGE_DIGITS:
+        last = str(size)  # past any file's end: to the end of this one (or, as a suffix, all of it)
     if first == "":
         start, end = max(0, size - int(last)), size - 1
     else:
@@ -232,8 +318,12 @@ def byte_range(header, size):
     return start, end
 
 
-def describe(path, kind):
-    """The handler's cheap summary (``{"error": ...}`` when it cannot be made, never an exception)."""
+def describe(path: str, kind: str) -> dict[str, Any]:
+    """The handler's cheap summary (``{"error": ...}`` when it cannot be made, never an exception).
+
+    Kinds whose handler parses the whole file (csv, json, yaml) are described only up to
+    ``DESCRIBE_PARSE_MAX_BYTES``: a preview never parses a huge file.
+    """
     if os.path.isdir(path):
         files = sorted(
             os.path.relpath(os.path.join(base, f), path).replace(os.sep, "/")
@@ -241,26 +331,40 @@ def describe(path, kind):
             for f in names
         )
         return {"files": files[:200], "file_count": len(files)}
+    size = os.path.getsize(path)
     handler = get_handler(kind) if kind not in ("log", "file") else None
     if handler is None or not hasattr(handler, "describe"):
-        return {"size": os.path.getsize(path)}
+        return {"size": size}
+    if kind in _PARSING_KINDS and size > DESCRIBE_PARSE_MAX_BYTES:
+        return {
+            "size": size,
+            "note": f"larger than {format_size(DESCRIBE_PARSE_MAX_BYTES)}: the preview shows its head",
+        }
     try:
         return _json_safe(handler.describe(path))
     except Exception as exc:  # noqa: BLE001 - a preview must not fail on one odd file
-        return {"size": os.path.getsize(path), "error": f"{type(exc).__name__}: {exc}"}
+        return {"size": size, "error": f"{type(exc).__name__}: {exc}"[:500]}
 
 
-def _iso(timestamp):
+def _iso(timestamp: float) -> str:
     return datetime.datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="seconds")
 
 
-def _json_safe(value):
+def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def file_summary(root, rel_path, max_text_bytes=None, max_rows=None, max_lines=None, allow_hidden=False):
+def file_summary(
+    root: str,
+    rel_path: Optional[str],
+    max_text_bytes: Optional[str] = None,
+    max_rows: Optional[str] = None,
+    max_lines: Optional[str] = None,
+    allow_hidden: bool = False,
+) -> dict[str, Any]:
     """Summary and preview data of one artifact or log, bounded by the given caps."""
     path = resolve(root, rel_path, allow_hidden)
+    assert rel_path is not None  # resolve refused an empty path
     text_cap = _bounded(max_text_bytes, DEFAULT_TEXT_BYTES, MAX_TEXT_BYTES, "max_bytes")
     row_cap = _bounded(max_rows, DEFAULT_TABLE_ROWS, MAX_TABLE_ROWS, "rows")
     line_cap = _bounded(max_lines, DEFAULT_LOG_LINES, MAX_LOG_LINES, "lines")
@@ -272,7 +376,9 @@ def file_summary(root, rel_path, max_text_bytes=None, max_rows=None, max_lines=N
         "kind": kind,
         "is_dir": os.path.isdir(path),
         "size": stat.st_size,
+        "size_text": format_size(stat.st_size),
         "modified": _iso(stat.st_mtime),
+        "modified_text": format_time(stat.st_mtime),
         "mime": media_type(path),
     }
     if kind == "log":
@@ -284,91 +390,111 @@ def file_summary(root, rel_path, max_text_bytes=None, max_rows=None, max_lines=N
     return summary
 
 
-def _preview(path, kind, info, text_cap, row_cap):
+def _preview(path: str, kind: str, info: dict[str, Any], text_cap: int, row_cap: int) -> dict[str, Any]:
     if os.path.isdir(path):
         return {"type": "files", "files": info.get("files", [])}
     if kind in _MEDIA_KINDS:
         return {"type": kind, "mime": media_type(path)}
     if kind == "csv":
-        return _table_preview(path, row_cap, info)
+        return table_preview(path, row_cap, info.get("rows"))
     if kind == "checkpoint":
         return {"type": "checkpoint"}
     if kind == "json":
-        return _json_preview(path, text_cap)
+        return json_preview(path, text_cap)
     if kind in ("text", "yaml") or path.lower().endswith(_TEXT_SUFFIXES):
         text, truncated = _head(path, text_cap)
         return {"type": "text", "text": text, "truncated": truncated}
     return {"type": "none"}
 
 
-def _head(path, cap):
+def _head(path: str, cap: int) -> tuple[str, bool]:
     with open(path, "rb") as f:
         data = f.read(cap + 1)
     return data[:cap].decode("utf-8", "replace"), len(data) > cap
 
 
-def _json_preview(path, cap):
+def json_depth(value: Any, limit: int) -> int:
+    """How deep ``value`` nests (a scalar is 0), counted without recursion and up to ``limit + 1``."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            depth += 1
+            if depth > limit:
+                return depth
+            deepest = max(deepest, depth)
+            stack.extend((child, depth) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def json_preview(path: str, cap: int) -> dict[str, Any]:
+    """The head of a JSON file, re-indented when it is whole, parses and nests at most
+    ``MAX_JSON_DEPTH`` levels; otherwise the text as it is (never a RecursionError)."""
     text, truncated = _head(path, cap)
-    if not truncated:
-        try:
-            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        except ValueError:
-            pass
-        else:
-            truncated = len(text.encode("utf-8")) > cap
-            text = text.encode("utf-8")[:cap].decode("utf-8", "ignore")
-    return {"type": "json", "text": text, "truncated": truncated}
+    preview: dict[str, Any] = {"type": "json", "text": text, "truncated": truncated}
+    if truncated:
+        return preview
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        preview["note"] = f"nested deeper than {MAX_JSON_DEPTH} levels: shown as written"
+        return preview
+    except ValueError:
+        return preview
+    if json_depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        preview["note"] = f"nested deeper than {MAX_JSON_DEPTH} levels: shown as written"
+        return preview
+    pretty = json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
+    preview["truncated"] = len(pretty) > cap
+    preview["text"] = pretty[:cap].decode("utf-8", "ignore")
+    return preview
 
 
-def _table_preview(path, row_cap, info):
-    """The header and the first ``row_cap`` rows (one more is read to know whether there are more)."""
+def table_preview(path: str, row_cap: int, total_rows: Optional[int] = None) -> dict[str, Any]:
+    """The header and the first ``row_cap`` rows, from at most ``MAX_TABLE_BYTES`` of the file.
+
+    Only a bounded prefix is read, so a file of one 114 MB line costs 256 KiB: its header
+    is cut at ``MAX_TABLE_COLUMNS`` columns and every cell at ``MAX_CELL_CHARS`` characters.
+    A row cut by the end of the prefix is dropped (unless it is the header).
+    """
     delimiter = "\t" if path.lower().endswith(".tsv") else ","
-    rows = []
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        for row in csv.reader(f, delimiter=delimiter):
+    with open(path, "rb") as f:
+        data = f.read(MAX_TABLE_BYTES + 1)
+    whole = len(data) <= MAX_TABLE_BYTES
+    text = data[:MAX_TABLE_BYTES].decode("utf-8", "replace")
+    lines = text.splitlines(keepends=True)
+    if not whole and len(lines) > 1 and not lines[-1].endswith(("\n", "\r")):
+        text = text[: len(text) - len(lines[-1])]  # the last row is cut: drop it
+    rows, clipped = [], not whole
+    try:
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            if len(row) > MAX_TABLE_COLUMNS or any(len(cell) > MAX_CELL_CHARS for cell in row):
+                clipped = True
+                row = [cell[:MAX_CELL_CHARS] for cell in row[:MAX_TABLE_COLUMNS]]
             rows.append(row)
             if len(rows) > row_cap + 1:
                 break
+    except csv.Error:
+        clipped = True  # a quote opened in the prefix and not closed in it: what was read so far
+    more_rows = len(rows) > row_cap + 1 or (not whole and total_rows is None)
     return {
         "type": "table",
         "columns": rows[0] if rows else [],
         "rows": rows[1 : row_cap + 1],
-        "total_rows": info.get("rows"),
-        "truncated": len(rows) > row_cap + 1,
+        "total_rows": total_rows,
+        "truncated": more_rows or clipped,
     }
 
 
 # ------------------------------------------------------------------------------------------------
-# log tail and load snippet
+# load snippet
 # ------------------------------------------------------------------------------------------------
-def version_log(root, rel_path, allow_hidden=False):
-    """The run log of a version folder (``<name>/v<N>[:<tag>]`` -> ``<name>.log``), or the log file given."""
-    path = resolve(root, rel_path, allow_hidden)
-    if not os.path.isdir(path):
-        return rel_path.strip("/")
-    parts = rel_path.strip("/").split("/")
-    if len(parts) != 2:
-        raise ApiError(400, f"{rel_path!r} is a folder but not a version: give <name>/v<N> or a .log file.")
-    log_rel = f"{parts[0]}/{parts[1]}/{parts[0]}.log"
-    resolve(root, log_rel, allow_hidden)
-    return log_rel
-
-
-def log_tail(root, rel_path, max_lines=None, allow_hidden=False):
-    """The last lines of a version's run log (or of the log file given)."""
-    log_rel = version_log(root, rel_path, allow_hidden)
-    lines = _bounded(max_lines, DEFAULT_LOG_LINES, MAX_LOG_LINES, "lines")
-    path = resolve(root, log_rel, allow_hidden)
-    return {
-        "path": log_rel,
-        "size": os.path.getsize(path),
-        "text": catalog.log_tail(root, log_rel, lines, MAX_TEXT_BYTES),
-    }
-
-
-def snippet(root, server_root, rel_path, cwd="", allow_hidden=False):
+def snippet(
+    root: str, server_root: str, rel_path: Optional[str], cwd: str = "", allow_hidden: bool = False
+) -> dict[str, str]:
     """Code loading ``rel_path`` in a kernel whose working folder is ``cwd`` (relative to the server root)."""
     resolve(root, rel_path, allow_hidden)
+    assert rel_path is not None  # resolve refused an empty path
     try:
         folder = catalog.resolve(server_root, cwd or "")
     except ValueError as exc:

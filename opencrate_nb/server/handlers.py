@@ -2,12 +2,16 @@
 
 Every route needs jupyter_server's authentication (``@web.authenticated``: 403 without a
 token or login cookie) and its authorizer's permission to read contents. Errors are JSON
-``{"message": ...}``; file work runs in a thread so that a slow preview (a large
+``{"message": ...}``, mapped in one place (``BaseHandler``); file work runs in a thread so that a slow preview (a large
 checkpoint) never blocks the server.
 """
 
+from __future__ import annotations
+
 import functools
+import logging
 import os
+from typing import Any, Callable, Optional, TypeVar
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -21,6 +25,7 @@ from . import api
 
 API_PATH = "opencrate/api"
 CHUNK_BYTES = 256 << 10
+T = TypeVar("T")
 
 
 class OpenCrate(Configurable):
@@ -41,43 +46,35 @@ class OpenCrate(Configurable):
     )
 
 
-def _refusals_as_http(method):
-    """Turn an ``api.ApiError`` into the HTTP error it names."""
-
-    @functools.wraps(method)
-    async def wrapper(self, *args, **kwargs):
-        try:
-            return await method(self, *args, **kwargs)
-        except api.ApiError as exc:
-            raise web.HTTPError(exc.status, exc.message) from None
-
-    return wrapper
-
-
 class BaseHandler(APIHandler):
-    """Finds the snapshot root for each request and writes every error as ``{"message": ...}``."""
+    """Finds the snapshot root for each request and answers every error as JSON ``{"message": ...}``.
+
+    The one place errors are mapped: an ``api.ApiError`` (a refused or impossible request)
+    becomes its own status, logged as a warning without a traceback; a bug stays a 500
+    whose message points at the server log, where its traceback is.
+    """
 
     auth_resource = "contents"
 
-    def initialize(self, settings):
+    def initialize(self, settings: OpenCrate) -> None:
         self.crate_settings = settings
 
     @property
-    def server_root(self):
+    def server_root(self) -> str:
         return self.settings["server_root_dir"]
 
     @property
-    def allow_hidden(self):
+    def allow_hidden(self) -> bool:
         return bool(getattr(self.contents_manager, "allow_hidden", False))
 
-    def snapshot_root(self):
+    def snapshot_root(self) -> str:
         return api.snapshot_root(self.server_root, self.crate_settings.snapshot_root)
 
-    async def run(self, function, *args, **kwargs):
+    async def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run file work in the default thread pool."""
         return await IOLoop.current().run_in_executor(None, functools.partial(function, *args, **kwargs))
 
-    def path_argument(self, name):
+    def path_argument(self, name: str) -> str:
         """A path from the query string as sent: tornado's ``get_argument`` would turn NUL and
         other control characters into spaces, hiding them from the path checks."""
         values = self.request.query_arguments.get(name)
@@ -88,9 +85,23 @@ class BaseHandler(APIHandler):
         except UnicodeDecodeError:
             raise api.ApiError(400, f"The {name} argument is not valid UTF-8.") from None
 
-    def write_error(self, status_code, **kwargs):
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
-        if exc is None:
+        if isinstance(exc, api.ApiError):
+            status_code = exc.status
+        super().send_error(status_code, **kwargs)
+
+    def log_exception(self, typ: Any, value: Optional[BaseException], tb: Any) -> None:
+        if isinstance(value, api.ApiError):
+            self.log.warning("%d %s: %s", value.status, self._request_summary(), value.message)
+        else:
+            super().log_exception(typ, value, tb)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, api.ApiError):
+            message = exc.message
+        elif exc is None:
             message = self._reason
         elif isinstance(exc, web.HTTPError):
             text = exc.get_message() if hasattr(exc, "get_message") else exc.log_message
@@ -98,55 +109,46 @@ class BaseHandler(APIHandler):
         else:
             message = f"Internal error ({type(exc).__name__}); the server log has the details."
         self.clear_header("Content-Disposition")
+        self.clear_header("Content-Range")
         self.finish({"message": message}, set_content_type="application/json")
 
-    def reply(self, payload):
+    def reply(self, payload: Any) -> None:
         self.set_header("Cache-Control", "no-store")
         self.finish(payload)
 
 
 class TreeHandler(BaseHandler):
-    """Every snapshot under the root. ``If-None-Match: "<fingerprint>"`` gets 304 without building the tree."""
+    """Every snapshot under the root, with ``ETag: "<fingerprint>"``: the sidebar polls it with
+    ``If-None-Match`` and gets 304 (no tree built, nothing sent) while nothing changed."""
 
     @web.authenticated
     @authorized
-    @_refusals_as_http
-    async def get(self):
+    async def get(self) -> None:
         root = self.snapshot_root()
         stamp = await self.run(api.fingerprint, root)
-        etag = f'"{stamp}"'
-        self.set_header("ETag", etag)
-        if etag in [tag.strip() for tag in self.request.headers.get("If-None-Match", "").split(",")]:
+        self.set_header("ETag", f'"{stamp}"')
+        self.set_header("Cache-Control", "no-cache")
+        if api.etag_matches(self.request.headers.get("If-None-Match"), stamp):
             self.set_status(304)
             self.finish()
             return
         body = await self.run(api.tree_json, root, self.server_root, stamp)
-        self.set_header("Cache-Control", "no-store")
         self.finish(body, set_content_type="application/json; charset=UTF-8")
 
-
-class FingerprintHandler(BaseHandler):
-    """A cheap stamp of the root: the sidebar polls it and fetches the tree only when it changes."""
-
-    @web.authenticated
-    @authorized
-    @_refusals_as_http
-    async def get(self):
-        root = self.snapshot_root()
-        self.reply({"fingerprint": await self.run(api.fingerprint, root)})
+    def check_etag_header(self) -> bool:
+        return False  # the 304 above is decided before the body exists; tornado's own check hashes it
 
 
 class FileHandler(BaseHandler):
-    """Summary and preview data of a file (``?path=``), or its content with ``?raw=1``."""
+    """Summary and preview data of a file (``?path=``; a run log's is its tail), or its content with ``?raw=1``."""
 
     @property
-    def content_security_policy(self):
+    def content_security_policy(self) -> str:
         return super().content_security_policy + "; sandbox"
 
     @web.authenticated
     @authorized
-    @_refusals_as_http
-    async def get(self):
+    async def get(self) -> None:
         root = self.snapshot_root()
         path = self.path_argument("path")
         if self.get_argument("raw", "") in ("1", "true"):
@@ -164,7 +166,7 @@ class FileHandler(BaseHandler):
             )
         )
 
-    async def stream(self, path):
+    async def stream(self, path: str) -> None:
         if os.path.isdir(path):
             raise api.ApiError(400, "A folder has no raw content; ask for one of its files.")
         size = os.path.getsize(path)
@@ -196,28 +198,12 @@ class FileHandler(BaseHandler):
         self.finish(set_content_type=mime)
 
 
-class LogHandler(BaseHandler):
-    """The tail of a version's run log (``?path=<name>/v<N>`` or a ``.log`` file, ``&lines=``)."""
-
-    @web.authenticated
-    @authorized
-    @_refusals_as_http
-    async def get(self):
-        root = self.snapshot_root()
-        self.reply(
-            await self.run(
-                api.log_tail, root, self.path_argument("path"), self.get_argument("lines", None), self.allow_hidden
-            )
-        )
-
-
 class SnippetHandler(BaseHandler):
     """Code that loads an artifact in a kernel started in ``?cwd=`` (the notebook's folder)."""
 
     @web.authenticated
     @authorized
-    @_refusals_as_http
-    async def get(self):
+    async def get(self) -> None:
         root = self.snapshot_root()
         self.reply(
             await self.run(
@@ -231,16 +217,14 @@ class SnippetHandler(BaseHandler):
         )
 
 
-ROUTES = {
+ROUTES: dict[str, type[BaseHandler]] = {
     "tree": TreeHandler,
-    "fingerprint": FingerprintHandler,
     "file": FileHandler,
-    "log": LogHandler,
     "snippet": SnippetHandler,
 }
 
 
-def _warm_up(server_root, settings, log):
+def _warm_up(server_root: str, settings: OpenCrate, log: logging.Logger) -> None:
     try:
         root = api.snapshot_root(server_root, settings.snapshot_root)
         if os.path.isdir(root):
@@ -249,7 +233,7 @@ def _warm_up(server_root, settings, log):
         log.debug("opencrate-nb: warm-up read of the snapshot tree failed: %s", exc)
 
 
-def setup_handlers(serverapp):
+def setup_handlers(serverapp: Any) -> OpenCrate:
     """Register the routes on the server's web application (and read the tree once, in a thread)."""
     settings = OpenCrate(config=serverapp.config)
     web_app = serverapp.web_app

@@ -1,0 +1,323 @@
+/**
+ * The snapshot tree as the server sends it (`GET opencrate/api/tree`), and the flat list of
+ * rows the panel draws: only expanded branches are flattened, so a closed version with
+ * thousands of artifacts costs one row.
+ *
+ * Sizes, times and saving cells arrive rendered (`size_text`, `modified_text`,
+ * `created_text`, `cell_label`): the server formats them once for every UI, nothing here
+ * formats them again.
+ */
+import { TranslationBundle } from '@jupyterlab/translation';
+
+export interface IFileEntry {
+  name: string;
+  path: string;
+  size: number;
+  size_text: string;
+  modified: string | null;
+  modified_text: string | null;
+}
+
+export interface IArtifact extends IFileEntry {
+  kind: string;
+  sha256: string | null;
+  /** the saving cell as a notebook shows it ("In [5]"), or null */
+  cell_label: string | null;
+  /** the handler's one-line summary, when the server could make it cheaply */
+  summary: string | null;
+  backups: IFileEntry[];
+}
+
+export interface IKindFolder {
+  kind: string;
+  folder: string;
+  artifacts: IArtifact[];
+}
+
+export interface IVersion {
+  folder: string;
+  number: number;
+  tag: string | null;
+  path: string;
+  created: string | null;
+  created_text: string | null;
+  modified: string;
+  modified_text: string | null;
+  size: number;
+  size_text: string;
+  artifact_count: number;
+  logs: IFileEntry[];
+  kinds: IKindFolder[];
+  warnings?: string[];
+}
+
+export interface ISnapshot {
+  name: string;
+  versions: IVersion[];
+}
+
+export interface ITree {
+  root: string;
+  /** the snapshot root relative to the server root ("" when they are the same) */
+  base: string;
+  fingerprint: string;
+  snapshots: ISnapshot[];
+}
+
+export type RowType =
+  'snapshot' | 'version' | 'kind' | 'artifact' | 'backup' | 'log';
+
+export interface IRow {
+  /** stable id: the path relative to the snapshot root (kind folders and snapshots too) */
+  id: string;
+  type: RowType;
+  name: string;
+  /** artifact kind, "log", or "" for snapshots and versions */
+  kind: string;
+  depth: number;
+  /** the file's path for artifacts, backups and logs; the version folder for versions */
+  path: string;
+  detail: string;
+  expandable: boolean;
+  expanded: boolean;
+  versionPath: string;
+}
+
+/**
+ * Which branches are open. Snapshots and kind folders start open, versions start
+ * closed except the newest of each snapshot; a user's toggle wins from then on.
+ */
+export class Expansion {
+  isOpen(id: string, type: RowType, newest: boolean): boolean {
+    const choice = this._choices.get(id);
+    if (choice !== undefined) {
+      return choice;
+    }
+    return type !== 'version' || newest;
+  }
+
+  set(id: string, open: boolean): void {
+    this._choices.set(id, open);
+  }
+
+  private _choices = new Map<string, boolean>();
+}
+
+/** The terms of a filter query: whitespace-separated, lower-cased; none for a blank query. */
+export function queryTerms(query: string): string[] {
+  return query.toLowerCase().split(/\s+/).filter(Boolean);
+}
+
+/**
+ * The filtering rule shared with the notebook widget: an item matches when every term
+ * occurs, case-insensitively, in its path relative to the root (which includes its name).
+ */
+export function pathMatches(path: string, terms: string[]): boolean {
+  const lower = path.toLowerCase();
+  return terms.every(term => lower.includes(term));
+}
+
+function artifactMatches(artifact: IArtifact, terms: string[]): boolean {
+  return (
+    pathMatches(artifact.path, terms) ||
+    artifact.backups.some(b => pathMatches(b.path, terms))
+  );
+}
+
+/**
+ * The rows to show. With a filter, an item is kept when it matches or one of its
+ * descendants does (see `pathMatches`), and every branch kept is shown open.
+ */
+export function visibleRows(
+  tree: ITree | null,
+  expansion: Expansion,
+  query: string,
+  trans: TranslationBundle
+): IRow[] {
+  const rows: IRow[] = [];
+  if (!tree) {
+    return rows;
+  }
+  const terms = queryTerms(query);
+  const filtering = terms.length > 0;
+  for (const snapshot of tree.snapshots) {
+    const snapshotRows: IRow[] = [];
+    const newest = snapshot.versions.length
+      ? snapshot.versions[snapshot.versions.length - 1].path
+      : '';
+    const snapshotOpen =
+      filtering || expansion.isOpen(snapshot.name, 'snapshot', true);
+    // newest first: the run a user looks for is usually the last one
+    for (let v = snapshot.versions.length - 1; v >= 0; v--) {
+      const version = snapshot.versions[v];
+      const isNewest = version.path === newest;
+      const children = versionChildren(version, expansion, terms, isNewest);
+      if (
+        filtering &&
+        children.length === 0 &&
+        !pathMatches(version.path, terms)
+      ) {
+        continue;
+      }
+      const open =
+        filtering || expansion.isOpen(version.path, 'version', isNewest);
+      snapshotRows.push({
+        id: version.path,
+        type: 'version',
+        name: version.folder,
+        kind: '',
+        depth: 1,
+        path: version.path,
+        detail: `${version.artifact_count} · ${version.size_text}`,
+        expandable: true,
+        expanded: open,
+        versionPath: version.path
+      });
+      if (open) {
+        snapshotRows.push(...children);
+      }
+    }
+    if (
+      filtering &&
+      snapshotRows.length === 0 &&
+      !pathMatches(snapshot.name, terms)
+    ) {
+      continue;
+    }
+    rows.push({
+      id: snapshot.name,
+      type: 'snapshot',
+      name: snapshot.name,
+      kind: '',
+      depth: 0,
+      path: snapshot.name,
+      detail: trans._n('%1 version', '%1 versions', snapshot.versions.length),
+      expandable: true,
+      expanded: snapshotOpen,
+      versionPath: ''
+    });
+    if (snapshotOpen) {
+      rows.push(...snapshotRows);
+    }
+  }
+  return rows;
+}
+
+/** The rows below a version (none while it is closed and no filter is set). */
+function versionChildren(
+  version: IVersion,
+  expansion: Expansion,
+  terms: string[],
+  newest: boolean
+): IRow[] {
+  const filtering = terms.length > 0;
+  if (!filtering && !expansion.isOpen(version.path, 'version', newest)) {
+    return [];
+  }
+  const rows: IRow[] = [];
+  for (const log of version.logs) {
+    if (!filtering || pathMatches(log.path, terms)) {
+      rows.push(fileRow(log, 'log', 'log', 2, version.path));
+    }
+  }
+  for (const folder of version.kinds) {
+    const id = `${version.path}/${folder.folder}`;
+    const artifacts = filtering
+      ? folder.artifacts.filter(a => artifactMatches(a, terms))
+      : folder.artifacts;
+    if (artifacts.length === 0 && !(filtering && pathMatches(id, terms))) {
+      continue;
+    }
+    const open = filtering || expansion.isOpen(id, 'kind', true);
+    rows.push({
+      id,
+      type: 'kind',
+      name: folder.folder,
+      kind: folder.kind,
+      depth: 2,
+      path: id,
+      detail: String(folder.artifacts.length),
+      expandable: true,
+      expanded: open,
+      versionPath: version.path
+    });
+    if (!open) {
+      continue;
+    }
+    for (const artifact of artifacts) {
+      rows.push(fileRow(artifact, 'artifact', artifact.kind, 3, version.path));
+      for (const backup of artifact.backups) {
+        if (!filtering || pathMatches(backup.path, terms)) {
+          rows.push(fileRow(backup, 'backup', artifact.kind, 4, version.path));
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+function fileRow(
+  entry: IFileEntry,
+  type: RowType,
+  kind: string,
+  depth: number,
+  versionPath: string
+): IRow {
+  return {
+    id: entry.path,
+    type,
+    name: entry.name,
+    kind,
+    depth,
+    path: entry.path,
+    detail: entry.size_text,
+    expandable: false,
+    expanded: false,
+    versionPath
+  };
+}
+
+/** The path of a file for JupyterLab (relative to the server root). */
+export function serverPath(tree: ITree | null, path: string): string {
+  const base = tree ? tree.base : '';
+  return base ? `${base}/${path}` : path;
+}
+
+/** The version that `path` (a version folder or a file in it) belongs to. */
+export function versionOf(tree: ITree | null, path: string): IVersion | null {
+  const [name] = path.split('/');
+  const snapshot = tree?.snapshots.find(s => s.name === name);
+  const found = snapshot?.versions.find(
+    v => path === v.path || path.startsWith(v.path + '/')
+  );
+  return found ?? null;
+}
+
+/** The run log of a version (`<name>.log`), if the version has one. */
+export function versionLog(
+  tree: ITree | null,
+  versionPath: string
+): IFileEntry | null {
+  const version = versionOf(tree, versionPath);
+  if (!version) {
+    return null;
+  }
+  const name = versionPath.split('/')[0];
+  return (
+    version.logs.find(l => l.name === `${name}.log`) ?? version.logs[0] ?? null
+  );
+}
+
+/** Artifact facts for the preview header, found by path. */
+export function findArtifact(
+  tree: ITree | null,
+  path: string
+): IArtifact | null {
+  for (const folder of versionOf(tree, path)?.kinds ?? []) {
+    const found = folder.artifacts.find(a => a.path === path);
+    if (found) {
+      return found;
+    }
+  }
+  return null;
+}

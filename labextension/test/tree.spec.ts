@@ -1,0 +1,185 @@
+import { nullTranslator } from '@jupyterlab/translation';
+import { describe, expect, it } from 'vitest';
+
+import {
+  Expansion,
+  findArtifact,
+  pathMatches,
+  queryTerms,
+  serverPath,
+  versionLog,
+  visibleRows
+} from '../src/tree';
+import { artifact, tree, version } from './fixtures';
+
+const trans = nullTranslator.load('opencrate_nb');
+
+function names(query: string, expansion = new Expansion()): string[] {
+  const mnist = version('mnist/v1:best', {
+    jsons: ['metrics.json', 'loss_curve.json'],
+    images: ['grid.png']
+  });
+  mnist.kinds[0].artifacts[0].backups = [
+    {
+      name: 'metrics.backup_old.json',
+      path: 'mnist/v1:best/jsons/metrics.backup_old.json',
+      size: 10,
+      size_text: '10 B',
+      modified: null,
+      modified_text: null
+    }
+  ];
+  const snapshots = tree(
+    version('mnist/v0', { jsons: ['metrics.json'] }),
+    mnist,
+    version('cifar/v0', { audios: ['tone.wav'] })
+  );
+  return visibleRows(snapshots, expansion, query, trans).map(r => r.name);
+}
+
+describe('the filter', () => {
+  it('splits a query into lower-case terms', () => {
+    expect(queryTerms('  Mnist   V1\tLOSS ')).toEqual(['mnist', 'v1', 'loss']);
+    expect(queryTerms('   ')).toEqual([]);
+  });
+
+  it('matches when every term is in the path, case-insensitively', () => {
+    expect(
+      pathMatches('mnist/v1:best/jsons/Metrics.json', [
+        'metrics',
+        'V1'.toLowerCase()
+      ])
+    ).toBe(true);
+    expect(
+      pathMatches('mnist/v1:best/jsons/metrics.json', ['metrics', 'cifar'])
+    ).toBe(false);
+    expect(pathMatches('anything', [])).toBe(true);
+  });
+
+  it('keeps the matching items and their parents, all open', () => {
+    expect(names('mnist LOSS')).toEqual([
+      'mnist',
+      'v1:best',
+      'jsons',
+      'loss_curve.json'
+    ]);
+    expect(names('tone')).toEqual(['cifar', 'v0', 'audios', 'tone.wav']);
+  });
+
+  it('matches the whole path, not only the name', () => {
+    expect(names('v1 images')).toEqual([
+      'mnist',
+      'v1:best',
+      'images',
+      'grid.png'
+    ]);
+    expect(names('best metrics')).toEqual([
+      'mnist',
+      'v1:best',
+      'jsons',
+      'metrics.json',
+      'metrics.backup_old.json'
+    ]);
+  });
+
+  it('keeps an artifact whose backup matches, and a log by its path', () => {
+    expect(names('backup_old')).toEqual([
+      'mnist',
+      'v1:best',
+      'jsons',
+      'metrics.json',
+      'metrics.backup_old.json'
+    ]);
+    expect(names('cifar .log')).toEqual(['cifar', 'v0', 'cifar.log']);
+  });
+
+  it('shows nothing when nothing matches', () => {
+    expect(names('nothing-like-this')).toEqual([]);
+  });
+});
+
+describe('the rows', () => {
+  it('open the newest version of each snapshot, newest first', () => {
+    expect(names('')).toEqual([
+      'mnist',
+      'v1:best',
+      'mnist.log',
+      'jsons',
+      'metrics.json',
+      'metrics.backup_old.json',
+      'loss_curve.json',
+      'images',
+      'grid.png',
+      'v0',
+      'cifar',
+      'v0',
+      'cifar.log',
+      'audios',
+      'tone.wav'
+    ]);
+  });
+
+  it('follow the toggles a user made', () => {
+    const expansion = new Expansion();
+    expansion.set('mnist/v1:best', false);
+    expansion.set('mnist/v0', true);
+    expansion.set('mnist/v0/jsons', false);
+    expansion.set('cifar', false);
+    expect(names('', expansion)).toEqual([
+      'mnist',
+      'v1:best',
+      'v0',
+      'mnist.log',
+      'jsons',
+      'cifar'
+    ]);
+  });
+
+  it('show the sizes the server rendered, and count versions in words', () => {
+    const rows = visibleRows(
+      tree(version('mnist/v0', { jsons: ['a.json'] })),
+      new Expansion(),
+      '',
+      trans
+    );
+    const detail = Object.fromEntries(rows.map(r => [r.name, r.detail]));
+    expect(detail).toEqual({
+      mnist: '1 version',
+      v0: '1 · 45.6 KB',
+      'mnist.log': '120 B',
+      jsons: '1',
+      'a.json': '1.5 KB'
+    });
+  });
+
+  it('are empty without a tree', () => {
+    expect(visibleRows(null, new Expansion(), 'x', trans)).toEqual([]);
+  });
+});
+
+describe('lookups in the tree', () => {
+  const snapshots = tree(
+    version('mnist/v0', { jsons: ['metrics.json'] }, { logs: [] }),
+    version('mnist/v1', { jsons: ['metrics.json'] })
+  );
+
+  it('find the run log of a version, or none', () => {
+    expect(versionLog(snapshots, 'mnist/v1/jsons/metrics.json')?.path).toBe(
+      'mnist/v1/mnist.log'
+    );
+    expect(versionLog(snapshots, 'mnist/v0')).toBeNull();
+    expect(versionLog(snapshots, 'other/v0')).toBeNull();
+  });
+
+  it('find an artifact by path', () => {
+    expect(findArtifact(snapshots, 'mnist/v1/jsons/metrics.json')).toEqual(
+      artifact('mnist/v1', 'jsons', 'metrics.json')
+    );
+    expect(findArtifact(snapshots, 'mnist/v1/jsons/none.json')).toBeNull();
+  });
+
+  it('give paths relative to the server root', () => {
+    expect(serverPath(snapshots, 'mnist/v0')).toBe('snapshots/mnist/v0');
+    expect(serverPath({ ...snapshots, base: '' }, 'mnist/v0')).toBe('mnist/v0');
+  });
+});
