@@ -1,6 +1,6 @@
 """The ``%crate`` / ``%%crate`` magic: one entry point that finds the subcommand, parses its
-options, asks for the confirmation a destructive one needs, and turns the errors a user can
-fix into one-line ``UsageError`` messages (IPython shows those without a traceback)."""
+options, runs it, and turns the errors a user can fix into one-line ``UsageError`` messages
+(IPython shows those without a traceback)."""
 
 from collections.abc import Callable
 from typing import Any, Optional

@@ -4,7 +4,7 @@ A subcommand is a function ``cmd_<sub>(magics, args)`` with IPython ``magic_argu
 its docstring is its help. :func:`command` registers it under the name users type, with
 the errors it may raise that are the user's to fix (the dispatcher turns those, and every
 ``OpenCrateError``, into one-line ``UsageError`` messages) and, for a subcommand that
-destroys something, the confirmation flag it needs before it runs.
+destroys something, the ``--confirm`` flag that :func:`confirm` checks before it does.
 """
 
 import argparse
