@@ -366,10 +366,7 @@ def describe_run(entry):
         state = f"git {str(git.get('commit') or '?')[:10]}" + (" (uncommitted changes)" if git.get("dirty") else "")
     else:
         state = "no git"
-    return (
-        f"{format_time(entry.get('start'))}  Python {entry.get('python')}  "
-        f"{entry.get('host')}  {state}"
-    )
+    return f"{format_time(entry.get('start'))}  Python {entry.get('python')}  {entry.get('host')}  {state}"
 
 
 def status(version_dir):
