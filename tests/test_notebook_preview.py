@@ -152,6 +152,7 @@ def test_json_card_is_a_collapsible_tree(snap):
     assert html.count("<details") >= 3 and "<summary>" in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>bold</b>" not in html
     assert "150 more" in html  # lists are cut at TREE_MAX_ITEMS
+    assert "{\u2026} 1 key<" in preview.json_tree_html({"only": {"one": 1}}, open_depth=0)  # not "1 keys"
 
 
 def test_yaml_card_tree_and_large_file_head(snap, monkeypatch):

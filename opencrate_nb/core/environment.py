@@ -28,6 +28,7 @@ import threading
 import time
 
 from . import _atomic
+from .format import format_time
 from .record import RECORD_DIR, now_iso
 
 ENV_FILE = "env.json"
@@ -422,10 +423,7 @@ def describe_run(entry):
         state = f"git {str(git.get('commit') or '?')[:10]}" + (" (uncommitted changes)" if git.get("dirty") else "")
     else:
         state = "no git"
-    return (
-        f"{str(entry.get('start') or '?')[:19].replace('T', ' ')}  Python {entry.get('python')}  "
-        f"{entry.get('host')}  {state}"
-    )
+    return f"{format_time(entry.get('start'))}  Python {entry.get('python')}  {entry.get('host')}  {state}"
 
 
 def status(version_dir):

@@ -241,7 +241,7 @@ def parse_entries(text: str) -> list[LogEntry]:
     entries = []
     for time, level, lines in starts:
         message = "\n".join(lines)
-        if level is not None:
+        if time is not None and level is not None:
             first = lines[0][len(time) :].split(" - ", 1)[1]  # "<level><padding> <message>"
             cut = max(len(level), _LEVEL_WIDTH) + 1
             message = "\n".join([first[cut:], *lines[1:]])

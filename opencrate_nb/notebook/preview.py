@@ -18,7 +18,7 @@ import os
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from ..core.format import cell_label, format_size, format_time
+from ..core.format import cell_label, format_size, format_time, plural
 from . import _core
 
 #: The size text of every card and table (the one formatter of :mod:`opencrate_nb.core.format`).
@@ -487,7 +487,9 @@ def json_tree_html(value, open_depth=1):
         if isinstance(item, (dict, list, tuple)):
             is_dict = isinstance(item, dict)
             entries = list(item.items()) if is_dict else list(enumerate(item))
-            label = f"{{\u2026}} {len(entries)} keys" if is_dict else f"[\u2026] {len(entries)} items"
+            label = (
+                f"{{\u2026}} {plural(len(entries), 'key')}" if is_dict else f"[\u2026] {plural(len(entries), 'item')}"
+            )
             if not entries:
                 return f"<div>{key_html}{'{}' if is_dict else '[]'}</div>"
             if depth >= TREE_MAX_DEPTH or budget[0] <= 0:

@@ -1,6 +1,6 @@
 """The ``%crate`` / ``%%crate`` magic: one entry point that finds the subcommand, parses its
-options, asks for the confirmation a destructive one needs, and turns the errors a user can
-fix into one-line ``UsageError`` messages (IPython shows those without a traceback)."""
+options, runs it, and turns the errors a user can fix into one-line ``UsageError`` messages
+(IPython shows those without a traceback)."""
 
 from collections.abc import Callable
 from typing import Any, Optional
@@ -37,11 +37,12 @@ def run_mapped(work: Callable[[], Any], user_errors: tuple[type[BaseException], 
     The one place where errors raised on purpose (an invalid name, nothing set up, a missing
     confirmation, an unknown version...) are turned into what IPython shows as one line.
     """
+    caught: tuple[type[BaseException], ...] = (_core.OpenCrateError, *user_errors)
     try:
         return work()
     except UsageError:
         raise
-    except (_core.OpenCrateError, *user_errors) as exc:
+    except caught as exc:
         raise UsageError(user_message(exc)) from None
 
 

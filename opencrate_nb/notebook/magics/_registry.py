@@ -4,7 +4,7 @@ A subcommand is a function ``cmd_<sub>(magics, args)`` with IPython ``magic_argu
 its docstring is its help. :func:`command` registers it under the name users type, with
 the errors it may raise that are the user's to fix (the dispatcher turns those, and every
 ``OpenCrateError``, into one-line ``UsageError`` messages) and, for a subcommand that
-destroys something, the confirmation flag it needs before it runs.
+destroys something, the ``--confirm`` flag that :func:`confirm` checks before it does.
 """
 
 import argparse
@@ -12,11 +12,21 @@ import inspect
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 from IPython.core.error import UsageError
 
 from .. import _core
+
+
+class ParsedFunction(Protocol):
+    """A function decorated with ``magic_arguments()``: it carries its argparse parser."""
+
+    parser: argparse.ArgumentParser
+    __name__: str
+    __module__: str
+
+    def __call__(self, *args: Any) -> Any: ...
 
 
 @dataclass
@@ -24,7 +34,7 @@ class Subcommand:
     """One registered ``%crate`` subcommand."""
 
     name: str
-    func: Callable[..., Any]
+    func: ParsedFunction
     #: exception types (beyond OpenCrateError) whose message the user can act on
     user_errors: tuple[type[BaseException], ...] = ()
     #: a destructive subcommand: it takes --confirm, and calls :func:`confirm` before it destroys
@@ -49,7 +59,7 @@ class Subcommand:
 
 
 #: subcommand name -> its function, in the order ``%crate help`` lists them
-COMMANDS: dict[str, Callable[..., Any]] = {}
+COMMANDS: dict[str, ParsedFunction] = {}
 SUBCOMMANDS: dict[str, Subcommand] = {}
 
 CONFIRM_FLAG = "--confirm"
@@ -57,7 +67,7 @@ CONFIRM_FLAG = "--confirm"
 
 def command(
     usage: str, user_errors: Iterable[type[BaseException]] = (), destructive: bool = False
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+) -> Callable[[ParsedFunction], ParsedFunction]:
     """Register ``cmd_<sub>`` as ``%crate <sub>``, with ``usage`` as its synopsis.
 
     ``user_errors``: exception types whose message the dispatcher shows as a one-line usage
@@ -66,7 +76,7 @@ def command(
     Put this decorator above ``@magic_arguments()``.
     """
 
-    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+    def register(func: ParsedFunction) -> ParsedFunction:
         sub = func.__name__[len("cmd_") :]
         if destructive:
             func.parser.add_argument(CONFIRM_FLAG, action="store_true", help="required: this cannot be undone")
@@ -89,7 +99,7 @@ def order_by_module(modules: Sequence[Any]) -> None:
     COMMANDS.update((n, s.func) for n, s in ordered.items())
 
 
-def fix_parser(func: Callable[..., Any], prog: str, usage: str) -> None:
+def fix_parser(func: ParsedFunction, prog: str, usage: str) -> None:
     """Plain argparse help (IPython's formatter writes reST) under the name users type."""
     func.parser.prog = prog
     if func.parser.description:
