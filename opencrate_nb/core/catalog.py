@@ -33,7 +33,7 @@ import os
 import re
 import threading
 
-from . import record, versions
+from . import _timelines, record, versions
 from .handlers import kind_for_folder
 
 DEFAULT_ROOT = "snapshots"
@@ -282,40 +282,10 @@ def _created(version_dir):
 
 
 def _current_entries(version_dir, problems):
-    """Latest record entry per path with deletes applied (as ``record.current_artifacts``).
-
-    The whole record is parsed in one ``json.loads`` call; only when that fails is it
-    parsed line by line, and each unreadable line becomes a problem instead of a warning
-    (the tree is rebuilt on every poll; warnings would repeat).
-    """
-    path = os.path.join(record.record_dir(version_dir), record.RECORD_FILE)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        entries = record.scan_files(version_dir, with_hash=False)
-    else:
-        lines = raw.splitlines()
-        filled = [line for line in lines if line.strip()]
-        try:
-            entries = json.loads(b"[" + b",".join(filled) + b"]")
-        except (ValueError, UnicodeDecodeError):
-            entries = None
-        if entries is None or len(entries) != len(filled):  # a line held no value, or several
-            entries = _parse_lines(lines, problems)
-    return record.latest_per_path(entries)
-
-
-def _parse_lines(lines, problems):
-    entries = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            entries.append(json.loads(line))
-        except (ValueError, UnicodeDecodeError):
-            problems.append(f"skipped unreadable record line {number} (torn or corrupt)")
-    return entries
+    """What the version holds now, from the record index; the lines it could not use become problems."""
+    index = _timelines.index_for(version_dir)
+    problems.extend(str(problem) for problem in index.problems)
+    return index.current
 
 
 def _kind_items(version_dir, rel_folder, kind_folder, recorded, problems):
@@ -462,30 +432,4 @@ def saving_cell(root, version_path, cell, before=None):
     """
     if not isinstance(cell, dict):
         return None
-    folder = resolve(root, version_path)
-    try:
-        with open(os.path.join(folder, record.RECORD_DIR, record.CELLS_FILE), "rb") as f:
-            raw = f.read()
-    except OSError:
-        return None
-    count, cell_id = cell.get("execution_count"), cell.get("cell_id")
-    best = None
-    for line in raw.splitlines():
-        try:
-            entry = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
-            continue
-        if not isinstance(entry, dict):
-            continue
-        same = entry.get("cell_id") == cell_id if cell_id else entry.get("execution_count") == count
-        if not same or (before and isinstance(entry.get("time"), str) and _later(entry["time"], before)):
-            continue
-        best = entry
-    return best
-
-
-def _later(a, b):
-    try:
-        return _dt.datetime.fromisoformat(a) > _dt.datetime.fromisoformat(b)
-    except (TypeError, ValueError):
-        return False
+    return _timelines.index_for(resolve(root, version_path)).saving_cell(cell, before)
