@@ -165,7 +165,8 @@ def test_corrupt_record_lines_are_skipped_and_reported_once(runs):
         ".crate/record.jsonl line 2: skipped (torn or not JSON)",
         ".crate/record.jsonl line 4: skipped (a JSON list, not an object)",
         ".crate/record.jsonl line 5: skipped (torn or not JSON)",
-    ]  # the last line has no end yet: a writer may still be writing it
+        ".crate/record.jsonl line 6: skipped (no end of line yet: torn, or being written)",
+    ]  # read (or warned about) once its end is written
     assert len(caught) == 3
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # each line is warned about once, however often the tree is read

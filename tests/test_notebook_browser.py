@@ -251,7 +251,7 @@ def test_problems_and_empty_roots_are_shown(ip, tmp_path):
     cell(ip, "t = oc.browse(poll=None)")
     browser = ip.user_ns["t"]
     _click(browser, "torn/v0")
-    assert "skipped unreadable record line 2" in browser._meta.value
+    assert ".crate/record.jsonl line 2: skipped (no end of line yet: torn, or being written)" in browser._meta.value
     browser.close()
     empty = browse(str(tmp_path / "nothing yet"), poll=None)
     assert "No snapshots under" in empty._empty.value and empty.visible_names == []

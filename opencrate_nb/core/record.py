@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable
 
 from . import _timelines, lineage
+from ._printable import is_unicode
 
 RECORD_DIR = ".crate"
 RECORD_FILE = "record.jsonl"
@@ -148,11 +149,11 @@ def scan_files(version_dir: str, with_hash: bool = True) -> list[dict]:
     except FileNotFoundError:
         return entries
     for folder in kind_folders:
-        if folder.name.startswith(".") or not folder.is_dir(follow_symlinks=False) or not _is_unicode(folder.name):
+        if folder.name.startswith(".") or not folder.is_dir(follow_symlinks=False) or not is_unicode(folder.name):
             continue
         kind = kind_for_folder(folder.name)
         for item in sorted(os.scandir(folder.path), key=lambda e: e.name):
-            if item.name.startswith(".") or not _is_unicode(item.name):
+            if item.name.startswith(".") or not is_unicode(item.name):
                 continue  # a name that is not UTF-8 cannot be an artifact (verify lists it as untracked)
             rel = f"{folder.name}/{item.name}"
             stat = item.stat()
@@ -175,14 +176,6 @@ def scan_files(version_dir: str, with_hash: bool = True) -> list[dict]:
                 }
             )
     return entries
-
-
-def _is_unicode(name):
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _tree_size(folder):

@@ -92,6 +92,9 @@ class Rendered:
     def __repr__(self):
         return self.text
 
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(self.text)  # as one piece: IPython's line-by-line pretty printing costs 75 ms for 10,000 lines
+
 
 def _display(text, html=None):
     from IPython.display import display
@@ -267,6 +270,14 @@ def cmd_versions(magics, args):
     print("\n".join(lines) if lines else "  (no versions)")
 
 
+#: Rows of the HTML table of ``%crate ls`` (the text lists every artifact).
+LS_HTML_ROWS = 1000
+
+
+def _backup_note(item):
+    return f"backup of {item['backup_of']}" if item.get("backup_of") else ""
+
+
 @_command("ls [PATTERN] [--kind KIND]")
 @magic_arguments()
 @argument("pattern", metavar="PATTERN", nargs="?", default=None, help="shell-style pattern, e.g. '*.json'")
@@ -274,33 +285,24 @@ def cmd_versions(magics, args):
 def cmd_ls(magics, args):
     """List the artifacts of the current version (name, kind, size, saved, cell)."""
     snapshot = _require_setup()
-    artifacts = snapshot.list_artifacts()
+    items = _core.version_listing(snapshot.dir_path)
     if args.pattern:
-        artifacts = [a for a in artifacts if fnmatch.fnmatchcase(a.name, args.pattern)]
+        items = [i for i in items if fnmatch.fnmatchcase(i["name"], args.pattern)]
     if args.kind:
-        artifacts = [a for a in artifacts if _core.artifact_kind(a) == args.kind]
-    if not artifacts:
+        items = [i for i in items if i["kind"] == args.kind]
+    if not items:
         what = f" matching {args.pattern!r}" if args.pattern else ""
         print(f"no artifacts{what} in {snapshot.name} {snapshot.version_name}")
         return
-    rows = []
-    for artifact in artifacts:
-        facts = preview.artifact_facts(artifact)
-        note = f"backup of {facts['backup_of']}" if facts["backup_of"] else ""
-        rows.append(
-            [
-                facts["name"],
-                facts["kind"],
-                preview.human_size(facts["size"]),
-                facts["modified"] or "",
-                preview.cell_label(facts["cell"]) or "",
-                note,
-            ]
-        )
+    rows = [
+        [i["name"], i["kind"], i["size_text"], i["modified_text"] or "", i["cell_label"] or "", _backup_note(i)]
+        for i in items
+    ]
     header = ["name", "kind", "size", "modified", "cell", ""]
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    lines = ["  ".join(f"{str(v):<{w}}" for v, w in zip(row, widths)).rstrip() for row in [header] + rows]
-    _display("\n".join(lines), preview.table_html(header, rows))
+    widths = [max(map(len, column)) for column in zip(header, *rows)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths).format
+    lines = [line(*row).rstrip() for row in [header, *rows]]
+    _display("\n".join(lines), preview.table_html(header, rows[:LS_HTML_ROWS], total_rows=len(rows)))
 
 
 @_command("show NAME [--kind KIND]")
