@@ -332,3 +332,44 @@ def test_saving_cell_finds_the_cell_source_after_kernel_restarts(workdir):
     assert catalog.saving_cell("snapshots", "cells/v0", {"execution_count": 9, "cell_id": "c5"})["source"] == "by id"
     assert catalog.saving_cell("snapshots", "cells/v0", {"execution_count": 7, "cell_id": None}) is None
     assert catalog.saving_cell("snapshots", "cells/v0", None) is None
+
+
+def test_every_fact_comes_with_its_rendered_text(runs):
+    from opencrate_nb.core.format import cell_label, format_size, format_time
+
+    v0 = _version(catalog.tree("snapshots"), "mnist/v0:baseline")
+    assert v0["size_text"] == format_size(v0["size"]) and v0["modified_text"] == format_time(v0["modified"])
+    assert v0["created_text"] == format_time(v0["created"])
+    arts = _artifacts(v0)
+    for item in [*arts.values(), *arts["metrics.json"]["backups"], *v0["logs"]]:
+        assert item["size_text"] == format_size(item["size"]) and item["modified_text"] == format_time(item["modified"])
+    assert arts["metrics.json"]["cell_label"] == cell_label(arts["metrics.json"]["cell"]) == "In [3]"
+    assert arts["notes.txt"]["cell_label"] is None
+    assert catalog.version("snapshots/mnist/v0:baseline") == v0  # one version, as the tree has it
+
+
+def test_a_summary_is_the_handlers_one_line_when_cheap(runs, monkeypatch):
+    from opencrate_nb.core import handlers
+
+    json_handler = handlers.get_handler("json")
+    if getattr(json_handler, "summary", None) is None:  # until handlers carry summary(): a real one-line summary
+        monkeypatch.setattr(json_handler, "summary", lambda info: f"{info['type']} of {info['length']}", raising=False)
+    oc.snapshot.setup(name="mnist", start="new")
+    oc.snapshot.json("big.json").save(list(range(40_000)))  # larger than SUMMARY_MAX_BYTES: not read for a summary
+    arts = _artifacts(catalog.version(oc.snapshot.dir_path))
+    path = os.path.join(oc.snapshot.dir_path, "jsons", "big.json")
+    assert os.path.getsize(path) > catalog.SUMMARY_MAX_BYTES and arts["big.json"]["summary"] is None
+    metrics = _artifacts(_version(catalog.tree("snapshots"), "mnist/v0:baseline"))["metrics.json"]
+    described = json_handler.describe("snapshots/mnist/v0:baseline/jsons/metrics.json")
+    assert metrics["summary"] == json_handler.summary(described)
+    assert _artifacts(_version(catalog.tree("snapshots"), "mnist/v0:baseline"))["train_labels"]["summary"] is None
+
+
+def test_names_that_are_not_utf8_are_shown_escaped_and_the_tree_stays_utf8(runs):
+    with open(b"snapshots/mnist/v1/csvs/odd\xff.csv", "wb") as f:
+        f.write(b"a\n1\n")
+    v1 = _version(catalog.tree("snapshots"), "mnist/v1")
+    odd = _artifacts(v1)["odd\\xff.csv"]
+    assert odd["path"] == "mnist/v1/csvs/odd\\xff.csv" and odd["size"] == 4
+    assert v1["warnings"] == ["csvs/odd\\xff.csv: the name is not UTF-8 (shown escaped); rename it to open it"]
+    json.dumps(catalog.tree("snapshots"), ensure_ascii=False).encode("utf-8")

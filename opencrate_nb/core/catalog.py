@@ -471,7 +471,7 @@ def _add_summaries(version_dir, kind_folder, items):
             continue
         budget -= 1
         full = os.path.join(version_dir, kind_folder, item["name"])
-        key = (full, item["sha256"] or (item["size"], item["modified"]))
+        key = (os.path.abspath(full), item["sha256"] or (item["size"], item["modified"]))
         if key not in _summaries:
             try:
                 line = summarize(handler.describe(full))
