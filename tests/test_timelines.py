@@ -209,3 +209,45 @@ def test_a_line_of_the_wrong_shape_is_skipped_with_one_warning_and_every_reader_
         for argv in (["ls", "odd"], ["show", "odd", "0", "m.json"], ["verify", "odd"], ["diff", "odd", "0", "1"]):
             assert crate(argv) in (0, 1), argv  # 1: verify found the damaged line
     assert "line 2 is unreadable" in capsys.readouterr().out
+
+
+def test_asking_again_reads_nothing_until_a_line_is_appended(version, monkeypatch):
+    import builtins
+
+    for number in range(50):
+        oc.snapshot.text(f"t{number}.txt").save(str(number))
+    artifacts = oc.snapshot.list_artifacts()
+    opened = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        opened.append(os.fspath(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    record.current_artifacts(version)
+    for artifact in artifacts:  # what %crate ls and the cards ask, once per artifact
+        assert artifact.last_record()["path"] == artifact.relative_path
+    assert opened == []  # list_artifacts read the record; since then, each question costs one stat
+    oc.snapshot.text("late.txt").save("x")
+    assert "texts/late.txt" in record.current_artifacts(version)
+
+
+def test_backups_are_listed_in_the_order_they_were_made(version):
+    metrics = oc.snapshot.json("m.json")
+    metrics.save({"a": 1})
+    made = [metrics.backup(tag=tag) for tag in ("zeta", "alpha", "mid")]
+    assert metrics.list_backups() == made
+    assert _timelines.index_for(version).backups_of("jsons/m.json") == made
+
+
+def test_the_cell_log_follows_the_same_rule(version):
+    cells = os.path.join(version, record.RECORD_DIR, record.CELLS_FILE)
+    good = {"execution_count": 4, "cell_id": "c4", "time": record.now_iso(), "source": "x = 1"}
+    with open(cells, "ab") as f:
+        f.write(b'{"execution_count": "four"}\n' + b'{"execution_count":3,"so' + json.dumps(good).encode() + b"\n")
+    with pytest.warns(record.RecordWarning) as caught:
+        entries = _timelines.index_for(version).cells()
+    assert entries == [good] and len(caught) == 2
+    assert _timelines.index_for(version).saving_cell({"execution_count": 4, "cell_id": "c4"}) == good
+    assert [p.salvaged for p in _timelines.index_for(version).cell_problems()] == [False, True]

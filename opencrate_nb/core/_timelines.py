@@ -573,7 +573,7 @@ class RecordIndex:
     def lines(self, file: str) -> list[Entry]:
         """The usable objects of any JSON-lines file in ``.crate`` (the record, the cell log or another)."""
         if file == _record.RECORD_FILE:
-            return self.refresh().entries
+            return self.refresh()._record.entries  # the file's lines only: [] when there is no record
         if file == _record.CELLS_FILE:
             return self.cells()
         with self._guard:
