@@ -415,11 +415,13 @@ class RecordIndex:
         )
         self._others: dict[str, LineFile] = {}
         self._guard = threading.RLock()
+        self._wanted = False  # timelines were asked for: keep them current on every refresh
         self._clear()
 
     def _clear(self) -> None:
-        self.timelines: dict[str, Timeline] = {}
-        self.hash_paths: dict[str, set[str]] = {}
+        self._timelines: dict[str, Timeline] = {}
+        self._hash_paths: dict[str, set[str]] = {}
+        self._timed = 0  # entries applied to the timelines so far: they are built when first asked for
         self.current: dict[str, Entry] = {}
         self._backups: dict[tuple[str, str], list[str]] = {}
         self.has_record = False
@@ -441,6 +443,8 @@ class RecordIndex:
             self.has_record = True
             for entry in new:
                 self.apply(entry)
+            if self._wanted:
+                self._catch_up()  # timelines handed out before stay current
         return self
 
     def _load_from_files(self) -> None:
@@ -450,23 +454,36 @@ class RecordIndex:
             self.apply(entry)
 
     def apply(self, entry: Entry) -> None:
-        """Add one (valid) record entry to the current entries, timelines and backups."""
+        """Add one (valid) record entry to the current entries and backups (timelines follow when asked)."""
         op = entry.get("op")
         if op not in RECORD_OPS:
             return
         path = entry["path"]
         apply_current(self.current, entry)
-        timeline = self.timelines.get(path)
+        if op == "backup" and entry.get("of"):
+            folder = path.rsplit("/", 1)[0] if "/" in path else ""
+            self._backups.setdefault((folder, entry["of"]), []).append(entry.get("name") or path.rsplit("/", 1)[-1])
+
+    def _catch_up(self) -> None:
+        """Apply the entries read since the timelines were last asked for (listing needs no timelines)."""
+        with self._guard:
+            self._wanted = True
+            entries = self.entries
+            for entry in entries[self._timed :]:
+                if entry.get("op") in RECORD_OPS:
+                    self._add_to_timeline(entry)
+            self._timed = len(entries)
+
+    def _add_to_timeline(self, entry: Entry) -> None:
+        op, path = entry["op"], entry["path"]
+        timeline = self._timelines.get(path)
         if timeline is None:
-            timeline = self.timelines[path] = Timeline(path)
+            timeline = self._timelines[path] = Timeline(path)
         if op == "delete":
             if timeline.contents and not timeline.deleted:
                 timeline.contents[-1].until = entry.get("time")
             timeline.deleted = entry.get("time") or True
             return
-        if op == "backup" and entry.get("of"):
-            folder = path.rsplit("/", 1)[0] if "/" in path else ""
-            self._backups.setdefault((folder, entry["of"]), []).append(entry.get("name") or timeline.name)
         sha = entry.get("sha256")
         last = timeline.contents[-1] if timeline.contents else None
         if last is not None and not timeline.deleted and sha is not None and last.sha256 == sha:
@@ -484,7 +501,19 @@ class RecordIndex:
         if entry.get("name"):
             timeline.name = entry["name"]
         if sha:
-            self.hash_paths.setdefault(sha, set()).add(path)
+            self._hash_paths.setdefault(sha, set()).add(path)
+
+    @property
+    def timelines(self) -> dict[str, Timeline]:
+        """path -> :class:`Timeline` of every path the record mentions."""
+        self._catch_up()
+        return self._timelines
+
+    @property
+    def hash_paths(self) -> dict[str, set[str]]:
+        """sha256 -> the paths that have held that content."""
+        self._catch_up()
+        return self._hash_paths
 
     # -- questions -----------------------------------------------------------------------------
     @property
