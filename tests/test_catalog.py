@@ -11,6 +11,7 @@ from _notebook_fixtures import forget_snapshot
 
 import opencrate as oc
 from opencrate_nb.core import catalog, lineage, record
+from opencrate_nb.core.record import RecordWarning
 
 
 class Labels:
@@ -153,15 +154,23 @@ def test_missing_record_is_rebuilt_from_the_files(runs):
     assert v0["warnings"] == []
 
 
-def test_corrupt_record_lines_are_skipped_and_reported_without_warnings(runs):
+def test_corrupt_record_lines_are_skipped_and_reported_once(runs):
     path = "snapshots/mnist/v1/.crate/record.jsonl"
     with open(path, "ab") as f:
         f.write(b'not json at all\n\n["a list"]\n1, 2\n{"op": "save", "name": "torn.csv", "pa')
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with pytest.warns(RecordWarning) as caught:
         v1 = _version(catalog.tree("snapshots"), "mnist/v1")
     assert list(_artifacts(v1)) == ["history.csv"]
-    assert v1["warnings"] == [f"skipped unreadable record line {n} (torn or corrupt)" for n in (2, 5, 6)]
+    assert v1["warnings"] == [
+        ".crate/record.jsonl line 2: skipped (torn or not JSON)",
+        ".crate/record.jsonl line 4: skipped (a JSON list, not an object)",
+        ".crate/record.jsonl line 5: skipped (torn or not JSON)",
+        ".crate/record.jsonl line 6: skipped (no end of line yet: torn, or being written)",
+    ]  # read (or warned about) once its end is written
+    assert len(caught) == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # each line is warned about once, however often the tree is read
+        catalog.tree("snapshots")
 
 
 def test_tree_follows_saves_and_a_new_root_is_empty(runs, tmp_path):
@@ -323,3 +332,44 @@ def test_saving_cell_finds_the_cell_source_after_kernel_restarts(workdir):
     assert catalog.saving_cell("snapshots", "cells/v0", {"execution_count": 9, "cell_id": "c5"})["source"] == "by id"
     assert catalog.saving_cell("snapshots", "cells/v0", {"execution_count": 7, "cell_id": None}) is None
     assert catalog.saving_cell("snapshots", "cells/v0", None) is None
+
+
+def test_every_fact_comes_with_its_rendered_text(runs):
+    from opencrate_nb.core.format import cell_label, format_size, format_time
+
+    v0 = _version(catalog.tree("snapshots"), "mnist/v0:baseline")
+    assert v0["size_text"] == format_size(v0["size"]) and v0["modified_text"] == format_time(v0["modified"])
+    assert v0["created_text"] == format_time(v0["created"])
+    arts = _artifacts(v0)
+    for item in [*arts.values(), *arts["metrics.json"]["backups"], *v0["logs"]]:
+        assert item["size_text"] == format_size(item["size"]) and item["modified_text"] == format_time(item["modified"])
+    assert arts["metrics.json"]["cell_label"] == cell_label(arts["metrics.json"]["cell"]) == "In [3]"
+    assert arts["notes.txt"]["cell_label"] is None
+    assert catalog.version("snapshots/mnist/v0:baseline") == v0  # one version, as the tree has it
+
+
+def test_a_summary_is_the_handlers_one_line_when_cheap(runs, monkeypatch):
+    from opencrate_nb.core import handlers
+
+    json_handler = handlers.get_handler("json")
+    if getattr(json_handler, "summary", None) is None:  # until handlers carry summary(): a real one-line summary
+        monkeypatch.setattr(json_handler, "summary", lambda info: f"{info['type']} of {info['length']}", raising=False)
+    oc.snapshot.setup(name="mnist", start="new")
+    oc.snapshot.json("big.json").save(list(range(40_000)))  # larger than SUMMARY_MAX_BYTES: not read for a summary
+    arts = _artifacts(catalog.version(oc.snapshot.dir_path))
+    path = os.path.join(oc.snapshot.dir_path, "jsons", "big.json")
+    assert os.path.getsize(path) > catalog.SUMMARY_MAX_BYTES and arts["big.json"]["summary"] is None
+    metrics = _artifacts(_version(catalog.tree("snapshots"), "mnist/v0:baseline"))["metrics.json"]
+    described = json_handler.describe("snapshots/mnist/v0:baseline/jsons/metrics.json")
+    assert metrics["summary"] == json_handler.summary(described)
+    assert _artifacts(_version(catalog.tree("snapshots"), "mnist/v0:baseline"))["train_labels"]["summary"] is None
+
+
+def test_names_that_are_not_utf8_are_shown_escaped_and_the_tree_stays_utf8(runs):
+    with open(b"snapshots/mnist/v1/csvs/odd\xff.csv", "wb") as f:
+        f.write(b"a\n1\n")
+    v1 = _version(catalog.tree("snapshots"), "mnist/v1")
+    odd = _artifacts(v1)["odd\\xff.csv"]
+    assert odd["path"] == "mnist/v1/csvs/odd\\xff.csv" and odd["size"] == 4
+    assert v1["warnings"] == ["csvs/odd\\xff.csv: the name is not UTF-8 (shown escaped); rename it to open it"]
+    json.dumps(catalog.tree("snapshots"), ensure_ascii=False).encode("utf-8")

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 from _notebook_fixtures import IN_CI, forget_snapshot
@@ -260,3 +261,27 @@ def test_progress_goes_to_stderr(workdir):
     done = subprocess.run([exe, "verify", "--json"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and json.loads(done.stdout)["checked"] == 600
     assert done.stderr.splitlines()[-1] == "verify: 600/600"
+
+
+def test_file_names_that_are_not_utf8_are_shown_escaped(store):
+    from _notebook_fixtures import REPO
+
+    bad = os.path.join(b"snapshots", b"exp", b"v0", b"jsons", b"odd\xff.json")
+    with open(bad, "wb") as f:
+        f.write(b"{}")
+    env = dict(os.environ, PYTHONPATH=REPO, PYTHONIOENCODING="utf-8:strict")
+
+    def run(*argv):
+        return subprocess.run(
+            [sys.executable, "-m", "opencrate_nb.cli", *argv], capture_output=True, env=env, timeout=120
+        )
+
+    done = run("verify", "exp")
+    assert done.returncode == 1, done.stderr.decode()
+    assert "untracked exp/v0/jsons/odd\\xff.json" in done.stdout.decode("utf-8")
+    done = run("verify", "exp", "--json")
+    wheres = [p["where"] for p in json.loads(done.stdout)["problems"]]
+    assert wheres == ["exp/v0/jsons/odd\\xff.json"]
+    for argv in (("ls", "exp"), ("show", "exp", "0", "metrics.json")):
+        done = run(*argv)
+        assert done.returncode == 0, done.stderr.decode()

@@ -80,20 +80,25 @@ def test_the_tree_opens_lazily_level_by_level(nb):
     assert "opencrate-browser-preview" in nb._preview._dom_classes
 
 
-def test_selection_shows_the_crate_show_card_and_the_saving_cell(nb, ip):
+def test_selection_shows_each_fact_once_from_the_catalog_node(nb, ip):
     nb.expand("mnist/v0:baseline/jsons/metrics.json")
     _click(nb, "mnist/v0:baseline/jsons/metrics.json")
     assert "opencrate-browser-selected" in _view(nb, "mnist/v0:baseline/jsons/metrics.json").node._dom_classes
-    cell(ip, "oc.snapshot.setup(name='mnist', start=0, tag='baseline')")
-    _, _, _, outputs = run_captured(ip, "%crate show metrics.json")
-    assert nb._preview.value == outputs[0].data["text/html"]
+    node = nb.selected.data
+    assert "accuracy" in nb._preview.value  # the content, as %crate show previews it
     meta = nb._meta.value
-    assert "Saved by In [" in meta and preview.esc("oc.snapshot.json('metrics.json').save({'accuracy': 0.91})") in meta
-    assert "metrics.backup_best.json" in meta and "sha256" in meta
+    source = preview.esc("oc.snapshot.json('metrics.json').save({'accuracy': 0.91})")
+    assert meta.count(source) == 1 and nb._preview.value.count(source) == 0  # the saving cell's source, once
+    assert meta.count(node["cell_label"]) == 2 and node["cell_label"].startswith("In [")  # "by" and "source of"
+    assert meta.count(node["modified_text"]) == 1 and node["modified"] not in meta  # one time, one format
+    assert f"{node['size_text']} ({node['size']:,} bytes)" in meta and meta.count(node["size_text"]) == 1
+    assert "metrics.backup_best.json" in meta and node["sha256"] in meta
+    assert "1 keys" not in meta
+    assert "cell " not in meta  # never a raw cell id
     assert not nb._buttons["backup"].disabled and not nb._buttons["delete"].disabled
 
     _click(nb, "mnist/v0:baseline/jsons/metrics.backup_best.json")
-    assert "backup of metrics.json" in nb._preview.value
+    assert "backup of</th><td" in nb._meta.value and "metrics.json" in nb._meta.value
     assert nb._buttons["backup"].disabled and not nb._buttons["delete"].disabled
     _click(nb, "mnist/v0:baseline")
     assert "history.csv" not in nb._preview.value and "csvs" in nb._preview.value
@@ -213,7 +218,10 @@ def test_names_are_escaped_in_every_html_part(ip):
     browser._buttons["snippet"].click()
     assert XSS_NAME in browser._snippet.value  # a text field: safe
     html = "\n".join(_html_values(browser))
-    assert preview.esc(XSS_NAME) in browser._preview.value and preview.esc(XSS_NAME) in browser._meta.value
+    assert (
+        preview.esc("<script>alert(1)</script>") in browser._preview.value
+        and preview.esc(XSS_NAME) in browser._meta.value
+    )
     assert preview.esc(XSS_NAME) in browser._confirm_text.value
     assert "<img src=x" not in html and "<script>" not in html and 'onerror="window' not in html
     browser.close()
@@ -238,6 +246,10 @@ def test_long_folders_show_a_page_at_a_time_and_the_filter_finds_items(ip):
     assert browser.visible_names[-2] == "\u2026 50 more"
     browser._filter.value = "item44"
     assert browser.visible_names == ["many", "v0", "texts"] + [f"item{i}.txt" for i in range(440, 450)]
+    browser._filter.value = "TEXTS item44 v0"  # every term, in any case, somewhere in the path under the root
+    assert browser.visible_names == ["many", "v0", "texts"] + [f"item{i}.txt" for i in range(440, 450)]
+    browser._filter.value = "item44 csvs"  # no path holds both terms
+    assert browser.visible_names == []
     browser._filter.value = "texts"  # a matching folder keeps all of its content reachable
     assert browser.visible_names[:3] == ["many", "v0", "texts"] and len(browser.visible_names) > 3
     browser._filter.value = ""
@@ -251,7 +263,7 @@ def test_problems_and_empty_roots_are_shown(ip, tmp_path):
     cell(ip, "t = oc.browse(poll=None)")
     browser = ip.user_ns["t"]
     _click(browser, "torn/v0")
-    assert "skipped unreadable record line 2" in browser._meta.value
+    assert ".crate/record.jsonl line 2: skipped (no end of line yet: torn, or being written)" in browser._meta.value
     browser.close()
     empty = browse(str(tmp_path / "nothing yet"), poll=None)
     assert "No snapshots under" in empty._empty.value and empty.visible_names == []

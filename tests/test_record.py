@@ -82,8 +82,10 @@ def test_corrupt_and_non_object_lines_are_skipped(snap):
     with pytest.warns(RecordWarning) as caught:
         entries = record.read_record(snap.dir_path)
     assert [e["name"] for e in entries] == ["a.txt", "b.txt"]
-    messages = " ".join(str(w.message) for w in caught)
-    assert "unreadable line 2" in messages and "line 3" in messages and "not a JSON object" in messages
+    messages = [str(w.message) for w in caught]
+    assert messages[0].startswith("Skipped line 2 of ") and messages[0].endswith(": not UTF-8.")
+    assert messages[1].startswith("Skipped line 3 of ") and messages[1].endswith(": a JSON list, not an object.")
+    assert len(messages) == 2
 
 
 def test_a_missing_record_is_rebuilt_from_the_files(snap):
@@ -135,7 +137,7 @@ APPENDER = """
 import sys
 from opencrate_nb.core import record
 for i in range(300):
-    record.append_line(sys.argv[1], {"i": i, "pad": "x" * 500})
+    record.append_line(sys.argv[1], {"op": "note", "i": i, "pad": "x" * 500})
 """
 
 

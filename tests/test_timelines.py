@@ -142,3 +142,112 @@ def test_bad_times_say_what_to_pass():
     with pytest.raises(TypeError, match="datetime"):
         _timelines.to_timestamp(True)
     assert _timelines.parse_time("not a time") is None
+
+
+# -- readers that survive any record -----------------------------------------------------------------
+def _line(**fields):
+    entry = {
+        "op": "save",
+        "name": "m.json",
+        "kind": "json",
+        "path": "jsons/m.json",
+        "size": 3,
+        "sha256": "a" * 64,
+        "time": record.now_iso(),
+        "cell": None,
+    }
+    entry.update(fields)
+    return json.dumps(entry).encode()
+
+
+BAD_LINES = {
+    "sha256 is a list": (_line(sha256=["x"]), '"sha256" is'),
+    "size is text": (_line(size="big"), '"size" is'),
+    "cell is a number": (_line(cell=5), '"cell" is int'),
+    "path is a number": (_line(path=3), '"path" is int'),
+    "path leaves the version": (_line(path="../../elsewhere/m.json"), "not a path inside the version"),
+    "sha256 names a path": (_line(sha256="../../../etc/passwd"), "not a sha256 in hex"),
+    "a lone surrogate": (_line(name="\ud800.json"), "not valid Unicode"),
+    "nested 30,000 deep": (b'{"op":"save","x":' + b"[" * 30000 + b"]" * 30000 + b"}", "nested too deeply"),
+    "50 MB long": (b'{"op":"save","pad":"' + b"x" * (50 << 20) + b'"}', "more than a record line can be"),
+    "not UTF-8": (b'{"op":"save","name":"\xff\xfe.json","path":"jsons/\xff.json"}', "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_LINES))
+def test_a_line_of_the_wrong_shape_is_skipped_with_one_warning_and_every_reader_keeps_working(bad, workdir, capsys):
+    from opencrate_nb.cli import main as crate
+    from opencrate_nb.core import catalog, diff, gc, verify
+
+    oc.snapshot.setup(name="odd")
+    metrics = oc.snapshot.json("m.json")
+    metrics.save({"a": 1})
+    raw, reason = BAD_LINES[bad]
+    with open(_record_path(oc.snapshot.dir_path), "ab") as f:
+        f.write(raw + b"\n")
+    with pytest.warns(record.RecordWarning) as caught:
+        metrics.save({"a": 2})  # a later line is read as usual
+        index = _timelines.index_for(oc.snapshot.dir_path)
+    assert len(caught) == 1 and reason in str(caught[0].message) and "line 2" in str(caught[0].message)
+    (problem,) = index.problems
+    assert str(problem).startswith(".crate/record.jsonl line 2: skipped (") and reason in str(problem)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned about once: asking again is quiet
+        assert [item["current"] for item in metrics.history()] == [False, True]
+        assert metrics.load(version=0) == {"a": 1}
+        report = verify.verify(snapshot=oc.snapshot)
+        assert [p.kind for p in report.problems] == ["record"]
+        gc.collect("snapshots", name="odd", dry_run=True)
+        oc.snapshot.setup(name="odd", start="new")
+        oc.snapshot.json("m.json").save({"a": 3})
+        assert "m.json" in str(diff.diff(0, 1, snapshot=oc.snapshot))
+        payload = catalog.tree("snapshots")
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")  # what the server sends
+        assert [a["name"] for k in payload["snapshots"][0]["versions"][0]["kinds"] for a in k["artifacts"]] == [
+            "m.json"
+        ]
+        for argv in (["ls", "odd"], ["show", "odd", "0", "m.json"], ["verify", "odd"], ["diff", "odd", "0", "1"]):
+            assert crate(argv) in (0, 1), argv  # 1: verify found the damaged line
+    assert "line 2 is unreadable" in capsys.readouterr().out
+
+
+def test_asking_again_reads_nothing_until_a_line_is_appended(version, monkeypatch):
+    import builtins
+
+    for number in range(50):
+        oc.snapshot.text(f"t{number}.txt").save(str(number))
+    artifacts = oc.snapshot.list_artifacts()
+    opened = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        opened.append(os.fspath(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    record.current_artifacts(version)
+    for artifact in artifacts:  # what %crate ls and the cards ask, once per artifact
+        assert artifact.last_record()["path"] == artifact.relative_path
+    assert opened == []  # list_artifacts read the record; since then, each question costs one stat
+    oc.snapshot.text("late.txt").save("x")
+    assert "texts/late.txt" in record.current_artifacts(version)
+
+
+def test_backups_are_listed_in_the_order_they_were_made(version):
+    metrics = oc.snapshot.json("m.json")
+    metrics.save({"a": 1})
+    made = [metrics.backup(tag=tag) for tag in ("zeta", "alpha", "mid")]
+    assert metrics.list_backups() == made
+    assert _timelines.index_for(version).backups_of("jsons/m.json") == made
+
+
+def test_the_cell_log_follows_the_same_rule(version):
+    cells = os.path.join(version, record.RECORD_DIR, record.CELLS_FILE)
+    good = {"execution_count": 4, "cell_id": "c4", "time": record.now_iso(), "source": "x = 1"}
+    with open(cells, "ab") as f:
+        f.write(b'{"execution_count": "four"}\n' + b'{"execution_count":3,"so' + json.dumps(good).encode() + b"\n")
+    with pytest.warns(record.RecordWarning) as caught:
+        entries = _timelines.index_for(version).cells()
+    assert entries == [good] and len(caught) == 2
+    assert _timelines.index_for(version).saving_cell({"execution_count": 4, "cell_id": "c4"}) == good
+    assert [p.salvaged for p in _timelines.index_for(version).cell_problems()] == [False, True]

@@ -55,7 +55,7 @@ def versions_table(rows: list) -> str:
 
 def version_row(ref):
     """One version as a dict: artifacts and bytes from its record, the last run's start and git."""
-    current = _timelines.index_for(ref.dir_path).current_entries()
+    current = _timelines.index_for(ref.dir_path).current
     run = environment.last_run(ref.dir_path) or {}
     return {
         "name": ref.name,
@@ -64,7 +64,7 @@ def version_row(ref):
         "tag": ref.tag,
         "path": os.path.abspath(ref.dir_path),
         "artifacts": len(current),
-        "bytes": sum(c.size for c in current.values() if isinstance(c.size, int)),
+        "bytes": sum(entry.get("size") or 0 for entry in current.values()),
         "start": run.get("start"),
         "end": run.get("end"),
         "git": run.get("git"),

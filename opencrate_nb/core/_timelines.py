@@ -1,21 +1,51 @@
-"""The record of a version read as one timeline per artifact: every content it has had, and when.
+"""The record index: the one reader of a version's record files (``.crate/*.jsonl``).
 
-History, diff, verify, gc and the CLI ask "what did this artifact hold, from when until
-when, and which hashes are still referenced"; :func:`index_for` answers from a per-version
-index that is cached and kept current by reading only the lines appended since last time.
+Everything that asks "what does this version hold, and what has each artifact held" asks
+:func:`index_for`: current entries, one timeline per artifact (every content it has had,
+from when until when), backups in the order they were made, the notebook cells that saved
+them (``cells.jsonl``) and the lines that could not be read. The index of a version is
+cached by the record file's identity (device, inode) and extended by reading only the
+bytes appended since the last call, so asking it again costs one ``stat``.
+
+One rule for lines that cannot be used, in every file:
+
+- a line without its newline yet is not read (a writer may be in the middle of it);
+- a line that is not valid JSON is salvaged when a complete object follows a torn start
+  (a crash cut a line short, and the next write glued onto it); otherwise it is skipped;
+- a line that is longer than :data:`MAX_LINE_BYTES`, nested deeper than Python can parse,
+  not UTF-8, not a JSON object, or whose fields have the wrong types is skipped.
+
+Each skipped or salvaged line is warned about once (:class:`~opencrate_nb.core.record.RecordWarning`)
+and listed in :attr:`RecordIndex.problems`, which UIs show.
 """
+
+from __future__ import annotations
 
 import datetime as _dt
 import json
 import os
+import re
 import threading
+import warnings
+from typing import Any, Callable, Optional, Union
 
-from .record import RECORD_DIR, RECORD_FILE
+from . import record as _record
 
 _INDEX_CACHE_SIZE = 64
+#: Lines longer than this are skipped unread (a record line is a few hundred bytes).
+MAX_LINE_BYTES = 1 << 20
+#: The cell log holds whole cell sources, so its lines may be longer.
+MAX_CELL_LINE_BYTES = 16 << 20
+RECORD_OPS = ("save", "backup", "delete")
+
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+Entry = dict[str, Any]
 
 
-def parse_time(text):
+# ------------------------------------------------------------------------------------------------
+# times
+# ------------------------------------------------------------------------------------------------
+def parse_time(text: Any) -> Optional[float]:
     """An ISO 8601 time from the record -> POSIX timestamp (None when unreadable)."""
     if not isinstance(text, str):
         return None
@@ -28,7 +58,7 @@ def parse_time(text):
     return value.timestamp()
 
 
-def to_timestamp(when):
+def to_timestamp(when: Union[_dt.datetime, _dt.date, str, int, float]) -> float:
     """A datetime, date, ISO string or POSIX number -> POSIX timestamp. Naive times are local."""
     if isinstance(when, bool):
         raise TypeError(f"at= needs a datetime or an ISO 8601 string, got {when!r}.")
@@ -46,25 +76,269 @@ def to_timestamp(when):
     raise TypeError(f"at= needs a datetime or an ISO 8601 string, got {type(when).__name__}.")
 
 
+# ------------------------------------------------------------------------------------------------
+# what a valid line holds
+# ------------------------------------------------------------------------------------------------
+def _text_error(entry: Entry, field: str, required: bool = False) -> Optional[str]:
+    value = entry.get(field)
+    if value is None:
+        return f'"{field}" is missing' if required else None
+    if type(value) is not str:
+        return f'"{field}" is {type(value).__name__}, not a string'
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f'"{field}" is not valid Unicode'
+    return None
+
+
+def _count_error(entry: Entry, field: str) -> Optional[str]:
+    value = entry.get(field)
+    if value is None or (type(value) is int and value >= 0):
+        return None
+    return f'"{field}" is {value!r:.40}, not a whole number of bytes'
+
+
+def _cell_error(cell: Any) -> Optional[str]:
+    if cell is None:
+        return None
+    if type(cell) is not dict:
+        return f'"cell" is {type(cell).__name__}, not an object'
+    count = cell.get("execution_count")
+    if count is not None and type(count) is not int:
+        return '"cell.execution_count" is not a whole number'
+    return _text_error(cell, "cell_id")
+
+
+def _path_error(path: str) -> Optional[str]:
+    if "\x00" in path or "\\" in path or path.startswith("/"):
+        return f'"path" {path!r:.80} is not a relative path'
+    if (path.startswith(".") or "/." in path or "//" in path or path.endswith("/")) and any(
+        part in ("", ".", "..") for part in path.split("/")
+    ):
+        return f'"path" {path!r:.80} is not a path inside the version'
+    return None
+
+
+_OPTIONAL_TEXT = ("name", "kind", "time", "of")
+
+
+def record_entry_error(entry: Entry) -> Optional[str]:
+    """Why a record line's object cannot be used (wrong types, a path leaving the version), or None.
+
+    Operations other than save, backup and delete are kept (for writers newer than this
+    reader) but only their ``op`` is checked; they change no timeline.
+    """
+    error = _text_error(entry, "op", required=True)
+    if error or entry["op"] not in RECORD_OPS:
+        return error
+    error = _text_error(entry, "path", required=True) or _path_error(entry["path"])
+    if error:
+        return error
+    for field in _OPTIONAL_TEXT:
+        error = _text_error(entry, field)
+        if error:
+            return error
+    error = _count_error(entry, "size") or _cell_error(entry.get("cell"))
+    sha = entry.get("sha256")
+    if error is None and sha is not None and not (type(sha) is str and _HEX64.match(sha)):
+        error = f'"sha256" is {sha!r:.40}, not a sha256 in hex'
+    return error
+
+
+def cell_entry_error(entry: Entry) -> Optional[str]:
+    """Why a ``cells.jsonl`` object cannot be used, or None."""
+    error = _cell_error(entry) or _text_error(entry, "time") or _text_error(entry, "source")
+    return error
+
+
+def _any_object(entry: Entry) -> Optional[str]:
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# one append-only JSON-lines file, read incrementally under the one rule
+# ------------------------------------------------------------------------------------------------
+class LineProblem:
+    """A line that was skipped, or salvaged (``salvaged``: its torn start was dropped)."""
+
+    __slots__ = ("file", "line", "reason", "salvaged")
+
+    def __init__(self, file: str, line: int, reason: str, salvaged: bool) -> None:
+        self.file, self.line, self.reason, self.salvaged = file, line, reason, salvaged
+
+    def __str__(self) -> str:
+        what = "read the complete entry after a torn start" if self.salvaged else "skipped"
+        return f"{self.file} line {self.line}: {what} ({self.reason})"
+
+    def __repr__(self) -> str:
+        return f"<LineProblem {self}>"
+
+
+_warned: set[tuple[str, Any, int]] = set()
+_warned_guard = threading.Lock()
+
+
+def _warn_once(path: str, identity: Any, problem: LineProblem) -> None:
+    key = (path, identity, problem.line)
+    with _warned_guard:
+        if key in _warned:
+            return
+        _warned.add(key)
+    what = "Read the entry after the torn start of" if problem.salvaged else "Skipped"
+    warnings.warn(f"{what} line {problem.line} of {path}: {problem.reason}.", _record.RecordWarning, stacklevel=4)
+
+
+def _parse_all(lines: list[bytes], max_line: int) -> Optional[list[Any]]:
+    """Every line parsed in one ``json.loads`` call (several times faster than a call per line), or
+    None when a line is empty, too long, not ``{...}``, torn, or holds more than one value: then
+    each line is read on its own, under the rule."""
+    if not all(raw[:1] == b"{" and raw[-1:] == b"}" and len(raw) <= max_line for raw in lines):
+        return None
+    try:
+        parsed = json.loads(b"[" + b",".join(lines) + b"]")
+    except (ValueError, RecursionError):
+        return None
+    return parsed if len(parsed) == len(lines) else None
+
+
+def _loads(raw: bytes) -> tuple[Any, Optional[str]]:
+    try:
+        return json.loads(raw), None
+    except RecursionError:
+        return None, "nested too deeply"
+    except UnicodeDecodeError:
+        return None, "not UTF-8"
+    except ValueError:
+        return None, "torn or not JSON"
+
+
+class LineFile:
+    """The entries of one JSON-lines file, kept current by reading only what was appended."""
+
+    def __init__(
+        self,
+        path: str,
+        label: str,
+        check: Callable[[Entry], Optional[str]],
+        marker: Optional[bytes],
+        max_line: int,
+    ) -> None:
+        self.path, self.label, self.check, self.marker, self.max_line = path, label, check, marker, max_line
+        self._clear()
+
+    def _clear(self) -> None:
+        self.identity: Optional[tuple[int, int]] = None
+        self.offset = 0
+        self.line_count = 0
+        self.entries: list[Entry] = []
+        self.problems: list[LineProblem] = []
+        self.pending = 0  # bytes after the last newline: a line being written, or torn by a crash
+        self._tail = b""
+
+    @property
+    def exists(self) -> bool:
+        return self.identity is not None
+
+    def update(self) -> tuple[bool, list[Entry]]:
+        """(started over, the entries appended since the last update). A missing file reads as empty."""
+        try:
+            st = os.stat(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            existed = self.identity is not None
+            self._clear()
+            return existed, []
+        identity = (st.st_dev, st.st_ino)
+        restart = identity != self.identity or st.st_size < self.offset
+        if not restart and st.st_size == self.offset:
+            self.pending = 0
+            return False, []
+        with open(self.path, "rb") as f:
+            if not restart and self._tail:
+                f.seek(self.offset - len(self._tail))
+                restart = f.read(len(self._tail)) != self._tail  # rewritten in place: read it anew
+            if restart:
+                self._clear()
+                self.identity = identity
+                f.seek(0)
+            data = f.read()
+        end = data.rfind(b"\n")
+        self.pending = len(data) - end - 1
+        if end < 0:
+            return restart, []  # only a partial line so far
+        start = len(self.entries)
+        lines = data[:end].split(b"\n")
+        parsed = _parse_all(lines, self.max_line) if len(lines) > 1 else None
+        for number, raw in enumerate(lines):
+            self.line_count += 1
+            if parsed is None:
+                if raw.strip():
+                    self._take(raw)
+            elif type(parsed[number]) is dict and self.check(parsed[number]) is None:
+                self.entries.append(parsed[number])
+            else:
+                self._take(raw)  # says why, once
+        self.offset += end + 1
+        self._tail = data[max(0, end - 31) : end + 1]
+        return restart, self.entries[start:]
+
+    def _take(self, raw: bytes) -> None:
+        salvaged = False
+        if len(raw) > self.max_line:
+            self._problem(f"{len(raw):,} bytes long, more than a record line can be", False)
+            return
+        entry, reason = _loads(raw)
+        if reason is not None:
+            at = raw.rfind(self.marker) if self.marker else -1
+            if at <= 0:
+                self._problem(reason, False)
+                return
+            entry, second = _loads(raw[at:])
+            if second is not None:
+                self._problem(reason, False)
+                return
+            salvaged = True
+        if not isinstance(entry, dict):
+            self._problem(f"a JSON {type(entry).__name__}, not an object", False)
+            return
+        error = self.check(entry)
+        if error is not None:
+            self._problem(error, False)
+            return
+        if salvaged:
+            self._problem("its start was lost", True)
+        self.entries.append(entry)
+
+    def _problem(self, reason: str, salvaged: bool) -> None:
+        problem = LineProblem(self.label, self.line_count, reason, salvaged)
+        self.problems.append(problem)
+        _warn_once(self.path, self.identity, problem)
+
+
+# ------------------------------------------------------------------------------------------------
+# timelines
+# ------------------------------------------------------------------------------------------------
 class Content:
     """One distinct content in an artifact's timeline (consecutive saves of it are merged)."""
 
     __slots__ = ("sha256", "size", "time", "until", "cell", "saves", "kind", "op", "last_time", "_ts")
 
-    def __init__(self, entry):
-        self.sha256 = entry.get("sha256")
-        self.size = entry.get("size")
-        self.time = entry.get("time")
+    def __init__(self, entry: Entry) -> None:
+        self.sha256: Optional[str] = entry.get("sha256")
+        self.size: Optional[int] = entry.get("size")
+        self.time: Optional[str] = entry.get("time")
         self.last_time = self.time
-        self.until = None
-        self.cell = entry.get("cell")
+        self.until: Optional[str] = None
+        self.cell: Optional[dict] = entry.get("cell")
         self.saves = 1
-        self.kind = entry.get("kind")
-        self.op = entry.get("op")
-        self._ts = False
+        self.kind: Optional[str] = entry.get("kind")
+        self.op: Optional[str] = entry.get("op")
+        self._ts: Any = False
 
     @property
-    def timestamp(self):
+    def timestamp(self) -> Optional[float]:
+        """When this content was last saved, as a POSIX timestamp."""
         if self._ts is False:
             self._ts = parse_time(self.last_time)
         return self._ts
@@ -75,23 +349,23 @@ class Timeline:
 
     __slots__ = ("path", "name", "kind", "contents", "deleted", "pruned")
 
-    def __init__(self, path):
+    def __init__(self, path: str) -> None:
         self.path = path
         self.name = path.rsplit("/", 1)[-1]
-        self.kind = None
-        self.contents = []
-        self.deleted = None
+        self.kind: Optional[str] = None
+        self.contents: list[Content] = []
+        self.deleted: Any = None
         self.pruned = 0  # earlier contents that retention has already dealt with (in this process)
 
-    def current(self):
+    def current(self) -> Optional[Content]:
         if self.deleted or not self.contents:
             return None
         return self.contents[-1]
 
-    def earlier(self):
+    def earlier(self) -> list[Content]:
         return self.contents if self.deleted else self.contents[:-1]
 
-    def retained(self, keep):
+    def retained(self, keep: int) -> set[str]:
         """Hashes whose objects retention keeps: the current content and the last ``keep`` earlier ones."""
         earlier = self.earlier()
         kept = {c.sha256 for c in earlier[max(len(earlier) - keep, 0) :]} if keep > 0 else set()
@@ -102,98 +376,113 @@ class Timeline:
         return kept
 
 
-def _parse_line(raw):
-    """(entry or None, clean). A torn line followed by a good one is salvaged from the good part."""
-    try:
-        entry = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        at = raw.rfind(b'{"op":')
-        if at > 0:
-            try:
-                entry = json.loads(raw[at:])
-            except (ValueError, UnicodeDecodeError):
-                return None, False
-            return (entry if isinstance(entry, dict) else None), False
-        return None, False
-    if not isinstance(entry, dict):
-        return None, False
-    return entry, True
+def apply_current(current: dict[str, Entry], entry: Entry) -> None:
+    """The rule for what a version holds: a save or backup makes its path current, a delete removes it."""
+    op = entry.get("op")
+    if op == "delete":
+        current.pop(entry["path"], None)
+    elif op in ("save", "backup"):
+        current[entry["path"]] = entry
 
 
+# ------------------------------------------------------------------------------------------------
+# the index of one version
+# ------------------------------------------------------------------------------------------------
 class RecordIndex:
-    """The record of one version read into timelines, kept up to date by reading only new lines."""
+    """The record of one version read into current entries, timelines and backups, kept up to date.
 
-    def __init__(self, version_dir):
+    ``has_record`` is False (and ``rebuilt`` True) when the version has no record: its
+    entries are then described from the files (unhashed), and read anew on every refresh.
+    """
+
+    def __init__(self, version_dir: str) -> None:
         self.version_dir = version_dir
-        self.record_path = os.path.join(version_dir, RECORD_DIR, RECORD_FILE)
-        self._reset()
-        self._guard = threading.Lock()
+        folder = os.path.join(version_dir, _record.RECORD_DIR)
+        self.record_path = os.path.join(folder, _record.RECORD_FILE)
+        self._record = LineFile(
+            self.record_path,
+            f"{_record.RECORD_DIR}/{_record.RECORD_FILE}",
+            record_entry_error,
+            b'{"op":',
+            MAX_LINE_BYTES,
+        )
+        self._cells = LineFile(
+            os.path.join(folder, _record.CELLS_FILE),
+            f"{_record.RECORD_DIR}/{_record.CELLS_FILE}",
+            cell_entry_error,
+            b'{"execution_count":',
+            MAX_CELL_LINE_BYTES,
+        )
+        self._others: dict[str, LineFile] = {}
+        self._guard = threading.RLock()
+        self._wanted = False  # timelines were asked for: keep them current on every refresh
+        self._clear()
 
-    def _reset(self):
-        self.offset = 0
-        self.ino = None
-        self.lines = 0
-        self.bad_lines = []  # (line number, salvaged)
-        self.timelines = {}
-        self.hash_paths = {}
+    def _clear(self) -> None:
+        self._timelines: dict[str, Timeline] = {}
+        self._hash_paths: dict[str, set[str]] = {}
+        self._timed = 0  # entries applied to the timelines so far: they are built when first asked for
+        self.current: dict[str, Entry] = {}
+        self._backups: dict[tuple[str, str], list[str]] = {}
         self.has_record = False
         self.rebuilt = False
-        self.entries = 0
+        self._rebuilt_entries: list[Entry] = []
 
-    def refresh(self):
+    # -- reading -------------------------------------------------------------------------------
+    def refresh(self) -> RecordIndex:
+        """Read what was appended to the record since the last call (or everything, if it changed)."""
         with self._guard:
-            try:
-                st = os.stat(self.record_path)
-            except FileNotFoundError:
-                self._reset()
+            restart, new = self._record.update()
+            if not self._record.exists:
+                self._clear()
                 self._load_from_files()
                 return self
-            if self.ino != st.st_ino or st.st_size < self.offset or self.rebuilt:
-                self._reset()
-                self.ino = st.st_ino
+            if restart or self.rebuilt:
+                self._clear()
+                new = self._record.entries
             self.has_record = True
-            if st.st_size == self.offset:
-                return self
-            with open(self.record_path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read()
-            end = data.rfind(b"\n")
-            if end < 0:
-                return self  # only a partial line so far
-            self.offset += end + 1
-            for raw in data[:end].split(b"\n"):
-                self.lines += 1
-                if not raw.strip():
-                    continue
-                entry, clean = _parse_line(raw)
-                if not clean:
-                    self.bad_lines.append((self.lines, entry is not None))
-                if entry is not None:
-                    self.apply(entry)
+            for entry in new:
+                self.apply(entry)
+            if self._wanted:
+                self._catch_up()  # timelines handed out before stay current
         return self
 
-    def _load_from_files(self):
-        from .record import scan_files
-
+    def _load_from_files(self) -> None:
         self.rebuilt = True
-        for entry in scan_files(self.version_dir, with_hash=False):
+        self._rebuilt_entries = _record.scan_files(self.version_dir, with_hash=False)
+        for entry in self._rebuilt_entries:
             self.apply(entry)
 
-    def apply(self, entry):
-        path = entry.get("path")
-        if not isinstance(path, str):
-            return
+    def apply(self, entry: Entry) -> None:
+        """Add one (valid) record entry to the current entries and backups (timelines follow when asked)."""
         op = entry.get("op")
-        self.entries += 1
-        timeline = self.timelines.get(path)
+        if op not in RECORD_OPS:
+            return
+        path = entry["path"]
+        apply_current(self.current, entry)
+        if op == "backup" and entry.get("of"):
+            folder = path.rsplit("/", 1)[0] if "/" in path else ""
+            self._backups.setdefault((folder, entry["of"]), []).append(entry.get("name") or path.rsplit("/", 1)[-1])
+
+    def _catch_up(self) -> None:
+        """Apply the entries read since the timelines were last asked for (listing needs no timelines)."""
+        with self._guard:
+            self._wanted = True
+            entries = self.entries
+            for entry in entries[self._timed :]:
+                if entry.get("op") in RECORD_OPS:
+                    self._add_to_timeline(entry)
+            self._timed = len(entries)
+
+    def _add_to_timeline(self, entry: Entry) -> None:
+        op, path = entry["op"], entry["path"]
+        timeline = self._timelines.get(path)
         if timeline is None:
-            timeline = self.timelines[path] = Timeline(path)
+            timeline = self._timelines[path] = Timeline(path)
         if op == "delete":
             if timeline.contents and not timeline.deleted:
                 timeline.contents[-1].until = entry.get("time")
             timeline.deleted = entry.get("time") or True
-            return
-        if op not in ("save", "backup"):
             return
         sha = entry.get("sha256")
         last = timeline.contents[-1] if timeline.contents else None
@@ -212,9 +501,49 @@ class RecordIndex:
         if entry.get("name"):
             timeline.name = entry["name"]
         if sha:
-            self.hash_paths.setdefault(sha, set()).add(path)
+            self._hash_paths.setdefault(sha, set()).add(path)
 
-    def current_entries(self):
+    @property
+    def timelines(self) -> dict[str, Timeline]:
+        """path -> :class:`Timeline` of every path the record mentions."""
+        self._catch_up()
+        return self._timelines
+
+    @property
+    def hash_paths(self) -> dict[str, set[str]]:
+        """sha256 -> the paths that have held that content."""
+        self._catch_up()
+        return self._hash_paths
+
+    # -- questions -----------------------------------------------------------------------------
+    @property
+    def entries(self) -> list[Entry]:
+        """Every usable record entry, oldest first (described from the files when there is no record)."""
+        return self._rebuilt_entries if self.rebuilt else self._record.entries
+
+    @property
+    def problems(self) -> list[LineProblem]:
+        """The record lines that were skipped or salvaged, and a last line without its end (which is
+        read once it is complete; a crashed writer's torn line is ended by the next save)."""
+        problems = self._record.problems
+        if self._record.pending:
+            end = LineProblem(
+                self._record.label, self._record.line_count + 1, "no end of line yet: torn, or being written", False
+            )
+            problems = [*problems, end]
+        return problems
+
+    @property
+    def bad_lines(self) -> list[tuple[int, bool]]:
+        """(line number, salvaged) of each record line that was not read as it was written."""
+        return [(p.line, p.salvaged) for p in self._record.problems]
+
+    @property
+    def offset(self) -> int:
+        """Bytes of the record read so far."""
+        return self._record.offset
+
+    def current_entries(self) -> dict[str, Content]:
         """path -> Content of what the version holds now (by the record)."""
         out = {}
         for path, timeline in self.timelines.items():
@@ -223,22 +552,78 @@ class RecordIndex:
                 out[path] = current
         return out
 
-    def retained_hashes(self, keep):
-        kept = set()
+    def current_entry(self, path: str) -> Optional[Entry]:
+        """The newest save or backup entry of ``path``, unless it was deleted since."""
+        return self.current.get(path)
+
+    def backups_of(self, path: str) -> list[str]:
+        """The names of the backups of the artifact at ``path``, in the order they were made."""
+        folder, _, name = path.rpartition("/")
+        return list(self._backups.get((folder, name), ()))
+
+    def retained_hashes(self, keep: int) -> set[str]:
+        kept: set[str] = set()
         for timeline in self.timelines.values():
             kept |= timeline.retained(keep)
         return kept
+
+    # -- the cell log and other files of .crate ------------------------------------------------------
+    def cells(self) -> list[Entry]:
+        """The usable entries of ``cells.jsonl`` (one per executed notebook cell), oldest first."""
+        with self._guard:
+            self._cells.update()
+            return self._cells.entries
+
+    def cell_problems(self) -> list[LineProblem]:
+        with self._guard:
+            self._cells.update()
+            return self._cells.problems
+
+    def saving_cell(self, cell: Any, before: Optional[str] = None) -> Optional[Entry]:
+        """The ``cells.jsonl`` entry of the cell a record entry's ``cell`` points to, or None.
+
+        Kernel restarts reuse execution counts, so the newest matching cell that started no
+        later than ``before`` (the save's ISO time, when given) wins; a ``cell_id`` match is preferred.
+        """
+        if not isinstance(cell, dict):
+            return None
+        count, cell_id = cell.get("execution_count"), cell.get("cell_id")
+        limit = parse_time(before) if before else None
+        for entry in reversed(self.cells()):
+            same = entry.get("cell_id") == cell_id if cell_id else entry.get("execution_count") == count
+            if not same:
+                continue
+            started = parse_time(entry.get("time")) if limit is not None else None
+            if started is not None and started > limit:
+                continue
+            return entry
+        return None
+
+    def lines(self, file: str) -> list[Entry]:
+        """The usable objects of any JSON-lines file in ``.crate`` (the record, the cell log or another)."""
+        if file == _record.RECORD_FILE:
+            return self.refresh()._record.entries  # the file's lines only: [] when there is no record
+        if file == _record.CELLS_FILE:
+            return self.cells()
+        with self._guard:
+            reader = self._others.get(file)
+            if reader is None:
+                path = os.path.join(self.version_dir, _record.RECORD_DIR, file)
+                label = f"{_record.RECORD_DIR}/{file}"
+                reader = self._others[file] = LineFile(path, label, _any_object, None, MAX_CELL_LINE_BYTES)
+            reader.update()
+            return reader.entries
 
 
 _indexes: dict[str, RecordIndex] = {}
 _indexes_guard = threading.Lock()
 
 
-def index_for(version_dir, fresh=False):
+def index_for(version_dir: Union[str, os.PathLike], fresh: bool = False) -> RecordIndex:
     """The (cached, refreshed) :class:`RecordIndex` of a version; ``fresh=True`` reads the record anew."""
+    key = os.path.abspath(os.fspath(version_dir))
     if fresh:
-        return RecordIndex(version_dir).refresh()
-    key = os.path.abspath(version_dir)
+        return RecordIndex(key).refresh()
     with _indexes_guard:
         index = _indexes.pop(key, None)
         if index is None:

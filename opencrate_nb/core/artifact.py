@@ -4,8 +4,9 @@ import datetime as _dt
 import difflib
 import os
 import shutil
+from typing import Optional
 
-from . import _atomic, _writer, history, log, record
+from . import _atomic, _timelines, _writer, history, log, record
 from ._names import check_name
 from ._paths import shown
 from .errors import ConfirmationRequired
@@ -138,9 +139,9 @@ class Artifact:
         """Every content this artifact has had, oldest first, the current one last (see core/history.py)."""
         return history.history_of(self._version_dir, self._rel, self.path)
 
-    def last_record(self):
-        """The newest record entry for this artifact (save or backup), or None."""
-        return record.current_artifacts(self._version_dir).get(self._rel)
+    def last_record(self) -> Optional[dict]:
+        """The newest record entry for this artifact (save or backup), or None (from the record index)."""
+        return _timelines.index_for(self._version_dir).current_entry(self._rel)
 
     # -- backups ----------------------------------------------------------------------------
     def backup(self, tag=None):
@@ -186,8 +187,9 @@ class Artifact:
             return backup_name
         raise FileExistsError(f"Could not find a free backup name for {self.name!r}.")
 
-    def list_backups(self):
-        """Backup file names of this artifact, in the order they were made."""
+    def list_backups(self) -> list[str]:
+        """Backup file names of this artifact, in the order they were made (by the record; on-disk
+        copies the record does not know of come last, by modification time)."""
         stem, suffix = self._stem_suffix()
         folder = os.path.dirname(self.path)
         prefix = f"{stem}.backup_"
@@ -198,9 +200,8 @@ class Artifact:
         except FileNotFoundError:
             return []
         order = {}
-        for entry in record.read_lines(self._version_dir):
-            if entry.get("op") == "backup" and entry.get("of") == self.name:
-                order[entry.get("name")] = len(order)
+        for backup_name in _timelines.index_for(self._version_dir).backups_of(self._rel):
+            order.setdefault(backup_name, len(order))
 
         def key(n):
             return (order.get(n, len(order)), os.stat(os.path.join(folder, n)).st_mtime_ns, n)

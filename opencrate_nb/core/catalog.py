@@ -7,24 +7,32 @@ stats. Versions whose folders and record did not change since the last call are 
 from a cache, so rebuilding after one save re-reads only the version that saved.
 
     tree(root)         -> JSON-safe dict, below
+    version(dir)       -> the dict of one version folder, as in the tree (what ``%crate ls`` lists)
     fingerprint(root)  -> str that changes whenever a record, log, kind or version folder changes
     resolve(root, rel) -> absolute path inside root, or ValueError
     load_snippet, log_tail, saving_cell: what the UIs show next to a selected item
 
     {"root", "snapshots": [{"name", "versions": [{"folder": "v0:baseline", "number", "tag", "path",
-        "created", "modified", "size", "artifact_count", "warnings": [str],
-        "logs": [{"name", "path", "size", "modified"}],
-        "kinds": [{"kind", "folder", "artifacts": [{"name", "kind", "path", "size", "modified",
-                   "sha256", "cell", "backups": [{"name", "path", "size", "modified"}]}]}]}]}]}
+        "created", "created_text", "modified", "modified_text", "size", "size_text", "artifact_count",
+        "warnings": [str],
+        "logs": [{"name", "path", "size", "size_text", "modified", "modified_text"}],
+        "kinds": [{"kind", "folder", "artifacts": [{"name", "kind", "path", "size", "size_text",
+                   "modified", "modified_text", "sha256", "cell", "cell_label", "summary",
+                   "backups": [{"name", "path", "size", "size_text", "modified", "modified_text"}]}]}]}]}]}
 
 Paths are relative to the root and "/"-separated; versions are ordered by number, kind
-folders and artifacts by name, backups by time. ``warnings`` lists problems found while
-reading a version (corrupt record lines, files the record lists that are gone). The dicts
-returned are shared with the cache: read them, do not change them.
+folders and artifacts by name, backups in the order they were made. Next to each raw fact
+is its rendered text (``*_text``, ``cell_label``: through ``core.format``, so every UI reads
+the same), and ``summary`` is the handler's one-line summary when it is cheap to compute
+(see :data:`SUMMARY_MAX_BYTES`), else None. Names that are not UTF-8 are shown escaped
+(``bad\\xff.txt``) with a warning. ``warnings`` lists problems found while reading a version
+(record lines the record index could not use, files the record lists that are gone). The
+dicts returned are shared with the cache: read them, do not change them.
 """
 
 import contextlib
 import datetime as _dt
+import functools
 import gc
 import hashlib
 import json
@@ -33,16 +41,26 @@ import os
 import re
 import threading
 
-from . import record, versions
-from .handlers import kind_for_folder
+from . import _timelines, record, versions
+from ._printable import is_unicode, printable
+from .format import cell_label, format_size, format_time
+from .handlers import get_handler, kind_for_folder
 
 DEFAULT_ROOT = "snapshots"
 ENV_FILE = "env.json"  # written by core/environment.py: its first run's start is the version's creation time
 BACKUP_MARK = ".backup_"
 LOG_SUFFIX = ".log"
 
+#: A summary is computed only for files of at most this size, of kinds whose describe() reads
+#: nothing but the file with the standard library, and for at most SUMMARY_MAX_COUNT artifacts of
+#: a version; each is computed once per content.
+SUMMARY_MAX_BYTES = 64 << 10
+SUMMARY_MAX_COUNT = 200
+SUMMARY_KINDS = ("text", "json", "yaml")
+
 _cache_lock = threading.Lock()
 _version_cache: dict[str, tuple] = {}  # absolute version folder -> (state key, version dict)
+_summaries: dict[tuple, Optional[str]] = {}  # (absolute path, sha256 or (size, modified)) -> one-line summary or None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -167,6 +185,15 @@ def tree(root=DEFAULT_ROOT):
         return _tree(os.fspath(root))
 
 
+def version(version_dir):
+    """The dict of one version folder, as :func:`tree` has it (cached the same way)."""
+    path = os.path.abspath(os.fspath(version_dir))
+    snapshot_dir, folder = os.path.split(path)
+    number, tag = versions.parse_folder(folder) or (None, None)
+    with _without_gc_pauses():
+        return _cached_version(path, path, f"{os.path.basename(snapshot_dir)}/{folder}", number, tag)
+
+
 @contextlib.contextmanager
 def _without_gc_pauses():
     """Building 10,000 artifact dicts triggers full garbage collections, and in a kernel or
@@ -215,7 +242,7 @@ def _cached_version(cache_id, path, rel, number, tag):
         # env.json is written on a background thread after setup: look again until it is there
         created = _created(path)
         if created:
-            built.update(created=created, _created_from_env=True)
+            built.update(created=created, created_text=_time_text(created), _created_from_env=True)
     return {k: v for k, v in built.items() if k != "_created_from_env"}
 
 
@@ -239,15 +266,21 @@ def _build_version(version_dir, rel, number, tag, listing):
         pass
     for name, is_dir, stat in listing:
         newest = max(newest, stat.st_mtime)
+        shown = _shown_name(name, name, problems)
         if not is_dir:
-            logs.append({"name": name, "path": f"{rel}/{name}", "size": stat.st_size, "modified": _iso(stat.st_mtime)})
+            logs.append(
+                _rendered(
+                    {"name": shown, "path": f"{rel}/{shown}", "size": stat.st_size, "modified": _iso(stat.st_mtime)}
+                )
+            )
             continue
-        items = _kind_items(version_dir, f"{rel}/{name}", name, by_folder.pop(name, {}), problems)
+        items = _kind_items(version_dir, f"{rel}/{shown}", name, by_folder.pop(name, {}), problems)
         if items:
-            kind = next((i["kind"] for i in items if i["kind"]), None) or kind_for_folder(name)
+            kind = next((i["kind"] for i in items if i["kind"]), None) or kind_for_folder(shown)
             for item in items:
                 item["kind"] = item["kind"] or kind
-            kinds.append({"kind": kind, "folder": name, "artifacts": items})
+            _add_summaries(version_dir, name, items)
+            kinds.append({"kind": kind, "folder": shown, "artifacts": items})
     for kind_folder, recorded in sorted(by_folder.items()):
         problems.append(f"the record lists {len(recorded)} artifact(s) in {kind_folder}/, which is missing")
     artifacts = [item for kind in kinds for item in kind["artifacts"]]
@@ -261,8 +294,11 @@ def _build_version(version_dir, rel, number, tag, listing):
         "tag": tag,
         "path": rel,
         "created": first_save,
+        "created_text": _time_text(first_save),
         "modified": _iso(newest),
+        "modified_text": format_time(newest),
         "size": size,
+        "size_text": format_size(size),
         "artifact_count": len(artifacts),
         "logs": logs,
         "kinds": kinds,
@@ -282,40 +318,10 @@ def _created(version_dir):
 
 
 def _current_entries(version_dir, problems):
-    """Latest record entry per path with deletes applied (as ``record.current_artifacts``).
-
-    The whole record is parsed in one ``json.loads`` call; only when that fails is it
-    parsed line by line, and each unreadable line becomes a problem instead of a warning
-    (the tree is rebuilt on every poll; warnings would repeat).
-    """
-    path = os.path.join(record.record_dir(version_dir), record.RECORD_FILE)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        entries = record.scan_files(version_dir, with_hash=False)
-    else:
-        lines = raw.splitlines()
-        filled = [line for line in lines if line.strip()]
-        try:
-            entries = json.loads(b"[" + b",".join(filled) + b"]")
-        except (ValueError, UnicodeDecodeError):
-            entries = None
-        if entries is None or len(entries) != len(filled):  # a line held no value, or several
-            entries = _parse_lines(lines, problems)
-    return record.latest_per_path(entries)
-
-
-def _parse_lines(lines, problems):
-    entries = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            entries.append(json.loads(line))
-        except (ValueError, UnicodeDecodeError):
-            problems.append(f"skipped unreadable record line {number} (torn or corrupt)")
-    return entries
+    """What the version holds now, from the record index; the lines it could not use become problems."""
+    index = _timelines.index_for(version_dir)
+    problems.extend(str(problem) for problem in index.problems)
+    return index.current
 
 
 def _kind_items(version_dir, rel_folder, kind_folder, recorded, problems):
@@ -338,7 +344,9 @@ def _kind_items(version_dir, rel_folder, kind_folder, recorded, problems):
     artifacts, backups, maybe_backups = {}, [], []
     for file_name in names:
         entry = recorded.get(file_name)
-        item = _item(folder, rel_folder, file_name, entry)
+        item = _item(
+            folder, rel_folder, file_name, entry, _shown_name(file_name, f"{kind_folder}/{file_name}", problems)
+        )
         if entry is not None and entry.get("op") == "backup" and type(entry.get("of")) is str:
             backups.append((item, entry["of"]))
             continue
@@ -354,12 +362,12 @@ def _kind_items(version_dir, rel_folder, kind_folder, recorded, problems):
             if original is not None:
                 del artifacts[item["name"]]
                 backups.append((item, original))
-    for backup, original in sorted(backups, key=lambda b: (b[0]["modified"] or "", b[0]["name"])):
+    for backup, original in sorted(backups, key=_backup_order(version_dir, kind_folder)):
         owner = artifacts.get(original)
         if owner is None:
             artifacts[backup["name"]] = backup  # its artifact is gone: show the backup on its own
         else:
-            owner["backups"].append({k: backup[k] for k in ("name", "path", "size", "modified")})
+            owner["backups"].append({k: backup[k] for k in _BACKUP_FIELDS})
     return [artifacts[n] for n in sorted(artifacts)]
 
 
@@ -381,29 +389,96 @@ def _original_of(folder, file_name, stems):
     return None
 
 
-def _item(folder, rel_folder, file_name, entry):
+_BACKUP_FIELDS = ("name", "path", "size", "size_text", "modified", "modified_text")
+
+
+def _backup_order(version_dir, kind_folder):
+    """Sort key of (backup item, original): the order the record says they were made, then time."""
+    index = _timelines.index_for(version_dir)
+    made = {}
+
+    def key(pair):
+        item, original = pair
+        order = made.get(original)
+        if order is None:
+            order = made[original] = {}
+            for name in index.backups_of(f"{kind_folder}/{original}"):
+                order.setdefault(name, len(order))
+        return (order.get(item["name"], len(order)), item["modified"] or "", item["name"])
+
+    return key
+
+
+def _shown_name(name, where, problems):
+    """``name`` as it can be shown and sent; a name that is not UTF-8 is escaped, with a warning."""
+    if is_unicode(name):
+        return name
+    shown = printable(name)
+    problems.append(f"{printable(where)}: the name is not UTF-8 (shown escaped); rename it to open it")
+    return shown
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _time_text(iso):
+    """Rendered once per distinct time: rebuilding a version after one save re-renders one time, not all."""
+    return format_time(iso) if iso else None
+
+
+def _rendered(item):
+    item["size_text"] = format_size(item["size"])
+    item["modified_text"] = _time_text(item["modified"])
+    return item
+
+
+def _item(folder, rel_folder, file_name, entry, shown):
     if entry is None:
         entry = {}
     size, modified = entry.get("size"), entry.get("time")
-    if type(size) is not int or type(modified) is not str:
+    if size is None or modified is None:
         full = os.path.join(folder, file_name)
         stat = os.stat(full)
         size, modified = stat.st_size, _iso(stat.st_mtime)
         if os.path.isdir(full):
             size = sum(os.path.getsize(os.path.join(base, f)) for base, _, files in os.walk(full) for f in files)
-    cell, sha, kind = entry.get("cell"), entry.get("sha256"), entry.get("kind")
-    return {
-        "name": file_name,
-        "kind": kind if type(kind) is str else None,
-        "path": f"{rel_folder}/{file_name}",
+    cell = entry.get("cell")
+    cell = {"execution_count": cell.get("execution_count"), "cell_id": cell.get("cell_id")} if cell else None
+    item = {
+        "name": shown,
+        "kind": entry.get("kind"),
+        "path": f"{rel_folder}/{shown}",
         "size": size,
         "modified": modified,
-        "sha256": sha if type(sha) is str else None,
-        "cell": {"execution_count": cell.get("execution_count"), "cell_id": cell.get("cell_id")}
-        if type(cell) is dict
-        else None,
+        "sha256": entry.get("sha256"),
+        "cell": cell,
+        "cell_label": cell_label(cell),
+        "summary": None,
         "backups": [],
     }
+    return _rendered(item)
+
+
+def _add_summaries(version_dir, kind_folder, items):
+    """Fill ``summary`` where it is cheap: small files of kinds read by the standard library."""
+    budget = SUMMARY_MAX_COUNT
+    for item in items:
+        if budget <= 0:
+            return
+        if item["kind"] not in SUMMARY_KINDS or not isinstance(item["size"], int) or item["size"] > SUMMARY_MAX_BYTES:
+            continue
+        handler = get_handler(item["kind"])
+        summarize = getattr(handler, "summary", None)
+        if summarize is None:
+            continue
+        budget -= 1
+        full = os.path.join(version_dir, kind_folder, item["name"])
+        key = (os.path.abspath(full), item["sha256"] or (item["size"], item["modified"]))
+        if key not in _summaries:
+            try:
+                line = summarize(handler.describe(full))
+            except Exception:  # noqa: BLE001 - a file that cannot be summarised has no summary
+                line = None
+            _summaries[key] = line if isinstance(line, str) and line else None
+        item["summary"] = _summaries[key]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -462,30 +537,4 @@ def saving_cell(root, version_path, cell, before=None):
     """
     if not isinstance(cell, dict):
         return None
-    folder = resolve(root, version_path)
-    try:
-        with open(os.path.join(folder, record.RECORD_DIR, record.CELLS_FILE), "rb") as f:
-            raw = f.read()
-    except OSError:
-        return None
-    count, cell_id = cell.get("execution_count"), cell.get("cell_id")
-    best = None
-    for line in raw.splitlines():
-        try:
-            entry = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
-            continue
-        if not isinstance(entry, dict):
-            continue
-        same = entry.get("cell_id") == cell_id if cell_id else entry.get("execution_count") == count
-        if not same or (before and isinstance(entry.get("time"), str) and _later(entry["time"], before)):
-            continue
-        best = entry
-    return best
-
-
-def _later(a, b):
-    try:
-        return _dt.datetime.fromisoformat(a) > _dt.datetime.fromisoformat(b)
-    except (TypeError, ValueError):
-        return False
+    return _timelines.index_for(resolve(root, version_path)).saving_cell(cell, before)

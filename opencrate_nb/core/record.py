@@ -1,16 +1,20 @@
 """The per-version record: ``<version>/.crate/*.jsonl``, append-only JSON lines.
 
-UIs read the record instead of walking and hashing files. A torn or corrupt line
-(e.g. the last line after a crash) is skipped with a warning; a missing record is
-rebuilt from the files.
+UIs read the record instead of walking and hashing files. This module writes it; every
+reader asks the record index (``_timelines.index_for``), which holds the one rule for torn
+or corrupt lines (e.g. the last line after a crash); a missing record is described from
+the files.
 """
+
+from __future__ import annotations
 
 import datetime as _dt
 import json
 import os
-import warnings
+from collections.abc import Iterable
 
-from . import lineage
+from . import _timelines, lineage
+from ._printable import is_unicode
 
 RECORD_DIR = ".crate"
 RECORD_FILE = "record.jsonl"
@@ -21,7 +25,7 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=st
 
 
 class RecordWarning(UserWarning):
-    """A record line could not be read and was skipped."""
+    """A record line could not be read as written: it was skipped, or its torn start was dropped."""
 
 
 def now_iso():
@@ -98,63 +102,39 @@ def log_operation(version_dir, op, name, kind, rel_path, size=None, sha256=None,
     return entry
 
 
-def read_lines(version_dir, file=RECORD_FILE):
-    """All readable lines of a record file; corrupt ones are skipped with a RecordWarning."""
-    path = os.path.join(record_dir(version_dir), file)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        return []
-    entries = []
-    for number, line in enumerate(raw.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
-            warnings.warn(f"Skipped unreadable line {number} of {path} (torn or corrupt).", RecordWarning, stacklevel=2)
-            continue
-        if isinstance(entry, dict):
-            entries.append(entry)
-        else:
-            warnings.warn(f"Skipped line {number} of {path}: not a JSON object.", RecordWarning, stacklevel=2)
-    return entries
+def read_lines(version_dir: str, file: str = RECORD_FILE) -> list[dict]:
+    """All usable lines of a record file, oldest first (from the record index; see ``_timelines``).
+
+    Lines that are torn, corrupt or of the wrong shape are skipped with one RecordWarning each.
+    The entries are shared with the index: read them, do not change them.
+    """
+    return list(_timelines.index_for(version_dir).lines(file))
 
 
-def has_record(version_dir):
+def has_record(version_dir: str) -> bool:
     return os.path.exists(os.path.join(record_dir(version_dir), RECORD_FILE))
 
 
-def read_record(version_dir):
+def read_record(version_dir: str) -> list[dict]:
     """The record's entries, or entries rebuilt from the files (not hashed) when it is missing."""
-    if has_record(version_dir):
-        return read_lines(version_dir)
-    return scan_files(version_dir, with_hash=False)
+    return list(_timelines.index_for(version_dir).entries)
 
 
-def current_artifacts(version_dir):
-    """Latest entry per relative path, deletes applied: what the version holds now."""
-    return latest_per_path(read_record(version_dir))
+def current_artifacts(version_dir: str) -> dict[str, dict]:
+    """Latest entry per relative path, deletes applied: what the version holds now (cached by the index)."""
+    return dict(_timelines.index_for(version_dir).current)
 
 
-def latest_per_path(entries):
-    """The newest of ``entries`` for each relative path, deletes applied (non-dict entries skipped)."""
-    current = {}
+def latest_per_path(entries: Iterable[dict]) -> dict[str, dict]:
+    """The newest of ``entries`` for each relative path, deletes applied (unusable entries skipped)."""
+    current: dict[str, dict] = {}
     for entry in entries:
-        if not isinstance(entry, dict):
-            continue
-        path = entry.get("path")
-        if not isinstance(path, str):
-            continue
-        if entry.get("op") == "delete":
-            current.pop(path, None)
-        else:
-            current[path] = entry
+        if isinstance(entry, dict) and _timelines.record_entry_error(entry) is None:
+            _timelines.apply_current(current, entry)
     return current
 
 
-def scan_files(version_dir, with_hash=True):
+def scan_files(version_dir: str, with_hash: bool = True) -> list[dict]:
     """Entries describing the artifacts found on disk (used to rebuild a lost record).
 
     A file directly inside a kind folder is one artifact; a folder inside a kind folder
@@ -169,12 +149,12 @@ def scan_files(version_dir, with_hash=True):
     except FileNotFoundError:
         return entries
     for folder in kind_folders:
-        if folder.name.startswith(".") or not folder.is_dir(follow_symlinks=False):
+        if folder.name.startswith(".") or not folder.is_dir(follow_symlinks=False) or not is_unicode(folder.name):
             continue
         kind = kind_for_folder(folder.name)
         for item in sorted(os.scandir(folder.path), key=lambda e: e.name):
-            if item.name.startswith("."):
-                continue
+            if item.name.startswith(".") or not is_unicode(item.name):
+                continue  # a name that is not UTF-8 cannot be an artifact (verify lists it as untracked)
             rel = f"{folder.name}/{item.name}"
             stat = item.stat()
             if item.is_dir():
@@ -204,7 +184,7 @@ def _tree_size(folder):
     return sum(os.path.getsize(full) for _, full in iter_files(folder))
 
 
-def rebuild_record(version_dir):
+def rebuild_record(version_dir: str) -> list[dict]:
     """Write a fresh record from the files (hashing them); the old one is kept as ``record.jsonl.bak``."""
     from . import _atomic
 

@@ -15,6 +15,7 @@ import html
 import os
 
 from . import _atomic, _savelock, _timelines, history, refs
+from ._printable import printable
 from .record import RECORD_DIR
 
 SMALL_FILE = 1 << 20
@@ -209,7 +210,11 @@ def _plan(ref, report, history_contents):
         with _savelock.version_lock(folder):  # a save may have moved its file in before writing its record line
             current = _timelines.index_for(folder).current_entries()
         report.problems += [
-            Problem("untracked", f"{ref.label}/{path}", "on disk but never saved through opencrate (no record entry)")
+            Problem(
+                "untracked",
+                f"{ref.label}/{printable(path)}",
+                "on disk but never saved through opencrate (no record entry)",
+            )
             for path in sorted(untracked)
             if path not in current
         ]

@@ -5,9 +5,7 @@ to draw after every click, so only expanded levels cost anything. A kind folder 
 artifacts a page at a time (``PAGE``), so 10,000 artifacts never become 10,000 widgets.
 """
 
-import datetime as _dt
-
-from .preview import human_size
+from ..core.format import plural
 
 PAGE = 200
 
@@ -62,32 +60,20 @@ class Node:
             count = len(data["versions"])
             return plural(count, "version")
         if self.type == VERSION:
-            parts = [plural(data["artifact_count"], "artifact"), human_size(data["size"])]
-            if data.get("created"):
-                parts.append(short_time(data["created"]))
+            parts = [plural(data["artifact_count"], "artifact"), data["size_text"]]
+            if data.get("created_text"):
+                parts.append(data["created_text"])
             return " \u00b7 ".join(parts)
         if self.type == KIND:
             count = len(data["artifacts"])
             return f"{data['kind']} \u00b7 {plural(count, 'artifact')}"
         if self.type in (ARTIFACT, BACKUP, LOG):
-            parts = [human_size(data.get("size"))]
+            parts = [data["size_text"]]
             backups = len(data.get("backups") or ())
             if backups:
                 parts.append(plural(backups, "backup"))
             return " \u00b7 ".join(parts)
         return ""
-
-
-def plural(count, word):
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def short_time(iso):
-    """``2026-11-23T14:26:58.106592+00:00`` -> ``2026-11-23 14:26``."""
-    try:
-        return _dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
-    except (TypeError, ValueError):
-        return str(iso)
 
 
 def index(tree):
@@ -144,12 +130,13 @@ class Row:
 def visible_rows(roots, expanded, pages=None, query=""):
     """The rows to draw: children of expanded nodes, ``PAGE`` at a time (``pages[parent id]`` pages).
 
-    With ``query``, only items whose name contains it (ignoring case) and their folders are
-    shown, the folders opened; everything inside a matching folder stays reachable.
+    With ``query``, only matching items and their folders are shown, the folders opened
+    (:func:`matches`: the sidebar filters by the same rule); everything inside a matching
+    folder stays reachable.
     """
     pages = pages or {}
-    needle = query.strip().lower()
-    matched, keep = _matching(roots, needle) if needle else (set(), None)
+    terms = query.lower().split()
+    matched, keep = _matching(roots, terms) if terms else (set(), None)
     rows = []
 
     def walk(nodes, depth, page_key, filtered):
@@ -170,12 +157,19 @@ def visible_rows(roots, expanded, pages=None, query=""):
     return rows
 
 
-def _matching(roots, needle):
-    """(ids of the nodes whose name matches, those ids plus the ids of all their ancestors)."""
+def matches(path, terms):
+    """The filtering rule of both trees: every whitespace-separated term of the query occurs,
+    ignoring case, in the item's path relative to the root (which includes its name)."""
+    path = path.lower()
+    return all(term in path for term in terms)
+
+
+def _matching(roots, terms):
+    """(ids of the nodes that match, those ids plus the ids of all their ancestors)."""
     matched, keep = set(), set()
 
     def visit(node):
-        hit = needle in node.name.lower()
+        hit = matches(node.path, terms)
         if hit:
             matched.add(node.id)
         for child in node.children:

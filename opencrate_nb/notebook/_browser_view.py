@@ -17,6 +17,7 @@ import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import LabelStyle
 
 from ..core import catalog
+from ..core.format import format_size, plural
 from . import _browser_nodes as nodes
 from . import _core, preview
 from .preview import esc
@@ -361,8 +362,8 @@ class SnapshotBrowser(widgets.VBox):
         artifacts = sum(v["artifact_count"] for s in tree["snapshots"] for v in s["versions"])
         count = len(tree["snapshots"])
         self._summary.value = (
-            f"{nodes.plural(count, 'snapshot')} \u00b7 {nodes.plural(versions, 'version')} \u00b7 "
-            f"{nodes.plural(artifacts, 'artifact')} in {self.root}"
+            f"{plural(count, 'snapshot')} \u00b7 {plural(versions, 'version')} \u00b7 "
+            f"{plural(artifacts, 'artifact')} in {self.root}"
         )
         if count:
             self._empty.value = ""
@@ -490,24 +491,22 @@ class SnapshotBrowser(widgets.VBox):
             button.disabled = node is None or node.type not in _ACTION_TYPES[action]
 
     def _preview_html(self, node):
+        """What the item holds: a content preview, a log's tail, or a table of what is inside.
+        The facts about the item are in the details below it (:meth:`_meta_html`), each once."""
         if node.type in (nodes.ARTIFACT, nodes.BACKUP):
-            return preview.artifact_card(self._artifact(node))
+            artifact = self._artifact(node)
+            return preview.kind_preview(artifact, node.kind, preview.describe(artifact))
         if node.type == nodes.LOG:
             return _pre(catalog.log_tail(self.root, node.path, max_lines=LOG_LINES)) or "<div>(empty log)</div>"
         if node.type == nodes.SNAPSHOT:
             rows = [
-                [v["folder"], nodes.short_time(v.get("created")), v["artifact_count"], preview.human_size(v["size"])]
+                [v["folder"], v.get("created_text") or "", v["artifact_count"], v["size_text"]]
                 for v in node.data["versions"][-50:]
             ]
             return preview.table_html(["version", "created", "artifacts", "size"], rows)
         if node.type == nodes.VERSION:
             rows = [
-                [
-                    k["folder"],
-                    k["kind"],
-                    len(k["artifacts"]),
-                    preview.human_size(sum(a["size"] for a in k["artifacts"])),
-                ]
+                [k["folder"], k["kind"], len(k["artifacts"]), format_size(sum(a["size"] for a in k["artifacts"]))]
                 for k in node.data["kinds"]
             ]
             return (
@@ -516,26 +515,35 @@ class SnapshotBrowser(widgets.VBox):
                 else "<div>No artifacts in this version yet.</div>"
             )
         rows = [
-            [a["name"], preview.human_size(a["size"]), nodes.short_time(a["modified"])]
+            [a["name"], a["size_text"], a["modified_text"] or ""]
             for a in node.data["artifacts"][: preview.LISTING_MAX_FILES]
         ]
         return preview.table_html(["artifact", "size", "modified"], rows, total_rows=len(node.data["artifacts"]))
 
     def _meta_html(self, node):
+        """The facts of the selected item, each once, as the catalog rendered them."""
         data = node.data
         facts = [("path", f"{self.root}/{node.path}")]
         if node.type == nodes.VERSION:
             facts += [
                 ("tag", data["tag"] or "none"),
-                ("created", data.get("created") or "unknown"),
-                ("modified", data["modified"]),
-                ("size", _size(data["size"])),
+                ("created", data.get("created_text") or "unknown"),
+                ("modified", data["modified_text"]),
+                ("size", _size(data)),
                 ("artifacts", data["artifact_count"]),
                 ("logs", ", ".join(log["name"] for log in data["logs"])),
             ]
             facts += [("warning", w) for w in data.get("warnings", ())]
         elif node.type in (nodes.ARTIFACT, nodes.BACKUP, nodes.LOG):
-            facts += [("kind", node.kind), ("size", _size(data.get("size"))), ("modified", data.get("modified"))]
+            facts += [
+                ("kind", node.kind),
+                ("size", _size(data)),
+                ("saved" if data.get("sha256") else "modified", data.get("modified_text") or "unknown"),
+            ]
+            if node.type == nodes.ARTIFACT:
+                facts.append(("by", data.get("cell_label") or "code outside a notebook cell"))
+            if data.get("summary"):
+                facts.append(("content", data["summary"]))
             if data.get("sha256"):
                 facts.append(("sha256", data["sha256"]))
             if node.type == nodes.BACKUP:
@@ -544,26 +552,23 @@ class SnapshotBrowser(widgets.VBox):
                 facts.append(("backups", ", ".join(b["name"] for b in data["backups"])))
         html = "".join(f'<tr><th>{esc(k)}</th><td style="word-break:break-all">{esc(v)}</td></tr>' for k, v in facts)
         html = f'<table style="font-size:12px;margin-top:6px">{html}</table>'
-        cell = data.get("cell") if node.type == nodes.ARTIFACT else None
-        if cell:
-            html += self._cell_html(node, cell)
-        elif node.type == nodes.ARTIFACT:
-            html += '<div style="font-size:12px;margin-top:4px">Saved outside a notebook cell.</div>'
+        if node.type == nodes.ARTIFACT and data.get("cell"):
+            html += self._cell_html(node, data["cell"])
         return html
 
     def _cell_html(self, node, cell):
-        label = preview.cell_label(cell)
+        """The source of the saving cell, once, folded (its label is in the facts above)."""
         try:
             entry = catalog.saving_cell(self.root, node.version["path"], cell, before=node.data.get("modified"))
         except (OSError, ValueError):
             entry = None
-        if entry is None or not isinstance(entry.get("source"), str):
-            return (
-                f'<div style="font-size:12px;margin-top:4px">Saved by {esc(label)} (its source was not recorded).</div>'
-            )
+        source = entry.get("source") if entry else None
+        if not isinstance(source, str) or not source:
+            return '<div style="font-size:12px;margin-top:4px">The source of the saving cell was not recorded.</div>'
         return (
-            f'<div class="opencrate-browser-cell" style="font-size:12px;margin-top:4px">Saved by {esc(label)}:'
-            f"{_pre(entry['source'])}</div>"
+            f'<details class="opencrate-browser-cell" style="font-size:12px;margin-top:4px" open>'
+            f"<summary>source of {esc(node.data.get('cell_label') or 'the saving cell')}</summary>"
+            f"{_pre(source)}</details>"
         )
 
     def _artifact(self, node):
@@ -671,5 +676,6 @@ def _pre(text):
     return f'<pre style="{_PRE_STYLE}">{esc(text)}</pre>' if text else ""
 
 
-def _size(size):
-    return f"{preview.human_size(size)} ({size:,} bytes)" if isinstance(size, int) else "unknown"
+def _size(data):
+    size = data.get("size")
+    return f"{data['size_text']} ({size:,} bytes)" if isinstance(size, int) else "unknown"

@@ -30,6 +30,7 @@ __all__ = [
     "LOG_LEVELS",
     "read_log_entries",
     "select_log_entries",
+    "version_listing",
 ]
 
 CELLS_FILE = getattr(record, "CELLS_FILE", "cells.jsonl")
@@ -71,6 +72,20 @@ def saving_cell(version_dir, link, saved_at=None):
     from ..core import catalog  # only cards need it: keep %load_ext light
 
     return catalog.saving_cell(version_dir, ".", link, before=saved_at)
+
+
+def version_listing(version_dir):
+    """The artifacts of a version as the tree lists them (rendered size, time and cell), each
+    followed by its backups (which carry ``backup_of``); from the record index, no stat per artifact."""
+    from ..core import catalog
+
+    items = []
+    for kind in catalog.version(version_dir)["kinds"]:
+        for artifact in kind["artifacts"]:
+            items.append(artifact)
+            for backup in artifact["backups"]:
+                items.append(dict(backup, kind=artifact["kind"], cell_label=None, backup_of=artifact["name"]))
+    return items
 
 
 def log_paths():

@@ -16,6 +16,10 @@ from ._registry import command, confirm, display, done, require_setup
 LS_HEADER = ("name", "kind", "size", "modified", "cell", "note")
 
 
+#: Rows of the HTML table of ``%crate ls`` (the text lists every artifact).
+LS_HTML_ROWS = 1000
+
+
 @command("ls [PATTERN] [--kind KIND]")
 @magic_arguments()
 @argument("pattern", metavar="PATTERN", nargs="?", default=None, help="shell-style pattern, e.g. '*.json'")
@@ -23,35 +27,29 @@ LS_HEADER = ("name", "kind", "size", "modified", "cell", "note")
 def cmd_ls(magics: Any, args: argparse.Namespace) -> None:
     """List the artifacts of the current version (name, kind, size, saved, cell)."""
     snapshot = require_setup()
-    artifacts = snapshot.list_artifacts()
+    items = _core.version_listing(snapshot.dir_path)
     if args.pattern:
-        artifacts = [a for a in artifacts if fnmatch.fnmatchcase(a.name, args.pattern)]
+        items = [i for i in items if fnmatch.fnmatchcase(i["name"], args.pattern)]
     if args.kind:
-        artifacts = [a for a in artifacts if _core.artifact_kind(a) == args.kind]
-    if not artifacts:
+        items = [i for i in items if i["kind"] == args.kind]
+    if not items:
         what = f" matching {args.pattern!r}" if args.pattern else ""
         print(f"no artifacts{what} in {snapshot.name} {snapshot.version_name}")
         return
-    rows = [ls_row(preview.artifact_facts(artifact)) for artifact in artifacts]
+    rows = [ls_row(item) for item in items]
     header = list(LS_HEADER)
     if not any(row[-1] for row in rows):  # no backups: no note column
         header, rows = header[:-1], [row[:-1] for row in rows]
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(f"{str(v):<{w}}" for v, w in zip(row, widths)).rstrip() for row in [header, *rows]]
-    display("\n".join(lines), preview.table_html(header, rows))
+    widths = [max(map(len, column)) for column in zip(header, *rows)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths).format
+    lines = [line(*row).rstrip() for row in [header, *rows]]
+    display("\n".join(lines), preview.table_html(header, rows[:LS_HTML_ROWS], total_rows=len(rows)))
 
 
-def ls_row(facts: dict) -> list[str]:
-    """One ``%crate ls`` row from :func:`preview.artifact_facts`: the texts every UI shows."""
-    note = f"backup of {facts['backup_of']}" if facts["backup_of"] else ""
-    return [
-        facts["name"],
-        facts["kind"],
-        preview.human_size(facts["size"]),
-        facts["modified"] or "",
-        preview.cell_label(facts["cell"]) or "",
-        note,
-    ]
+def ls_row(item: dict) -> list[str]:
+    """One ``%crate ls`` row from the catalog's listing: the texts every UI shows."""
+    note = f"backup of {item['backup_of']}" if item.get("backup_of") else ""
+    return [item["name"], item["kind"], item["size_text"], item["modified_text"] or "", item["cell_label"] or "", note]
 
 
 @command("show NAME [--kind KIND]")
