@@ -40,6 +40,7 @@ import keyword
 import os
 import re
 import threading
+from typing import Optional
 
 from . import _timelines, record, versions
 from ._printable import is_unicode, printable
