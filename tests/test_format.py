@@ -115,7 +115,7 @@ def test_one_artifact_reads_the_same_in_every_ui(ip, capsys):
         row = browser._rows["same/v0/jsons/m.json"]
         assert row.info.value.split(" \u00b7 ")[0] == size
         row.node.click()
-        assert f"Saved by {label}" in browser._meta.value and size in browser._meta.value
-        assert f"{size}, modified {time}" in browser._preview.value.replace(" \u00b7 ", ", ")
+        facts = browser._meta.value  # the details pane: each fact once, from the catalog node
+        assert label in facts and size in facts and time in facts
     finally:
         browser.close()
