@@ -123,7 +123,7 @@ def test_audio_card_small_embedded_long_cut(snap, monkeypatch):
     artifact.save(samples, rate)
     html = preview.artifact_card(artifact)
     _assert_card(html, "tone.wav", "audio")
-    assert "2.00 s, 8000 Hz, 1 channel(s)" in html
+    assert "2.00 s, 8000 Hz, 1 channel<" in html  # the handler's summary: "1 channel", "2 channels"
     assert "<audio controls" in html and "data:audio/wav;base64," in html
     monkeypatch.setattr(preview, "MEDIA_EMBED_MAX_BYTES", 8044)
     html = preview.artifact_card(artifact)

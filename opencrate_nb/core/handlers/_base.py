@@ -1,6 +1,12 @@
 """The handler model: one small class per artifact kind."""
 
 import os
+from typing import TYPE_CHECKING
+
+from ..format import plural
+
+if TYPE_CHECKING:
+    from ._compare import Detail
 
 
 class Handler:
@@ -32,6 +38,30 @@ class Handler:
     @classmethod
     def writes_bytes(cls):
         return cls.to_bytes is not None
+
+    #: suffix -> MIME type of the files of this kind (``{".png": "image/png"}``); read through
+    #: :func:`opencrate_nb.core.handlers.media_type`, the one suffix-to-MIME lookup
+    media_types: dict[str, str] = {}
+
+    def summary(self, description: dict) -> str:
+        """One line about the content, from :meth:`describe`'s dict, for lists and cards ('' if nothing to say)."""
+        count = description.get("file_count")
+        return plural(count, "file") if isinstance(count, int) else ""
+
+    def compare(self, path_a: str, path_b: str) -> "Detail":
+        """How the file at ``path_b`` differs from the one at ``path_a`` (for ``oc.snapshot.diff``).
+
+        The default lists the :meth:`describe` fields that differ; handlers override it to
+        compare contents (keys, cells, lines, tensors).
+        """
+        from ._compare import Detail, changed_fields
+
+        return Detail(rows=changed_fields(self.describe(path_a), self.describe(path_b)))
+
+
+def counted(count: int, word: str) -> str:
+    """``1,234 rows``: :func:`~opencrate_nb.core.format.plural` with thousands separated."""
+    return f"{count:,}" + plural(count, word)[len(str(count)) :]
 
 
 def require(module, extra, purpose):

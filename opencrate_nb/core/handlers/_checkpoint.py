@@ -12,7 +12,9 @@ import pickle
 import struct
 
 from ..errors import CorruptArtifactError, InvalidNameError, UntrustedContentError
-from ._base import Handler, require
+from ..format import plural
+from ._base import Handler, counted, require
+from ._compare import Detail, capped
 
 _TORCH = (".pt", ".pth")
 _PICKLE = (".pkl", ".pickle", ".joblib")
@@ -262,6 +264,47 @@ class CheckpointHandler(Handler):
         else:
             info["note"] = "pickle-based: not opened (it could run code)"
         return info
+
+    def summary(self, description: dict) -> str:
+        if "parameters" not in description:
+            return ""
+        tensors = description.get("tensor_count") or 0
+        parameters = description.get("parameters") or 0
+        return f"{description.get('format', '')} \u00b7 {plural(tensors, 'tensor')}, {counted(parameters, 'parameter')}"
+
+    def compare(self, path_a: str, path_b: str) -> Detail:
+        """Keys, tensor shapes and dtypes, scalars and parameter counts (from describe(); values are not read)."""
+        a, b = self.describe(path_a), self.describe(path_b)
+        rows = []
+        keys_a, keys_b = a.get("keys") or [], b.get("keys") or []
+        rows += [(f"- key {k}", "present", "") for k in keys_a if k not in keys_b]
+        rows += [(f"+ key {k}", "", "present") for k in keys_b if k not in keys_a]
+        tensors_a = {t["name"]: t for t in a.get("tensors") or []}
+        tensors_b = {t["name"]: t for t in b.get("tensors") or []}
+
+        def show(t):
+            return f"{list(t.get('shape') or [])} {t.get('dtype')}"
+
+        rows += [(f"- tensor {n}", show(t), "") for n, t in tensors_a.items() if n not in tensors_b]
+        rows += [(f"+ tensor {n}", "", show(t)) for n, t in tensors_b.items() if n not in tensors_a]
+        rows += [
+            (f"tensor {n}", show(t), show(tensors_b[n]))
+            for n, t in tensors_a.items()
+            if n in tensors_b and show(t) != show(tensors_b[n])
+        ]
+        scalars_a, scalars_b = a.get("scalars") or {}, b.get("scalars") or {}
+        rows += [
+            (k, scalars_a.get(k), scalars_b.get(k))
+            for k in dict.fromkeys([*scalars_a, *scalars_b])
+            if scalars_a.get(k) != scalars_b.get(k)
+        ]
+        for field in ("parameters", "format", "note"):
+            if a.get(field) != b.get(field):
+                rows.append((field, a.get(field), b.get(field)))
+        detail = capped(rows, "differences")
+        if not detail:
+            detail.note = "same keys, tensor shapes and scalars; tensor values differ"
+        return detail
 
 
 def summarize(value):

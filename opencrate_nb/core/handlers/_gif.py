@@ -2,8 +2,10 @@
 
 import os
 
+from ..format import plural
 from ._base import Handler, require
 from ._clips import GifFrames
+from ._compare import Detail, compare_media
 from ._image import to_pil
 
 
@@ -12,6 +14,7 @@ class GifHandler(Handler):
     folder = "gifs"
     suffixes = (".gif",)
     description = "a list of frames (numpy arrays or PIL images)"
+    media_types = {".gif": "image/gif"}
 
     def save(self, frames, path, fps=None, duration_ms=None, loop=0):
         """``fps`` or ``duration_ms`` (per frame) set the speed; the default is 10 frames per second.
@@ -64,3 +67,16 @@ class GifHandler(Handler):
                 "duration_ms": duration,
                 "duration": count * duration / 1000.0,
             }
+
+    def summary(self, description: dict) -> str:
+        get = description.get
+        if not get("frames"):
+            return ""
+        return (
+            f"{plural(get('frames'), 'frame')}, {get('width')}\u00d7{get('height')}, "
+            f"{float(get('duration') or 0):.1f} s"
+        )
+
+    def compare(self, path_a: str, path_b: str) -> Detail:
+        """The changed facts, and both side by side when a browser can show them."""
+        return compare_media(self, path_a, path_b)

@@ -8,6 +8,7 @@ would (a BGR uint8 array), produced with Pillow and numpy so OpenCV is not neede
 import os
 
 from ._base import Handler, require
+from ._compare import Detail, compare_media
 
 _JPEG = (".jpg", ".jpeg")
 
@@ -52,6 +53,15 @@ class ImageHandler(Handler):
     folder = "images"
     suffixes = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
     description = "numpy arrays, PIL images and matplotlib figures"
+    media_types = {
+        ".png": "image/png",
+        ".jpg": "image/jpeg",
+        ".jpeg": "image/jpeg",
+        ".bmp": "image/bmp",
+        ".tif": "image/tiff",
+        ".tiff": "image/tiff",
+        ".webp": "image/webp",
+    }
 
     def save(self, obj, path, dpi=None, bbox_inches="tight", **kwargs):
         if is_figure(obj):
@@ -89,3 +99,13 @@ class ImageHandler(Handler):
                 "mode": image.mode,
                 "format": image.format,
             }
+
+    def summary(self, description: dict) -> str:
+        get = description.get
+        if not get("width"):
+            return ""
+        return f"{get('width')}\u00d7{get('height')} {get('mode') or ''} {get('format') or ''}".strip()
+
+    def compare(self, path_a: str, path_b: str) -> Detail:
+        """The changed facts, and both side by side when a browser can show them."""
+        return compare_media(self, path_a, path_b)

@@ -4,7 +4,9 @@ import functools
 import json
 import os
 
+from ..format import plural
 from ._base import Handler
+from ._compare import Detail, compare_values
 
 DESCRIBE_MAX_BYTES = 4 << 20
 
@@ -60,6 +62,7 @@ class JsonHandler(Handler):
     folder = "jsons"
     suffixes = (".json",)
     description = "JSON-serialisable values (dict, list, str, numbers)"
+    media_types = {".json": "application/json"}
 
     def to_bytes(self, obj, path=None, indent=4, sort_keys=False, ensure_ascii=False):
         """Standard JSON only: NaN and infinities are refused (most JSON readers reject them)."""
@@ -90,6 +93,13 @@ class JsonHandler(Handler):
         info.update(summarize_value(value))
         return info
 
+    def summary(self, description: dict) -> str:
+        return value_summary(description)
+
+    def compare(self, path_a: str, path_b: str) -> Detail:
+        """Key by key: removed, added and changed keys of the parsed values."""
+        return compare_values(self.load, path_a, path_b)
+
 
 def summarize_value(value, max_keys=50):
     """Type, length and top-level keys of a parsed JSON/YAML value."""
@@ -101,3 +111,13 @@ def summarize_value(value, max_keys=50):
     elif isinstance(value, list):
         info["length"] = len(value)
     return info
+
+
+def value_summary(description):
+    """``dict with 3 keys``, ``list with 1 item``: the line of a parsed JSON/YAML value."""
+    kind, length = description.get("type"), description.get("length")
+    if not kind:
+        return ""
+    if not isinstance(length, int):
+        return str(kind)
+    return f"{kind} with {plural(length, 'key' if kind == 'dict' else 'item')}"

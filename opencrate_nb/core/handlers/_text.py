@@ -2,7 +2,8 @@
 
 import os
 
-from ._base import Handler
+from ._base import Handler, counted
+from ._compare import MAX_PARSED_BYTES, Detail, too_large, unified
 
 HEAD_CHARS = 2000
 
@@ -12,6 +13,7 @@ class TextHandler(Handler):
     folder = "texts"
     suffixes = (".txt",)
     description = "a string, saved as UTF-8 text (or the encoding= given)"
+    media_types = {".txt": "text/plain", ".md": "text/markdown", ".log": "text/plain"}
 
     def to_bytes(self, obj, path=None, encoding="utf-8"):
         """Only ``str``: what is saved is what ``load()`` returns, line endings included."""
@@ -39,3 +41,18 @@ class TextHandler(Handler):
                 if size and not head.endswith(b"\n") and size <= HEAD_CHARS:
                     lines += 1
         return {"size": size, "lines": lines, "head": head.decode("utf-8", "replace"), "truncated": size > HEAD_CHARS}
+
+    def summary(self, description: dict) -> str:
+        lines = description.get("lines")
+        return counted(lines, "line") if isinstance(lines, int) else ""
+
+    def compare(self, path_a: str, path_b: str) -> Detail:
+        """A unified diff of the lines."""
+        skip = too_large(path_a, path_b, MAX_PARSED_BYTES)
+        if skip:
+            return skip
+        with open(path_a, encoding="utf-8", errors="replace") as f:
+            lines_a = f.read().splitlines()
+        with open(path_b, encoding="utf-8", errors="replace") as f:
+            lines_b = f.read().splitlines()
+        return Detail(lines=unified(lines_a, lines_b))

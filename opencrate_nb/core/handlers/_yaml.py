@@ -3,7 +3,8 @@
 import os
 
 from ._base import Handler
-from ._json import summarize_value
+from ._compare import Detail, compare_values
+from ._json import summarize_value, value_summary
 
 DESCRIBE_MAX_BYTES = 4 << 20
 
@@ -19,6 +20,7 @@ class YamlHandler(Handler):
     folder = "yamls"
     suffixes = (".yaml", ".yml")
     description = "configuration dicts and lists"
+    media_types = {".yaml": "application/yaml", ".yml": "application/yaml"}
 
     def to_bytes(self, obj, path=None, sort_keys=True, default_flow_style=False):
         yaml = _yaml()
@@ -40,3 +42,10 @@ class YamlHandler(Handler):
         if size <= DESCRIBE_MAX_BYTES:
             info.update(summarize_value(self.load(path)))
         return info
+
+    def summary(self, description: dict) -> str:
+        return value_summary(description)
+
+    def compare(self, path_a: str, path_b: str) -> Detail:
+        """Key by key, like JSON."""
+        return compare_values(self.load, path_a, path_b)
