@@ -77,3 +77,16 @@ def require(module, extra, purpose):
             f"{purpose} needs the '{module.split('.')[0]}' package, which is not installed. "
             f'Install it with: pip install "opencrate-nb[{extra}]"'
         ) from exc
+
+
+def corrupt(path: str, what: str, exc: BaseException | None = None) -> Exception:
+    """The error for a file that is not what its format says: it says so, and never suggests an unsafe load."""
+    from ..errors import CorruptArtifactError
+
+    first = str(exc).splitlines()[0][:200] if exc is not None and str(exc) else ""
+    cause = f" ({type(exc).__name__}: {first})" if exc is not None else ""
+    return CorruptArtifactError(
+        f"{os.path.basename(path)!r} is corrupt: {what}{cause}. The file was changed, truncated or replaced "
+        "after it was saved; loading it another way will not help. oc.snapshot.verify() tells whether it "
+        "differs from what was saved, and load(version=...) loads an earlier content."
+    )

@@ -11,9 +11,9 @@ import os
 import pickle
 import struct
 
-from ..errors import CorruptArtifactError, InvalidNameError, UntrustedContentError
+from ..errors import InvalidNameError, UntrustedContentError
 from ..format import plural
-from ._base import Handler, counted, require
+from ._base import Handler, corrupt, counted, require
 from ._compare import Detail, capped
 
 _TORCH = (".pt", ".pth")
@@ -46,16 +46,6 @@ def _head(path, size=16):
         return f.read(size)
 
 
-def _corrupt(path, what, exc=None):
-    """The error for a file that cannot be what it claims: it says so, and never suggests an unsafe load."""
-    cause = f" ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})" if exc else ""
-    return CorruptArtifactError(
-        f"{os.path.basename(path)!r} is corrupt: {what}{cause}. The file was changed, truncated or replaced "
-        "after it was saved; loading it another way will not help. oc.snapshot.verify() tells whether it "
-        "differs from what was saved, and load(version=...) loads an earlier content."
-    )
-
-
 def _needs_unpickling(exc):
     """torch's weights-only loader refused a class or function (the file is fine, but not only weights)."""
     text = str(exc).lower()
@@ -66,7 +56,7 @@ def _load_torch(path, map_location, safe, mmap):
     torch = require("torch", "torch", "Loading .pt/.pth checkpoints")
     head = _head(path)
     if not head.startswith((*_ZIP_MAGIC, _PICKLE_START)):
-        raise _corrupt(path, "it is neither a torch zip archive nor torch's legacy format")
+        raise corrupt(path, "it is neither a torch zip archive nor torch's legacy format")
     try:
         return torch.load(path, map_location=map_location, weights_only=safe, mmap=mmap)
     except pickle.UnpicklingError as exc:
@@ -75,11 +65,11 @@ def _load_torch(path, map_location, safe, mmap):
                 f"{os.path.basename(path)!r} holds Python objects that safe loading (weights_only=True) refuses: "
                 f"{_first_line(exc)}. If you trust this file, load it with load(weights_only=False)."
             ) from None
-        raise _corrupt(path, "its pickled part is damaged", exc) from None
+        raise corrupt(path, "its pickled part is damaged", exc) from None
     except (EOFError, RuntimeError) as exc:
         if isinstance(exc, RuntimeError) and not _is_format_error(exc):
             raise
-        raise _corrupt(path, "torch cannot read it as a checkpoint", exc) from None
+        raise corrupt(path, "torch cannot read it as a checkpoint", exc) from None
 
 
 _TORCH_MAGIC_NUMBER = 0x1950A86A20F9469CFC6C  # the first pickle of torch's legacy format
@@ -131,9 +121,9 @@ def _load_numpy(path, suffix, trusted):
     np = require("numpy", "all", "Loading numpy checkpoints")
     head = _head(path)
     if suffix == ".npy" and not head.startswith(_NPY_MAGIC):
-        raise _corrupt(path, "it does not start with the .npy header")
+        raise corrupt(path, "it does not start with the .npy header")
     if suffix == ".npz" and not head.startswith(_ZIP_MAGIC):
-        raise _corrupt(path, "it is not a zip archive, which every .npz file is")
+        raise corrupt(path, "it is not a zip archive, which every .npz file is")
     import zipfile
     import zlib
 
@@ -147,11 +137,11 @@ def _load_numpy(path, suffix, trusted):
             raise UntrustedContentError(
                 f"{os.path.basename(path)!r} contains pickled Python objects. If you trust this file, load(trusted=True)."
             ) from None
-        raise _corrupt(path, "numpy cannot read it", exc) from None
+        raise corrupt(path, "numpy cannot read it", exc) from None
     except (EOFError, OSError, zipfile.BadZipFile, zlib.error, pickle.UnpicklingError) as exc:
         if isinstance(exc, OSError) and type(exc) is not OSError:
             raise  # FileNotFoundError, PermissionError, disk errors: not the file's content
-        raise _corrupt(path, "numpy cannot read it", exc) from None
+        raise corrupt(path, "numpy cannot read it", exc) from None
 
 
 def _check_pickle_stream(path):
@@ -163,7 +153,7 @@ def _check_pickle_stream(path):
             for _ in pickletools.genops(f):
                 pass
         except Exception as exc:  # noqa: BLE001 - any parse failure means the stream is not a pickle
-            raise _corrupt(path, "it is not a valid pickle", exc) from None
+            raise corrupt(path, "it is not a valid pickle", exc) from None
 
 
 def _state_dict(obj):
@@ -227,7 +217,7 @@ class CheckpointHandler(Handler):
             except Exception as exc:
                 if type(exc).__name__ != "SafetensorError":
                     raise
-                raise _corrupt(path, "it is not a valid safetensors file", exc) from None
+                raise corrupt(path, "it is not a valid safetensors file", exc) from None
         if suffix in (".npz", ".npy"):
             return _load_numpy(path, suffix, trusted)
         if not trusted:
@@ -244,7 +234,7 @@ class CheckpointHandler(Handler):
             try:
                 return pickle.load(f)
             except (pickle.UnpicklingError, EOFError) as exc:
-                raise _corrupt(path, "it is not a valid pickle", exc) from None
+                raise corrupt(path, "it is not a valid pickle", exc) from None
 
     def describe(self, path):
         suffix = _check_supported(path)

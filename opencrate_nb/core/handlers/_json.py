@@ -5,7 +5,7 @@ import json
 import os
 
 from ..format import plural
-from ._base import Handler
+from ._base import Handler, corrupt
 from ._compare import Detail, compare_values
 
 DESCRIBE_MAX_BYTES = 4 << 20
@@ -79,9 +79,13 @@ class JsonHandler(Handler):
             ) from None
         return text.encode("utf-8")
 
-    def load(self, path):
+    def load(self, path: str):
         with open(path, "rb") as f:
-            return json.loads(f.read())
+            data = f.read()
+        try:
+            return json.loads(data)
+        except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+            raise corrupt(path, "it is not valid JSON", exc) from None
 
     def describe(self, path):
         size = os.path.getsize(path)

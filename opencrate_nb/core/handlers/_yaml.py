@@ -2,7 +2,7 @@
 
 import os
 
-from ._base import Handler
+from ._base import Handler, corrupt
 from ._compare import Detail, compare_values
 from ._json import summarize_value, value_summary
 
@@ -34,7 +34,12 @@ class YamlHandler(Handler):
         yaml = _yaml()
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         with open(path, "rb") as f:
-            return yaml.load(f, Loader=loader)
+            try:
+                return yaml.load(f, Loader=loader)
+            except yaml.constructor.ConstructorError:
+                raise  # valid YAML with a tag (such as !!python/object) the safe loader refuses: not corrupt
+            except yaml.YAMLError as exc:
+                raise corrupt(path, "it is not valid YAML", exc) from None
 
     def describe(self, path):
         size = os.path.getsize(path)
