@@ -1,8 +1,11 @@
 """Artifact handlers: the built-in kinds, and kinds that other packages add.
 
-Built-in handler modules are imported on first use, so that asking for the csv
-handler never imports Pillow or torch. Other packages add kinds through the
-entry-point group ``opencrate.handlers`` (name = kind, value = ``module:Class``).
+Each handler class owns its kind's facts: ``kind``, ``folder``, ``suffixes``,
+``media_types`` and the ``describe`` / ``summary`` / ``compare`` methods; the lookups
+here (:func:`kind_for_folder`, :func:`kind_for_suffix`, :func:`media_type`) read them.
+Built-in handler modules are imported on first use and import nothing heavy, so that
+asking for the csv handler never imports Pillow or torch. Other packages add kinds
+through the entry-point group ``opencrate.handlers`` (name = kind, value = ``module:Class``).
 """
 
 import importlib
@@ -10,9 +13,11 @@ import os
 
 from ._base import Handler, require
 from ._clips import AudioClip, GifFrames, VideoClip
+from ._compare import Detail
 
 __all__ = [
     "Handler",
+    "Detail",
     "require",
     "AudioClip",
     "GifFrames",
