@@ -10,6 +10,7 @@ import json
 import os
 import pickle
 import struct
+from typing import Any
 
 from ..errors import InvalidNameError, UntrustedContentError
 from ..format import plural
@@ -200,7 +201,15 @@ class CheckpointHandler(Handler):
         else:
             raise InvalidNameError(f"Unknown checkpoint suffix {suffix!r}: use one of {', '.join(self.suffixes)}.")
 
-    def load(self, path, map_location=None, weights_only=True, trusted=False, device="cpu", mmap=None):
+    def load(
+        self,
+        path: str,
+        map_location: Any = None,
+        weights_only: bool = True,
+        trusted: bool = False,
+        device: str = "cpu",
+        mmap: bool | None = None,
+    ) -> Any:
         """Load a checkpoint.
 
         ``weights_only=False`` (torch) or ``trusted=True`` (any pickle-based file) allow

@@ -3,6 +3,7 @@
 import csv
 import io
 import os
+from typing import Any
 
 from ..format import plural
 from ._base import Handler, counted, require
@@ -22,7 +23,15 @@ class CsvHandler(Handler):
     description = "pandas DataFrames, numpy arrays, lists of rows or of dicts"
     media_types = {".csv": "text/csv", ".tsv": "text/tab-separated-values"}
 
-    def to_bytes(self, obj, path=None, index=None, sep=None, header=True, **kwargs):
+    def to_bytes(
+        self,
+        obj: Any,
+        path: str | None = None,
+        index: bool | None = None,
+        sep: str | None = None,
+        header: bool = True,
+        **kwargs: Any,
+    ) -> bytes:
         """``index=None`` writes the index only when it carries information (not 0..n-1).
 
         ``sep`` defaults to a tab for ``.tsv`` files and a comma otherwise.
@@ -60,7 +69,7 @@ class CsvHandler(Handler):
             writer.writerows(rows)
         return buffer.getvalue().encode("utf-8")
 
-    def load(self, path, lib="pandas", **kwargs):
+    def load(self, path: str, lib: str = "pandas", **kwargs: Any) -> Any:
         """``lib="pandas"`` -> DataFrame, ``"csv"`` -> list of rows (lists of str), ``"numpy"`` -> ndarray."""
         sep = kwargs.pop("sep", None) or _separator(path)
         if lib == "pandas":

@@ -3,6 +3,7 @@
 import functools
 import json
 import os
+from typing import Any
 
 from ..format import plural
 from ._base import Handler, corrupt
@@ -64,7 +65,14 @@ class JsonHandler(Handler):
     description = "JSON-serialisable values (dict, list, str, numbers)"
     media_types = {".json": "application/json"}
 
-    def to_bytes(self, obj, path=None, indent=4, sort_keys=False, ensure_ascii=False):
+    def to_bytes(
+        self,
+        obj: Any,
+        path: str | None = None,
+        indent: int | None = 4,
+        sort_keys: bool = False,
+        ensure_ascii: bool = False,
+    ) -> bytes:
         """Standard JSON only: NaN and infinities are refused (most JSON readers reject them)."""
         try:
             text = _encoder(indent, sort_keys, ensure_ascii)(obj)
@@ -79,7 +87,7 @@ class JsonHandler(Handler):
             ) from None
         return text.encode("utf-8")
 
-    def load(self, path: str):
+    def load(self, path: str) -> Any:
         with open(path, "rb") as f:
             data = f.read()
         try:

@@ -15,7 +15,7 @@ class TextHandler(Handler):
     description = "a string, saved as UTF-8 text (or the encoding= given)"
     media_types = {".txt": "text/plain", ".md": "text/markdown", ".log": "text/plain"}
 
-    def to_bytes(self, obj, path=None, encoding="utf-8"):
+    def to_bytes(self, obj: str, path: str | None = None, encoding: str = "utf-8") -> bytes:
         """Only ``str``: what is saved is what ``load()`` returns, line endings included."""
         if not isinstance(obj, str):
             hint = (
@@ -26,7 +26,7 @@ class TextHandler(Handler):
             raise TypeError(f"A text artifact holds a str, got {type(obj).__name__}: {hint}. Nothing was written.")
         return obj.encode(encoding)
 
-    def load(self, path, encoding="utf-8"):
+    def load(self, path: str, encoding: str = "utf-8") -> str:
         with open(path, encoding=encoding, newline="") as f:  # "\r\n" stays "\r\n"
             return f.read()
 

@@ -1,6 +1,7 @@
 """YAML: configuration dicts. Uses PyYAML's safe dumper and loader (C versions when present)."""
 
 import os
+from typing import Any
 
 from ._base import Handler, corrupt
 from ._compare import Detail, compare_values
@@ -30,7 +31,7 @@ class YamlHandler(Handler):
         )
         return text.encode("utf-8")
 
-    def load(self, path):
+    def load(self, path: str) -> Any:
         yaml = _yaml()
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         with open(path, "rb") as f:
