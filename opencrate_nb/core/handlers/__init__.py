@@ -65,8 +65,8 @@ BROWSER_MEDIA_TYPES = frozenset(
     }
 )
 
-_classes = {}
-_instances = {}
+_classes: dict[str, type[Handler]] = {}
+_instances: dict[str, Handler] = {}
 _entry_points = None
 
 

@@ -274,7 +274,7 @@ class CheckpointHandler(Handler):
     def compare(self, path_a: str, path_b: str) -> Detail:
         """Keys, tensor shapes and dtypes, scalars and parameter counts (from describe(); values are not read)."""
         a, b = self.describe(path_a), self.describe(path_b)
-        rows = []
+        rows: list[tuple] = []
         keys_a, keys_b = a.get("keys") or [], b.get("keys") or []
         rows += [(f"- key {k}", "present", "") for k in keys_a if k not in keys_b]
         rows += [(f"+ key {k}", "", "present") for k in keys_b if k not in keys_a]

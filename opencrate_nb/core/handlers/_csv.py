@@ -60,13 +60,12 @@ class CsvHandler(Handler):
         rows = list(obj)
         if rows and isinstance(rows[0], dict):
             fields = list(dict.fromkeys(k for row in rows for k in row))
-            writer = csv.DictWriter(buffer, fieldnames=fields, delimiter=sep, lineterminator="\n")
+            dict_writer = csv.DictWriter(buffer, fieldnames=fields, delimiter=sep, lineterminator="\n")
             if header:
-                writer.writeheader()
-            writer.writerows(rows)
+                dict_writer.writeheader()
+            dict_writer.writerows(rows)
         else:
-            writer = csv.writer(buffer, delimiter=sep, lineterminator="\n")
-            writer.writerows(rows)
+            csv.writer(buffer, delimiter=sep, lineterminator="\n").writerows(rows)
         return buffer.getvalue().encode("utf-8")
 
     def load(self, path: str, lib: str = "pandas", **kwargs: Any) -> Any:
@@ -136,7 +135,8 @@ class CsvHandler(Handler):
         if new:
             out.append(("columns added", "", ", ".join(new)))
         common = [(head_a.index(c), head_b.index(c), c) for c in head_a if c in head_b]
-        changed, examples = 0, []
+        changed = 0
+        examples: list[tuple] = []
         for number, (row_a, row_b) in enumerate(zip(rows_a, rows_b)):
             for ia, ib, column in common:
                 x = row_a[ia] if ia < len(row_a) else ""

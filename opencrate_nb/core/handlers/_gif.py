@@ -70,12 +70,10 @@ class GifHandler(Handler):
 
     def summary(self, description: dict) -> str:
         get = description.get
-        if not get("frames"):
+        frames = get("frames")
+        if not isinstance(frames, int) or not frames:
             return ""
-        return (
-            f"{plural(get('frames'), 'frame')}, {get('width')}\u00d7{get('height')}, "
-            f"{float(get('duration') or 0):.1f} s"
-        )
+        return f"{plural(frames, 'frame')}, {get('width')}\u00d7{get('height')}, {float(get('duration') or 0):.1f} s"
 
     def compare(self, path_a: str, path_b: str) -> Detail:
         """The changed facts, and both side by side when a browser can show them."""
