@@ -3,6 +3,7 @@
 import difflib
 import os
 import shutil
+import warnings
 
 from . import handlers, log, record, versions
 from ._names import check_kind, check_name, check_tag
@@ -264,6 +265,12 @@ class Snapshot:
 
     # -- internals --------------------------------------------------------------------------------
     def _artifact_for(self, kind, file_name):
+        """An artifact for a file found in the version, or None (with a warning) for a name no save could make."""
+        try:
+            check_name(file_name, "artifact name")
+        except InvalidNameError as exc:
+            warnings.warn(f"Not listed as an artifact: {exc}", stacklevel=3)
+            return None
         state = self._state
         builtin = handlers.get_handler(kind)
         version_dir = shown(state.dir_path, state.relative)
