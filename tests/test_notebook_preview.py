@@ -289,7 +289,7 @@ def test_huge_image_is_not_decoded(snap, monkeypatch):
 def test_audio_clip_player_and_dict_use():
     clip = AudioClip(data=np.zeros(16000), sample_rate=16000, duration=1.0, channels=1)
     html = preview.audio_clip_html(clip)
-    assert "<audio controls" in html and "1.00 s, 16000 Hz" in html
+    assert "<audio controls" in html and "1.00 s, 16000 Hz, 1 channel<" in html
     assert clip["sample_rate"] == 16000 and isinstance(clip, dict)
 
 

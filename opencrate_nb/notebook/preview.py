@@ -17,6 +17,7 @@ import json
 import math
 import os
 
+from ..core.format import plural
 from . import _core
 
 #: Largest media file embedded as it is (base64 makes it 4/3 larger in the notebook).
@@ -457,7 +458,9 @@ def json_tree_html(value, open_depth=1):
         if isinstance(item, (dict, list, tuple)):
             is_dict = isinstance(item, dict)
             entries = list(item.items()) if is_dict else list(enumerate(item))
-            label = f"{{\u2026}} {len(entries)} keys" if is_dict else f"[\u2026] {len(entries)} items"
+            label = (
+                f"{{\u2026}} {plural(len(entries), 'key')}" if is_dict else f"[\u2026] {plural(len(entries), 'item')}"
+            )
             if not entries:
                 return f"<div>{key_html}{'{}' if is_dict else '[]'}</div>"
             if depth >= TREE_MAX_DEPTH or budget[0] <= 0:
@@ -679,7 +682,7 @@ def audio_clip_html(clip):
     """An audio player for a loaded AudioClip (cut to the embed cap)."""
     rate = clip.get("sample_rate")
     duration = float(clip.get("duration") or 0)
-    summary = f"{duration:.2f} s, {rate} Hz, {clip.get('channels')} channel(s)"
+    summary = _core.handlers.get_handler("audio").summary(clip)  # the same line as a saved audio's card
     wav = wav_bytes(clip["data"], rate)
     body = _audio_tag("audio/wav", wav)
     embedded = (len(wav) - 44) / (2.0 * max(1, min(int(clip.get("channels") or 1), 2)) * float(rate))
