@@ -161,9 +161,9 @@ def kind_for_suffix(file_name: str) -> str | None:
     Text is the last resort (it accepts any suffix), so ``.txt``, ``.md`` and ``.log`` only.
     """
     lower = file_name.lower()
-    for cls in sorted(_builtin_classes(), key=lambda c: c.kind == "text"):
-        if lower.endswith((*cls.suffixes, *cls.media_types)):
-            return cls.kind
+    for suffixes, kind in _tables()[0]:
+        if lower.endswith(suffixes):
+            return kind
     return None
 
 
@@ -172,12 +172,24 @@ def media_type(file_name: str) -> str | None:
 
     The one suffix-to-MIME lookup: previews, diffs and the server all ask here.
     """
-    suffix = os.path.splitext(file_name)[1].lower()
-    for cls in _builtin_classes():
-        found = cls.media_types.get(suffix)
-        if found:
-            return found
-    return None
+    return _tables()[1].get(os.path.splitext(file_name)[1].lower())
+
+
+_suffix_tables = None
+
+
+def _tables():
+    """((suffixes, kind) with text last, {suffix: MIME}), read once from the built-in classes."""
+    global _suffix_tables
+    if _suffix_tables is None:
+        classes = sorted(_builtin_classes(), key=lambda cls: cls.kind == "text")
+        by_kind = tuple((tuple(cls.suffixes) + tuple(cls.media_types), cls.kind) for cls in classes)
+        mimes: dict[str, str] = {}
+        for cls in classes:
+            for suffix, mime in cls.media_types.items():
+                mimes.setdefault(suffix, mime)
+        _suffix_tables = (by_kind, mimes)
+    return _suffix_tables
 
 
 def browser_media_type(file_name: str) -> str | None:
