@@ -3,7 +3,7 @@
 import os
 
 from ..format import plural
-from ._base import Handler, require
+from ._base import Handler, corrupt, require
 from ._clips import AudioClip
 from ._compare import Detail, compare_media
 
@@ -41,7 +41,12 @@ class AudioHandler(Handler):
         if lib not in ("soundfile", "librosa", "torchaudio", "numpy"):
             raise ValueError(f"Unknown lib {lib!r} for audio: use 'soundfile'.")
         sf = require("soundfile", "all", "Loading audio")
-        data, sample_rate = sf.read(path, dtype=dtype)
+        try:
+            data, sample_rate = sf.read(path, dtype=dtype)
+        except sf.LibsndfileError as exc:
+            if "System error" in str(exc) or not os.path.exists(path):
+                raise  # the disk or the path, not the content
+            raise corrupt(path, "libsndfile cannot read it as audio", exc) from None
         channels = 1 if data.ndim == 1 else data.shape[1]
         return AudioClip(data=data, sample_rate=sample_rate, duration=len(data) / float(sample_rate), channels=channels)
 

@@ -6,7 +6,7 @@ from ..format import plural
 from ._base import Handler, require
 from ._clips import GifFrames
 from ._compare import Detail, compare_media
-from ._image import to_pil
+from ._image import pil_content_errors, to_pil
 
 
 class GifHandler(Handler):
@@ -45,7 +45,7 @@ class GifHandler(Handler):
         Image = require("PIL.Image", "all", "Loading gifs")
         np = require("numpy", "all", "Loading gifs") if lib == "numpy" else None
         frames = GifFrames()
-        with Image.open(path) as image:
+        with pil_content_errors(path), Image.open(path) as image:
             frames.duration_ms = image.info.get("duration", 100)
             frames.loop = image.info.get("loop", 0)
             for index in range(getattr(image, "n_frames", 1)):

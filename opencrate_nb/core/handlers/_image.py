@@ -5,9 +5,11 @@ would (a BGR uint8 array), produced with Pillow and numpy so OpenCV is not neede
 ``lib="numpy"`` returns an RGB(A) array.
 """
 
+import contextlib
 import os
+from typing import Any
 
-from ._base import Handler, require
+from ._base import Handler, corrupt, require
 from ._compare import Detail, compare_media
 
 _JPEG = (".jpg", ".jpeg")
@@ -48,6 +50,21 @@ def to_pil(obj):
     return Image.fromarray(array)
 
 
+@contextlib.contextmanager
+def pil_content_errors(path):
+    """Pillow's complaints about a file's content become CorruptArtifactError; disk errors pass untouched."""
+    from PIL import UnidentifiedImageError
+
+    try:
+        yield
+    except UnidentifiedImageError as exc:
+        raise corrupt(path, "Pillow cannot identify it as an image", exc) from None
+    except (SyntaxError, OSError) as exc:
+        if isinstance(exc, OSError) and (type(exc) is not OSError or exc.errno is not None):
+            raise  # a real I/O error (missing file, permissions, disk)
+        raise corrupt(path, "its image data is damaged or cut short", exc) from None
+
+
 class ImageHandler(Handler):
     kind = "image"
     folder = "images"
@@ -72,7 +89,14 @@ class ImageHandler(Handler):
             image = image.convert("RGB")
         image.save(path, **kwargs)
 
-    def load(self, path, lib="pil"):
+    def load(self, path: str, lib: str = "pil") -> Any:
+        """``lib="pil"`` -> a PIL image, ``"cv2"`` -> BGR uint8 array, ``"numpy"`` -> RGB(A) array."""
+        if lib not in ("pil", "PIL", "cv2", "numpy"):
+            raise ValueError(f"Unknown lib {lib!r} for images: use 'pil', 'cv2' or 'numpy'.")
+        with pil_content_errors(path):
+            return self._load(path, lib)
+
+    def _load(self, path, lib):
         Image = require("PIL.Image", "all", "Loading images")
         if lib in ("pil", "PIL"):
             with Image.open(path) as image:
