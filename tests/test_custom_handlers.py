@@ -220,6 +220,14 @@ class PointsHandler(Handler):
     def describe(self, path):
         with open(path) as f:
             return {"points": sum(1 for _ in f)}
+
+    def summary(self, description):
+        return f"{description.get('points')} points"
+
+    def compare(self, path_a, path_b):
+        from opencrate_nb.core.handlers import Detail
+
+        return Detail(rows=[("points", len(self.load(path_a)), len(self.load(path_b)))])
 '''
 
 
@@ -254,6 +262,18 @@ def test_entry_point_kinds_work_like_builtin_ones(snap, plugin_dist):
     assert handlers.get_handler("json").kind == "json" and type(handlers.get_handler("json")).__name__ == "JsonHandler"
     with pytest.raises(UnknownKindError, match="Kinds from installed packages: points"):
         snap.pionts("x")
+
+
+def test_entry_point_kinds_summarise_and_compare_themselves(oc, plugin_dist):
+    from opencrate_nb.notebook import preview
+
+    oc.snapshot.setup(name="pts", start="new")
+    oc.snapshot.points("track").save([(1, 2)])
+    assert preview.summary_line("points", oc.snapshot.points("track").describe()) == "1 points"
+    oc.snapshot.setup(name="pts", start="new")
+    oc.snapshot.points("track").save([(1, 2), (3, 4), (5, 6)])
+    change = oc.snapshot.diff(0, 1).change("track.pts")
+    assert change.detail.rows == [("points", 1, 3)]
 
 
 def test_entry_point_kinds_in_a_fresh_process(plugin_dist, tmp_path, run_python):

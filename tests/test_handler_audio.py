@@ -59,3 +59,15 @@ def test_describe(snap):
     info = snap.audio("d.wav").describe()
     assert info["sample_rate"] == 16000 and info["channels"] == 1 and info["frames"] == 16000
     assert info["duration"] == pytest.approx(1.0) and info["format"] == "WAV"
+
+
+@pytest.mark.parametrize("content", [b"garbage" * 40, b"RIFF\x00\x00\x00\x00WAVEfmt "])
+def test_a_damaged_audio_file_is_called_corrupt(snap, content):
+    from opencrate_nb.core.errors import CorruptArtifactError
+
+    artifact = snap.audio("tone.wav")
+    artifact.save(np.zeros(800), 8000)
+    with open(artifact.path, "wb") as f:
+        f.write(content)
+    with pytest.raises(CorruptArtifactError, match="'tone.wav' is corrupt: libsndfile cannot read it"):
+        artifact.load()

@@ -65,3 +65,14 @@ def test_describe(snap):
     info = snap.gif("g.gif").describe()
     assert info["frames"] == 5 and info["width"] == 10 and info["height"] == 10
     assert info["duration_ms"] == 100 and info["duration"] == pytest.approx(0.5)
+
+
+def test_a_damaged_gif_is_called_corrupt(snap):
+    from opencrate_nb.core.errors import CorruptArtifactError
+
+    artifact = snap.gif("anim.gif")
+    artifact.save(frames(), fps=4)
+    with open(artifact.path, "wb") as f:
+        f.write(b"GIF89a" + b"\x00" * 5)
+    with pytest.raises(CorruptArtifactError, match="'anim.gif' is corrupt"):
+        artifact.load()

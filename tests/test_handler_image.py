@@ -90,3 +90,23 @@ def test_describe_reads_the_header(snap):
     snap.image("r.png").save(red_square(16))
     info = snap.image("r.png").describe()
     assert info["width"] == 16 and info["height"] == 16 and info["mode"] == "RGB" and info["format"] == "PNG"
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+@pytest.mark.parametrize("lib", ["pil", "cv2", "numpy"])
+def test_a_damaged_image_is_called_corrupt(snap, damage, lib):
+    import os
+
+    from opencrate_nb.core.errors import CorruptArtifactError
+
+    artifact = snap.image("photo.png")
+    artifact.save(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    with open(artifact.path, "rb") as f:
+        data = f.read()
+    with open(artifact.path, "wb") as f:
+        f.write(b"garbage" * 40 if damage == "garbage" else data[: len(data) // 2])
+    with pytest.raises(CorruptArtifactError, match="'photo.png' is corrupt"):
+        artifact.load(lib=lib)
+    os.remove(artifact.path)
+    with pytest.raises(FileNotFoundError, match="photo.png"):  # a missing file is not called corrupt
+        artifact.load(lib=lib)

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from opencrate_nb.core.errors import InvalidNameError
+from opencrate_nb.core.errors import CorruptArtifactError, InvalidNameError
 
 
 def test_save_and_load_like_the_guide(snap):
@@ -70,12 +70,14 @@ def test_describe_does_not_parse_huge_files(snap):
     assert info["note"] == "too large to summarise" and "keys" not in info
 
 
-def test_corrupt_json_raises_a_decode_error(snap):
+@pytest.mark.parametrize("content", [b"{not json", b'{"a": 1', b"\xff\xfe garbage"])
+def test_corrupt_json_is_called_corrupt(snap, content):
     os.makedirs(os.path.join(snap.dir_path, "jsons"))
-    with open(os.path.join(snap.dir_path, "jsons", "broken.json"), "w") as f:
-        f.write("{not json")
-    with pytest.raises(json.JSONDecodeError):
+    with open(os.path.join(snap.dir_path, "jsons", "broken.json"), "wb") as f:
+        f.write(content)
+    with pytest.raises(CorruptArtifactError, match="'broken.json' is corrupt: it is not valid JSON") as info:
         snap.json("broken.json").load()
+    assert isinstance(info.value, ValueError)  # code catching JSON's ValueError still does
 
 
 @pytest.mark.parametrize(

@@ -47,3 +47,13 @@ def test_describe(snap):
     snap.yaml("c.yaml").save({"lr": 0.1, "epochs": 3})
     info = snap.yaml("c.yaml").describe()
     assert info["type"] == "dict" and info["keys"] == ["epochs", "lr"] and info["length"] == 2
+
+
+def test_corrupt_yaml_is_called_corrupt(snap):
+    from opencrate_nb.core.errors import CorruptArtifactError
+
+    os.makedirs(os.path.join(snap.dir_path, "yamls"))
+    with open(os.path.join(snap.dir_path, "yamls", "broken.yaml"), "w", encoding="utf-8") as f:
+        f.write("a: [1, 2\nb: {")
+    with pytest.raises(CorruptArtifactError, match="'broken.yaml' is corrupt: it is not valid YAML"):
+        snap.yaml("broken.yaml").load()

@@ -320,7 +320,7 @@ def test_load_of_a_damaged_file_is_a_usage_error(crate):
     with open(oc.snapshot.json("damaged.json").path, "w") as f:
         f.write("{not json")
     message = usage_error(run(crate, "%crate load damaged.json"))
-    assert message.startswith("Could not load 'damaged.json' as json: JSONDecodeError: ")
+    assert message.startswith("'damaged.json' is corrupt: it is not valid JSON (JSONDecodeError: ")
 
 
 def test_name_in_several_kinds_needs_kind(crate):

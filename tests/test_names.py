@@ -202,3 +202,13 @@ def test_backup_tags_are_normalised(snap):
     name = artifact.backup(tag="e\u0301t\u00e9")
     assert "\u00e9t\u00e9" in str(name)
     assert any("\u00e9t\u00e9" in n for n in os.listdir(os.path.dirname(artifact.path)))
+
+
+def test_files_with_names_no_save_could_make_are_skipped_with_a_warning(snap):
+    snap.json("ok.json").save({})
+    for bad in ("bad\x85.json", "bad\nline.json", "bidi\u202e.json"):
+        with open(os.path.join(snap.dir_path, "jsons", bad), "w") as f:
+            f.write("{}")
+    with pytest.warns(UserWarning, match="Not listed as an artifact") as caught:
+        assert [a.name for a in snap.list_artifacts()] == ["ok.json"]
+    assert {"U+0085", "U+000A", "U+202E"} <= {part for w in caught for part in str(w.message).split() if "U+" in part}

@@ -119,7 +119,7 @@ def test_audio_card_small_embedded_long_cut(snap, monkeypatch):
     artifact.save(samples, rate)
     html = preview.artifact_card(artifact)
     _assert_card(html, "tone.wav", "audio")
-    assert "2.00 s, 8000 Hz, 1 channel(s)" in html
+    assert "2.00 s, 8000 Hz, 1 channel<" in html  # the handler's summary: "1 channel", "2 channels"
     assert "<audio controls" in html and "data:audio/wav;base64," in html
     monkeypatch.setattr(preview, "MEDIA_EMBED_MAX_BYTES", 8044)
     html = preview.artifact_card(artifact)
@@ -286,7 +286,7 @@ def test_huge_image_is_not_decoded(snap, monkeypatch):
 def test_audio_clip_player_and_dict_use():
     clip = AudioClip(data=np.zeros(16000), sample_rate=16000, duration=1.0, channels=1)
     html = preview.audio_clip_html(clip)
-    assert "<audio controls" in html and "1.00 s, 16000 Hz" in html
+    assert "<audio controls" in html and "1.00 s, 16000 Hz, 1 channel<" in html
     assert clip["sample_rate"] == 16000 and isinstance(clip, dict)
 
 

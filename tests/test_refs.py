@@ -81,3 +81,9 @@ def test_listing(store):
     ref = refs.resolve(0, name="run")
     assert ref == refs.resolve("v0", name="run") and len({ref, refs.resolve("0", name="run")}) == 1
     assert ref.to_dict()["version"] == "v0"
+
+
+def test_decomposed_spellings_find_the_version_setup_stored(oc):
+    oc.snapshot.setup(name="caf\u00e9", start="new", tag="\u00e9t\u00e9")
+    ref = refs.resolve("cafe\u0301/v0:e\u0301te\u0301")
+    assert (ref.name, ref.folder) == ("caf\u00e9", "v0:\u00e9t\u00e9")

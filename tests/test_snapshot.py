@@ -279,6 +279,9 @@ def test_a_custom_handler_writes_into_the_bound_version_after_chdir(oc, tmp_path
             with open(self.path, encoding="utf-8") as f:
                 return f.read()
 
+        def clear(self):
+            os.remove(self.path)
+
     oc.snapshot.setup(name="custom", start="new")
     notes = oc.snapshot.notes("n.txt", handler=Notes)
     (tmp_path / "moved").mkdir()
@@ -286,6 +289,11 @@ def test_a_custom_handler_writes_into_the_bound_version_after_chdir(oc, tmp_path
     notes.save("hello")
     assert (tmp_path / "snapshots" / "custom" / "v0" / "notes" / "n.txt").read_text() == "hello"
     assert notes.load() == "hello" and os.listdir(tmp_path / "moved") == []
+    os.chdir(tmp_path)
+    notes.save("again")
+    os.chdir(tmp_path / "moved")
+    notes.clear()  # a method of the user's handler: it sees the bound path as well
+    assert not (tmp_path / "snapshots" / "custom" / "v0" / "notes" / "n.txt").exists()
 
 
 def test_percent_cd_in_ipython_changes_nothing_about_where_the_run_goes(ip, tmp_path):

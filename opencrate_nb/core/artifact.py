@@ -314,6 +314,7 @@ class Artifact:
             raise AttributeError(attr)
         handler = self.__dict__.get("_handler")
         if self.__dict__.get("_custom") and handler is not None and hasattr(handler, attr):
+            handler.path = self.path  # the handler's own methods (reset()...) see the bound path too
             return getattr(handler, attr)
         raise AttributeError(f"{type(self).__name__} of kind {self.__dict__.get('_kind')!r} has no attribute {attr!r}.")
 

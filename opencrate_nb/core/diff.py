@@ -8,61 +8,17 @@ terminal and renders as HTML in a notebook; every name in the HTML is escaped.
 """
 
 import base64
-import difflib
 import html
 import json
 import os
 
 from . import _atomic, _timelines, environment, log, refs
 from .errors import InvalidNameError
-from .handlers import get_handler, kind_for_folder, kind_for_suffix
+from .handlers import Handler, get_handler, kind_for_folder, kind_for_suffix
+from .handlers._compare import MAX_PARSED_BYTES, Detail, capped, unified
 
 MAX_DETAILED = 50  #: changed artifacts whose content is compared (the others: hash and size only)
-MAX_PARSED_BYTES = 4 << 20  #: JSON/YAML/text files larger than this are not compared line by line
-MAX_TABLE_BYTES = 32 << 20
-MAX_INLINE_BYTES = 2 << 20  #: images and audio up to this size are shown side by side in HTML
-MAX_LINES = 200  #: lines of a unified diff shown
-MAX_ROWS = 40  #: rows of a key/cell/tensor comparison shown
 VALUE_CHARS = 80
-
-_MIME = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".bmp": "image/bmp",
-    ".wav": "audio/wav",
-    ".flac": "audio/flac",
-    ".ogg": "audio/ogg",
-    ".mp4": "video/mp4",
-    ".webm": "video/webm",
-}
-
-
-class Detail:
-    """What changed inside one artifact: ``rows`` of (what, before, after), ``lines`` of a
-    unified diff, ``media`` (mime type, bytes before, bytes after) for side-by-side display,
-    and a ``note`` when the content was not compared."""
-
-    __slots__ = ("rows", "lines", "media", "note")
-
-    def __init__(self, rows=(), lines=(), media=None, note=None):
-        self.rows = list(rows)
-        self.lines = list(lines)
-        self.media = media
-        self.note = note
-
-    def __bool__(self):
-        return bool(self.rows or self.lines or self.media or self.note)
-
-    def to_dict(self):
-        return {
-            "rows": [list(r) for r in self.rows],
-            "lines": self.lines,
-            "note": self.note,
-            "media": self.media[0] if self.media else None,
-        }
 
 
 class Change:
@@ -330,162 +286,21 @@ def _media_tag(mime, data):
     return f"<{tag} controls src='{source}'></{tag}>"
 
 
-# -- comparing contents -------------------------------------------------------------------------
+# -- comparing contents: each handler compares its own kind (Handler.compare) -------------------
 def compare_files(kind, path_a, path_b):
     """A :class:`Detail` of how the file (or folder) at ``path_b`` differs from ``path_a``."""
     if os.path.isdir(path_a) or os.path.isdir(path_b):
         return _compare_folders(path_a, path_b)
-    if kind not in _COMPARERS:
-        kind = kind_for_suffix(path_b) or kind  # a custom kind's file: compare by its suffix
-    comparer = _COMPARERS.get(kind)
-    if comparer is None:
-        return Detail(rows=_changed_fields({"size": os.path.getsize(path_a)}, {"size": os.path.getsize(path_b)}))
-    return comparer(kind, path_a, path_b)
-
-
-def _too_large(path_a, path_b, limit):
-    largest = max(os.path.getsize(path_a), os.path.getsize(path_b))
-    return Detail(note=f"too large to compare here ({largest} bytes)") if largest > limit else None
-
-
-def _compare_values(kind, path_a, path_b):
-    skip = _too_large(path_a, path_b, MAX_PARSED_BYTES)
-    if skip:
-        return skip
     handler = get_handler(kind)
-    flat_a, flat_b = flatten(handler.load(path_a)), flatten(handler.load(path_b))
-    rows = [(f"- {k}", flat_a[k], "") for k in flat_a if k not in flat_b]
-    rows += [(f"+ {k}", "", flat_b[k]) for k in flat_b if k not in flat_a]
-    rows += [(k, flat_a[k], flat_b[k]) for k in flat_a if k in flat_b and flat_a[k] != flat_b[k]]
-    return _capped(rows, "keys")
+    if not _compares_contents(handler):
+        handler = get_handler(kind_for_suffix(path_b) or "") or handler  # a custom kind's file: by its suffix
+    if not callable(getattr(handler, "compare", None)):
+        handler = Handler()  # a handler of the user's own: the sizes
+    return handler.compare(path_a, path_b)
 
 
-def flatten(value, prefix="", out=None, small_list=20):
-    """Nested dicts (and short lists) as ``{"a.b[0]": leaf}``: JSON/YAML compared key by key."""
-    out = {} if out is None else out
-    if isinstance(value, dict) and value:
-        for key, item in value.items():
-            flatten(item, f"{prefix}.{key}" if prefix else str(key), out, small_list)
-    elif (
-        isinstance(value, list)
-        and value
-        and len(value) <= small_list
-        and any(isinstance(item, (dict, list)) for item in value)
-    ):
-        for index, item in enumerate(value):
-            flatten(item, f"{prefix}[{index}]", out, small_list)
-    else:
-        out[prefix or "(value)"] = value
-    return out
-
-
-def _compare_tables(kind, path_a, path_b):
-    import csv
-
-    skip = _too_large(path_a, path_b, MAX_TABLE_BYTES)
-    if skip:
-        return skip
-    sep = "\t" if path_b.lower().endswith(".tsv") else ","
-
-    def read(path):
-        with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            rows = list(csv.reader(f, delimiter=sep))
-        return (rows[0], rows[1:]) if rows else ([], [])
-
-    (head_a, rows_a), (head_b, rows_b) = read(path_a), read(path_b)
-    out = []
-    shape_a, shape_b = f"{len(rows_a)} x {len(head_a)}", f"{len(rows_b)} x {len(head_b)}"
-    if shape_a != shape_b:
-        out.append(("shape (rows x columns)", shape_a, shape_b))
-    gone = [c for c in head_a if c not in head_b]
-    new = [c for c in head_b if c not in head_a]
-    if gone:
-        out.append(("columns removed", ", ".join(gone), ""))
-    if new:
-        out.append(("columns added", "", ", ".join(new)))
-    common = [(head_a.index(c), head_b.index(c), c) for c in head_a if c in head_b]
-    changed, examples = 0, []
-    for number, (row_a, row_b) in enumerate(zip(rows_a, rows_b)):
-        for ia, ib, column in common:
-            x = row_a[ia] if ia < len(row_a) else ""
-            y = row_b[ib] if ib < len(row_b) else ""
-            if x != y:
-                changed += 1
-                if len(examples) < 10:
-                    examples.append((f"row {number}, {column}", x, y))
-    compared = min(len(rows_a), len(rows_b)) * len(common)
-    if changed or compared:
-        out.append(("cells changed", "", f"{changed} of {compared}"))
-    out.extend(examples)
-    return Detail(rows=out)
-
-
-def _compare_text(kind, path_a, path_b):
-    skip = _too_large(path_a, path_b, MAX_PARSED_BYTES)
-    if skip:
-        return skip
-    with open(path_a, encoding="utf-8", errors="replace") as f:
-        lines_a = f.read().splitlines()
-    with open(path_b, encoding="utf-8", errors="replace") as f:
-        lines_b = f.read().splitlines()
-    return Detail(lines=unified(lines_a, lines_b))
-
-
-def unified(lines_a, lines_b, labels=("before", "after")):
-    """A unified diff, at most :data:`MAX_LINES` lines."""
-    lines = list(difflib.unified_diff(lines_a, lines_b, labels[0], labels[1], lineterm="", n=2))
-    if len(lines) > MAX_LINES:
-        lines = lines[:MAX_LINES] + [f"... {len(lines) - MAX_LINES} more lines"]
-    return lines
-
-
-def _compare_media(kind, path_a, path_b):
-    handler = get_handler(kind)
-    rows = _changed_fields(handler.describe(path_a), handler.describe(path_b))
-    mime = _MIME.get(os.path.splitext(path_b)[1].lower())
-    media, note = None, None
-    if mime and mime == _MIME.get(os.path.splitext(path_a)[1].lower()):
-        if max(os.path.getsize(path_a), os.path.getsize(path_b)) <= MAX_INLINE_BYTES:
-            with open(path_a, "rb") as fa, open(path_b, "rb") as fb:
-                media = (mime, fa.read(), fb.read())
-        else:
-            note = "too large to show side by side"
-    return Detail(rows=rows, media=media, note=note)
-
-
-def _compare_checkpoints(kind, path_a, path_b):
-    handler = get_handler(kind)
-    a, b = handler.describe(path_a), handler.describe(path_b)
-    rows = []
-    keys_a, keys_b = a.get("keys") or [], b.get("keys") or []
-    rows += [(f"- key {k}", "present", "") for k in keys_a if k not in keys_b]
-    rows += [(f"+ key {k}", "", "present") for k in keys_b if k not in keys_a]
-    tensors_a = {t["name"]: t for t in a.get("tensors") or []}
-    tensors_b = {t["name"]: t for t in b.get("tensors") or []}
-
-    def show(t):
-        return f"{list(t.get('shape') or [])} {t.get('dtype')}"
-
-    rows += [(f"- tensor {n}", show(t), "") for n, t in tensors_a.items() if n not in tensors_b]
-    rows += [(f"+ tensor {n}", "", show(t)) for n, t in tensors_b.items() if n not in tensors_a]
-    rows += [
-        (f"tensor {n}", show(t), show(tensors_b[n]))
-        for n, t in tensors_a.items()
-        if n in tensors_b and show(t) != show(tensors_b[n])
-    ]
-    scalars_a, scalars_b = a.get("scalars") or {}, b.get("scalars") or {}
-    rows += [
-        (k, scalars_a.get(k), scalars_b.get(k))
-        for k in dict.fromkeys([*scalars_a, *scalars_b])
-        if scalars_a.get(k) != scalars_b.get(k)
-    ]
-    for field in ("parameters", "format", "note"):
-        if a.get(field) != b.get(field):
-            rows.append((field, a.get(field), b.get(field)))
-    detail = _capped(rows, "differences")
-    if not detail:
-        detail.note = "same keys, tensor shapes and scalars; tensor values differ"
-    return detail
+def _compares_contents(handler):
+    return getattr(type(handler), "compare", Handler.compare) is not Handler.compare
 
 
 def _compare_folders(path_a, path_b):
@@ -500,34 +315,7 @@ def _compare_folders(path_a, path_b):
         for rel in sorted(set(a) & set(b))
         if _atomic.hash_file(a[rel]) != _atomic.hash_file(b[rel])
     ]
-    return _capped(rows, "files")
-
-
-def _changed_fields(a, b):
-    return [
-        (k, a.get(k), b.get(k))
-        for k in dict.fromkeys([*a, *b])
-        if a.get(k) != b.get(k) and not isinstance(a.get(k), (list, dict))
-    ]
-
-
-def _capped(rows, what):
-    if len(rows) <= MAX_ROWS:
-        return Detail(rows=rows)
-    return Detail(rows=rows[:MAX_ROWS], note=f"{len(rows) - MAX_ROWS} more {what} not shown")
-
-
-_COMPARERS = {
-    "json": _compare_values,
-    "yaml": _compare_values,
-    "csv": _compare_tables,
-    "text": _compare_text,
-    "image": _compare_media,
-    "gif": _compare_media,
-    "audio": _compare_media,
-    "video": _compare_media,
-    "checkpoint": _compare_checkpoints,
-}
+    return capped(rows, "files")
 
 
 def compare_logs(path_a, path_b):

@@ -5,6 +5,7 @@ Used by diff, verify, the CLI and the notebook layer.
 """
 
 import os
+import unicodedata
 
 from . import versions
 from .errors import InvalidNameError, OpenCrateError
@@ -104,6 +105,8 @@ def resolve(ref, name=None, root=None):
             f"Which snapshot does version {ref!r} belong to? Set one up with oc.snapshot.setup(name=...), "
             "or write 'name/version' (e.g. 'my_run/v2')."
         )
+    name = unicodedata.normalize("NFC", name) if isinstance(name, str) else name  # as setup() stored it
+    text = unicodedata.normalize("NFC", text) if isinstance(text, str) else text
     found = versions.list_folders(os.path.join(root, name))
     if not found:
         raise VersionNotFoundError(

@@ -3,6 +3,7 @@
 import difflib
 import os
 import shutil
+import warnings
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Union
 
 from . import handlers, log, record, versions
@@ -296,8 +297,14 @@ class Snapshot:
         return gc.collect(state.root, name=state.name, dry_run=dry_run, **kwargs)
 
     # -- internals --------------------------------------------------------------------------------
-    def _artifact_for(self, kind: str, file_name: str) -> Artifact:
-        state = self._require()
+    def _artifact_for(self, kind: str, file_name: str) -> Optional[Artifact]:
+        """An artifact for a file found in the version, or None (with a warning) for a name no save could make."""
+        try:
+            check_name(file_name, "artifact name")
+        except InvalidNameError as exc:
+            warnings.warn(f"Not listed as an artifact: {exc}", stacklevel=3)
+            return None
+        state = self._state
         builtin = handlers.get_handler(kind)
         version_dir = shown(state.dir_path, state.relative)
         if builtin is not None and kind not in self._custom_handlers:

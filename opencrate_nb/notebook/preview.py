@@ -46,17 +46,6 @@ TENSORS_SHOWN = 30
 #: Characters of the saving cell's source shown in a card.
 SOURCE_MAX_CHARS = 4000
 
-_AUDIO_MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
-_VIDEO_MIME = {".mp4": "video/mp4", ".webm": "video/webm", ".mov": "video/mp4"}
-_IMAGE_MIME = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".bmp": "image/bmp",
-}
-
 _DOT = " \u00b7 "
 _ELLIPSIS = "\u2026"
 _TIMES = "\u00d7"
@@ -177,34 +166,8 @@ def summary_line(kind, info):
 
 
 def _summary_line(kind, info):
-    get = info.get
-    if kind == "image" and get("width"):
-        return f"{get('width')}\u00d7{get('height')} {get('mode') or ''} {get('format') or ''}".strip()
-    if kind == "gif" and get("frames"):
-        return f"{get('frames')} frames, {get('width')}\u00d7{get('height')}, {float(get('duration') or 0):.1f} s"
-    if kind == "video" and get("width"):
-        fps = get("fps")
-        return (
-            f"{get('width')}\u00d7{get('height')}"
-            + (f", {float(fps):g} fps" if fps else "")
-            + (f", {float(get('duration')):.1f} s" if get("duration") else "")
-        )
-    if kind == "audio" and get("sample_rate"):
-        return f"{float(get('duration') or 0):.2f} s, {get('sample_rate')} Hz, {get('channels')} channel(s)"
-    if kind == "csv" and "columns" in info:
-        rows = get("rows")
-        return f"{'?' if rows is None else f'{rows:,}'} rows \u00d7 {len(get('columns') or [])} columns"
-    if kind in ("json", "yaml") and get("type"):
-        length = get("length")
-        what = "keys" if get("type") == "dict" else "items"
-        return f"{get('type')}" + (f" with {length} {what}" if length is not None else "")
-    if kind == "text" and get("lines") is not None:
-        return f"{get('lines'):,} lines"
-    if kind == "checkpoint" and "parameters" in info:
-        return f"{get('format', '')} \u00b7 {get('tensor_count') or 0} tensors, {get('parameters') or 0:,} parameters"
-    if get("file_count") is not None:
-        return f"{get('file_count')} files"
-    return ""
+    handler = _core.handlers.get_handler(kind) or _core.handlers.Handler()  # each kind words its own line
+    return handler.summary(info) if callable(getattr(handler, "summary", None)) else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,7 +317,7 @@ def _preview_image(artifact, info):
 
 def _preview_gif(artifact, info):
     path = artifact.path
-    size, _, _, data = _embeddable(path, {os.path.splitext(path)[1].lower(): "image/gif"})
+    size, _, _, data = _embeddable(path)
     if data is not None:
         return (
             f'<img src="{_data_uri("image/gif", data)}" alt="{esc(artifact.name)}" '
@@ -371,11 +334,11 @@ def _preview_gif(artifact, info):
     return tag + _note(f"smaller preview: the file ({human_size(size)}) is too large to embed")
 
 
-def _embeddable(path, mimes):
-    """(size, suffix, mime type or None, the file's bytes when small enough to embed, else None)."""
+def _embeddable(path):
+    """(size, suffix, mime type when a browser plays it else None, the file's bytes when small enough to embed)."""
     size = os.path.getsize(path)
     suffix = os.path.splitext(path)[1].lower()
-    mime = mimes.get(suffix)
+    mime = _core.handlers.browser_media_type(path)
     data = None
     if mime and size <= MEDIA_EMBED_MAX_BYTES:
         with open(path, "rb") as f:
@@ -385,7 +348,7 @@ def _embeddable(path, mimes):
 
 def _preview_video(artifact, info):
     path = artifact.path
-    size, suffix, mime, data = _embeddable(path, _VIDEO_MIME)
+    size, suffix, mime, data = _embeddable(path)
     if data is not None:
         return (
             f'<video controls preload="metadata" style="max-width:{THUMB_PX * 2}px;margin-top:6px;'
@@ -405,7 +368,7 @@ def _preview_video(artifact, info):
 
 def _preview_audio(artifact, info):
     path = artifact.path
-    _, _, mime, data = _embeddable(path, _AUDIO_MIME)
+    _, _, mime, data = _embeddable(path)
     if data is not None:
         return _audio_tag(mime, data)
     import soundfile as sf
@@ -711,7 +674,7 @@ def audio_clip_html(clip):
     """An audio player for a loaded AudioClip (cut to the embed cap)."""
     rate = clip.get("sample_rate")
     duration = float(clip.get("duration") or 0)
-    summary = f"{duration:.2f} s, {rate} Hz, {clip.get('channels')} channel(s)"
+    summary = _core.handlers.get_handler("audio").summary(clip)  # the same line as a saved audio's card
     wav = wav_bytes(clip["data"], rate)
     body = _audio_tag("audio/wav", wav)
     embedded = (len(wav) - 44) / (2.0 * max(1, min(int(clip.get("channels") or 1), 2)) * float(rate))

@@ -12,13 +12,12 @@ import csv
 import datetime
 import io
 import json
-import mimetypes
 import os
 import re
 import urllib.parse
 from typing import Any, Optional
 
-from ..core import catalog
+from ..core import catalog, handlers
 from ..core.format import cell_label, format_size, format_time
 from ..core.handlers import get_handler, kind_for_folder, kind_for_suffix
 
@@ -49,14 +48,6 @@ DEFAULT_LOG_LINES = 200
 _INLINE_TYPES = re.compile(r"^(image/(png|jpeg|gif|webp|bmp|tiff)|audio/[\w.+-]+|video/[\w.+-]+)$")
 _TEXT_SUFFIXES = (".txt", ".log", ".md", ".json", ".yaml", ".yml", ".csv", ".tsv", ".py", ".cfg", ".ini", ".toml")
 _MEDIA_KINDS = ("image", "gif", "audio", "video")
-_EXTRA_TYPES = {
-    ".flac": "audio/flac",
-    ".wav": "audio/wav",
-    ".ogg": "audio/ogg",
-    ".webm": "video/webm",
-    ".mkv": "video/x-matroska",
-    ".webp": "image/webp",
-}
 
 
 class ApiError(Exception):
@@ -278,11 +269,9 @@ def kind_of(rel_path: str, is_log: bool = False) -> str:
 
 
 def media_type(path):
-    suffix = os.path.splitext(path)[1].lower()
-    guessed = _EXTRA_TYPES.get(suffix) or mimetypes.guess_type(path)[0]
-    if suffix in _TEXT_SUFFIXES:
+    if os.path.splitext(path)[1].lower() in _TEXT_SUFFIXES:
         return "text/plain; charset=utf-8"
-    return guessed or "application/octet-stream"
+    return handlers.media_type(path) or "application/octet-stream"
 
 
 def raw_headers(path: str) -> tuple[str, str]:

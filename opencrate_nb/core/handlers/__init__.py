@@ -1,17 +1,23 @@
 """Artifact handlers: the built-in kinds, and kinds that other packages add.
 
-Built-in handler modules are imported on first use, so that asking for the csv
-handler never imports Pillow or torch. Other packages add kinds through the
-entry-point group ``opencrate.handlers`` (name = kind, value = ``module:Class``).
+Each handler class owns its kind's facts: ``kind``, ``folder``, ``suffixes``,
+``media_types`` and the ``describe`` / ``summary`` / ``compare`` methods; the lookups
+here (:func:`kind_for_folder`, :func:`kind_for_suffix`, :func:`media_type`) read them.
+Built-in handler modules are imported on first use and import nothing heavy, so that
+asking for the csv handler never imports Pillow or torch. Other packages add kinds
+through the entry-point group ``opencrate.handlers`` (name = kind, value = ``module:Class``).
 """
 
 import importlib
+import os
 
 from ._base import Handler, require
 from ._clips import AudioClip, GifFrames, VideoClip
+from ._compare import Detail
 
 __all__ = [
     "Handler",
+    "Detail",
     "require",
     "AudioClip",
     "GifFrames",
@@ -22,35 +28,63 @@ __all__ = [
     "get_handler",
     "kind_for_folder",
     "kind_for_suffix",
+    "media_type",
+    "browser_media_type",
+    "builtin_class",
 ]
 
 ENTRY_POINT_GROUP = "opencrate.handlers"
 
-# kind -> (module, class name, folder, suffixes). The folders and suffixes are
-# repeated here so that looking them up never imports a handler module.
+# kind -> (module, class name). Each class holds its own facts (folder, suffixes, media
+# types); its module imports nothing heavy, so reading them never imports Pillow or torch.
 _BUILTIN = {
-    "text": ("_text", "TextHandler", "texts", (".txt",)),
-    "json": ("_json", "JsonHandler", "jsons", (".json",)),
-    "yaml": ("_yaml", "YamlHandler", "yamls", (".yaml", ".yml")),
-    "csv": ("_csv", "CsvHandler", "csvs", (".csv", ".tsv")),
-    "image": ("_image", "ImageHandler", "images", (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")),
-    "gif": ("_gif", "GifHandler", "gifs", (".gif",)),
-    "video": ("_video", "VideoHandler", "videos", (".mp4", ".avi", ".mov", ".mkv", ".webm")),
-    "audio": ("_audio", "AudioHandler", "audios", (".wav", ".flac", ".ogg")),
-    "checkpoint": (
-        "_checkpoint",
-        "CheckpointHandler",
-        "checkpoints",
-        (".pt", ".pth", ".safetensors", ".npz", ".npy", ".joblib", ".pkl", ".pickle"),
-    ),
+    "text": ("_text", "TextHandler"),
+    "json": ("_json", "JsonHandler"),
+    "yaml": ("_yaml", "YamlHandler"),
+    "csv": ("_csv", "CsvHandler"),
+    "image": ("_image", "ImageHandler"),
+    "gif": ("_gif", "GifHandler"),
+    "video": ("_video", "VideoHandler"),
+    "audio": ("_audio", "AudioHandler"),
+    "checkpoint": ("_checkpoint", "CheckpointHandler"),
 }
+#: media types a browser shows inline in <img>, <audio> and <video> (previews, diffs)
+BROWSER_MEDIA_TYPES = frozenset(
+    {
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/bmp",
+        "audio/wav",
+        "audio/flac",
+        "audio/ogg",
+        "audio/mpeg",
+        "video/mp4",
+        "video/webm",
+    }
+)
 
+_classes: dict[str, type[Handler]] = {}
 _instances: dict[str, Handler] = {}
 _entry_points = None
 
 
-def builtin_kinds():
+def builtin_kinds() -> list[str]:
     return list(_BUILTIN)
+
+
+def builtin_class(kind: str) -> type[Handler] | None:
+    """The class of a built-in kind (its facts are class attributes), or None."""
+    cls = _classes.get(kind)
+    if cls is None and kind in _BUILTIN:
+        module_name, class_name = _BUILTIN[kind]
+        cls = _classes[kind] = getattr(importlib.import_module(f"{__name__}.{module_name}"), class_name)
+    return cls
+
+
+def _builtin_classes():
+    return [builtin_class(kind) for kind in _BUILTIN]
 
 
 def _load_entry_points():
@@ -81,10 +115,9 @@ def get_handler(kind):
     handler = _instances.get(kind)
     if handler is not None:
         return handler
-    spec = _BUILTIN.get(kind)
-    if spec is not None:
-        module = importlib.import_module(f"{__name__}.{spec[0]}")
-        handler = getattr(module, spec[1])()
+    cls = builtin_class(kind)
+    if cls is not None:
+        handler = cls()
     else:
         ep = _load_entry_points().get(kind)
         if ep is None:
@@ -114,22 +147,52 @@ def _instantiate_plugin(ep):
     return handler
 
 
-def kind_for_folder(folder):
+def kind_for_folder(folder: str) -> str:
     """The kind stored in a folder of a version (a custom kind's folder is its own name)."""
-    for kind, spec in _BUILTIN.items():
-        if spec[2] == folder:
-            return kind
+    for cls in _builtin_classes():
+        if cls.folder == folder:
+            return cls.kind
     return folder
 
 
-def kind_for_suffix(file_name):
-    """The built-in kind that stores files with this suffix (``metrics.json`` -> ``json``)."""
+def kind_for_suffix(file_name: str) -> str | None:
+    """The built-in kind that stores files with this suffix (``metrics.json`` -> ``json``).
+
+    Text is the last resort (it accepts any suffix), so ``.txt``, ``.md`` and ``.log`` only.
+    """
     lower = file_name.lower()
-    for kind, spec in _BUILTIN.items():
-        if kind == "text":
-            continue
-        if any(lower.endswith(s) for s in spec[3]):
+    for suffixes, kind in _tables()[0]:
+        if lower.endswith(suffixes):
             return kind
-    if lower.endswith((".txt", ".md", ".log")):
-        return "text"
     return None
+
+
+def media_type(file_name: str) -> str | None:
+    """The MIME type of a file by its suffix, from the built-in handlers' ``media_types``; None if unknown.
+
+    The one suffix-to-MIME lookup: previews, diffs and the server all ask here.
+    """
+    return _tables()[1].get(os.path.splitext(file_name)[1].lower())
+
+
+_suffix_tables = None
+
+
+def _tables():
+    """((suffixes, kind) with text last, {suffix: MIME}), read once from the built-in classes."""
+    global _suffix_tables
+    if _suffix_tables is None:
+        classes = sorted(_builtin_classes(), key=lambda cls: cls.kind == "text")
+        by_kind = tuple((tuple(cls.suffixes) + tuple(cls.media_types), cls.kind) for cls in classes)
+        mimes: dict[str, str] = {}
+        for cls in classes:
+            for suffix, mime in cls.media_types.items():
+                mimes.setdefault(suffix, mime)
+        _suffix_tables = (by_kind, mimes)
+    return _suffix_tables
+
+
+def browser_media_type(file_name: str) -> str | None:
+    """:func:`media_type` when a browser can show the file inline (an ``.avi`` or ``.tiff`` it cannot), else None."""
+    found = media_type(file_name)
+    return found if found in BROWSER_MEDIA_TYPES else None

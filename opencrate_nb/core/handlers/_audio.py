@@ -2,8 +2,10 @@
 
 import os
 
-from ._base import Handler, require
+from ..format import plural
+from ._base import Handler, corrupt, require
 from ._clips import AudioClip
+from ._compare import Detail, compare_media
 
 
 def _frames_first(np, data):
@@ -23,6 +25,7 @@ class AudioHandler(Handler):
     folder = "audios"
     suffixes = (".wav", ".flac", ".ogg")
     description = "1-D or 2-D sample arrays (numpy, torch) with a sample rate"
+    media_types = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
 
     def save(self, data, path, sample_rate=None, lib="soundfile", subtype=None):
         if sample_rate is None:
@@ -38,7 +41,12 @@ class AudioHandler(Handler):
         if lib not in ("soundfile", "librosa", "torchaudio", "numpy"):
             raise ValueError(f"Unknown lib {lib!r} for audio: use 'soundfile'.")
         sf = require("soundfile", None, "Loading audio")
-        data, sample_rate = sf.read(path, dtype=dtype)
+        try:
+            data, sample_rate = sf.read(path, dtype=dtype)
+        except sf.LibsndfileError as exc:
+            if "System error" in str(exc) or not os.path.exists(path):
+                raise  # the disk or the path, not the content
+            raise corrupt(path, "libsndfile cannot read it as audio", exc) from None
         channels = 1 if data.ndim == 1 else data.shape[1]
         return AudioClip(data=data, sample_rate=sample_rate, duration=len(data) / float(sample_rate), channels=channels)
 
@@ -54,3 +62,16 @@ class AudioHandler(Handler):
             "format": info.format,
             "subtype": info.subtype,
         }
+
+    def summary(self, description: dict) -> str:
+        get = description.get
+        if not get("sample_rate"):
+            return ""
+        channels = get("channels")
+        return f"{float(get('duration') or 0):.2f} s, {get('sample_rate')} Hz, " + (
+            plural(channels, "channel") if isinstance(channels, int) else "? channels"
+        )
+
+    def compare(self, path_a: str, path_b: str) -> Detail:
+        """The changed facts, and both side by side when a browser can show them."""
+        return compare_media(self, path_a, path_b)

@@ -2,7 +2,12 @@
 
 import os
 from types import ModuleType
-from typing import Any, Callable, ClassVar, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional
+
+from ..format import plural
+
+if TYPE_CHECKING:
+    from ._compare import Detail
 
 
 class Handler:
@@ -39,6 +44,30 @@ class Handler:
         """Whether the handler serialises in memory (``to_bytes``) rather than writing the path itself."""
         return cls.to_bytes is not None
 
+    #: suffix -> MIME type of the files of this kind (``{".png": "image/png"}``); read through
+    #: :func:`opencrate_nb.core.handlers.media_type`, the one suffix-to-MIME lookup
+    media_types: dict[str, str] = {}
+
+    def summary(self, description: dict) -> str:
+        """One line about the content, from :meth:`describe`'s dict, for lists and cards ('' if nothing to say)."""
+        count = description.get("file_count")
+        return plural(count, "file") if isinstance(count, int) else ""
+
+    def compare(self, path_a: str, path_b: str) -> "Detail":
+        """How the file at ``path_b`` differs from the one at ``path_a`` (for ``oc.snapshot.diff``).
+
+        The default lists the :meth:`describe` fields that differ; handlers override it to
+        compare contents (keys, cells, lines, tensors).
+        """
+        from ._compare import Detail, changed_fields
+
+        return Detail(rows=changed_fields(self.describe(path_a), self.describe(path_b)))
+
+
+def counted(count: int, word: str) -> str:
+    """``1,234 rows``: :func:`~opencrate_nb.core.format.plural` with thousands separated."""
+    return f"{count:,}" + plural(count, word)[len(str(count)) :]
+
 
 # import name -> the name pip installs it by, where the two differ
 _PACKAGES = {"PIL": "Pillow", "yaml": "PyYAML", "imageio_ffmpeg": "imageio-ffmpeg"}
@@ -69,3 +98,16 @@ def require(module: str, extra: Optional[str], purpose: str) -> ModuleType:
         raise MissingDependencyError(
             f"{purpose} needs the '{package}' package, which is not installed. Install it with: {command}"
         ) from exc
+
+
+def corrupt(path: str, what: str, exc: BaseException | None = None) -> Exception:
+    """The error for a file that is not what its format says: it says so, and never suggests an unsafe load."""
+    from ..errors import CorruptArtifactError
+
+    first = str(exc).splitlines()[0][:200] if exc is not None and str(exc) else ""
+    cause = f" ({type(exc).__name__}: {first})" if exc is not None else ""
+    return CorruptArtifactError(
+        f"{os.path.basename(path)!r} is corrupt: {what}{cause}. The file was changed, truncated or replaced "
+        "after it was saved; loading it another way will not help. oc.snapshot.verify() tells whether it "
+        "differs from what was saved, and load(version=...) loads an earlier content."
+    )

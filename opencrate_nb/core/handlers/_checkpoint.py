@@ -10,9 +10,12 @@ import json
 import os
 import pickle
 import struct
+from typing import Any
 
-from ..errors import CorruptArtifactError, InvalidNameError, UntrustedContentError
-from ._base import Handler, require
+from ..errors import InvalidNameError, UntrustedContentError
+from ..format import plural
+from ._base import Handler, corrupt, counted, require
+from ._compare import Detail, capped
 
 _TORCH = (".pt", ".pth")
 _PICKLE = (".pkl", ".pickle", ".joblib")
@@ -44,16 +47,6 @@ def _head(path, size=16):
         return f.read(size)
 
 
-def _corrupt(path, what, exc=None):
-    """The error for a file that cannot be what it claims: it says so, and never suggests an unsafe load."""
-    cause = f" ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})" if exc else ""
-    return CorruptArtifactError(
-        f"{os.path.basename(path)!r} is corrupt: {what}{cause}. The file was changed, truncated or replaced "
-        "after it was saved; loading it another way will not help. oc.snapshot.verify() tells whether it "
-        "differs from what was saved, and load(version=...) loads an earlier content."
-    )
-
-
 def _needs_unpickling(exc):
     """torch's weights-only loader refused a class or function (the file is fine, but not only weights)."""
     text = str(exc).lower()
@@ -64,7 +57,7 @@ def _load_torch(path, map_location, safe, mmap):
     torch = require("torch", "torch", "Loading .pt/.pth checkpoints")
     head = _head(path)
     if not head.startswith((*_ZIP_MAGIC, _PICKLE_START)):
-        raise _corrupt(path, "it is neither a torch zip archive nor torch's legacy format")
+        raise corrupt(path, "it is neither a torch zip archive nor torch's legacy format")
     try:
         return torch.load(path, map_location=map_location, weights_only=safe, mmap=mmap)
     except pickle.UnpicklingError as exc:
@@ -73,11 +66,11 @@ def _load_torch(path, map_location, safe, mmap):
                 f"{os.path.basename(path)!r} holds Python objects that safe loading (weights_only=True) refuses: "
                 f"{_first_line(exc)}. If you trust this file, load it with load(weights_only=False)."
             ) from None
-        raise _corrupt(path, "its pickled part is damaged", exc) from None
+        raise corrupt(path, "its pickled part is damaged", exc) from None
     except (EOFError, RuntimeError) as exc:
         if isinstance(exc, RuntimeError) and not _is_format_error(exc):
             raise
-        raise _corrupt(path, "torch cannot read it as a checkpoint", exc) from None
+        raise corrupt(path, "torch cannot read it as a checkpoint", exc) from None
 
 
 _TORCH_MAGIC_NUMBER = 0x1950A86A20F9469CFC6C  # the first pickle of torch's legacy format
@@ -129,9 +122,9 @@ def _load_numpy(path, suffix, trusted):
     np = require("numpy", None, "Loading numpy checkpoints")
     head = _head(path)
     if suffix == ".npy" and not head.startswith(_NPY_MAGIC):
-        raise _corrupt(path, "it does not start with the .npy header")
+        raise corrupt(path, "it does not start with the .npy header")
     if suffix == ".npz" and not head.startswith(_ZIP_MAGIC):
-        raise _corrupt(path, "it is not a zip archive, which every .npz file is")
+        raise corrupt(path, "it is not a zip archive, which every .npz file is")
     import zipfile
     import zlib
 
@@ -145,11 +138,11 @@ def _load_numpy(path, suffix, trusted):
             raise UntrustedContentError(
                 f"{os.path.basename(path)!r} contains pickled Python objects. If you trust this file, load(trusted=True)."
             ) from None
-        raise _corrupt(path, "numpy cannot read it", exc) from None
+        raise corrupt(path, "numpy cannot read it", exc) from None
     except (EOFError, OSError, zipfile.BadZipFile, zlib.error, pickle.UnpicklingError) as exc:
         if isinstance(exc, OSError) and type(exc) is not OSError:
             raise  # FileNotFoundError, PermissionError, disk errors: not the file's content
-        raise _corrupt(path, "numpy cannot read it", exc) from None
+        raise corrupt(path, "numpy cannot read it", exc) from None
 
 
 def _check_pickle_stream(path):
@@ -161,7 +154,7 @@ def _check_pickle_stream(path):
             for _ in pickletools.genops(f):
                 pass
         except Exception as exc:  # noqa: BLE001 - any parse failure means the stream is not a pickle
-            raise _corrupt(path, "it is not a valid pickle", exc) from None
+            raise corrupt(path, "it is not a valid pickle", exc) from None
 
 
 def _state_dict(obj):
@@ -208,7 +201,15 @@ class CheckpointHandler(Handler):
         else:
             raise InvalidNameError(f"Unknown checkpoint suffix {suffix!r}: use one of {', '.join(self.suffixes)}.")
 
-    def load(self, path, map_location=None, weights_only=True, trusted=False, device="cpu", mmap=None):
+    def load(
+        self,
+        path: str,
+        map_location: Any = None,
+        weights_only: bool = True,
+        trusted: bool = False,
+        device: str = "cpu",
+        mmap: bool | None = None,
+    ) -> Any:
         """Load a checkpoint.
 
         ``weights_only=False`` (torch) or ``trusted=True`` (any pickle-based file) allow
@@ -225,7 +226,7 @@ class CheckpointHandler(Handler):
             except Exception as exc:
                 if type(exc).__name__ != "SafetensorError":
                     raise
-                raise _corrupt(path, "it is not a valid safetensors file", exc) from None
+                raise corrupt(path, "it is not a valid safetensors file", exc) from None
         if suffix in (".npz", ".npy"):
             return _load_numpy(path, suffix, trusted)
         if not trusted:
@@ -242,7 +243,7 @@ class CheckpointHandler(Handler):
             try:
                 return pickle.load(f)
             except (pickle.UnpicklingError, EOFError) as exc:
-                raise _corrupt(path, "it is not a valid pickle", exc) from None
+                raise corrupt(path, "it is not a valid pickle", exc) from None
 
     def describe(self, path):
         suffix = _check_supported(path)
@@ -262,6 +263,47 @@ class CheckpointHandler(Handler):
         else:
             info["note"] = "pickle-based: not opened (it could run code)"
         return info
+
+    def summary(self, description: dict) -> str:
+        if "parameters" not in description:
+            return ""
+        tensors = description.get("tensor_count") or 0
+        parameters = description.get("parameters") or 0
+        return f"{description.get('format', '')} \u00b7 {plural(tensors, 'tensor')}, {counted(parameters, 'parameter')}"
+
+    def compare(self, path_a: str, path_b: str) -> Detail:
+        """Keys, tensor shapes and dtypes, scalars and parameter counts (from describe(); values are not read)."""
+        a, b = self.describe(path_a), self.describe(path_b)
+        rows: list[tuple] = []
+        keys_a, keys_b = a.get("keys") or [], b.get("keys") or []
+        rows += [(f"- key {k}", "present", "") for k in keys_a if k not in keys_b]
+        rows += [(f"+ key {k}", "", "present") for k in keys_b if k not in keys_a]
+        tensors_a = {t["name"]: t for t in a.get("tensors") or []}
+        tensors_b = {t["name"]: t for t in b.get("tensors") or []}
+
+        def show(t):
+            return f"{list(t.get('shape') or [])} {t.get('dtype')}"
+
+        rows += [(f"- tensor {n}", show(t), "") for n, t in tensors_a.items() if n not in tensors_b]
+        rows += [(f"+ tensor {n}", "", show(t)) for n, t in tensors_b.items() if n not in tensors_a]
+        rows += [
+            (f"tensor {n}", show(t), show(tensors_b[n]))
+            for n, t in tensors_a.items()
+            if n in tensors_b and show(t) != show(tensors_b[n])
+        ]
+        scalars_a, scalars_b = a.get("scalars") or {}, b.get("scalars") or {}
+        rows += [
+            (k, scalars_a.get(k), scalars_b.get(k))
+            for k in dict.fromkeys([*scalars_a, *scalars_b])
+            if scalars_a.get(k) != scalars_b.get(k)
+        ]
+        for field in ("parameters", "format", "note"):
+            if a.get(field) != b.get(field):
+                rows.append((field, a.get(field), b.get(field)))
+        detail = capped(rows, "differences")
+        if not detail:
+            detail.note = "same keys, tensor shapes and scalars; tensor values differ"
+        return detail
 
 
 def summarize(value):

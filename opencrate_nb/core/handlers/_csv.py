@@ -3,8 +3,11 @@
 import csv
 import io
 import os
+from typing import Any
 
-from ._base import Handler, require
+from ..format import plural
+from ._base import Handler, counted, require
+from ._compare import MAX_TABLE_BYTES, Detail, too_large
 
 HEAD_ROWS = 5
 
@@ -18,8 +21,17 @@ class CsvHandler(Handler):
     folder = "csvs"
     suffixes = (".csv", ".tsv")
     description = "pandas DataFrames, numpy arrays, lists of rows or of dicts"
+    media_types = {".csv": "text/csv", ".tsv": "text/tab-separated-values"}
 
-    def to_bytes(self, obj, path=None, index=None, sep=None, header=True, **kwargs):
+    def to_bytes(
+        self,
+        obj: Any,
+        path: str | None = None,
+        index: bool | None = None,
+        sep: str | None = None,
+        header: bool = True,
+        **kwargs: Any,
+    ) -> bytes:
         """``index=None`` writes the index only when it carries information (not 0..n-1).
 
         ``sep`` defaults to a tab for ``.tsv`` files and a comma otherwise.
@@ -48,16 +60,15 @@ class CsvHandler(Handler):
         rows = list(obj)
         if rows and isinstance(rows[0], dict):
             fields = list(dict.fromkeys(k for row in rows for k in row))
-            writer = csv.DictWriter(buffer, fieldnames=fields, delimiter=sep, lineterminator="\n")
+            dict_writer = csv.DictWriter(buffer, fieldnames=fields, delimiter=sep, lineterminator="\n")
             if header:
-                writer.writeheader()
-            writer.writerows(rows)
+                dict_writer.writeheader()
+            dict_writer.writerows(rows)
         else:
-            writer = csv.writer(buffer, delimiter=sep, lineterminator="\n")
-            writer.writerows(rows)
+            csv.writer(buffer, delimiter=sep, lineterminator="\n").writerows(rows)
         return buffer.getvalue().encode("utf-8")
 
-    def load(self, path, lib="pandas", **kwargs):
+    def load(self, path: str, lib: str = "pandas", **kwargs: Any) -> Any:
         """``lib="pandas"`` -> DataFrame, ``"csv"`` -> list of rows (lists of str), ``"numpy"`` -> ndarray."""
         sep = kwargs.pop("sep", None) or _separator(path)
         if lib == "pandas":
@@ -92,6 +103,53 @@ class CsvHandler(Handler):
             rows = max(rows - 1, 0) if head else 0
         columns = head[0] if head else []
         return {"size": size, "rows": rows, "columns": columns, "head": head[1 : HEAD_ROWS + 1]}
+
+    def summary(self, description: dict) -> str:
+        if "columns" not in description:
+            return ""
+        rows = description.get("rows")
+        shown_rows = counted(rows, "row") if isinstance(rows, int) else "? rows"
+        return f"{shown_rows} \u00d7 {plural(len(description.get('columns') or []), 'column')}"
+
+    def compare(self, path_a: str, path_b: str) -> Detail:
+        """Shape, columns removed and added, and how many cells of the common columns changed (with examples)."""
+        skip = too_large(path_a, path_b, MAX_TABLE_BYTES)
+        if skip:
+            return skip
+        sep = _separator(path_b)
+
+        def read(path):
+            with open(path, newline="", encoding="utf-8", errors="replace") as f:
+                rows = list(csv.reader(f, delimiter=sep))
+            return (rows[0], rows[1:]) if rows else ([], [])
+
+        (head_a, rows_a), (head_b, rows_b) = read(path_a), read(path_b)
+        out = []
+        shape_a, shape_b = f"{len(rows_a)} x {len(head_a)}", f"{len(rows_b)} x {len(head_b)}"
+        if shape_a != shape_b:
+            out.append(("shape (rows x columns)", shape_a, shape_b))
+        gone = [c for c in head_a if c not in head_b]
+        new = [c for c in head_b if c not in head_a]
+        if gone:
+            out.append(("columns removed", ", ".join(gone), ""))
+        if new:
+            out.append(("columns added", "", ", ".join(new)))
+        common = [(head_a.index(c), head_b.index(c), c) for c in head_a if c in head_b]
+        changed = 0
+        examples: list[tuple] = []
+        for number, (row_a, row_b) in enumerate(zip(rows_a, rows_b)):
+            for ia, ib, column in common:
+                x = row_a[ia] if ia < len(row_a) else ""
+                y = row_b[ib] if ib < len(row_b) else ""
+                if x != y:
+                    changed += 1
+                    if len(examples) < 10:
+                        examples.append((f"row {number}, {column}", x, y))
+        compared = min(len(rows_a), len(rows_b)) * len(common)
+        if changed or compared:
+            out.append(("cells changed", "", f"{changed} of {compared}"))
+        out.extend(examples)
+        return Detail(rows=out)
 
 
 def _separator(path):

@@ -2,9 +2,11 @@
 
 import os
 
+from ..format import plural
 from ._base import Handler, require
 from ._clips import GifFrames
-from ._image import to_pil
+from ._compare import Detail, compare_media
+from ._image import pil_content_errors, to_pil
 
 
 class GifHandler(Handler):
@@ -12,6 +14,7 @@ class GifHandler(Handler):
     folder = "gifs"
     suffixes = (".gif",)
     description = "a list of frames (numpy arrays or PIL images)"
+    media_types = {".gif": "image/gif"}
 
     def save(self, frames, path, fps=None, duration_ms=None, loop=0):
         """``fps`` or ``duration_ms`` (per frame) set the speed; the default is 10 frames per second.
@@ -42,7 +45,7 @@ class GifHandler(Handler):
         Image = require("PIL.Image", None, "Loading gifs")
         np = require("numpy", None, "Loading gifs") if lib == "numpy" else None
         frames = GifFrames()
-        with Image.open(path) as image:
+        with pil_content_errors(path), Image.open(path) as image:
             frames.duration_ms = image.info.get("duration", 100)
             frames.loop = image.info.get("loop", 0)
             for index in range(getattr(image, "n_frames", 1)):
@@ -64,3 +67,14 @@ class GifHandler(Handler):
                 "duration_ms": duration,
                 "duration": count * duration / 1000.0,
             }
+
+    def summary(self, description: dict) -> str:
+        get = description.get
+        frames = get("frames")
+        if not isinstance(frames, int) or not frames:
+            return ""
+        return f"{plural(frames, 'frame')}, {get('width')}\u00d7{get('height')}, {float(get('duration') or 0):.1f} s"
+
+    def compare(self, path_a: str, path_b: str) -> Detail:
+        """The changed facts, and both side by side when a browser can show them."""
+        return compare_media(self, path_a, path_b)

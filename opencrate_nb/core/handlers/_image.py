@@ -5,9 +5,12 @@ would (a BGR uint8 array), produced with Pillow and numpy so OpenCV is not neede
 ``lib="numpy"`` returns an RGB(A) array.
 """
 
+import contextlib
 import os
+from typing import Any
 
-from ._base import Handler, require
+from ._base import Handler, corrupt, require
+from ._compare import Detail, compare_media
 
 _JPEG = (".jpg", ".jpeg")
 
@@ -47,11 +50,35 @@ def to_pil(obj):
     return Image.fromarray(array)
 
 
+@contextlib.contextmanager
+def pil_content_errors(path):
+    """Pillow's complaints about a file's content become CorruptArtifactError; disk errors pass untouched."""
+    from PIL import UnidentifiedImageError
+
+    try:
+        yield
+    except UnidentifiedImageError as exc:
+        raise corrupt(path, "Pillow cannot identify it as an image", exc) from None
+    except (SyntaxError, OSError) as exc:
+        if isinstance(exc, OSError) and (type(exc) is not OSError or exc.errno is not None):
+            raise  # a real I/O error (missing file, permissions, disk)
+        raise corrupt(path, "its image data is damaged or cut short", exc) from None
+
+
 class ImageHandler(Handler):
     kind = "image"
     folder = "images"
     suffixes = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
     description = "numpy arrays, PIL images and matplotlib figures"
+    media_types = {
+        ".png": "image/png",
+        ".jpg": "image/jpeg",
+        ".jpeg": "image/jpeg",
+        ".bmp": "image/bmp",
+        ".tif": "image/tiff",
+        ".tiff": "image/tiff",
+        ".webp": "image/webp",
+    }
 
     def save(self, obj, path, dpi=None, bbox_inches="tight", **kwargs):
         if is_figure(obj):
@@ -62,7 +89,14 @@ class ImageHandler(Handler):
             image = image.convert("RGB")
         image.save(path, **kwargs)
 
-    def load(self, path, lib="pil"):
+    def load(self, path: str, lib: str = "pil") -> Any:
+        """``lib="pil"`` -> a PIL image, ``"cv2"`` -> BGR uint8 array, ``"numpy"`` -> RGB(A) array."""
+        if lib not in ("pil", "PIL", "cv2", "numpy"):
+            raise ValueError(f"Unknown lib {lib!r} for images: use 'pil', 'cv2' or 'numpy'.")
+        with pil_content_errors(path):
+            return self._load(path, lib)
+
+    def _load(self, path, lib):
         Image = require("PIL.Image", None, "Loading images")
         if lib in ("pil", "PIL"):
             with Image.open(path) as image:
@@ -89,3 +123,13 @@ class ImageHandler(Handler):
                 "mode": image.mode,
                 "format": image.format,
             }
+
+    def summary(self, description: dict) -> str:
+        get = description.get
+        if not get("width"):
+            return ""
+        return f"{get('width')}\u00d7{get('height')} {get('mode') or ''} {get('format') or ''}".strip()
+
+    def compare(self, path_a: str, path_b: str) -> Detail:
+        """The changed facts, and both side by side when a browser can show them."""
+        return compare_media(self, path_a, path_b)

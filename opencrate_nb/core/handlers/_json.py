@@ -3,8 +3,11 @@
 import functools
 import json
 import os
+from typing import Any
 
-from ._base import Handler
+from ..format import plural
+from ._base import Handler, corrupt
+from ._compare import Detail, compare_values
 
 DESCRIBE_MAX_BYTES = 4 << 20
 
@@ -60,8 +63,16 @@ class JsonHandler(Handler):
     folder = "jsons"
     suffixes = (".json",)
     description = "JSON-serialisable values (dict, list, str, numbers)"
+    media_types = {".json": "application/json"}
 
-    def to_bytes(self, obj, path=None, indent=4, sort_keys=False, ensure_ascii=False):
+    def to_bytes(
+        self,
+        obj: Any,
+        path: str | None = None,
+        indent: int | None = 4,
+        sort_keys: bool = False,
+        ensure_ascii: bool = False,
+    ) -> bytes:
         """Standard JSON only: NaN and infinities are refused (most JSON readers reject them)."""
         try:
             text = _encoder(indent, sort_keys, ensure_ascii)(obj)
@@ -76,9 +87,13 @@ class JsonHandler(Handler):
             ) from None
         return text.encode("utf-8")
 
-    def load(self, path):
+    def load(self, path: str) -> Any:
         with open(path, "rb") as f:
-            return json.loads(f.read())
+            data = f.read()
+        try:
+            return json.loads(data)
+        except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+            raise corrupt(path, "it is not valid JSON", exc) from None
 
     def describe(self, path):
         size = os.path.getsize(path)
@@ -89,6 +104,13 @@ class JsonHandler(Handler):
         value = self.load(path)
         info.update(summarize_value(value))
         return info
+
+    def summary(self, description: dict) -> str:
+        return value_summary(description)
+
+    def compare(self, path_a: str, path_b: str) -> Detail:
+        """Key by key: removed, added and changed keys of the parsed values."""
+        return compare_values(self.load, path_a, path_b)
 
 
 def summarize_value(value, max_keys=50):
@@ -101,3 +123,13 @@ def summarize_value(value, max_keys=50):
     elif isinstance(value, list):
         info["length"] = len(value)
     return info
+
+
+def value_summary(description):
+    """``dict with 3 keys``, ``list with 1 item``: the line of a parsed JSON/YAML value."""
+    kind, length = description.get("type"), description.get("length")
+    if not kind:
+        return ""
+    if not isinstance(length, int):
+        return str(kind)
+    return f"{kind} with {plural(length, 'key' if kind == 'dict' else 'item')}"

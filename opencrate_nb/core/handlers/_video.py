@@ -4,6 +4,7 @@ import os
 
 from ._base import Handler, require
 from ._clips import VideoClip
+from ._compare import Detail, compare_media
 
 _EXTRA = "video"
 
@@ -18,6 +19,13 @@ class VideoHandler(Handler):
     folder = "videos"
     suffixes = (".mp4", ".avi", ".mov", ".mkv", ".webm")
     description = "a sequence of HxWx3 frames and a frame rate"
+    media_types = {
+        ".mp4": "video/mp4",
+        ".avi": "video/x-msvideo",
+        ".mov": "video/quicktime",
+        ".mkv": "video/x-matroska",
+        ".webm": "video/webm",
+    }
 
     def save(self, frames, path, fps=30, codec=None, quality=None):
         iio = _imageio()
@@ -62,3 +70,18 @@ class VideoHandler(Handler):
             "height": height,
             "codec": meta.get("codec"),
         }
+
+    def summary(self, description: dict) -> str:
+        get = description.get
+        if not get("width"):
+            return ""
+        fps, duration = get("fps"), get("duration")
+        return (
+            f"{get('width')}\u00d7{get('height')}"
+            + (f", {float(fps):g} fps" if fps else "")
+            + (f", {float(duration):.1f} s" if duration else "")
+        )
+
+    def compare(self, path_a: str, path_b: str) -> Detail:
+        """The changed facts, and both side by side when a browser can show them."""
+        return compare_media(self, path_a, path_b)

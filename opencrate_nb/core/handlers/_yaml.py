@@ -1,9 +1,11 @@
 """YAML: configuration dicts. Uses PyYAML's safe dumper and loader (C versions when present)."""
 
 import os
+from typing import Any
 
-from ._base import Handler
-from ._json import summarize_value
+from ._base import Handler, corrupt
+from ._compare import Detail, compare_values
+from ._json import summarize_value, value_summary
 
 DESCRIBE_MAX_BYTES = 4 << 20
 
@@ -19,6 +21,7 @@ class YamlHandler(Handler):
     folder = "yamls"
     suffixes = (".yaml", ".yml")
     description = "configuration dicts and lists"
+    media_types = {".yaml": "application/yaml", ".yml": "application/yaml"}
 
     def to_bytes(self, obj, path=None, sort_keys=True, default_flow_style=False):
         yaml = _yaml()
@@ -28,11 +31,16 @@ class YamlHandler(Handler):
         )
         return text.encode("utf-8")
 
-    def load(self, path):
+    def load(self, path: str) -> Any:
         yaml = _yaml()
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         with open(path, "rb") as f:
-            return yaml.load(f, Loader=loader)
+            try:
+                return yaml.load(f, Loader=loader)
+            except yaml.constructor.ConstructorError:
+                raise  # valid YAML with a tag (such as !!python/object) the safe loader refuses: not corrupt
+            except yaml.YAMLError as exc:
+                raise corrupt(path, "it is not valid YAML", exc) from None
 
     def describe(self, path):
         size = os.path.getsize(path)
@@ -40,3 +48,10 @@ class YamlHandler(Handler):
         if size <= DESCRIBE_MAX_BYTES:
             info.update(summarize_value(self.load(path)))
         return info
+
+    def summary(self, description: dict) -> str:
+        return value_summary(description)
+
+    def compare(self, path_a: str, path_b: str) -> Detail:
+        """Key by key, like JSON."""
+        return compare_values(self.load, path_a, path_b)
