@@ -272,7 +272,12 @@ def test_it_polls_with_the_etag_and_only_while_visible(lab, browser, gallery):
 def test_the_command_palette_opens_the_panel(page, gallery):
     page.locator(SIDEBAR).wait_for(state="attached")
     assert not page.locator(SIDEBAR).is_visible()
-    run_command(page, "apputils:activate-command-palette")
+    page.wait_for_function(
+        """() => ['opencrate:show-snapshots', 'apputils:activate-command-palette']
+        .every(id => window.jupyterapp.commands.hasCommand(id))"""
+    )
+    page.locator(".jp-Launcher").click()  # the restored layout is there and has the focus
+    page.keyboard.press("Control+Shift+C")
     palette = page.locator(".jp-ModalCommandPalette")
     palette.locator(".lm-CommandPalette-input").fill("OpenCrate Snapshots")
     item = palette.locator(".lm-CommandPalette-item", has_text="OpenCrate Snapshots").first
