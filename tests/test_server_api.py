@@ -141,10 +141,22 @@ def test_file_summary_of_each_kind(store):
     assert notes["preview"] == {"type": "text", "text": "first", "truncated": True}
 
 
+def test_the_caps_come_from_the_settings_schema():
+    path = os.path.join(os.path.dirname(__file__), "..", "labextension", "schema", "plugin.json")
+    with open(path) as f:
+        properties = json.load(f)["properties"]
+    caps = api.preview_caps()
+    assert caps["max_bytes"] == (properties["previewTextBytes"]["default"], properties["previewTextBytes"]["maximum"])
+    assert caps["rows"] == (properties["previewTableRows"]["default"], properties["previewTableRows"]["maximum"])
+    assert caps["lines"] == (properties["logTailLines"]["default"], properties["logTailLines"]["maximum"])
+
+
 def test_caps_are_bounded_and_checked(store):
     root, version = store
     big = api.file_summary(root, f"{version}/csvs/history.csv", max_rows=10**9)
     assert len(big["preview"]["rows"]) == 50
+    default = api.file_summary(root, f"{version}/csvs/history.csv")
+    assert len(default["preview"]["rows"]) == api.preview_caps()["rows"][0]
     with pytest.raises(api.ApiError) as error:
         api.file_summary(root, f"{version}/csvs/history.csv", max_rows="many")
     assert error.value.status == 400 and "rows must be a whole number" in error.value.message

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import io
 import json
 import mimetypes
@@ -22,10 +23,6 @@ from ..core import catalog
 from ..core.format import cell_label, format_size, format_time
 from ..core.handlers import get_handler, kind_for_folder, kind_for_suffix
 
-#: upper bounds the client cannot raise (its own settings may ask for less)
-MAX_TEXT_BYTES = 1 << 20
-MAX_TABLE_ROWS = 500
-MAX_LOG_LINES = 5000
 #: a table preview reads at most this much of the file, whatever its line lengths (a one-line
 #: 114 MB CSV costs a 256 KiB read), and sends at most this many columns and characters a cell
 MAX_TABLE_BYTES = 256 << 10
@@ -40,9 +37,12 @@ _PARSING_KINDS = ("csv", "json", "yaml")
 #: a Range bound longer than this is past the end of any file (and int() of 5000 digits raises)
 _MAX_RANGE_DIGITS = 18
 
-DEFAULT_TEXT_BYTES = 64 << 10
-DEFAULT_TABLE_ROWS = 20
-DEFAULT_LOG_LINES = 200
+#: The caps a client may send (``max_bytes``, ``rows``, ``lines``) are the sidebar's settings:
+#: their defaults (used when a request gives none) and their maxima (what the server never
+#: exceeds) are read from the settings schema, the one place that states and explains them.
+SETTINGS_SCHEMA = ("schema", "plugin.json")  # inside labextension/ of a checkout
+_SCHEMA_IN_BUILD = ("schemas", "opencrate-nb-labextension", "plugin.json")  # inside a built extension
+_CAPS = {"max_bytes": "previewTextBytes", "rows": "previewTableRows", "lines": "logTailLines"}
 
 # raw content shown inline by the browser (img, audio, video elements, text); anything
 # else is sent as a download so that a saved .html or .svg never runs in the server's origin
@@ -127,7 +127,43 @@ def _hidden(rel_path: str) -> bool:
     return any(part.startswith(".") and part not in (".", "..") for part in re.split(r"[\\/]+", rel_path) if part)
 
 
-def _bounded(value: Optional[str], default: int, maximum: int, what: str) -> int:
+def _schema_candidates() -> list[str]:
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    candidates = [
+        os.path.join(os.path.dirname(package), "labextension", *SETTINGS_SCHEMA),  # a checkout
+        os.path.join(package, "labextension", *_SCHEMA_IN_BUILD),  # built in place (pip install -e)
+    ]
+    try:
+        from jupyter_core.paths import jupyter_path
+    except ImportError:  # pragma: no cover - jupyter_server (which needs jupyter_core) runs this module
+        return candidates
+    candidates += [
+        os.path.join(folder, "opencrate-nb-labextension", *_SCHEMA_IN_BUILD) for folder in jupyter_path("labextensions")
+    ]
+    return candidates
+
+
+@functools.lru_cache(maxsize=1)
+def preview_caps() -> dict[str, tuple[int, int]]:
+    """``{"max_bytes" | "rows" | "lines": (default, maximum)}`` from the sidebar's settings schema."""
+    for candidate in _schema_candidates():
+        try:
+            with open(candidate, encoding="utf-8") as f:
+                properties = json.load(f)["properties"]
+        except (OSError, ValueError, KeyError):
+            continue
+        return {cap: (properties[key]["default"], properties[key]["maximum"]) for cap, key in _CAPS.items()}
+    raise ApiError(
+        500,
+        "The sidebar's settings schema (plugin.json) was not found in this checkout or any labextensions "
+        "folder, so the preview caps are unknown: reinstall opencrate-nb (pip install opencrate-nb).",
+    )
+
+
+def _bounded(value: Optional[str], cap: str) -> int:
+    """A client's cap (``max_bytes``, ``rows``, ``lines``), or its default, never above its maximum."""
+    default, maximum = preview_caps()[cap]
+    what = cap
     if value is None or value == "":
         return default
     text = str(value).strip()
@@ -365,9 +401,9 @@ def file_summary(
     """Summary and preview data of one artifact or log, bounded by the given caps."""
     path = resolve(root, rel_path, allow_hidden)
     assert rel_path is not None  # resolve refused an empty path
-    text_cap = _bounded(max_text_bytes, DEFAULT_TEXT_BYTES, MAX_TEXT_BYTES, "max_bytes")
-    row_cap = _bounded(max_rows, DEFAULT_TABLE_ROWS, MAX_TABLE_ROWS, "rows")
-    line_cap = _bounded(max_lines, DEFAULT_LOG_LINES, MAX_LOG_LINES, "lines")
+    text_cap = _bounded(max_text_bytes, "max_bytes")
+    row_cap = _bounded(max_rows, "rows")
+    line_cap = _bounded(max_lines, "lines")
     kind = kind_of(rel_path)
     stat = os.stat(path)
     summary = {
