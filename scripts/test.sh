@@ -31,4 +31,8 @@ fi
 python -m pip install -q --disable-pip-version-check "torch==2.13.0"
 python -m pip install -q --disable-pip-version-check -e ".[all,test]"
 
+# The sidebar's TypeScript (pip install -e ran jlpm install and built it): eslint and
+# prettier must be clean, then the unit tests of its model (vitest). A few seconds.
+(cd labextension && jlpm lint:check && jlpm test)
+
 python -m pytest "$@"
