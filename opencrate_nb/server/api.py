@@ -337,12 +337,13 @@ def byte_range(header: Optional[str], size: int) -> Optional[tuple[int, int]]:
     so is a bound of more digits than any file size has (``bytes=99999...-``); multi-range
     requests are answered with the whole file, which HTTP allows.
     """
-    match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header or "")
+    text = header or ""
+    match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", text)
     if not match or match.group(1) == match.group(2) == "":
         return None
     first, last = match.group(1), match.group(2)
     if len(first.lstrip("0")) > _MAX_RANGE_DIGITS:
-        raise ApiError(416, f"Range {header[:40]!r}… starts past the end of the file's {size} bytes.")
+        raise ApiError(416, f"Range {text[:40]!r}… starts past the end of the file's {size} bytes.")
     if len(last.lstrip("0")) > _MAX_RANGE_DIGITS:
         last = str(size)  # past any file's end: to the end of this one (or, as a suffix, all of it)
     if first == "":
@@ -350,7 +351,7 @@ def byte_range(header: Optional[str], size: int) -> Optional[tuple[int, int]]:
     else:
         start, end = int(first), min(int(last), size - 1) if last else size - 1
     if start >= size or start > end:
-        raise ApiError(416, f"Range {header!r} is outside the file's {size} bytes.")
+        raise ApiError(416, f"Range {text!r} is outside the file's {size} bytes.")
     return start, end
 
 
