@@ -73,7 +73,7 @@ def show(page, name, preview_type):
     return preview(page)
 
 
-def test_sidebar_shows_the_tree_the_library_made(page, gallery):
+def test_sidebar_shows_the_tree_the_library_made(lab, page, gallery):
     panel = open_sidebar(page)
     assert page.locator('.jp-SideBar [data-id="opencrate-snapshots"]').get_attribute("title") == "OpenCrate snapshots"
     for name in (
@@ -104,8 +104,13 @@ def test_sidebar_shows_the_tree_the_library_made(page, gallery):
         "gallery.log": "ui-components:list",
     }
     assert panel.locator('.opencrate-node[data-type="artifact"] .opencrate-icon svg').count() == 5
-    # a filter keeps the files whose path contains it, with their parents
-    panel.locator(".opencrate-filter").fill("audios/TONE")
+    # sizes read as everywhere else (the server formats them with core.format)
+    from opencrate_nb.core.format import format_size
+
+    size = os.path.getsize(os.path.join(lab.snapshots, gallery, "jsons", "metrics.json"))
+    assert tree_row(page, "metrics.json").locator(".opencrate-node-detail").inner_text() == format_size(size)
+    # a filter keeps the files whose path holds every word of it (any case, any order), with their parents
+    panel.locator(".opencrate-filter").fill("TONE audios")
     page.wait_for_function(f"""() => [...document.querySelectorAll('{SIDEBAR} .opencrate-node-name')]
         .map(n => n.textContent).join('|') === 'gallery|{gallery.split("/")[1]}|audios|tone.wav'""")
 
