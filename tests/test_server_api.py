@@ -330,6 +330,7 @@ def test_a_file_name_that_is_not_utf8_is_sent_escaped(server_root, store):
     with pytest.raises(api.ApiError) as error:
         api.file_summary(root, f"{version}/texts/bad\\xff.txt")
     assert error.value.status == 404
+    assert json.loads(api._dumps({"cell": "\ud800 lone"})) == {"cell": "\\ud800 lone"}
 
 
 def test_tree_json_is_the_tree_and_follows_saves(server_root, store):

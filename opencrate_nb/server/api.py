@@ -243,7 +243,10 @@ def _dumps(value: Any) -> bytes:
 def _escaped(value: Any) -> Any:
     """``value`` with every string's undecodable bytes written as ``\\xNN``."""
     if isinstance(value, str):
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a lone surrogate no file name decoding made (e.g. from a record's JSON)
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, dict):
         return {_escaped(k): _escaped(v) for k, v in value.items()}
     if isinstance(value, list):
