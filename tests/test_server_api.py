@@ -250,6 +250,14 @@ def test_a_symlink_to_a_hidden_file_is_refused_like_the_file(store):
     assert api.resolve(root, f"{version}/texts/r.txt", allow_hidden=True).endswith("record.jsonl")
 
 
+def test_a_fifo_is_refused_instead_of_read_forever(store):
+    root, version = store
+    os.mkfifo(os.path.join(root, version, "texts", "pipe.txt"))
+    with pytest.raises(api.ApiError) as error:
+        api.file_summary(root, f"{version}/texts/pipe.txt")
+    assert error.value.status == 400 and "not a regular file" in error.value.message
+
+
 def test_a_json_nested_thirty_thousand_deep_previews_as_text(store):
     root, version = store
     deep = os.path.join(root, version, "jsons", "deep.json")

@@ -16,6 +16,7 @@ import json
 import mimetypes
 import os
 import re
+import stat
 import urllib.parse
 from typing import Any, Optional
 
@@ -118,8 +119,19 @@ def resolve(root: str, rel_path: Optional[str], allow_hidden: bool = False, must
             f"Refused path {rel_path!r}: hidden files and folders (names starting with '.') "
             "are not served; set ContentsManager.allow_hidden=True to allow them.",
         )
-    if must_exist and not os.path.exists(path):
-        raise ApiError(404, f"No file or folder {rel_path!r} in the snapshot root.")
+    if not must_exist:
+        return path
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ApiError(404, f"No file or folder {rel_path!r} in the snapshot root.") from None
+    except OSError as exc:
+        raise ApiError(403, f"The server cannot read {rel_path!r}: {exc.strerror}.") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        # reading a FIFO would wait forever and a device never ends
+        raise ApiError(400, f"{rel_path!r} is not a regular file (a FIFO, socket or device): only files are served.")
+    if not os.access(path, os.R_OK):
+        raise ApiError(403, f"The server may not read {rel_path!r} (permission denied).")
     return path
 
 
@@ -409,20 +421,20 @@ def file_summary(
     row_cap = _bounded(max_rows, "rows")
     line_cap = _bounded(max_lines, "lines")
     kind = kind_of(rel_path)
-    stat = os.stat(path)
+    facts = os.stat(path)
     summary = {
         "path": rel_path,
         "name": os.path.basename(path),
         "kind": kind,
         "is_dir": os.path.isdir(path),
-        "size": stat.st_size,
-        "size_text": format_size(stat.st_size),
-        "modified": _iso(stat.st_mtime),
-        "modified_text": format_time(stat.st_mtime),
+        "size": facts.st_size,
+        "size_text": format_size(facts.st_size),
+        "modified": _iso(facts.st_mtime),
+        "modified_text": format_time(facts.st_mtime),
         "mime": media_type(path),
     }
     if kind == "log":
-        summary["describe"] = {"size": stat.st_size}
+        summary["describe"] = {"size": facts.st_size}
         summary["preview"] = {"type": "log", "text": catalog.log_tail(root, rel_path, line_cap, text_cap)}
         return summary
     summary["describe"] = info = describe(path, kind)
