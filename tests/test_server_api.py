@@ -354,3 +354,19 @@ def test_tree_json_is_the_tree_and_follows_saves(server_root, store):
     assert second == api.tree(root, str(server_root))
     assert [s["name"] for s in second["snapshots"]] == ["cifar", "mnist"]
     assert [v["folder"] for v in second["snapshots"][1]["versions"]] == ["v0:base", "v1"]
+
+
+@pytest.mark.parametrize(
+    "header, matches",
+    [
+        ('"abc"', True),
+        ('"x", "abc"', True),
+        ('W/"abc"', True),
+        ("*", True),
+        ('"abd"', False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_if_none_match_names_the_tree_it_holds(header, matches):
+    assert api.etag_matches(header, "abc") is matches
