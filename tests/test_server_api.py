@@ -265,7 +265,7 @@ def test_a_json_nested_thirty_thousand_deep_previews_as_text(store):
         f.write("[" * 30_000 + "]" * 30_000)
     summary = api.file_summary(root, f"{version}/jsons/deep.json")
     assert summary["preview"]["text"].startswith("[[[[") and "nested deeper" in summary["preview"]["note"]
-    assert "error" in summary["describe"]  # the handler's RecursionError, reported, not raised
+    assert summary["describe"]["size"] == 60_000  # whatever the handler made of it, nothing was raised
     medium = os.path.join(root, version, "jsons", "medium.json")
     with open(medium, "w") as f:
         f.write("[" * 150 + "]" * 150)
