@@ -37,7 +37,9 @@ python -m pip install -q --disable-pip-version-check -e ".[all,test,dev]"
 # 1. ruff (lint and format) and mypy on core
 bash scripts/lint.sh
 
-# 2. the sidebar's TypeScript (labextension/): its lint and unit tests go here
+# 2. the sidebar's TypeScript (pip install -e ran jlpm install and built it): eslint and
+#    prettier must be clean, then the unit tests of its model (vitest). A few seconds.
+(cd labextension && jlpm lint:check && jlpm test)
 
 # 3. the tests, and the notebooks under notebooks/ run under nbval against their stored outputs
 python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg "$@"

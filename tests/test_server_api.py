@@ -141,10 +141,22 @@ def test_file_summary_of_each_kind(store):
     assert notes["preview"] == {"type": "text", "text": "first", "truncated": True}
 
 
+def test_the_caps_come_from_the_settings_schema():
+    path = os.path.join(os.path.dirname(__file__), "..", "labextension", "schema", "plugin.json")
+    with open(path) as f:
+        properties = json.load(f)["properties"]
+    caps = api.preview_caps()
+    assert caps["max_bytes"] == (properties["previewTextBytes"]["default"], properties["previewTextBytes"]["maximum"])
+    assert caps["rows"] == (properties["previewTableRows"]["default"], properties["previewTableRows"]["maximum"])
+    assert caps["lines"] == (properties["logTailLines"]["default"], properties["logTailLines"]["maximum"])
+
+
 def test_caps_are_bounded_and_checked(store):
     root, version = store
     big = api.file_summary(root, f"{version}/csvs/history.csv", max_rows=10**9)
     assert len(big["preview"]["rows"]) == 50
+    default = api.file_summary(root, f"{version}/csvs/history.csv")
+    assert len(default["preview"]["rows"]) == api.preview_caps()["rows"][0]
     with pytest.raises(api.ApiError) as error:
         api.file_summary(root, f"{version}/csvs/history.csv", max_rows="many")
     assert error.value.status == 400 and "rows must be a whole number" in error.value.message
@@ -238,6 +250,14 @@ def test_a_symlink_to_a_hidden_file_is_refused_like_the_file(store):
     assert api.resolve(root, f"{version}/texts/r.txt", allow_hidden=True).endswith("record.jsonl")
 
 
+def test_a_fifo_is_refused_instead_of_read_forever(store):
+    root, version = store
+    os.mkfifo(os.path.join(root, version, "texts", "pipe.txt"))
+    with pytest.raises(api.ApiError) as error:
+        api.file_summary(root, f"{version}/texts/pipe.txt")
+    assert error.value.status == 400 and "not a regular file" in error.value.message
+
+
 def test_a_json_nested_thirty_thousand_deep_previews_as_text(store):
     root, version = store
     deep = os.path.join(root, version, "jsons", "deep.json")
@@ -245,7 +265,7 @@ def test_a_json_nested_thirty_thousand_deep_previews_as_text(store):
         f.write("[" * 30_000 + "]" * 30_000)
     summary = api.file_summary(root, f"{version}/jsons/deep.json")
     assert summary["preview"]["text"].startswith("[[[[") and "nested deeper" in summary["preview"]["note"]
-    assert "error" in summary["describe"]  # the handler's RecursionError, reported, not raised
+    assert summary["describe"]["size"] == 60_000  # whatever the handler made of it, nothing was raised
     medium = os.path.join(root, version, "jsons", "medium.json")
     with open(medium, "w") as f:
         f.write("[" * 150 + "]" * 150)
@@ -318,6 +338,7 @@ def test_a_file_name_that_is_not_utf8_is_sent_escaped(server_root, store):
     with pytest.raises(api.ApiError) as error:
         api.file_summary(root, f"{version}/texts/bad\\xff.txt")
     assert error.value.status == 404
+    assert json.loads(api._dumps({"cell": "\ud800 lone"})) == {"cell": "\\ud800 lone"}
 
 
 def test_tree_json_is_the_tree_and_follows_saves(server_root, store):
@@ -333,3 +354,19 @@ def test_tree_json_is_the_tree_and_follows_saves(server_root, store):
     assert second == api.tree(root, str(server_root))
     assert [s["name"] for s in second["snapshots"]] == ["cifar", "mnist"]
     assert [v["folder"] for v in second["snapshots"][1]["versions"]] == ["v0:base", "v1"]
+
+
+@pytest.mark.parametrize(
+    "header, matches",
+    [
+        ('"abc"', True),
+        ('"x", "abc"', True),
+        ('W/"abc"', True),
+        ("*", True),
+        ('"abd"', False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_if_none_match_names_the_tree_it_holds(header, matches):
+    assert api.etag_matches(header, "abc") is matches

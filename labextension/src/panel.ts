@@ -56,9 +56,7 @@ export class SnapshotPanel extends Widget {
     );
     this._filter = el('input', 'jp-mod-styled opencrate-filter');
     this._filter.type = 'search';
-    this._filter.placeholder = trans.__(
-      'Filter: words of a path, e.g. mnist v3'
-    );
+    this._filter.placeholder = trans.__('Filter, e.g. mnist v3 loss');
     this._filter.setAttribute(
       'aria-label',
       trans.__('Filter artifacts by the words of their path')

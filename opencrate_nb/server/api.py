@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import io
 import json
 import os
 import re
+import stat
 import urllib.parse
 from typing import Any, Optional
 
@@ -21,10 +23,6 @@ from ..core import catalog, handlers
 from ..core.format import cell_label, format_size, format_time
 from ..core.handlers import get_handler, kind_for_folder, kind_for_suffix
 
-#: upper bounds the client cannot raise (its own settings may ask for less)
-MAX_TEXT_BYTES = 1 << 20
-MAX_TABLE_ROWS = 500
-MAX_LOG_LINES = 5000
 #: a table preview reads at most this much of the file, whatever its line lengths (a one-line
 #: 114 MB CSV costs a 256 KiB read), and sends at most this many columns and characters a cell
 MAX_TABLE_BYTES = 256 << 10
@@ -39,9 +37,12 @@ _PARSING_KINDS = ("csv", "json", "yaml")
 #: a Range bound longer than this is past the end of any file (and int() of 5000 digits raises)
 _MAX_RANGE_DIGITS = 18
 
-DEFAULT_TEXT_BYTES = 64 << 10
-DEFAULT_TABLE_ROWS = 20
-DEFAULT_LOG_LINES = 200
+#: The caps a client may send (``max_bytes``, ``rows``, ``lines``) are the sidebar's settings:
+#: their defaults (used when a request gives none) and their maxima (what the server never
+#: exceeds) are read from the settings schema, the one place that states and explains them.
+SETTINGS_SCHEMA = ("schema", "plugin.json")  # inside labextension/ of a checkout
+_SCHEMA_IN_BUILD = ("schemas", "opencrate-nb-labextension", "plugin.json")  # inside a built extension
+_CAPS = {"max_bytes": "previewTextBytes", "rows": "previewTableRows", "lines": "logTailLines"}
 
 # raw content shown inline by the browser (img, audio, video elements, text); anything
 # else is sent as a download so that a saved .html or .svg never runs in the server's origin
@@ -109,8 +110,19 @@ def resolve(root: str, rel_path: Optional[str], allow_hidden: bool = False, must
             f"Refused path {rel_path!r}: hidden files and folders (names starting with '.') "
             "are not served; set ContentsManager.allow_hidden=True to allow them.",
         )
-    if must_exist and not os.path.exists(path):
-        raise ApiError(404, f"No file or folder {rel_path!r} in the snapshot root.")
+    if not must_exist:
+        return path
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ApiError(404, f"No file or folder {rel_path!r} in the snapshot root.") from None
+    except OSError as exc:
+        raise ApiError(403, f"The server cannot read {rel_path!r}: {exc.strerror}.") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        # reading a FIFO would wait forever and a device never ends
+        raise ApiError(400, f"{rel_path!r} is not a regular file (a FIFO, socket or device): only files are served.")
+    if not os.access(path, os.R_OK):
+        raise ApiError(403, f"The server may not read {rel_path!r} (permission denied).")
     return path
 
 
@@ -118,7 +130,43 @@ def _hidden(rel_path: str) -> bool:
     return any(part.startswith(".") and part not in (".", "..") for part in re.split(r"[\\/]+", rel_path) if part)
 
 
-def _bounded(value: Optional[str], default: int, maximum: int, what: str) -> int:
+def _schema_candidates() -> list[str]:
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    candidates = [
+        os.path.join(os.path.dirname(package), "labextension", *SETTINGS_SCHEMA),  # a checkout
+        os.path.join(package, "labextension", *_SCHEMA_IN_BUILD),  # built in place (pip install -e)
+    ]
+    try:
+        from jupyter_core.paths import jupyter_path
+    except ImportError:  # pragma: no cover - jupyter_server (which needs jupyter_core) runs this module
+        return candidates
+    candidates += [
+        os.path.join(folder, "opencrate-nb-labextension", *_SCHEMA_IN_BUILD) for folder in jupyter_path("labextensions")
+    ]
+    return candidates
+
+
+@functools.lru_cache(maxsize=1)
+def preview_caps() -> dict[str, tuple[int, int]]:
+    """``{"max_bytes" | "rows" | "lines": (default, maximum)}`` from the sidebar's settings schema."""
+    for candidate in _schema_candidates():
+        try:
+            with open(candidate, encoding="utf-8") as f:
+                properties = json.load(f)["properties"]
+        except (OSError, ValueError, KeyError):
+            continue
+        return {cap: (properties[key]["default"], properties[key]["maximum"]) for cap, key in _CAPS.items()}
+    raise ApiError(
+        500,
+        "The sidebar's settings schema (plugin.json) was not found in this checkout or any labextensions "
+        "folder, so the preview caps are unknown: reinstall opencrate-nb (pip install opencrate-nb).",
+    )
+
+
+def _bounded(value: Optional[str], cap: str) -> int:
+    """A client's cap (``max_bytes``, ``rows``, ``lines``), or its default, never above its maximum."""
+    default, maximum = preview_caps()[cap]
+    what = cap
     if value is None or value == "":
         return default
     text = str(value).strip()
@@ -198,7 +246,10 @@ def _dumps(value: Any) -> bytes:
 def _escaped(value: Any) -> Any:
     """``value`` with every string's undecodable bytes written as ``\\xNN``."""
     if isinstance(value, str):
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a lone surrogate no file name decoding made (e.g. from a record's JSON)
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, dict):
         return {_escaped(k): _escaped(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -290,12 +341,13 @@ def byte_range(header: Optional[str], size: int) -> Optional[tuple[int, int]]:
     so is a bound of more digits than any file size has (``bytes=99999...-``); multi-range
     requests are answered with the whole file, which HTTP allows.
     """
-    match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header or "")
+    text = header or ""
+    match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", text)
     if not match or match.group(1) == match.group(2) == "":
         return None
     first, last = match.group(1), match.group(2)
     if len(first.lstrip("0")) > _MAX_RANGE_DIGITS:
-        raise ApiError(416, f"Range {header[:40]!r}… starts past the end of the file's {size} bytes.")
+        raise ApiError(416, f"Range {text[:40]!r}… starts past the end of the file's {size} bytes.")
     if len(last.lstrip("0")) > _MAX_RANGE_DIGITS:
         last = str(size)  # past any file's end: to the end of this one (or, as a suffix, all of it)
     if first == "":
@@ -303,7 +355,7 @@ def byte_range(header: Optional[str], size: int) -> Optional[tuple[int, int]]:
     else:
         start, end = int(first), min(int(last), size - 1) if last else size - 1
     if start >= size or start > end:
-        raise ApiError(416, f"Range {header!r} is outside the file's {size} bytes.")
+        raise ApiError(416, f"Range {text!r} is outside the file's {size} bytes.")
     return start, end
 
 
@@ -354,24 +406,24 @@ def file_summary(
     """Summary and preview data of one artifact or log, bounded by the given caps."""
     path = resolve(root, rel_path, allow_hidden)
     assert rel_path is not None  # resolve refused an empty path
-    text_cap = _bounded(max_text_bytes, DEFAULT_TEXT_BYTES, MAX_TEXT_BYTES, "max_bytes")
-    row_cap = _bounded(max_rows, DEFAULT_TABLE_ROWS, MAX_TABLE_ROWS, "rows")
-    line_cap = _bounded(max_lines, DEFAULT_LOG_LINES, MAX_LOG_LINES, "lines")
+    text_cap = _bounded(max_text_bytes, "max_bytes")
+    row_cap = _bounded(max_rows, "rows")
+    line_cap = _bounded(max_lines, "lines")
     kind = kind_of(rel_path)
-    stat = os.stat(path)
+    facts = os.stat(path)
     summary = {
         "path": rel_path,
         "name": os.path.basename(path),
         "kind": kind,
         "is_dir": os.path.isdir(path),
-        "size": stat.st_size,
-        "size_text": format_size(stat.st_size),
-        "modified": _iso(stat.st_mtime),
-        "modified_text": format_time(stat.st_mtime),
+        "size": facts.st_size,
+        "size_text": format_size(facts.st_size),
+        "modified": _iso(facts.st_mtime),
+        "modified_text": format_time(facts.st_mtime),
         "mime": media_type(path),
     }
     if kind == "log":
-        summary["describe"] = {"size": stat.st_size}
+        summary["describe"] = {"size": facts.st_size}
         summary["preview"] = {"type": "log", "text": catalog.log_tail(root, rel_path, line_cap, text_cap)}
         return summary
     summary["describe"] = info = describe(path, kind)
