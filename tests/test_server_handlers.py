@@ -221,6 +221,23 @@ def test_a_file_name_that_is_not_utf8_leaves_the_tree_readable(lab, version):
     assert "caf\\xe9.txt" in [a["name"] for k in listed["kinds"] for a in k["artifacts"]]
 
 
+def test_a_record_line_nested_thirty_thousand_deep_leaves_the_tree_readable(lab, version):
+    record = os.path.join(lab.snapshots, version, ".crate", "record.jsonl")
+    with open(record, "rb") as f:
+        before = f.read()
+    try:
+        with open(record, "ab") as f:
+            f.write(b'{"a":' * 30000 + b"1" + b"}" * 30000 + b"\n")
+        status, tree = lab.api("tree")
+        assert status == 200
+        name = version.split("/")[0]
+        (listed,) = next(s for s in tree["snapshots"] if s["name"] == name)["versions"]
+        assert "metrics.json" in [a["name"] for k in listed["kinds"] for a in k["artifacts"]]
+    finally:  # the server is shared by the module's tests: leave the record as it was
+        with open(record, "wb") as f:
+            f.write(before)
+
+
 def _peak_rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))

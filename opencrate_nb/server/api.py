@@ -20,7 +20,7 @@ import urllib.parse
 from typing import Any, Optional
 
 from ..core import catalog, handlers
-from ..core.format import cell_label, format_size, format_time
+from ..core.format import format_size, format_time
 from ..core.handlers import get_handler, kind_for_folder, kind_for_suffix
 
 #: a table preview reads at most this much of the file, whatever its line lengths (a one-line
@@ -193,40 +193,10 @@ def tree(root: str, server_root: str, stamp: Optional[str] = None) -> dict[str, 
     """``catalog.tree`` plus its fingerprint and ``base`` (where the root is, for opening files in tabs)."""
     stamp = stamp or catalog.fingerprint(root)
     payload = catalog.tree(root)
-    for snapshot in payload["snapshots"]:
-        for version in snapshot["versions"]:
-            _rendered_version(version)
     payload["root"] = os.path.basename(root)
     payload["base"] = base_path(server_root, root)
     payload["fingerprint"] = stamp
     return payload
-
-
-def _rendered_version(version: dict[str, Any]) -> None:
-    """The rendered facts the sidebar draws (``size_text``, ``modified_text``, ``created_text``,
-    ``cell_label``, ``summary``), where the catalog did not give them yet: one formatter
-    (``core.format``) for every UI. The catalog's own values, when present, are kept."""
-    _rendered(version)
-    if "created_text" not in version:
-        version["created_text"] = format_time(version["created"]) if version.get("created") else None
-    for log in version.get("logs", ()):
-        _rendered(log)
-    for folder in version.get("kinds", ()):
-        for artifact in folder["artifacts"]:
-            if "size_text" in artifact and "cell_label" in artifact and "summary" in artifact:
-                continue  # already rendered (by the catalog, or by an earlier request: the dicts are cached)
-            _rendered(artifact)
-            artifact.setdefault("cell_label", cell_label(artifact.get("cell")))
-            artifact.setdefault("summary", None)
-            for backup in artifact.get("backups", ()):
-                _rendered(backup)
-
-
-def _rendered(entry: dict[str, Any]) -> None:
-    if "size_text" not in entry:
-        entry["size_text"] = format_size(entry.get("size"))
-    if "modified_text" not in entry:
-        entry["modified_text"] = format_time(entry["modified"]) if entry.get("modified") else None
 
 
 _encoded_trees: dict[tuple[str, str], tuple[str, bytes]] = {}  # (root, server root) -> (fingerprint, JSON)
