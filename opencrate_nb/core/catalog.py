@@ -30,6 +30,8 @@ the same), and ``summary`` is the handler's one-line summary when it is cheap to
 dicts returned are shared with the cache: read them, do not change them.
 """
 
+from __future__ import annotations
+
 import contextlib
 import datetime as _dt
 import functools
@@ -40,6 +42,7 @@ import keyword
 import os
 import re
 import threading
+from typing import Any, Optional
 
 from . import _timelines, record, versions
 from ._printable import is_unicode, printable
@@ -66,7 +69,7 @@ _summaries = {}  # (absolute path, sha256 or (size, modified)) -> one-line summa
 # ------------------------------------------------------------------------------------------------
 # paths
 # ------------------------------------------------------------------------------------------------
-def resolve(root, rel_path):
+def resolve(root: str | os.PathLike, rel_path: str) -> str:
     """The absolute real path of ``rel_path`` (``"/"``-separated, relative to ``root``).
 
     Refuses, with a ValueError saying why, anything that could leave ``root``: absolute
@@ -161,7 +164,7 @@ def _version_folders(snapshot_dir, real_root):
         yield number, tag, folder, path
 
 
-def fingerprint(root=DEFAULT_ROOT):
+def fingerprint(root: str | os.PathLike = DEFAULT_ROOT) -> str:
     """A short hash of the stats of every snapshot, version folder, record, env and log under ``root``.
 
     Equal fingerprints mean :func:`tree` would return the same tree, without building it.
@@ -179,13 +182,13 @@ def fingerprint(root=DEFAULT_ROOT):
 # ------------------------------------------------------------------------------------------------
 # the tree
 # ------------------------------------------------------------------------------------------------
-def tree(root=DEFAULT_ROOT):
+def tree(root: str | os.PathLike = DEFAULT_ROOT) -> dict[str, Any]:
     """Every snapshot under ``root``: versions by number, kind folders, artifacts by name, backups, logs."""
     with _without_gc_pauses():
         return _tree(os.fspath(root))
 
 
-def version(version_dir):
+def version(version_dir: str | os.PathLike) -> dict[str, Any]:
     """The dict of one version folder, as :func:`tree` has it (cached the same way)."""
     path = os.path.abspath(os.fspath(version_dir))
     snapshot_dir, folder = os.path.split(path)
@@ -484,7 +487,7 @@ def _add_summaries(version_dir, kind_folder, items):
 # ------------------------------------------------------------------------------------------------
 # what a UI shows next to an item
 # ------------------------------------------------------------------------------------------------
-def load_snippet(root, rel_path, kind):
+def load_snippet(root: str | os.PathLike, rel_path: str, kind: str) -> str:
     """Python code that loads the file at ``rel_path`` (relative to ``root``) into a variable.
 
     Built-in kinds and kinds from other packages load with ``oc.io.<kind>.load(path)``, which
@@ -515,7 +518,7 @@ def _variable_for(file_name, kind):
     return word if word.isidentifier() and not keyword.iskeyword(word) else "value"
 
 
-def log_tail(root, rel_path, max_lines=40, max_bytes=64 << 10):
+def log_tail(root: str | os.PathLike, rel_path: str, max_lines: int = 40, max_bytes: int = 64 << 10) -> str:
     """The last ``max_lines`` lines of a log (or any text file) under root, reading at most ``max_bytes``."""
     path = resolve(root, rel_path)
     with open(path, "rb") as f:
@@ -529,7 +532,9 @@ def log_tail(root, rel_path, max_lines=40, max_bytes=64 << 10):
     return "\n".join(lines[-max_lines:]) if max_lines else ""
 
 
-def saving_cell(root, version_path, cell, before=None):
+def saving_cell(
+    root: str | os.PathLike, version_path: str, cell: Any, before: Optional[str] = None
+) -> Optional[dict[str, Any]]:
     """The notebook cell (from ``.crate/cells.jsonl``) that a record entry's ``cell`` points to, or None.
 
     Kernel restarts reuse execution counts, so the newest matching cell that started no
