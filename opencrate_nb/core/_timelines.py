@@ -235,6 +235,7 @@ class LineFile:
         self.entries: list[Entry] = []
         self.problems: list[LineProblem] = []
         self.pending = 0  # bytes after the last newline: a line being written, or torn by a crash
+        self._pending_mtime = 0
         self._tail = b""
 
     @property
@@ -254,6 +255,8 @@ class LineFile:
         if not restart and st.st_size == self.offset:
             self.pending = 0
             return False, []
+        if not restart and st.st_size == self.offset + self.pending and st.st_mtime_ns == self._pending_mtime:
+            return False, []  # the same unfinished last line as before: not read again
         with open(self.path, "rb") as f:
             if not restart and self._tail:
                 f.seek(self.offset - len(self._tail))
@@ -265,6 +268,7 @@ class LineFile:
             data = f.read()
         end = data.rfind(b"\n")
         self.pending = len(data) - end - 1
+        self._pending_mtime = st.st_mtime_ns
         if end < 0:
             return restart, []  # only a partial line so far
         start = len(self.entries)

@@ -282,8 +282,8 @@ def _build_version(version_dir, rel, number, tag, listing):
             kind = next((i["kind"] for i in items if i["kind"]), None) or kind_for_folder(shown)
             for item in items:
                 item["kind"] = item["kind"] or kind
-            _add_summaries(version_dir, name, items)
             kinds.append({"kind": kind, "folder": shown, "artifacts": items})
+    _add_summaries(version_dir, kinds)
     for kind_folder, recorded in sorted(by_folder.items()):
         problems.append(f"the record lists {len(recorded)} artifact(s) in {kind_folder}/, which is missing")
     artifacts = [item for kind in kinds for item in kind["artifacts"]]
@@ -434,54 +434,63 @@ def _rendered(item):
 
 
 def _item(folder, rel_folder, file_name, entry, shown):
-    if entry is None:
-        entry = {}
-    size, modified = entry.get("size"), entry.get("time")
+    """The dict of one artifact: facts from its record entry (the record index checked their
+    types), or from a stat when the record does not describe it."""
+    get = (entry or _NO_ENTRY).get
+    size, modified, cell = get("size"), get("time"), get("cell")
     if size is None or modified is None:
         full = os.path.join(folder, file_name)
         stat = os.stat(full)
         size, modified = stat.st_size, _iso(stat.st_mtime)
         if os.path.isdir(full):
             size = sum(os.path.getsize(os.path.join(base, f)) for base, _, files in os.walk(full) for f in files)
-    cell = entry.get("cell")
-    cell = {"execution_count": cell.get("execution_count"), "cell_id": cell.get("cell_id")} if cell else None
-    item = {
+    if cell:
+        cell = {"execution_count": cell.get("execution_count"), "cell_id": cell.get("cell_id")}
+    return {
         "name": shown,
-        "kind": entry.get("kind"),
+        "kind": get("kind"),
         "path": f"{rel_folder}/{shown}",
         "size": size,
+        "size_text": format_size(size),
         "modified": modified,
-        "sha256": entry.get("sha256"),
-        "cell": cell,
-        "cell_label": cell_label(cell),
+        "modified_text": _time_text(modified),
+        "sha256": get("sha256"),
+        "cell": cell or None,
+        "cell_label": cell_label(cell) if cell else None,
         "summary": None,
         "backups": [],
     }
-    return _rendered(item)
 
 
-def _add_summaries(version_dir, kind_folder, items):
-    """Fill ``summary`` where it is cheap: small files of kinds read by the standard library."""
+_NO_ENTRY: dict = {}
+
+
+def _add_summaries(version_dir, kinds):
+    """Fill ``summary`` where it is cheap: small files of kinds read by the standard library,
+    at most SUMMARY_MAX_COUNT per version, each content summarised once."""
     budget = SUMMARY_MAX_COUNT
-    for item in items:
-        if budget <= 0:
-            return
-        if item["kind"] not in SUMMARY_KINDS or not isinstance(item["size"], int) or item["size"] > SUMMARY_MAX_BYTES:
-            continue
-        handler = get_handler(item["kind"])
+    for kind in kinds:
+        handler = get_handler(kind["kind"]) if kind["kind"] in SUMMARY_KINDS else None
         summarize = getattr(handler, "summary", None)
         if summarize is None:
             continue
-        budget -= 1
-        full = os.path.join(version_dir, kind_folder, item["name"])
-        key = (os.path.abspath(full), item["sha256"] or (item["size"], item["modified"]))
-        if key not in _summaries:
-            try:
-                line = summarize(handler.describe(full))
-            except Exception:  # noqa: BLE001 - a file that cannot be summarised has no summary
-                line = None
-            _summaries[key] = line if isinstance(line, str) and line else None
-        item["summary"] = _summaries[key]
+        for item in kind["artifacts"]:
+            if budget <= 0:
+                return
+            if item["kind"] != kind["kind"] or not isinstance(item["size"], int) or item["size"] > SUMMARY_MAX_BYTES:
+                continue
+            budget -= 1
+            full = os.path.abspath(os.path.join(version_dir, *item["path"].split("/")[-2:]))
+            key = (full, item["sha256"] or (item["size"], item["modified"]))
+            if key not in _summaries:
+                try:
+                    line = summarize(handler.describe(full))
+                except Exception:  # noqa: BLE001 - a file that cannot be summarised has no summary
+                    line = None
+                if len(_summaries) > 100_000:
+                    _summaries.clear()
+                _summaries[key] = line if isinstance(line, str) and line else None
+            item["summary"] = _summaries[key]
 
 
 # ------------------------------------------------------------------------------------------------
