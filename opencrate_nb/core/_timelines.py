@@ -27,6 +27,7 @@ import os
 import re
 import threading
 import warnings
+from contextlib import AbstractContextManager
 from typing import Any, Callable, Optional, Union
 
 from . import record as _record
@@ -372,12 +373,11 @@ class Timeline:
     def retained(self, keep: int) -> set[str]:
         """Hashes whose objects retention keeps: the current content and the last ``keep`` earlier ones."""
         earlier = self.earlier()
-        kept = {c.sha256 for c in earlier[max(len(earlier) - keep, 0) :]} if keep > 0 else set()
+        chosen = earlier[max(len(earlier) - keep, 0) :] if keep > 0 else []
         current = self.current()
         if current is not None:
-            kept.add(current.sha256)
-        kept.discard(None)
-        return kept
+            chosen = [*chosen, current]
+        return {c.sha256 for c in chosen if c.sha256 is not None}
 
 
 def apply_current(current: dict[str, Entry], entry: Entry) -> None:
@@ -521,6 +521,11 @@ class RecordIndex:
 
     # -- questions -----------------------------------------------------------------------------
     @property
+    def lock(self) -> AbstractContextManager[Any]:
+        """Held while the index is extended: hold it to read several of its parts as of one moment."""
+        return self._guard
+
+    @property
     def entries(self) -> list[Entry]:
         """Every usable record entry, oldest first (described from the files when there is no record)."""
         return self._rebuilt_entries if self.rebuilt else self._record.entries
@@ -598,7 +603,7 @@ class RecordIndex:
             if not same:
                 continue
             started = parse_time(entry.get("time")) if limit is not None else None
-            if started is not None and started > limit:
+            if started is not None and limit is not None and started > limit:
                 continue
             return entry
         return None

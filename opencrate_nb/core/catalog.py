@@ -62,8 +62,10 @@ SUMMARY_MAX_COUNT = 200
 SUMMARY_KINDS = ("text", "json", "yaml")
 
 _cache_lock = threading.Lock()
-_version_cache = {}  # absolute version folder -> (state key, version dict)
-_summaries = {}  # (absolute path, sha256 or (size, modified)) -> one-line summary or None
+_version_cache: dict[str, tuple[Any, dict[str, Any]]] = {}  # absolute version folder -> (state key, version dict)
+_summaries: dict[
+    tuple[str, Any], Optional[str]
+] = {}  # (absolute path, sha256 or (size, modified)) -> one-line summary or None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -323,8 +325,9 @@ def _created(version_dir):
 def _current_entries(version_dir, problems):
     """What the version holds now, from the record index; the lines it could not use become problems."""
     index = _timelines.index_for(version_dir)
-    problems.extend(str(problem) for problem in index.problems)
-    return index.current
+    with index.lock:  # a copy: another thread may extend the index while the tree is built
+        problems.extend(str(problem) for problem in index.problems)
+        return dict(index.current)
 
 
 def _kind_items(version_dir, rel_folder, kind_folder, recorded, problems):
