@@ -1,8 +1,9 @@
 """What every command shares: JSON output, errors, and progress on stderr."""
 
-import json
 import sys
 import time
+
+from ..core._printable import printable_json
 
 LONG_WORK = 500  #: items: below this, no progress is shown
 
@@ -22,7 +23,7 @@ def add_name(parser, optional=True):
 
 
 def emit_json(value):
-    json.dump(value, sys.stdout, indent=1, ensure_ascii=False, default=str)
+    sys.stdout.write(printable_json(value, indent=1, default=str))  # names that are not UTF-8 escaped
     sys.stdout.write("\n")
 
 
