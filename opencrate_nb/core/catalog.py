@@ -224,7 +224,7 @@ def _tree(root_text):
             cache_id = os.path.abspath(path)
             seen.add(cache_id)
             version_list.append(_cached_version(cache_id, path, f"{name}/{folder}", number, tag))
-        snapshots.append({"name": name, "versions": version_list})
+        snapshots.append({"name": printable(name), "versions": version_list})
     with _cache_lock:
         prefix = os.path.abspath(root_text) + os.sep
         for stale in [k for k in _version_cache if k.startswith(prefix) and k not in seen]:
@@ -236,7 +236,7 @@ def _cached_version(cache_id, path, rel, number, tag):
     key, listing = _version_state(path)
     with _cache_lock:
         hit = _version_cache.get(cache_id)
-    if hit is not None and key is not None and hit[0] == key and hit[1]["path"] == rel:
+    if hit is not None and key is not None and hit[0] == key and hit[1]["path"] == printable(rel):
         built = hit[1]
     else:
         built = _build_version(path, rel, number, tag, listing)
@@ -257,6 +257,9 @@ def _iso(timestamp):
 
 def _build_version(version_dir, rel, number, tag, listing):
     problems = []
+    if not is_unicode(rel):
+        problems.append(f"{printable(rel)}: the name is not UTF-8 (shown escaped); rename it to open it")
+        rel, tag = printable(rel), printable_tag(tag)
     entries = _current_entries(version_dir, problems)
     by_folder = {}
     for entry_path, entry in entries.items():
@@ -310,6 +313,11 @@ def _build_version(version_dir, rel, number, tag, listing):
         "warnings": problems,
         "_created_from_env": False,
     }
+
+
+def printable_tag(tag):
+    """A version's tag as it can be shown (tags come from folder names)."""
+    return None if tag is None else printable(tag)
 
 
 def _created(version_dir):
