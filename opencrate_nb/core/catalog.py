@@ -18,7 +18,8 @@ from a cache, so rebuilding after one save re-reads only the version that saved.
         "logs": [{"name", "path", "size", "size_text", "modified", "modified_text"}],
         "kinds": [{"kind", "folder", "artifacts": [{"name", "kind", "path", "size", "size_text",
                    "modified", "modified_text", "sha256", "cell", "cell_label", "summary",
-                   "backups": [{"name", "path", "size", "size_text", "modified", "modified_text"}]}]}]}]}]}
+                   "backups": [{"name", "path", "size", "size_text", "modified", "modified_text",
+                                "cell", "cell_label"}]}]}]}]}]}
 
 Paths are relative to the root and "/"-separated; versions are ordered by number, kind
 folders and artifacts by name, backups in the order they were made. Next to each raw fact
@@ -403,7 +404,7 @@ def _original_of(folder, file_name, stems):
     return None
 
 
-_BACKUP_FIELDS = ("name", "path", "size", "size_text", "modified", "modified_text")
+_BACKUP_FIELDS = ("name", "path", "size", "size_text", "modified", "modified_text", "cell", "cell_label")
 
 
 def _backup_order(version_dir, kind_folder):
