@@ -372,4 +372,9 @@ def test_names_that_are_not_utf8_are_shown_escaped_and_the_tree_stays_utf8(runs)
     odd = _artifacts(v1)["odd\\xff.csv"]
     assert odd["path"] == "mnist/v1/csvs/odd\\xff.csv" and odd["size"] == 4
     assert v1["warnings"] == ["csvs/odd\\xff.csv: the name is not UTF-8 (shown escaped); rename it to open it"]
-    json.dumps(catalog.tree("snapshots"), ensure_ascii=False).encode("utf-8")
+    os.makedirs(b"snapshots/odd\xfe/v0:t\xfe/texts")
+    tree = catalog.tree("snapshots")
+    odd = _version(tree, "odd\\xfe/v0:t\\xfe")
+    assert odd["path"] == "odd\\xfe/v0:t\\xfe" and odd["tag"] == "t\\xfe"
+    assert odd["warnings"] == ["odd\\xfe/v0:t\\xfe: the name is not UTF-8 (shown escaped); rename it to open it"]
+    json.dumps(tree, ensure_ascii=False).encode("utf-8")  # what the server sends

@@ -285,3 +285,10 @@ def test_file_names_that_are_not_utf8_are_shown_escaped(store):
     for argv in (("ls", "exp"), ("show", "exp", "0", "metrics.json")):
         done = run(*argv)
         assert done.returncode == 0, done.stderr.decode()
+    os.makedirs(os.path.join(b"snapshots", b"odd\xfe", b"v0"))
+    os.makedirs(os.path.join(b"snapshots", b"exp", b"v7:t\xfe"))
+    done = run("ls")
+    assert done.returncode == 0 and "odd\\xfe" in done.stdout.decode("utf-8") and "v7:t\\xfe" in done.stdout.decode()
+    rows = json.loads(run("ls", "--json").stdout)  # valid JSON in UTF-8, the names escaped
+    assert {r["name"] for r in rows} == {"exp", "odd\\xfe", "other"} and "v7:t\\xfe" in rows[0]["versions"]
+    assert run("stats").returncode == 0

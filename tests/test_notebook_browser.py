@@ -292,3 +292,15 @@ def test_crate_browse_magic_shows_the_browser(ip):
     assert shown["model_id"] == browser.model_id
     assert browser.visible_names == ["magic", "v0"]
     browser.close()
+
+
+def test_the_widget_and_crate_ls_read_each_fact_the_same(nb, ip):
+    node_id = "mnist/v1/texts/notes.txt"  # the version set up last, which %crate ls lists
+    nb.expand(node_id)
+    _click(nb, node_id)
+    data = nb.selected.data
+    _, _, _, outputs = run_captured(ip, "%crate ls")
+    row = next(line for line in outputs[0].data["text/plain"].splitlines() if line.startswith("notes.txt"))
+    assert data["size_text"] in row and data["modified_text"] in row and data["cell_label"] in row
+    for fact in (data["size_text"], data["modified_text"], data["cell_label"]):
+        assert preview.esc(fact) in nb._meta.value

@@ -251,3 +251,23 @@ def test_the_cell_log_follows_the_same_rule(version):
     assert entries == [good] and len(caught) == 2
     assert _timelines.index_for(version).saving_cell({"execution_count": 4, "cell_id": "c4"}) == good
     assert [p.salvaged for p in _timelines.index_for(version).cell_problems()] == [False, True]
+
+
+def test_an_unfinished_last_line_is_not_read_again_until_the_file_changes(version, monkeypatch):
+    import builtins
+
+    oc.snapshot.json("a.json").save([1])
+    with open(_record_path(version), "ab") as f:
+        f.write(b'{"op":"save","pad":"' + b"x" * (2 << 20))  # a long torn tail, no newline
+    index = _timelines.index_for(version)
+    opened = []
+    real_open = builtins.open
+    with monkeypatch.context() as patch:
+        patch.setattr(builtins, "open", lambda file, *a, **k: opened.append(file) or real_open(file, *a, **k))
+        for _ in range(5):
+            _timelines.index_for(version)
+    assert opened == [] and index.problems[-1].reason.startswith("no end of line yet")
+    record.close_all()
+    with pytest.warns(record.RecordWarning, match="line 2"):
+        oc.snapshot.json("b.json").save([2])  # the writer ends the torn line first; the save is read
+        assert "jsons/b.json" in _timelines.index_for(version).current

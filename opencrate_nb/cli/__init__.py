@@ -43,7 +43,11 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     args.root = getattr(args, "root", "snapshots")
     args.json = getattr(args, "json", False)
+    from ..core._printable import escape_on
     from ..core.errors import OpenCrateError
+
+    escape_on(sys.stdout)  # a file name that is not UTF-8 prints as odd\xff.json
+    escape_on(sys.stderr)
 
     try:
         return args.run(args)

@@ -4,13 +4,13 @@ Sizes, times and saving cells are shown through :mod:`opencrate_nb.core.format`,
 notebook and the sidebar; ``--json`` keeps the raw values.
 """
 
-import json
 import re
 import sys
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..core._printable import printable_json
 from ..core.format import cell_label, format_size, format_time
 
 LONG_WORK = 500  #: items: below this, no progress is shown
@@ -31,7 +31,7 @@ def add_name(parser, optional=True):
 
 
 def emit_json(value):
-    json.dump(value, sys.stdout, indent=1, ensure_ascii=False, default=str)
+    sys.stdout.write(printable_json(value, indent=1, default=str))  # names that are not UTF-8 escaped
     sys.stdout.write("\n")
 
 

@@ -27,6 +27,7 @@ import os
 import re
 import threading
 import warnings
+from contextlib import AbstractContextManager
 from typing import Any, Callable, Optional, Union
 
 from . import record as _record
@@ -235,6 +236,7 @@ class LineFile:
         self.entries: list[Entry] = []
         self.problems: list[LineProblem] = []
         self.pending = 0  # bytes after the last newline: a line being written, or torn by a crash
+        self._pending_mtime = 0
         self._tail = b""
 
     @property
@@ -254,6 +256,8 @@ class LineFile:
         if not restart and st.st_size == self.offset:
             self.pending = 0
             return False, []
+        if not restart and st.st_size == self.offset + self.pending and st.st_mtime_ns == self._pending_mtime:
+            return False, []  # the same unfinished last line as before: not read again
         with open(self.path, "rb") as f:
             if not restart and self._tail:
                 f.seek(self.offset - len(self._tail))
@@ -265,6 +269,7 @@ class LineFile:
             data = f.read()
         end = data.rfind(b"\n")
         self.pending = len(data) - end - 1
+        self._pending_mtime = st.st_mtime_ns
         if end < 0:
             return restart, []  # only a partial line so far
         start = len(self.entries)
@@ -368,12 +373,11 @@ class Timeline:
     def retained(self, keep: int) -> set[str]:
         """Hashes whose objects retention keeps: the current content and the last ``keep`` earlier ones."""
         earlier = self.earlier()
-        kept = {c.sha256 for c in earlier[max(len(earlier) - keep, 0) :]} if keep > 0 else set()
+        chosen = earlier[max(len(earlier) - keep, 0) :] if keep > 0 else []
         current = self.current()
         if current is not None:
-            kept.add(current.sha256)
-        kept.discard(None)
-        return kept
+            chosen = [*chosen, current]
+        return {c.sha256 for c in chosen if c.sha256 is not None}
 
 
 def apply_current(current: dict[str, Entry], entry: Entry) -> None:
@@ -517,6 +521,11 @@ class RecordIndex:
 
     # -- questions -----------------------------------------------------------------------------
     @property
+    def lock(self) -> AbstractContextManager[Any]:
+        """Held while the index is extended: hold it to read several of its parts as of one moment."""
+        return self._guard
+
+    @property
     def entries(self) -> list[Entry]:
         """Every usable record entry, oldest first (described from the files when there is no record)."""
         return self._rebuilt_entries if self.rebuilt else self._record.entries
@@ -594,7 +603,7 @@ class RecordIndex:
             if not same:
                 continue
             started = parse_time(entry.get("time")) if limit is not None else None
-            if started is not None and started > limit:
+            if started is not None and limit is not None and started > limit:
                 continue
             return entry
         return None

@@ -18,7 +18,8 @@ from a cache, so rebuilding after one save re-reads only the version that saved.
         "logs": [{"name", "path", "size", "size_text", "modified", "modified_text"}],
         "kinds": [{"kind", "folder", "artifacts": [{"name", "kind", "path", "size", "size_text",
                    "modified", "modified_text", "sha256", "cell", "cell_label", "summary",
-                   "backups": [{"name", "path", "size", "size_text", "modified", "modified_text"}]}]}]}]}]}
+                   "backups": [{"name", "path", "size", "size_text", "modified", "modified_text",
+                                "cell", "cell_label"}]}]}]}]}]}
 
 Paths are relative to the root and "/"-separated; versions are ordered by number, kind
 folders and artifacts by name, backups in the order they were made. Next to each raw fact
@@ -30,6 +31,8 @@ the same), and ``summary`` is the handler's one-line summary when it is cheap to
 dicts returned are shared with the cache: read them, do not change them.
 """
 
+from __future__ import annotations
+
 import contextlib
 import datetime as _dt
 import functools
@@ -40,7 +43,7 @@ import keyword
 import os
 import re
 import threading
-from typing import Optional
+from typing import Any, Optional
 
 from . import _timelines, record, versions
 from ._printable import is_unicode, printable
@@ -60,14 +63,16 @@ SUMMARY_MAX_COUNT = 200
 SUMMARY_KINDS = ("text", "json", "yaml")
 
 _cache_lock = threading.Lock()
-_version_cache: dict[str, tuple] = {}  # absolute version folder -> (state key, version dict)
-_summaries: dict[tuple, Optional[str]] = {}  # (absolute path, sha256 or (size, modified)) -> one-line summary or None
+_version_cache: dict[str, tuple[Any, dict[str, Any]]] = {}  # absolute version folder -> (state key, version dict)
+_summaries: dict[
+    tuple[str, Any], Optional[str]
+] = {}  # (absolute path, sha256 or (size, modified)) -> one-line summary or None
 
 
 # ------------------------------------------------------------------------------------------------
 # paths
 # ------------------------------------------------------------------------------------------------
-def resolve(root, rel_path):
+def resolve(root: str | os.PathLike, rel_path: str) -> str:
     """The absolute real path of ``rel_path`` (``"/"``-separated, relative to ``root``).
 
     Refuses, with a ValueError saying why, anything that could leave ``root``: absolute
@@ -162,7 +167,7 @@ def _version_folders(snapshot_dir, real_root):
         yield number, tag, folder, path
 
 
-def fingerprint(root=DEFAULT_ROOT):
+def fingerprint(root: str | os.PathLike = DEFAULT_ROOT) -> str:
     """A short hash of the stats of every snapshot, version folder, record, env and log under ``root``.
 
     Equal fingerprints mean :func:`tree` would return the same tree, without building it.
@@ -180,13 +185,13 @@ def fingerprint(root=DEFAULT_ROOT):
 # ------------------------------------------------------------------------------------------------
 # the tree
 # ------------------------------------------------------------------------------------------------
-def tree(root=DEFAULT_ROOT):
+def tree(root: str | os.PathLike = DEFAULT_ROOT) -> dict[str, Any]:
     """Every snapshot under ``root``: versions by number, kind folders, artifacts by name, backups, logs."""
     with _without_gc_pauses():
         return _tree(os.fspath(root))
 
 
-def version(version_dir):
+def version(version_dir: str | os.PathLike) -> dict[str, Any]:
     """The dict of one version folder, as :func:`tree` has it (cached the same way)."""
     path = os.path.abspath(os.fspath(version_dir))
     snapshot_dir, folder = os.path.split(path)
@@ -220,7 +225,7 @@ def _tree(root_text):
             cache_id = os.path.abspath(path)
             seen.add(cache_id)
             version_list.append(_cached_version(cache_id, path, f"{name}/{folder}", number, tag))
-        snapshots.append({"name": name, "versions": version_list})
+        snapshots.append({"name": printable(name), "versions": version_list})
     with _cache_lock:
         prefix = os.path.abspath(root_text) + os.sep
         for stale in [k for k in _version_cache if k.startswith(prefix) and k not in seen]:
@@ -232,7 +237,7 @@ def _cached_version(cache_id, path, rel, number, tag):
     key, listing = _version_state(path)
     with _cache_lock:
         hit = _version_cache.get(cache_id)
-    if hit is not None and key is not None and hit[0] == key and hit[1]["path"] == rel:
+    if hit is not None and key is not None and hit[0] == key and hit[1]["path"] == printable(rel):
         built = hit[1]
     else:
         built = _build_version(path, rel, number, tag, listing)
@@ -253,6 +258,9 @@ def _iso(timestamp):
 
 def _build_version(version_dir, rel, number, tag, listing):
     problems = []
+    if not is_unicode(rel):
+        problems.append(f"{printable(rel)}: the name is not UTF-8 (shown escaped); rename it to open it")
+        rel, tag = printable(rel), printable_tag(tag)
     entries = _current_entries(version_dir, problems)
     by_folder = {}
     for entry_path, entry in entries.items():
@@ -280,8 +288,8 @@ def _build_version(version_dir, rel, number, tag, listing):
             kind = next((i["kind"] for i in items if i["kind"]), None) or kind_for_folder(shown)
             for item in items:
                 item["kind"] = item["kind"] or kind
-            _add_summaries(version_dir, name, items)
             kinds.append({"kind": kind, "folder": shown, "artifacts": items})
+    _add_summaries(version_dir, kinds)
     for kind_folder, recorded in sorted(by_folder.items()):
         problems.append(f"the record lists {len(recorded)} artifact(s) in {kind_folder}/, which is missing")
     artifacts = [item for kind in kinds for item in kind["artifacts"]]
@@ -308,6 +316,11 @@ def _build_version(version_dir, rel, number, tag, listing):
     }
 
 
+def printable_tag(tag):
+    """A version's tag as it can be shown (tags come from folder names)."""
+    return None if tag is None else printable(tag)
+
+
 def _created(version_dir):
     try:
         with open(os.path.join(version_dir, record.RECORD_DIR, ENV_FILE), "rb") as f:
@@ -321,8 +334,9 @@ def _created(version_dir):
 def _current_entries(version_dir, problems):
     """What the version holds now, from the record index; the lines it could not use become problems."""
     index = _timelines.index_for(version_dir)
-    problems.extend(str(problem) for problem in index.problems)
-    return index.current
+    with index.lock:  # a copy: another thread may extend the index while the tree is built
+        problems.extend(str(problem) for problem in index.problems)
+        return dict(index.current)
 
 
 def _kind_items(version_dir, rel_folder, kind_folder, recorded, problems):
@@ -390,7 +404,7 @@ def _original_of(folder, file_name, stems):
     return None
 
 
-_BACKUP_FIELDS = ("name", "path", "size", "size_text", "modified", "modified_text")
+_BACKUP_FIELDS = ("name", "path", "size", "size_text", "modified", "modified_text", "cell", "cell_label")
 
 
 def _backup_order(version_dir, kind_folder):
@@ -432,60 +446,69 @@ def _rendered(item):
 
 
 def _item(folder, rel_folder, file_name, entry, shown):
-    if entry is None:
-        entry = {}
-    size, modified = entry.get("size"), entry.get("time")
+    """The dict of one artifact: facts from its record entry (the record index checked their
+    types), or from a stat when the record does not describe it."""
+    get = (entry or _NO_ENTRY).get
+    size, modified, cell = get("size"), get("time"), get("cell")
     if size is None or modified is None:
         full = os.path.join(folder, file_name)
         stat = os.stat(full)
         size, modified = stat.st_size, _iso(stat.st_mtime)
         if os.path.isdir(full):
             size = sum(os.path.getsize(os.path.join(base, f)) for base, _, files in os.walk(full) for f in files)
-    cell = entry.get("cell")
-    cell = {"execution_count": cell.get("execution_count"), "cell_id": cell.get("cell_id")} if cell else None
-    item = {
+    if cell:
+        cell = {"execution_count": cell.get("execution_count"), "cell_id": cell.get("cell_id")}
+    return {
         "name": shown,
-        "kind": entry.get("kind"),
+        "kind": get("kind"),
         "path": f"{rel_folder}/{shown}",
         "size": size,
+        "size_text": format_size(size),
         "modified": modified,
-        "sha256": entry.get("sha256"),
-        "cell": cell,
-        "cell_label": cell_label(cell),
+        "modified_text": _time_text(modified),
+        "sha256": get("sha256"),
+        "cell": cell or None,
+        "cell_label": cell_label(cell) if cell else None,
         "summary": None,
         "backups": [],
     }
-    return _rendered(item)
 
 
-def _add_summaries(version_dir, kind_folder, items):
-    """Fill ``summary`` where it is cheap: small files of kinds read by the standard library."""
+_NO_ENTRY: dict = {}
+
+
+def _add_summaries(version_dir, kinds):
+    """Fill ``summary`` where it is cheap: small files of kinds read by the standard library,
+    at most SUMMARY_MAX_COUNT per version, each content summarised once."""
     budget = SUMMARY_MAX_COUNT
-    for item in items:
-        if budget <= 0:
-            return
-        if item["kind"] not in SUMMARY_KINDS or not isinstance(item["size"], int) or item["size"] > SUMMARY_MAX_BYTES:
-            continue
-        handler = get_handler(item["kind"])
+    for kind in kinds:
+        handler = get_handler(kind["kind"]) if kind["kind"] in SUMMARY_KINDS else None
         summarize = getattr(handler, "summary", None)
         if summarize is None:
             continue
-        budget -= 1
-        full = os.path.join(version_dir, kind_folder, item["name"])
-        key = (os.path.abspath(full), item["sha256"] or (item["size"], item["modified"]))
-        if key not in _summaries:
-            try:
-                line = summarize(handler.describe(full))
-            except Exception:  # noqa: BLE001 - a file that cannot be summarised has no summary
-                line = None
-            _summaries[key] = line if isinstance(line, str) and line else None
-        item["summary"] = _summaries[key]
+        for item in kind["artifacts"]:
+            if budget <= 0:
+                return
+            if item["kind"] != kind["kind"] or not isinstance(item["size"], int) or item["size"] > SUMMARY_MAX_BYTES:
+                continue
+            budget -= 1
+            full = os.path.abspath(os.path.join(version_dir, *item["path"].split("/")[-2:]))
+            key = (full, item["sha256"] or (item["size"], item["modified"]))
+            if key not in _summaries:
+                try:
+                    line = summarize(handler.describe(full))
+                except Exception:  # noqa: BLE001 - a file that cannot be summarised has no summary
+                    line = None
+                if len(_summaries) > 100_000:
+                    _summaries.clear()
+                _summaries[key] = line if isinstance(line, str) and line else None
+            item["summary"] = _summaries[key]
 
 
 # ------------------------------------------------------------------------------------------------
 # what a UI shows next to an item
 # ------------------------------------------------------------------------------------------------
-def load_snippet(root, rel_path, kind):
+def load_snippet(root: str | os.PathLike, rel_path: str, kind: str) -> str:
     """Python code that loads the file at ``rel_path`` (relative to ``root``) into a variable.
 
     Built-in kinds and kinds from other packages load with ``oc.io.<kind>.load(path)``, which
@@ -516,7 +539,7 @@ def _variable_for(file_name, kind):
     return word if word.isidentifier() and not keyword.iskeyword(word) else "value"
 
 
-def log_tail(root, rel_path, max_lines=40, max_bytes=64 << 10):
+def log_tail(root: str | os.PathLike, rel_path: str, max_lines: int = 40, max_bytes: int = 64 << 10) -> str:
     """The last ``max_lines`` lines of a log (or any text file) under root, reading at most ``max_bytes``."""
     path = resolve(root, rel_path)
     with open(path, "rb") as f:
@@ -530,7 +553,9 @@ def log_tail(root, rel_path, max_lines=40, max_bytes=64 << 10):
     return "\n".join(lines[-max_lines:]) if max_lines else ""
 
 
-def saving_cell(root, version_path, cell, before=None):
+def saving_cell(
+    root: str | os.PathLike, version_path: str, cell: Any, before: Optional[str] = None
+) -> Optional[dict[str, Any]]:
     """The notebook cell (from ``.crate/cells.jsonl``) that a record entry's ``cell`` points to, or None.
 
     Kernel restarts reuse execution counts, so the newest matching cell that started no

@@ -143,7 +143,7 @@ def scan_files(version_dir: str, with_hash: bool = True) -> list[dict]:
     from . import _atomic
     from .handlers import kind_for_folder
 
-    entries = []
+    entries: list[dict] = []
     try:
         kind_folders = sorted(os.scandir(version_dir), key=lambda e: e.name)
     except FileNotFoundError:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Union
 from . import handlers, log, record, versions
 from ._names import check_kind, check_name, check_tag
 from ._paths import shown
+from ._printable import is_unicode
 from .artifact import Artifact
 from .errors import ConfirmationRequired, InvalidNameError, NotSetUpError, UnknownKindError
 
@@ -239,23 +240,39 @@ class Snapshot:
         return self.artifact("checkpoint", name, handler, verbose)
 
     def list_artifacts(self) -> list[Artifact]:
-        """Every artifact of the current version (from the record; files as a fallback)."""
+        """Every artifact of the current version, by folder and name: what the record says it holds
+        (from the cached record index) and what was copied into a kind folder by hand."""
         state = self._require()
-        found = []
-        for rel, entry in sorted(record.current_artifacts(state.dir_path).items()):
-            folder, _, file_name = rel.partition("/")
-            if "/" in file_name or not os.path.lexists(os.path.join(state.dir_path, rel)):
-                continue
-            found.append(self._artifact_for(entry.get("kind") or handlers.kind_for_folder(folder), file_name))
-        known = {a.relative_path for a in found}
-        for entry in record.scan_files(state.dir_path, with_hash=False):
-            if entry["path"] not in known:
-                found.append(self._artifact_for(entry["kind"], entry["name"]))
-        return [a for a in found if a is not None]
+        recorded = record.current_artifacts(state.dir_path)
+        return [a for folder in _kind_folders(state.dir_path) for a in self._artifacts_in(folder, recorded)]
 
     def find(self, file_name: str) -> list[Artifact]:
         """Artifacts named ``file_name`` in any kind folder of the current version."""
-        return [a for a in self.list_artifacts() if a.name == file_name]
+        state = self._require()
+        recorded = record.current_artifacts(state.dir_path)
+        return [a for folder in _kind_folders(state.dir_path) for a in self._artifacts_in(folder, recorded, file_name)]
+
+    def _artifacts_in(self, folder, recorded, only=None):
+        """The artifacts of one kind folder (one listing, no stat each), or only the one named ``only``."""
+        path = os.path.join(self._state.dir_path, folder)
+        if only is not None:
+            names = [only] if os.path.lexists(os.path.join(path, only)) else []
+        else:
+            try:
+                names = sorted(n for n in os.listdir(path) if not n.startswith(".") and is_unicode(n))
+            except OSError:
+                return []
+        found = []
+        for name in names:
+            entry = recorded.get(f"{folder}/{name}")
+            kind = (entry or {}).get("kind") or handlers.kind_for_folder(folder)
+            try:
+                artifact = self._artifact_for(kind, name)
+            except (InvalidNameError, UnicodeError):
+                continue  # copied in by hand under a name opencrate refuses (verify lists it as untracked)
+            if artifact is not None:
+                found.append(artifact)
+        return found
 
     def on_setup(self, hook: SetupHook) -> None:
         """Call ``hook(snapshot)`` after every setup (used by the notebook layer and run environment)."""
@@ -330,6 +347,16 @@ class Snapshot:
         if self._state is None:
             return "<Snapshot (not set up: call oc.snapshot.setup(name=...))>"
         return f"<Snapshot {self._state.name!r} {self._state.folder} at {self.dir_path!r}>"
+
+
+def _kind_folders(version_dir):
+    """The visible folders of a version, by name (kind folders, and custom kinds' folders)."""
+    try:
+        with os.scandir(version_dir) as entries:
+            names = [e.name for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)]
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if is_unicode(n))
 
 
 class _OpaqueArtifact(Artifact):

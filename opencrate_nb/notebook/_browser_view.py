@@ -17,15 +17,16 @@ import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import LabelStyle
 
 from ..core import catalog
-from ..core.format import format_size, plural
+from ..core.format import plural
+from . import _browser_details as details
 from . import _browser_nodes as nodes
-from . import _core, preview
+from . import _core
 from .preview import esc
 
 #: Hidden row widgets kept for reuse (collapsing and expanding a folder costs nothing).
 ROW_CACHE = 600
-#: Lines of a log shown by the log action.
-LOG_LINES = 40
+#: Lines of a log shown by the log action (and in the preview of a log).
+LOG_LINES = details.LOG_LINES
 #: Versions shown expanded when the browser opens (snapshots are opened while they fit).
 OPEN_AT_START = 100
 
@@ -481,95 +482,14 @@ class SnapshotBrowser(widgets.VBox):
         self._shown = (node.id, node.data)
         self._enable_actions(node)
         try:
-            self._preview.value = self._preview_html(node)
+            self._preview.value = details.preview_html(self.root, node, self._artifact)
         except Exception as exc:  # noqa: BLE001 - a preview never breaks the browser
             self._preview.value = f"<div>Preview unavailable: {esc(type(exc).__name__)}: {esc(exc)}</div>"
-        self._meta.value = self._meta_html(node)
+        self._meta.value = details.facts_html(self.root, node)
 
     def _enable_actions(self, node):
         for action, button in self._buttons.items():
             button.disabled = node is None or node.type not in _ACTION_TYPES[action]
-
-    def _preview_html(self, node):
-        """What the item holds: a content preview, a log's tail, or a table of what is inside.
-        The facts about the item are in the details below it (:meth:`_meta_html`), each once."""
-        if node.type in (nodes.ARTIFACT, nodes.BACKUP):
-            artifact = self._artifact(node)
-            return preview.kind_preview(artifact, node.kind, preview.describe(artifact))
-        if node.type == nodes.LOG:
-            return _pre(catalog.log_tail(self.root, node.path, max_lines=LOG_LINES)) or "<div>(empty log)</div>"
-        if node.type == nodes.SNAPSHOT:
-            rows = [
-                [v["folder"], v.get("created_text") or "", v["artifact_count"], v["size_text"]]
-                for v in node.data["versions"][-50:]
-            ]
-            return preview.table_html(["version", "created", "artifacts", "size"], rows)
-        if node.type == nodes.VERSION:
-            rows = [
-                [k["folder"], k["kind"], len(k["artifacts"]), format_size(sum(a["size"] for a in k["artifacts"]))]
-                for k in node.data["kinds"]
-            ]
-            return (
-                preview.table_html(["folder", "kind", "artifacts", "size"], rows)
-                if rows
-                else "<div>No artifacts in this version yet.</div>"
-            )
-        rows = [
-            [a["name"], a["size_text"], a["modified_text"] or ""]
-            for a in node.data["artifacts"][: preview.LISTING_MAX_FILES]
-        ]
-        return preview.table_html(["artifact", "size", "modified"], rows, total_rows=len(node.data["artifacts"]))
-
-    def _meta_html(self, node):
-        """The facts of the selected item, each once, as the catalog rendered them."""
-        data = node.data
-        facts = [("path", f"{self.root}/{node.path}")]
-        if node.type == nodes.VERSION:
-            facts += [
-                ("tag", data["tag"] or "none"),
-                ("created", data.get("created_text") or "unknown"),
-                ("modified", data["modified_text"]),
-                ("size", _size(data)),
-                ("artifacts", data["artifact_count"]),
-                ("logs", ", ".join(log["name"] for log in data["logs"])),
-            ]
-            facts += [("warning", w) for w in data.get("warnings", ())]
-        elif node.type in (nodes.ARTIFACT, nodes.BACKUP, nodes.LOG):
-            facts += [
-                ("kind", node.kind),
-                ("size", _size(data)),
-                ("saved" if data.get("sha256") else "modified", data.get("modified_text") or "unknown"),
-            ]
-            if node.type == nodes.ARTIFACT:
-                facts.append(("by", data.get("cell_label") or "code outside a notebook cell"))
-            if data.get("summary"):
-                facts.append(("content", data["summary"]))
-            if data.get("sha256"):
-                facts.append(("sha256", data["sha256"]))
-            if node.type == nodes.BACKUP:
-                facts.append(("backup of", node.parent.name))
-            if data.get("backups"):
-                facts.append(("backups", ", ".join(b["name"] for b in data["backups"])))
-        html = "".join(f'<tr><th>{esc(k)}</th><td style="word-break:break-all">{esc(v)}</td></tr>' for k, v in facts)
-        html = f'<table style="font-size:12px;margin-top:6px">{html}</table>'
-        if node.type == nodes.ARTIFACT and data.get("cell"):
-            html += self._cell_html(node, data["cell"])
-        return html
-
-    def _cell_html(self, node, cell):
-        """The source of the saving cell, once, folded (its label is in the facts above)."""
-        try:
-            entry = catalog.saving_cell(self.root, node.version["path"], cell, before=node.data.get("modified"))
-        except (OSError, ValueError):
-            entry = None
-        source = entry.get("source") if entry else None
-        if not isinstance(source, str) or not source:
-            return '<div style="font-size:12px;margin-top:4px">The source of the saving cell was not recorded.</div>'
-        return (
-            f'<details class="opencrate-browser-cell" style="font-size:12px;margin-top:4px" open>'
-            f"<summary>source of {esc(node.data.get('cell_label') or 'the saving cell')}</summary>"
-            f"{_pre(source)}</details>"
-        )
 
     def _artifact(self, node):
         """An Artifact object for a node (a backup is an artifact of the same kind with its own name).
@@ -661,21 +581,6 @@ class SnapshotBrowser(widgets.VBox):
         else:
             self._log.value = (
                 f'<div style="font-size:12px;margin-top:6px"><b>{esc(self._log_path)}</b> '
-                f"(last {LOG_LINES} lines){_pre(text)}</div>"
+                f"(last {LOG_LINES} lines){details.pre(text)}</div>"
             )
         _show(self._log, True)
-
-
-_PRE_STYLE = (
-    "max-height:320px;overflow:auto;margin:4px 0 0;padding:6px;white-space:pre-wrap;font-size:12px;"
-    "background:var(--jp-layout-color2,#f6f6f6)"
-)
-
-
-def _pre(text):
-    return f'<pre style="{_PRE_STYLE}">{esc(text)}</pre>' if text else ""
-
-
-def _size(data):
-    size = data.get("size")
-    return f"{data['size_text']} ({size:,} bytes)" if isinstance(size, int) else "unknown"

@@ -84,7 +84,7 @@ def version_listing(version_dir):
         for artifact in kind["artifacts"]:
             items.append(artifact)
             for backup in artifact["backups"]:
-                items.append(dict(backup, kind=artifact["kind"], cell_label=None, backup_of=artifact["name"]))
+                items.append(dict(backup, kind=artifact["kind"], backup_of=artifact["name"]))
     return items
 
 
