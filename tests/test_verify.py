@@ -9,7 +9,7 @@ import pytest
 from _notebook_fixtures import REPO
 
 import opencrate as oc
-from opencrate_nb.core import history, record, verify
+from opencrate_nb.core import _objects, record, verify
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_corrupted_history_content(snap):
     notes = oc.snapshot.text("notes.txt")
     notes.save("second")
     sha = notes.history()[0]["sha256"]
-    with open(history.object_path(snap.dir_path, sha), "ab") as f:
+    with open(_objects.object_path(snap.dir_path, sha), "ab") as f:
         f.write(b"!")
     report = snap.verify()
     assert report.corrupted == [f"ver/v0/.crate/objects/{sha[:2]}/{sha}"]

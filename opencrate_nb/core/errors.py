@@ -27,3 +27,7 @@ class MissingDependencyError(OpenCrateError, ImportError):
 
 class ConfirmationRequired(OpenCrateError, PermissionError):
     """A destructive call (delete, reset) was made without ``confirm=True``."""
+
+
+class DiskFullError(OpenCrateError, OSError):
+    """The disk (or the quota, or the inode table) is full; nothing was changed."""

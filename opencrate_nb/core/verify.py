@@ -14,7 +14,7 @@ import hashlib
 import html
 import os
 
-from . import _atomic, _savelock, _timelines, history, refs
+from . import _atomic, _objects, _savelock, _timelines, refs
 from .record import RECORD_DIR
 
 SMALL_FILE = 1 << 20
@@ -214,7 +214,7 @@ def _plan(ref, report, history_contents):
             if path not in current
         ]
     if history_contents:
-        work += [(None, full, sha, None) for sha, full in history.kept_objects(folder)]
+        work += [(None, full, sha, None) for sha, full in _objects.kept_objects(folder)]
     return work
 
 
@@ -222,12 +222,12 @@ def _visible_files(folder, name):
     """Relative paths of the artifacts on disk: entries of the kind folders, and stray root files."""
     logs = {f"{name}.log", f"{name}.history.log"}
     found = []
-    for entry in history.list_dir(folder):
+    for entry in _objects.list_dir(folder):
         if entry.name.startswith("."):
             continue
         if entry.is_dir(follow_symlinks=False):
             found += [
-                f"{entry.name}/{item.name}" for item in history.list_dir(entry.path) if not item.name.startswith(".")
+                f"{entry.name}/{item.name}" for item in _objects.list_dir(entry.path) if not item.name.startswith(".")
             ]
         elif entry.name not in logs:
             found.append(entry.name)
