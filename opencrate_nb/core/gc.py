@@ -4,8 +4,10 @@ Garbage is what no artifact needs any more:
 
 - history contents beyond retention (:data:`opencrate_nb.core.history.KEEP`), and
   contents no record line mentions;
-- leftovers of interrupted work: hidden ``*.tmp*`` files of saves, ``.*.deleting``
-  entries of deletes and resets, ``.crate/tmp/load-*`` folders of loads.
+- leftovers of interrupted work: hidden ``*.tmp*`` files of saves (in the kind folders,
+  ``.crate`` and the version folder, where the history log is copied), ``.*.deleting``
+  entries of deletes and resets, ``.crate/tmp/load-*`` folders of loads. Changes a killed
+  process left half-done (core/_journal.py) are finished or undone first.
 
 A save in progress is never disturbed: history contents are decided and removed while
 holding the version's save lock (the lock a save holds from keeping the old content to
@@ -20,7 +22,7 @@ import html
 import os
 import time
 
-from . import _atomic, _objects, _retention, _savelock, _timelines, refs
+from . import _atomic, _journal, _objects, _retention, _savelock, _timelines, refs
 from .record import RECORD_DIR
 
 DEFAULT_MIN_AGE = 3600.0  #: seconds: younger leftovers may belong to a save in progress
@@ -118,14 +120,41 @@ def collect(root=refs.DEFAULT_ROOT, name=None, dry_run=True, min_age=DEFAULT_MIN
     now = time.time()
     for ref in refs.iter_versions(root, name):
         with _savelock.version_lock(ref.dir_path):  # no save can keep or record a content meanwhile
+            _finish_interrupted(ref, report, dry_run)
             found = _history_garbage(ref, report, keep, min_age, now)
             _remove(found, report, dry_run, progress)
         _remove(_leftovers(ref.dir_path, min_age, now), report, dry_run, progress)
-    for each in [name] if name is not None else refs.list_names(root):
-        doomed = os.path.join(root, f".{each}.deleting")  # a reset that was interrupted
-        if os.path.lexists(doomed):
-            _remove([_item(doomed, "interrupted reset")], report, dry_run, progress)
+    _remove(_interrupted_resets(root, name), report, dry_run, progress)
     return report
+
+
+def _finish_interrupted(ref, report, dry_run):
+    """Changes a killed process left half-done are finished or undone first (what they name is not garbage)."""
+    if dry_run:
+        report.notes += [
+            f"{ref.label}: interrupted {_journal.describe(intent)} (gc without dry_run, or crate verify --repair, "
+            "finishes it)"
+            for intent in _journal.pending(ref.dir_path)
+        ]
+    else:
+        _journal.recover(ref.dir_path)
+
+
+def _interrupted_resets(root, name):
+    """``<root>/.<name>[.<token>].deleting``: what a reset killed half-way left (no version points there)."""
+    found = []
+    for entry in _objects.list_dir(root):
+        if not (entry.name.startswith(".") and entry.name.endswith(".deleting")):
+            continue
+        stem = entry.name[1 : -len(".deleting")]
+        owner = stem.rsplit(".", 1)[0] if _is_token(stem.rsplit(".", 1)[-1]) and "." in stem else stem
+        if name is None or owner == name:
+            found.append(_item(entry.path, "interrupted reset"))
+    return found
+
+
+def _is_token(text):
+    return len(text) == 8 and all(c in "0123456789abcdef" for c in text)
 
 
 def _item(path, reason, size=None):
@@ -176,11 +205,14 @@ def _leftovers(folder, min_age, now):
 
 
 def _hidden_entries(folder):
-    """Hidden entries of the kind folders and of ``.crate`` (where temporary files are made)."""
+    """Hidden entries of the version folder (copies of the history log), of the kind folders and
+    of ``.crate`` (where temporary files are made)."""
     found = []
     for top in _objects.list_dir(folder):
         if top.is_dir(follow_symlinks=False) and (not top.name.startswith(".") or top.name == RECORD_DIR):
             found += [e for e in _objects.list_dir(top.path) if e.name.startswith(".")]
+        elif top.name.startswith(".") and _atomic.is_temp_name(top.name):
+            found.append(top)
     return found
 
 
