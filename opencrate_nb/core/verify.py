@@ -192,6 +192,19 @@ def _plan(ref, report, history_contents):
     folder = ref.dir_path
     index = _timelines.index_for(folder, fresh=True)
     record_where = f"{ref.label}/{RECORD_DIR}/record.jsonl"
+    interrupted = {}
+    for intent in _journal.pending(folder):
+        interrupted[intent["entry"].get("path")] = intent
+        report.problems.append(
+            Problem(
+                "interrupted",
+                f"{ref.label}/{intent['entry'].get('path')}",
+                f"the {intent.get('op')} of this artifact was interrupted (its process was killed); the next use of "
+                "the version (setup, a save, history()) finishes or undoes it, or run crate verify --repair",
+            )
+        )
+    if index.rebuilt and interrupted:
+        return []  # the first save was interrupted before its record line: nothing else to check
     if index.rebuilt:
         if not _visible_files(folder, ref.name):
             return []  # nothing saved yet
@@ -207,17 +220,6 @@ def _plan(ref, report, history_contents):
     for line, salvaged in index.bad_lines:
         if not salvaged:
             report.problems.append(Problem("record", record_where, f"line {line} is unreadable and was skipped"))
-    interrupted = {}
-    for intent in _journal.pending(folder):
-        interrupted[intent["entry"].get("path")] = intent
-        report.problems.append(
-            Problem(
-                "interrupted",
-                f"{ref.label}/{intent['entry'].get('path')}",
-                f"the {intent.get('op')} of this artifact was interrupted (its process was killed); the next use of "
-                "the version (setup, a save, history()) finishes or undoes it, or run crate verify --repair",
-            )
-        )
     current = index.current_entries()
     work = [
         (path, os.path.join(folder, path), content.sha256, content.size)
