@@ -9,6 +9,7 @@ import atexit
 import os
 import queue
 import secrets
+import sys
 import threading
 
 from . import _atomic
@@ -17,12 +18,14 @@ from ._timelines import index_for
 from .record import RECORD_DIR
 
 PRUNED_PREFIX = "pruned-"
+_HISTORY = __package__ + ".history"
 
 
 def keep_count() -> int:
     """The retention setting now (``history.KEEP``, which users may change at run time)."""
-    from . import history
-
+    history = sys.modules.get(_HISTORY)
+    if history is None:
+        from . import history
     keep = history.KEEP
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
         raise ValueError(f"opencrate_nb.core.history.KEEP must be a whole number >= 0, got {keep!r}.")
@@ -121,9 +124,15 @@ def discard(version_dir: str, target: str) -> bool:
     return True
 
 
+REAP_EVERY = 0.2  # seconds between the reaper's rounds: a save never wakes it (that would cost the GIL)
+
+
 def _delete_forever():
+    import time
+
     while True:
-        _atomic.remove_quietly(_doomed.get())
+        time.sleep(REAP_EVERY)
+        drain()
 
 
 def drain() -> None:

@@ -181,10 +181,14 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
         if keep:
             old, _ = _objects.keep_current(version_dir, rel, path, link=True, new_sha=staged.sha)
         entry = record.make_entry("save", name, kind, rel, staged.size, staged.sha)
-        tmp_rel = _rel(version_dir, staged.tmp)
+        tmp_rel = f"{rel.rpartition('/')[0]}/{os.path.basename(staged.tmp)}"  # a sibling of the artifact
         journal.begin({"op": "save", "entry": entry, "old": old, "ino": staged.st.st_ino, "tmp": tmp_rel})
         try:
-            how = _atomic.swap_in(staged.tmp, path)
+            if keep and old is None:
+                os.rename(staged.tmp, path)  # nothing there (keeping looked): a first save
+                how = _atomic.CREATED
+            else:
+                how = _atomic.swap_in(staged.tmp, path)
         except BaseException:
             journal.end()  # nothing moved
             raise
