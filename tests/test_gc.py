@@ -240,3 +240,21 @@ def test_stats_count_files_history_and_dedup(snap):
     assert row["stored_bytes"] == 3 * size + 3 and row["saved_bytes"] == 2 * size
     assert result.totals("gc") == result.totals()
     assert "gc/v0" in str(result) and json.loads(json.dumps(result.to_dict()))["total"]["files"] == 2
+
+
+def test_leftovers_of_an_interrupted_reset_and_history_log_copy(snap):
+    """A reset killed half-way leaves ``.<name>.<token>.deleting``; a killed log copy a temporary file."""
+    doomed = os.path.join("snapshots", ".gc.0123abcd.deleting")
+    other = os.path.join("snapshots", ".other.0123abcd.deleting")
+    os.makedirs(os.path.join(doomed, "v0"))
+    os.makedirs(os.path.join(other, "v0"))
+    copy = os.path.join(snap.dir_path, ".gc.history.log.0123abcd.tmp.log")
+    with open(copy, "w") as f:
+        f.write("half a copy")
+    report = gc.collect(name="gc", dry_run=False, min_age=0)
+    assert {i.reason for i in report.items} >= {"interrupted reset", "interrupted save"}
+    assert not os.path.exists(doomed) and not os.path.exists(copy)
+    assert os.path.exists(other)  # another name's leftover is that name's business
+    snap.reset(confirm=True)
+    gc.collect(name="other", dry_run=False, min_age=0)  # nothing but the leftover is left of that name
+    assert not os.path.exists(other)

@@ -1,6 +1,7 @@
 """Verifying versions against their record (opencrate_nb/core/verify.py)."""
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -133,3 +134,33 @@ def test_saves_in_another_process_are_not_reported(snap):
     reports.append(verify.verify("ver/v0"))
     assert len(reports) >= 2
     assert [str(r) for r in reports if not r.ok] == []
+
+
+KILLED_BEFORE_THE_RECORD_LINE = """
+import os, signal
+import opencrate as oc
+from opencrate_nb.core import record
+oc.snapshot.setup(name="ver", start=0)
+record._append_whole = lambda fd, line: os.kill(os.getpid(), signal.SIGKILL)  # dies right after the swap
+oc.snapshot.json("metrics.json").save({"loss": 0.25})
+"""
+
+
+def test_an_interrupted_save_is_named_and_repaired(snap):
+    """Killed between moving the new file in and writing its record line: named, then rolled forward."""
+    result = subprocess.run(
+        [sys.executable, "-c", KILLED_BEFORE_THE_RECORD_LINE], env=dict(os.environ, PYTHONPATH=REPO), timeout=120
+    )
+    assert result.returncode == -signal.SIGKILL
+    report = verify.verify("v0", name="ver", root="snapshots")
+    assert [p.kind for p in report.problems] == ["interrupted"]
+    assert "crate verify --repair" in report.problems[0].message
+    assert "ver/v0/jsons/metrics.json" in report.problems[0].where
+    with pytest.warns(UserWarning, match="finished the save of 'jsons/metrics.json'"):
+        repaired = verify.verify("v0", name="ver", root="snapshots", repair=True)
+    assert repaired.ok, str(repaired)
+    items = oc.snapshot.json("metrics.json").history()
+    assert [oc.snapshot.json("metrics.json").load(version=i) for i in range(len(items))] == [
+        {"loss": 0.5},
+        {"loss": 0.25},
+    ]

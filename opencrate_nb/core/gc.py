@@ -118,7 +118,13 @@ def collect(root=refs.DEFAULT_ROOT, name=None, dry_run=True, min_age=DEFAULT_MIN
     report = GcReport(dry_run)
     keep = _retention.keep_count() if keep is None else keep
     now = time.time()
-    for ref in refs.iter_versions(root, name):
+    try:
+        versions = refs.iter_versions(root, name)
+    except refs.VersionNotFoundError:
+        if not _interrupted_resets(root, name):
+            raise
+        versions = []  # a reset of this name was killed half-way: only its leftover remains
+    for ref in versions:
         with _savelock.version_lock(ref.dir_path):  # no save can keep or record a content meanwhile
             _finish_interrupted(ref, report, dry_run)
             found = _history_garbage(ref, report, keep, min_age, now)
