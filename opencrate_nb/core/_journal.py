@@ -2,9 +2,9 @@
 
 Every change of an artifact (save, backup, delete) writes one intent line here, under the
 version's save lock, *before* it touches the artifact's name; the record line completes it
-and the journal is emptied again before the lock is let go. So whoever takes the lock and
-finds the journal not empty knows that a process died in the middle of a change, and
-finishes it:
+and the intent is marked done (its first byte becomes ``#``) before the lock is let go. So
+whoever takes the lock and finds a live intent (a slot starting with ``{``) knows that a
+process died in the middle of a change, and finishes it:
 
 - the new content is under the name (same inode as staged, or same hash): roll forward,
   i.e. append the record line the dead process did not write;
@@ -17,6 +17,7 @@ Recovery runs at the next use of the version: a save (when it takes the lock), s
 The journal is not part of the record: readers of the record never see intents.
 """
 
+import errno
 import json
 import os
 import threading
@@ -28,6 +29,8 @@ from ._timelines import index_for
 from .record import RECORD_DIR
 
 JOURNAL_FILE = "journal.jsonl"
+SLOT = 4096  # bytes per intent: one page, overwritten in place
+LIVE, DONE = b"{", b"#"  # the first byte of a slot: an intent in progress, or one that is done
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -50,23 +53,22 @@ class Journal:
         self.path = journal_path(version_dir)
         self._fd = None
         self._pid = None
-        self._open = 0  # intents of this process not yet completed (nested changes)
+        self._open = []  # offsets of this process's intents not yet completed (nested changes)
+        self._oversized = False  # an intent took more than one slot: empty the file when done
 
     def _file(self):
         fd = self._fd
         if fd is not None and self._pid == os.getpid():
             try:
-                st = os.fstat(fd)
+                if os.fstat(fd).st_nlink:
+                    return fd
             except OSError:
-                st = None
-            if st is not None and st.st_nlink:
-                return fd, st.st_size
-        if fd is not None and self._pid == os.getpid():
+                pass
             try:
                 os.close(fd)
             except OSError:
                 pass
-        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         try:
             fd = os.open(self.path, flags, 0o644)
         except FileNotFoundError:
@@ -74,43 +76,55 @@ class Journal:
                 raise
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             fd = os.open(self.path, flags, 0o644)
-        self._fd, self._pid, self._open = fd, os.getpid(), 0
-        return fd, os.fstat(fd).st_size
+        self._fd, self._pid, self._open = fd, os.getpid(), []
+        return fd
 
     def orphaned(self) -> bool:
         """Whether intents of a dead process wait (call right after taking the lock)."""
         if self._open:
             return False
         try:
-            fd, size = self._file()
+            return os.pread(self._file(), 1, 0) == LIVE
         except OSError:
             return False
-        return size > 0
 
     def begin(self, intent: dict) -> None:
-        """Write the intent of a change, whole, before the change touches anything."""
-        fd, size = self._file()
-        line = (_encode(intent) + "\n").encode("utf-8")
+        """Write the intent of a change, whole, before the change touches anything.
+
+        Intents go in fixed slots that are overwritten in place, so that once the journal has
+        its first block a change costs no allocation (and a full disk cannot stop the intent).
+        """
+        fd = self._file()
+        line = _encode(intent).encode("utf-8")
+        size = -(-(len(line) + 1) // SLOT) * SLOT
+        offset = self._open[-1][0] + self._open[-1][1] if self._open else 0
+        data = line + b" " * (size - len(line) - 1) + b"\n"
         try:
-            _atomic.write_all(fd, line)
+            _pwrite_all(fd, data, offset)
         except OSError as exc:
             _atomic.note_failure(exc)
             try:
-                os.ftruncate(fd, size)
+                os.pwrite(fd, DONE, offset)
             except OSError:
                 pass
             raise
-        self._open += 1
+        self._oversized = self._oversized or size > SLOT
+        self._open.append((offset, size))
 
     def end(self) -> None:
-        """The change is complete (recorded) or undone: forget its intent."""
-        self._open = max(self._open - 1, 0)
-        if self._open == 0 and self._fd is not None:
+        """The change is complete (recorded) or undone: its intent is marked done."""
+        if not self._open or self._fd is None:
+            return
+        offset, _ = self._open.pop()
+        os.pwrite(self._fd, DONE, offset)
+        if not self._open and self._oversized:
             os.ftruncate(self._fd, 0)
+            self._oversized = False
 
     def abandon(self) -> None:
         """A change failed half-way and could not be undone: leave its intent for recovery."""
-        self._open = max(self._open - 1, 0)
+        if self._open:
+            self._open.pop()
 
     def read(self) -> list:
         try:
@@ -120,8 +134,8 @@ class Journal:
             return []
         intents = []
         for line in data.split(b"\n"):
-            if not line.strip():
-                continue
+            if not line.startswith(LIVE):
+                continue  # done (or never begun)
             try:
                 intent = json.loads(line)
             except (ValueError, UnicodeDecodeError):
@@ -131,9 +145,18 @@ class Journal:
         return intents
 
     def clear(self) -> None:
-        fd, _ = self._file()
-        os.ftruncate(fd, 0)
-        self._open = 0
+        os.ftruncate(self._file(), 0)
+        self._open = []
+        self._oversized = False
+
+
+def _pwrite_all(fd, data, offset):
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view, offset = view[written:], offset + written
 
 
 _journals = {}
@@ -151,12 +174,18 @@ def journal_for(version_dir: str) -> Journal:
     return journal
 
 
-def pending(version_dir: str) -> list:
-    """The intents of interrupted changes (read without the lock: for reports)."""
+def _maybe_pending(version_dir):
+    """A cheap look without the lock: does the journal's first slot hold a live intent?"""
     try:
-        if os.path.getsize(journal_path(version_dir)) == 0:
-            return []
+        with open(journal_path(version_dir), "rb") as f:
+            return f.read(1) == LIVE
     except OSError:
+        return False
+
+
+def pending(version_dir: str) -> list:
+    """The intents of interrupted changes (for reports)."""
+    if not _maybe_pending(version_dir):
         return []
     with version_lock(version_dir):
         return journal_for(version_dir).read() if journal_for(version_dir).orphaned() else []
@@ -169,10 +198,7 @@ def describe(intent: dict) -> str:
 
 def recover_if_pending(version_dir: str) -> list:
     """Finish or undo interrupted changes of a version, if any. Returns what was done."""
-    try:
-        if os.path.getsize(journal_path(version_dir)) == 0:
-            return []
-    except OSError:
+    if not _maybe_pending(version_dir):
         return []
     with version_lock(version_dir):
         return recover(version_dir)
