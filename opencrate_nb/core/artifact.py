@@ -20,7 +20,16 @@ class Artifact:
     as ``reset()``) are reachable on the artifact.
     """
 
-    def __init__(self, version_dir, kind, name, handler, folder, verbose=False, custom=False):
+    def __init__(
+        self,
+        version_dir: str,
+        kind: str,
+        name: str,
+        handler: Any,
+        folder: str,
+        verbose: bool = False,
+        custom: bool = False,
+    ) -> None:
         check_name(name, "artifact name")
         self._version_dir = version_dir
         self._kind = kind
@@ -37,24 +46,24 @@ class Artifact:
 
     # -- properties -------------------------------------------------------------------------
     @property
-    def kind(self):
+    def kind(self) -> str:
         return self._kind
 
     @property
-    def exists(self):
+    def exists(self) -> bool:
         return os.path.exists(self.path)
 
     @property
-    def version_dir(self):
+    def version_dir(self) -> str:
         return self._version_dir
 
     @property
-    def relative_path(self):
+    def relative_path(self) -> str:
         """Path inside the version folder, '/'-separated (as in the record)."""
         return self._rel
 
     @property
-    def handler(self):
+    def handler(self) -> Any:
         return self._handler
 
     # -- save / load --------------------------------------------------------------------------
