@@ -168,3 +168,35 @@ def test_hashing_writer_reports_a_failed_large_write(tmp_path):
     with pytest.raises(OSError):
         writer.write(b"x" * (2 << 20))
     writer.close()
+
+
+def test_swap_in_keeps_the_old_file_to_put_back(tmp_path):
+    path, tmp = str(tmp_path / "a.json"), str(tmp_path / ".a.json.0123abcd.tmp.json")
+    with open(path, "w") as f:
+        f.write("old")
+    with open(tmp, "w") as f:
+        f.write("new")
+    how = _atomic.swap_in(tmp, path)
+    assert open(path).read() == "new"
+    if how == _atomic.EXCHANGED:  # Linux: the old file is under the temporary name, ready to go back
+        assert open(tmp).read() == "old"
+        _atomic.swap_back(tmp, path, how)
+        assert open(path).read() == "old" and not os.path.exists(tmp)
+    first = str(tmp_path / "b.json")
+    with open(tmp, "w") as f:
+        f.write("first")
+    assert _atomic.swap_in(tmp, first) == _atomic.CREATED
+    _atomic.swap_back(tmp, first, _atomic.CREATED)
+    assert not os.path.exists(first) and not os.path.exists(tmp)
+
+
+def test_disk_full_is_found_behind_a_library_error():
+    try:
+        try:
+            raise OSError(28, "No space left on device")
+        except OSError as inner:
+            raise RuntimeError("unexpected pos 704 vs 598") from inner
+    except RuntimeError as outer:
+        assert _atomic.disk_full_cause(outer).errno == 28
+    _atomic.forget_failures()
+    assert _atomic.disk_full_cause(ValueError("bad input")) is None

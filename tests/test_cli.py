@@ -13,7 +13,7 @@ from _notebook_fixtures import IN_CI, forget_snapshot
 
 import opencrate as oc
 from opencrate_nb.cli import main
-from opencrate_nb.core import history
+from opencrate_nb.core import _objects
 
 COMMANDS = ("ls", "log", "show", "diff", "verify", "gc", "stats")
 
@@ -192,7 +192,7 @@ def test_verify_exit_status(store, capsys):
 
 
 def test_gc_is_a_dry_run_unless_yes(store, capsys):
-    objects = history.objects_dir(os.path.join("snapshots", "exp", "v1:tuned"))
+    objects = _objects.objects_dir(os.path.join("snapshots", "exp", "v1:tuned"))
     status, out, _ = crate(capsys, "gc", "--keep", "0")
     assert status == 0 and out.startswith("gc would remove 1 item") and "run again with --yes" in out
     assert os.listdir(objects)

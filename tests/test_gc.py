@@ -13,12 +13,12 @@ import pytest
 from _notebook_fixtures import REPO
 
 import opencrate as oc
-from opencrate_nb.core import _savelock, gc, history, record
+from opencrate_nb.core import _objects, _retention, _savelock, gc, history, record
 
 
-def _objects(version_dir):
+def _stored(version_dir):
     found = []
-    for folder, _, files in os.walk(history.objects_dir(version_dir)):
+    for folder, _, files in os.walk(_objects.objects_dir(version_dir)):
         found += [os.path.join(folder, f) for f in files]
     return sorted(found)
 
@@ -34,10 +34,10 @@ def test_contents_beyond_retention_go_only_when_asked(snap):
     log = oc.snapshot.text("log.txt")
     for n in range(5):
         log.save(f"line {n}")
-    assert len(_objects(snap.dir_path)) == 4
+    assert len(_stored(snap.dir_path)) == 4
     dry = gc.collect(keep=1)
     assert dry.dry_run and len(dry.items) == 3 and {i.reason for i in dry.items} == {"beyond retention"}
-    assert len(_objects(snap.dir_path)) == 4 and "dry run: nothing was removed" in str(dry)
+    assert len(_stored(snap.dir_path)) == 4 and "dry run: nothing was removed" in str(dry)
     done = gc.collect(keep=1, dry_run=False)
     assert done.bytes == sum(len(f"line {n}") for n in range(3))
     assert [item["available"] for item in log.history()] == [False, False, False, True, True]
@@ -57,7 +57,7 @@ def test_leftovers_of_interrupted_work(snap):
             f.write("partial")
     os.makedirs(load_dir)
     os.makedirs(os.path.join(reset, "v0"))
-    pruned = os.path.join(snap.dir_path, ".crate", "tmp", history.PRUNED_PREFIX + "0123456789ab")
+    pruned = os.path.join(snap.dir_path, ".crate", "tmp", _retention.PRUNED_PREFIX + "0123456789ab")
     with open(pruned, "w") as f:
         f.write("a content retention dropped, left by a process killed before freeing it")
     young = gc.collect(dry_run=False)  # a save may still be writing the temporary file: keep it
@@ -74,7 +74,7 @@ def test_unreferenced_contents_wait_for_min_age(snap):
     oc.snapshot.text("a.txt").save("a")
     data = b"never recorded"
     sha = hashlib.sha256(data).hexdigest()
-    path = history.object_path(snap.dir_path, sha)
+    path = _objects.object_path(snap.dir_path, sha)
     os.makedirs(os.path.dirname(path))
     with open(path, "wb") as f:
         f.write(data)
@@ -91,7 +91,7 @@ def test_a_damaged_record_leaves_history_alone(snap):
         f.write(b"not json\n")
     report = gc.collect(dry_run=False, keep=0, min_age=0)
     assert report.items == [] and "record damaged" in report.notes[0]
-    assert len(_objects(snap.dir_path)) == 3
+    assert len(_stored(snap.dir_path)) == 3
 
 
 def test_folder_contents(snap):
@@ -126,7 +126,7 @@ def test_gc_waits_for_a_save_in_progress(snap):
     worker.start()
     worker.join(0.3)
     blocked = worker.is_alive()
-    objects_meanwhile = len(_objects(snap.dir_path))
+    objects_meanwhile = len(_stored(snap.dir_path))
     lock.release()
     worker.join(30)
     assert blocked and objects_meanwhile == 2
@@ -166,7 +166,7 @@ def _many_contents(version_dir, count):
         data = json.dumps({"n": n}).encode()
         sha = hashlib.sha256(data).hexdigest()
         last = n == count - 1
-        target = os.path.join(version_dir, "jsons", "m.json") if last else history.object_path(version_dir, sha)
+        target = os.path.join(version_dir, "jsons", "m.json") if last else _objects.object_path(version_dir, sha)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "wb") as f:
             f.write(data)
@@ -223,11 +223,11 @@ def test_a_gc_killed_half_way_loses_nothing_it_should_keep(workdir):
     version_dir = os.path.join("snapshots", "big", "v0")
     total, pause_after = 100, 40
     _many_contents(version_dir, total)
-    assert len(_objects(version_dir)) == total - 1
+    assert len(_stored(version_dir)) == total - 1
     ready, ready_for_child = os.pipe()
     env = dict(os.environ, PYTHONPATH=REPO, READY_FD=str(ready_for_child), PAUSE_AFTER=str(pause_after))
     proc = subprocess.Popen(
-        [sys.executable, "-c", _GC_THAT_PAUSES, history.objects_dir(version_dir)],
+        [sys.executable, "-c", _GC_THAT_PAUSES, _objects.objects_dir(version_dir)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -244,7 +244,7 @@ def test_a_gc_killed_half_way_loses_nothing_it_should_keep(workdir):
         os.close(ready)
         proc.kill()
         proc.communicate(timeout=30)
-    left = len(_objects(version_dir))
+    left = len(_stored(version_dir))
     assert left == total - 1 - pause_after  # killed mid-removal, exactly where it paused
     oc.snapshot.setup(name="big", start=0)
     artifact = oc.snapshot.json("m.json")
@@ -256,7 +256,7 @@ def test_a_gc_killed_half_way_loses_nothing_it_should_keep(workdir):
     artifact.save({"n": "after the kill"})  # and the killed process's lock is gone
     assert artifact.load(version=-2) == {"n": total - 1} and artifact.load(version=-3) == {"n": total - 2}
     assert gc.collect(dry_run=False, keep=2).bytes == len(json.dumps({"n": total - 3}))
-    assert len(_objects(version_dir)) == 2 and oc.snapshot.verify().ok
+    assert len(_stored(version_dir)) == 2 and oc.snapshot.verify().ok
 
 
 def test_stats_count_files_history_and_dedup(snap):
@@ -274,3 +274,21 @@ def test_stats_count_files_history_and_dedup(snap):
     assert row["stored_bytes"] == 3 * size + 3 and row["saved_bytes"] == 2 * size
     assert result.totals("gc") == result.totals()
     assert "gc/v0" in str(result) and json.loads(json.dumps(result.to_dict()))["total"]["files"] == 2
+
+
+def test_leftovers_of_an_interrupted_reset_and_history_log_copy(snap):
+    """A reset killed half-way leaves ``.<name>.<token>.deleting``; a killed log copy a temporary file."""
+    doomed = os.path.join("snapshots", ".gc.0123abcd.deleting")
+    other = os.path.join("snapshots", ".other.0123abcd.deleting")
+    os.makedirs(os.path.join(doomed, "v0"))
+    os.makedirs(os.path.join(other, "v0"))
+    copy = os.path.join(snap.dir_path, ".gc.history.log.0123abcd.tmp.log")
+    with open(copy, "w") as f:
+        f.write("half a copy")
+    report = gc.collect(name="gc", dry_run=False, min_age=0)
+    assert {i.reason for i in report.items} >= {"interrupted reset", "interrupted save"}
+    assert not os.path.exists(doomed) and not os.path.exists(copy)
+    assert os.path.exists(other)  # another name's leftover is that name's business
+    snap.reset(confirm=True)
+    gc.collect(name="other", dry_run=False, min_age=0)  # nothing but the leftover is left of that name
+    assert not os.path.exists(other)

@@ -13,12 +13,12 @@ import pytest
 from _notebook_fixtures import REPO
 
 import opencrate as oc
-from opencrate_nb.core import _timelines, history
+from opencrate_nb.core import _objects, _retention, _timelines, history
 
 
-def _objects(version_dir):
+def _stored(version_dir):
     found = []
-    for folder, _, files in os.walk(history.objects_dir(version_dir)):
+    for folder, _, files in os.walk(_objects.objects_dir(version_dir)):
         found += [os.path.join(folder, f) for f in files]
     return found
 
@@ -99,7 +99,7 @@ def test_same_content_is_stored_once(snap):
         table.save(rows)
     items = table.history()
     assert [item["saves"] for item in items] == [1, 1, 1, 2]  # consecutive equal saves are one content
-    assert len(_objects(snap.dir_path)) == 2  # contents [[1]] and [[2]], each once
+    assert len(_stored(snap.dir_path)) == 2  # contents [[1]] and [[2]], each once
     assert table.load(version=0, lib="csv") == [["1"]]
     assert table.load(version=1, lib="csv") == [["2"]]
 
@@ -111,8 +111,8 @@ def test_retention_keeps_the_last_contents(snap, monkeypatch):
         log.save(f"content {n}")
     items = log.history()
     assert [item["available"] for item in items] == [False, False, False, True, True, True]
-    assert len(_objects(snap.dir_path)) == 2
-    history.drain()
+    assert len(_stored(snap.dir_path)) == 2
+    _retention.drain()
     assert os.listdir(os.path.join(snap.dir_path, ".crate", "tmp")) == []  # pruned contents are freed
     assert log.load(version=3) == "content 3"
     with pytest.raises(history.NotInHistoryError, match=r"was not kept: history keeps the last 2"):
@@ -124,14 +124,14 @@ def test_history_off_keeps_nothing(snap, monkeypatch):
     log = oc.snapshot.text("log.txt")
     log.save("a")
     log.save("b")
-    assert not os.path.exists(history.objects_dir(snap.dir_path))
+    assert not os.path.exists(_objects.objects_dir(snap.dir_path))
     assert [item["available"] for item in log.history()] == [False, True]
 
 
 def test_bad_retention_settings_are_named(monkeypatch):
     monkeypatch.setattr(history, "KEEP", -1)
     with pytest.raises(ValueError, match="KEEP must be a whole number >= 0"):
-        history.keep_count()
+        _retention.keep_count()
     monkeypatch.setenv(history.ENV_KEEP, "lots")
     with pytest.warns(UserWarning, match="OPENCRATE_HISTORY_KEEP='lots' is not a whole number"):
         assert history._keep_from_env() == history.DEFAULT_KEEP
@@ -148,7 +148,7 @@ def test_explicit_backups_are_never_pruned(snap, monkeypatch):
         ckpt.save({"loss": n})
     assert ckpt.list_backups() == [name]
     assert oc.snapshot.json(name).load() == {"loss": 0.5}
-    history.drain()  # contents pruned by the saves are freed in the background: finish that first
+    _retention.drain()  # contents pruned by the saves are freed in the background: finish that first
     assert oc.snapshot.gc(dry_run=False, min_age=0).items == []
 
 

@@ -4,6 +4,7 @@ import os
 import re
 
 import pytest
+from _notebook_fixtures import REPO
 from loguru import logger
 
 from opencrate_nb.core import log
@@ -243,3 +244,43 @@ def test_the_parser_reads_what_the_writer_writes(oc):
     ]
     assert "ZeroDivisionError: division by zero" in entries[1].message
     assert len(log.read_entries(oc.snapshot.log_path, max_bytes=10)) == 1
+
+
+KERNEL = """
+import sys, time
+sys.path.insert(0, {repo!r})
+import opencrate as oc
+oc.snapshot.setup(name="shared", start=0, root={root!r})
+print("ready", flush=True)
+for n in range(200):
+    oc.info(f"{{sys.argv[1]}} line {{n}}")
+    if n == 20:
+        print("going", flush=True)
+        sys.stdin.readline()
+"""
+
+
+def test_two_processes_on_one_version_keep_every_log_line(tmp_path):
+    """The second setup must not truncate the run log the first process still writes to."""
+    import subprocess
+    import sys
+
+    root = str(tmp_path / "snapshots")
+    os.makedirs(os.path.join(root, "shared", "v0"))
+    code = KERNEL.format(repo=REPO, root=root)
+    env = dict(os.environ, PYTHONPATH=REPO)
+    first = subprocess.Popen(
+        [sys.executable, "-c", code, "first"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    lines = iter(first.stdout.readline, "")
+    assert "going\n" in lines  # the console also shows the log lines: read up to the marker
+    second = subprocess.run([sys.executable, "-c", code, "second"], env=env, input="\n", capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    first.communicate("\n", timeout=60)
+    assert first.returncode == 0
+    with open(os.path.join(root, "shared", "v0", "shared.log"), "rb") as f:
+        data = f.read()
+    assert b"\0" not in data
+    messages = [line.split(" - ", 1)[1].split(None, 1)[1] for line in data.decode().splitlines()]
+    for who in ("first", "second"):
+        assert [m for m in messages if m.startswith(who)] == [f"{who} line {n}" for n in range(200)]

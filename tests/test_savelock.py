@@ -85,3 +85,58 @@ def test_a_removed_version_is_not_made_again(tmp_path):
     worker.start()
     worker.join(10)
     assert done == [True]
+
+
+RACE = """
+import sys
+sys.path.insert(0, {repo!r})
+import opencrate as oc
+oc.snapshot.setup(name="race", start=0, root={root!r})
+artifact = oc.snapshot.json("shared.json")
+for n in range(40):
+    artifact.save({{"writer": sys.argv[1], "n": n, "pad": "x" * (n * 7 % 50)}})
+"""
+
+
+def _record_agrees_with_disk(root):
+    import opencrate as oc
+
+    oc.snapshot.setup(name="race", start=0, root=root)
+    artifact = oc.snapshot.json("shared.json")
+    report = oc.snapshot.verify()
+    assert report.ok, str(report)  # the record's current entry is what is on disk
+    return artifact.load()
+
+
+@pytest.mark.parametrize("keep", ["0", "5"], ids=["history off", "history on"])
+def test_saves_of_processes_keep_record_and_disk_in_agreement(tmp_path, keep):
+    """Saves take the lock with history on or off: the record's last save is the file on disk."""
+    root = str(tmp_path / "snapshots")
+    os.makedirs(os.path.join(root, "race", "v0"))
+    env = dict(os.environ, OPENCRATE_HISTORY_KEEP=keep, PYTHONPATH=REPO)
+    code = RACE.format(repo=REPO, root=root)
+    workers = [subprocess.Popen([sys.executable, "-c", code, who], env=env) for who in "abc"]
+    assert [w.wait(timeout=120) for w in workers] == [0, 0, 0]
+    assert _record_agrees_with_disk(root)["n"] == 39
+
+
+@pytest.mark.parametrize("keep", [0, 5], ids=["history off", "history on"])
+def test_saves_of_threads_keep_record_and_disk_in_agreement(tmp_path, keep, monkeypatch):
+    import opencrate as oc
+    from opencrate_nb.core import history
+
+    monkeypatch.setattr(history, "KEEP", keep)
+    root = str(tmp_path / "snapshots")
+    oc.snapshot.setup(name="race", start="new", root=root)
+    artifact = oc.snapshot.json("shared.json")
+
+    def writer(who):
+        for n in range(40):
+            artifact.save({"writer": who, "n": n})
+
+    threads = [threading.Thread(target=writer, args=(who,)) for who in "abcd"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert _record_agrees_with_disk(root)["n"] == 39

@@ -1,6 +1,7 @@
 """Verifying versions against their record (opencrate_nb/core/verify.py)."""
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,7 @@ import pytest
 from _notebook_fixtures import REPO
 
 import opencrate as oc
-from opencrate_nb.core import history, record, verify
+from opencrate_nb.core import _objects, record, verify
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_corrupted_history_content(snap):
     notes = oc.snapshot.text("notes.txt")
     notes.save("second")
     sha = notes.history()[0]["sha256"]
-    with open(history.object_path(snap.dir_path, sha), "ab") as f:
+    with open(_objects.object_path(snap.dir_path, sha), "ab") as f:
         f.write(b"!")
     report = snap.verify()
     assert report.corrupted == [f"ver/v0/.crate/objects/{sha[:2]}/{sha}"]
@@ -133,3 +134,33 @@ def test_saves_in_another_process_are_not_reported(snap):
     reports.append(verify.verify("ver/v0"))
     assert len(reports) >= 2
     assert [str(r) for r in reports if not r.ok] == []
+
+
+KILLED_BEFORE_THE_RECORD_LINE = """
+import os, signal
+import opencrate as oc
+from opencrate_nb.core import record
+oc.snapshot.setup(name="ver", start=0)
+record._append_whole = lambda fd, line: os.kill(os.getpid(), signal.SIGKILL)  # dies right after the swap
+oc.snapshot.json("metrics.json").save({"loss": 0.25})
+"""
+
+
+def test_an_interrupted_save_is_named_and_repaired(snap):
+    """Killed between moving the new file in and writing its record line: named, then rolled forward."""
+    result = subprocess.run(
+        [sys.executable, "-c", KILLED_BEFORE_THE_RECORD_LINE], env=dict(os.environ, PYTHONPATH=REPO), timeout=120
+    )
+    assert result.returncode == -signal.SIGKILL
+    report = verify.verify("v0", name="ver", root="snapshots")
+    assert [p.kind for p in report.problems] == ["interrupted"]
+    assert "crate verify --repair" in report.problems[0].message
+    assert "ver/v0/jsons/metrics.json" in report.problems[0].where
+    with pytest.warns(UserWarning, match="finished the save of 'jsons/metrics.json'"):
+        repaired = verify.verify("v0", name="ver", root="snapshots", repair=True)
+    assert repaired.ok, str(repaired)
+    items = oc.snapshot.json("metrics.json").history()
+    assert [oc.snapshot.json("metrics.json").load(version=i) for i in range(len(items))] == [
+        {"loss": 0.5},
+        {"loss": 0.25},
+    ]

@@ -17,10 +17,11 @@ def add_parser(commands, common):
     add_name(parser)
     parser.add_argument("--version", help="only this version of NAME (2, v2, v2:tag, a tag, last)")
     parser.add_argument("--no-history", action="store_true", help="do not re-hash kept history contents")
+    parser.add_argument("--repair", action="store_true", help="first finish or undo changes a killed process left")
 
 
 def run(args):
-    options = {"history_contents": not args.no_history, "progress": Progress("verify")}
+    options = {"history_contents": not args.no_history, "progress": Progress("verify"), "repair": args.repair}
     if args.version is not None:
         report = verify.verify(args.version, name=args.name, root=args.root, **options)
     else:

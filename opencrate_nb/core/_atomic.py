@@ -7,6 +7,7 @@ to disk (fsync) so that a power cut cannot leave a renamed-but-empty file; the h
 is computed in a second thread while that flush runs, so it costs almost nothing.
 """
 
+import errno
 import hashlib
 import itertools
 import os
@@ -134,9 +135,9 @@ class HashingWriter:
 
     def _write_all(self, view, failure=None):
         try:
-            while view:
-                view = view[os.write(self._fd, view) :]
+            write_all(self._fd, view)
         except OSError as exc:
+            note_failure(exc)  # a library writing through us may hide it behind its own message
             if failure is None:
                 raise
             failure.append(exc)
@@ -211,36 +212,16 @@ def _writeback_starter():
 def finish_file(temp_path, final_path, before_replace=None, known_sha=None):
     """Hash, flush (when large) and move ``temp_path`` to ``final_path``. Returns (sha256, size).
 
-    ``before_replace(sha256, size)`` runs just before the move (history keeps the old content there).
+    ``before_replace(sha256, size)`` runs just before the move.
     ``known_sha`` is the hash when the writer computed it while writing (see HashingWriter).
     """
-    size = os.path.getsize(temp_path)
-    if known_sha is not None:
-        if size >= FSYNC_MIN_BYTES:
-            fsync_file(temp_path)
-        sha = known_sha
-    elif size >= FSYNC_MIN_BYTES:
-        result = {}
-
-        def _hash():
-            result["sha"] = hash_file(temp_path)
-
-        worker = threading.Thread(target=_hash, name="opencrate-hash")
-        worker.start()
-        try:
-            fsync_file(temp_path)
-        finally:
-            worker.join()
-        sha = result["sha"]
-    else:
-        with open(temp_path, "rb") as f:
-            sha = hash_bytes(f.read())
+    staged = stage_file(temp_path, known_sha)
     if before_replace is not None:
-        before_replace(sha, size)
+        before_replace(staged.sha, staged.size)
     os.replace(temp_path, final_path)
-    if size >= FSYNC_MIN_BYTES:
+    if staged.size >= FSYNC_MIN_BYTES:
         fsync_dir(os.path.dirname(final_path) or ".")
-    return sha, size
+    return staged.sha, staged.size
 
 
 def create_temp(path):
@@ -259,25 +240,15 @@ def write_bytes(path, data, before_replace=None):
     Uses raw ``os`` calls: for the many small files of a run (metrics, configs) the
     Python file object would cost as much as the write itself.
     """
-    sha = hash_bytes(data)
-    size = len(data)
-    tmp, fd = create_temp(path)
+    staged = stage_bytes(path, data)
     try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if size >= FSYNC_MIN_BYTES:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
         if before_replace is not None:
-            before_replace(sha, size)
-        os.replace(tmp, path)
+            before_replace(staged.sha, staged.size)
+        os.replace(staged.tmp, path)
     except BaseException:
-        remove_quietly(tmp)
+        remove_quietly(staged.tmp)
         raise
-    return sha, size
+    return staged.sha, staged.size
 
 
 def copy_file(src, dst):
@@ -301,3 +272,201 @@ def remove_quietly(path):
         pass
     except OSError:
         pass
+
+
+# -- writing whole, and knowing a full disk when we see one ---------------------------------------
+DISK_FULL_ERRNOS = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e is not None)
+_failures = threading.local()
+
+
+def write_all(fd, data):
+    """Write every byte of ``data`` (``os.write`` may write less, e.g. when the disk fills up)."""
+    view = memoryview(data).cast("B")
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
+def note_failure(exc):
+    """Remember a disk-full error this thread hit (see :func:`disk_full_cause`)."""
+    if getattr(exc, "errno", None) in DISK_FULL_ERRNOS:
+        _failures.last = exc
+
+
+def forget_failures():
+    _failures.last = None
+
+
+def disk_full_cause(exc, probe_path=None):
+    """The ENOSPC/EDQUOT error behind ``exc``, or None.
+
+    Libraries turn a full disk into their own messages (torch: "unexpected pos", libsndfile:
+    "System error"), so besides ``exc`` and its causes this looks at what our own writers
+    hit in this thread, and finally asks the file system: a temporary file that cannot grow
+    by one block, or no free inode.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    last = getattr(_failures, "last", None)
+    if last is not None:
+        return last
+    if probe_path is not None:
+        return probe_space(probe_path)
+    return None
+
+
+def probe_space(path):
+    """An ENOSPC/EDQUOT error when the file system at ``path`` has no room left (a block or an inode)."""
+    folder = path if os.path.isdir(path) else os.path.dirname(path) or "."
+    try:
+        st = os.statvfs(folder)
+        if st.f_files > 0 and st.f_favail == 0:
+            return OSError(errno.ENOSPC, "No free inode left on device")
+    except (OSError, AttributeError):
+        pass
+    if not os.path.isfile(path) or not hasattr(os, "posix_fallocate"):
+        return None
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        os.posix_fallocate(fd, size, 1 << 16)
+        os.ftruncate(fd, size)
+    except OSError as exc:
+        if exc.errno in DISK_FULL_ERRNOS:
+            return exc
+    finally:
+        os.close(fd)
+    return None
+
+
+# -- staging a new content, then swapping it in ----------------------------------------------------
+class Staged:
+    """A new content written to its temporary file: ``tmp``, ``sha`` (sha256), ``size``, ``st`` (its stat)."""
+
+    __slots__ = ("tmp", "sha", "size", "st")
+
+    def __init__(self, tmp, sha, size, st):
+        self.tmp, self.sha, self.size, self.st = tmp, sha, size, st
+
+
+def stage_bytes(path, data):
+    """Write ``data`` to a fresh temporary sibling of ``path`` (flushed when large). Returns a :class:`Staged`."""
+    sha = hash_bytes(data)
+    tmp, fd = create_temp(path)
+    try:
+        try:
+            write_all(fd, data)
+            if len(data) >= FSYNC_MIN_BYTES:
+                os.fsync(fd)
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    return Staged(tmp, sha, len(data), st)
+
+
+def stage_file(tmp, known_sha=None):
+    """Hash (unless ``known_sha``) and flush (when large) a temporary file a library wrote."""
+    st = os.stat(tmp)
+    size = st.st_size
+    if known_sha is not None:
+        if size >= FSYNC_MIN_BYTES:
+            fsync_file(tmp)
+        sha = known_sha
+    elif size >= FSYNC_MIN_BYTES:
+        result = {}
+
+        def _hash():
+            result["sha"] = hash_file(tmp)
+
+        worker = threading.Thread(target=_hash, name="opencrate-hash")
+        worker.start()
+        try:
+            fsync_file(tmp)
+        finally:
+            worker.join()
+        sha = result["sha"]
+    else:
+        with open(tmp, "rb") as f:
+            sha = hash_bytes(f.read())
+    return Staged(tmp, sha, size, st)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+_EXCHANGE = []
+
+
+def _exchanger():
+    """Linux's renameat2(RENAME_EXCHANGE): swap two names in one step; None where unavailable."""
+    if not _EXCHANGE:
+        function = None
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                function = libc.renameat2
+                function.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
+                function.restype = ctypes.c_int
+            except (OSError, AttributeError):
+                function = None
+        _EXCHANGE.append(function)
+    return _EXCHANGE[0]
+
+
+def exchange(a, b):
+    """Swap the files at ``a`` and ``b`` atomically. False when the platform cannot, or ``b`` does not exist."""
+    function = _exchanger()
+    if function is None:
+        return False
+    if function(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    import ctypes
+
+    code = ctypes.get_errno()
+    if code == errno.ENOENT and os.path.lexists(a):
+        return False  # nothing at b yet: a first save
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        _EXCHANGE[0] = None  # this file system cannot: plain renames from now on
+        return False
+    raise OSError(code, os.strerror(code), b)
+
+
+EXCHANGED, CREATED, REPLACED = "exchanged", "created", "replaced"
+
+
+def swap_in(tmp, path):
+    """Move ``tmp`` to ``path``. Returns how:
+
+    ``EXCHANGED``: the old file is now at ``tmp`` (to put back, or to unlink); ``CREATED``:
+    there was no old file; ``REPLACED``: the old file is gone (no exchange on this platform).
+    """
+    if exchange(tmp, path):
+        return EXCHANGED
+    existed = os.path.lexists(path)
+    os.replace(tmp, path)
+    return REPLACED if existed else CREATED
+
+
+def swap_back(tmp, path, how):
+    """Undo :func:`swap_in` of ``EXCHANGED`` or ``CREATED``: the old file back under ``path`` (or none)."""
+    if how == EXCHANGED:
+        if not exchange(tmp, path):
+            os.replace(tmp, path)
+    elif how == CREATED:
+        os.rename(path, tmp)
+    else:
+        raise ValueError("a replaced file cannot be swapped back")
+    remove_quietly(tmp)

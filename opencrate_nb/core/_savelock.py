@@ -82,6 +82,11 @@ class VersionLock:
             os.lseek(self._fd, 0, os.SEEK_SET)
             _msvcrt.locking(self._fd, _msvcrt.LK_UNLCK, 1)
 
+    @property
+    def depth(self) -> int:
+        """How many times the holding thread has taken the lock (1: the outermost hold)."""
+        return self._depth
+
     def acquire(self):
         self._thread_lock.acquire()
         if self._depth == 0:

@@ -1,23 +1,137 @@
-"""Writing one artifact through its handler, atomically. Shared by artifacts and ``oc.io``."""
+"""The write protocol: every change of an artifact, crash-, disk-full- and concurrency-safe.
 
+A change (save, custom save, backup, delete) goes:
+
+1. outside any lock: the new content is written to a hidden temporary file next to the
+   artifact and hashed (large files: the hash overlaps the write and the flush);
+2. under the version's save lock (core/_savelock.py), after finishing any change a dead
+   process left behind (core/_journal.py): the old content is kept in the object store
+   (history), the intent is written to the journal, the temporary file is swapped in
+   (``renameat2(RENAME_EXCHANGE)`` where the platform has it, so the old file can be put
+   back in one step), and the record line is appended whole;
+3. the intent is dropped and the lock let go; retention prunes what fell out.
+
+A failure before the record line is written (a full disk included) puts the old content
+back under the name and raises; a kill leaves the intent, which the next user of the
+version rolls forward (the new content is there: write the record line) or back.
+"""
+
+import errno
 import os
+import secrets
+import shutil
+import warnings
 
-from . import _atomic
+from . import _atomic, _journal, _objects, _retention, record
+from ._savelock import version_lock
+from ._timelines import index_for
+from .errors import DiskFullError
 
 
-def write(handler, obj, path, args=(), kwargs=None, before_replace=None):
-    """Save ``obj`` at ``path`` with ``handler``; returns (sha256, size).
+class _Change:
+    """The save lock of a version, held for one change; the first holder finishes orphaned intents."""
 
-    In-memory formats go through ``to_bytes``; the others are written by their
-    library into a hidden temporary file in the same folder, then moved into place.
-    A handler's ``save`` may return the sha256 of what it wrote (computed while
-    writing) to spare reading the file again.
+    __slots__ = ("version_dir", "lock", "journal")
+
+    def __init__(self, version_dir):
+        self.version_dir = version_dir
+        self.lock = version_lock(version_dir)
+        self.journal = None
+
+    def __enter__(self):
+        self.lock.acquire()
+        try:
+            journal = self.journal = _journal.journal_for(self.version_dir)
+            if self.lock.depth == 1 and journal.orphaned():
+                _journal.recover(self.version_dir)
+        except BaseException:
+            self.lock.release()
+            raise
+        return journal
+
+    def __exit__(self, *exc):
+        self.lock.release()
+
+
+def changing(version_dir: str) -> _Change:
+    """``with changing(version_dir) as journal:`` the lock for one change (recovering first)."""
+    return _Change(version_dir)
+
+
+def recover(version_dir: str) -> list:
+    """Finish or undo what an interrupted process left in a version (setup and verify call it)."""
+    return _journal.recover_if_pending(version_dir)
+
+
+def _rel(version_dir, path):
+    return os.path.relpath(path, version_dir).replace(os.sep, "/")
+
+
+# -- full disks ------------------------------------------------------------------------------------
+def disk_full_error(cause: OSError, doing: str, path: str, original=None) -> DiskFullError:
+    """A clear error for ENOSPC / EDQUOT, naming the file system and what was being written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if getattr(errno, "EDQUOT", None) is not None and cause.errno == errno.EDQUOT:
+        what = "The disk quota is exceeded"
+    elif "inode" in str(cause):
+        what = "The disk has no free inode left (too many files)"
+    else:
+        what = "The disk is full"
+    text = (
+        f"{what} while {doing} {path!r} (in {folder}). Nothing was changed: the previous content, "
+        "its history and the record are intact. Free some space on that disk, or set up the snapshot "
+        "under another root, then save again."
+    )
+    if original is not None and not isinstance(original, OSError):
+        text += f" (The writer said: {type(original).__name__}: {original})"
+    error = DiskFullError(text)
+    error.errno = cause.errno
+    error.filename = path
+    return error
+
+
+def _reraise_if_full(exc, doing, path, probe=None):
+    if isinstance(exc, DiskFullError) or not isinstance(exc, Exception):
+        return
+    cause = _atomic.disk_full_cause(exc, probe)
+    if cause is not None:
+        raise disk_full_error(cause, doing, path, exc) from exc
+
+
+# -- staging the new content ------------------------------------------------------------------------
+def _create_temp(path):
+    try:
+        return _atomic.create_temp(path)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)  # the kind folder was removed behind our back
+        return _atomic.create_temp(path)
+
+
+def stage(handler, obj, path: str, args=(), kwargs=None) -> _atomic.Staged:
+    """Write ``obj`` with ``handler`` to a temporary sibling of ``path``; nothing under ``path`` changes.
+
+    In-memory formats go through ``to_bytes``; the others are written by their library
+    into the temporary file. A handler's ``save`` may return the sha256 of what it wrote
+    (computed while writing) to spare reading the file again.
     """
     kwargs = kwargs or {}
+    _atomic.forget_failures()
     if handler.writes_bytes():
         data = handler.to_bytes(obj, path, *args, **kwargs)
-        return _atomic.write_bytes(path, data, before_replace=before_replace)
-    tmp, fd = _atomic.create_temp(path)  # reserves the name; the library rewrites the empty file
+        try:
+            try:
+                return _atomic.stage_bytes(path, data)
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                return _atomic.stage_bytes(path, data)
+        except OSError as exc:
+            _reraise_if_full(exc, "saving", path)
+            raise
+    try:
+        tmp, fd = _create_temp(path)  # reserves the name; the library rewrites the empty file
+    except OSError as exc:
+        _reraise_if_full(exc, "saving", path)
+        raise
     os.close(fd)
     try:
         written_sha = handler.save(obj, tmp, *args, **kwargs)
@@ -26,7 +140,240 @@ def write(handler, obj, path, args=(), kwargs=None, before_replace=None):
                 f"The {handler.kind} handler wrote nothing for {os.path.basename(path)!r}; nothing was saved."
             )
         known = written_sha if isinstance(written_sha, str) and len(written_sha) == 64 else None
-        return _atomic.finish_file(tmp, path, before_replace=before_replace, known_sha=known)
-    except BaseException:
-        _atomic.remove_quietly(tmp)
+        return _atomic.stage_file(tmp, known)
+    except BaseException as exc:
+        try:
+            _reraise_if_full(exc, "saving", path, probe=tmp)
+        finally:
+            _atomic.remove_quietly(tmp)
         raise
+
+
+def write(handler, obj, path: str, args=(), kwargs=None) -> tuple:
+    """Save ``obj`` at a plain ``path`` (``oc.io``: no record, no history); returns (sha256, size)."""
+    staged = stage(handler, obj, path, args, kwargs)
+    try:
+        os.replace(staged.tmp, path)
+    except BaseException:
+        _atomic.remove_quietly(staged.tmp)
+        raise
+    if staged.size >= _atomic.FSYNC_MIN_BYTES:
+        _atomic.fsync_dir(os.path.dirname(path) or ".")
+    return staged.sha, staged.size
+
+
+# -- the changes -------------------------------------------------------------------------------------
+def save(version_dir: str, rel: str, path: str, name: str, kind: str, handler, obj, args=(), kwargs=None) -> tuple:
+    """Save with a built-in handler: stage, then keep old / intent / swap / record. Returns (sha256, size)."""
+    staged = stage(handler, obj, path, args, kwargs)
+    try:
+        return _commit_staged(version_dir, rel, path, name, kind, staged)
+    except BaseException as exc:
+        _atomic.remove_quietly(staged.tmp)
+        _reraise_if_full(exc, "saving", path)
+        raise
+
+
+def _commit_staged(version_dir, rel, path, name, kind, staged):
+    keep = _retention.keep_count()
+    with _Change(version_dir) as journal:
+        old = None
+        if keep:
+            old, _ = _objects.keep_current(version_dir, rel, path, link=True, new_sha=staged.sha)
+        entry = record.make_entry("save", name, kind, rel, staged.size, staged.sha)
+        tmp_rel = f"{rel.rpartition('/')[0]}/{os.path.basename(staged.tmp)}"  # a sibling of the artifact
+        journal.begin({"op": "save", "entry": entry, "old": old, "ino": staged.st.st_ino, "tmp": tmp_rel})
+        try:
+            if keep and old is None:
+                os.rename(staged.tmp, path)  # nothing there (keeping looked): a first save
+                how = _atomic.CREATED
+            else:
+                how = _atomic.swap_in(staged.tmp, path)
+        except BaseException:
+            journal.end()  # nothing moved
+            raise
+        try:
+            record.append_line(version_dir, entry)
+        except BaseException:
+            _undo_swap(version_dir, journal, staged.tmp, path, how, old)
+            raise
+        if how == _atomic.EXCHANGED:
+            _atomic.remove_quietly(staged.tmp)  # the old file (its content is in the store when kept)
+        journal.end()
+        _objects.remember(staged.st, staged.sha)
+        if staged.size >= _atomic.FSYNC_MIN_BYTES:
+            _atomic.fsync_dir(os.path.dirname(path) or ".")
+        if old is not None and old != staged.sha:
+            _prune(version_dir, rel)
+    return staged.sha, staged.size
+
+
+def _undo_swap(version_dir, journal, tmp, path, how, old):
+    """Put the old content back under ``path`` after a failed record line; else leave the intent."""
+    try:
+        if how != _atomic.REPLACED:
+            _atomic.swap_back(tmp, path, how)
+        elif old is not None:
+            _objects.restore(version_dir, old, path)  # no exchange on this platform: from the store
+        else:
+            raise OSError(f"the previous content of {path!r} could not be put back (history is off)")
+    except BaseException:
+        journal.abandon()  # recovery will decide, from what is on disk
+        raise
+    journal.end()
+
+
+def _prune(version_dir, rel):
+    try:
+        _retention.prune(version_dir, rel)
+    except OSError as exc:  # retention is housekeeping: gc does it later
+        warnings.warn(f"History retention could not prune {rel!r}: {exc}", stacklevel=3)
+
+
+def save_custom(version_dir: str, rel: str, path: str, name: str, kind: str, run) -> None:
+    """Save through a user's handler, which writes at ``path`` itself (``run()``), perhaps in place.
+
+    Its files get inodes of their own first (so no kept object changes with them), the old
+    content is copied into the store, and on failure or after a kill it is put back.
+    """
+    keep = _retention.keep_count()
+    try:
+        with _Change(version_dir) as journal:
+            _objects.break_links(path)
+            old, created = _objects.keep_current(version_dir, rel, path, link=False)
+            journal.begin(
+                {"op": "custom", "entry": {"op": "save", "name": name, "kind": kind, "path": rel}, "old": old}
+            )
+            try:
+                run()
+                if os.path.lexists(path):
+                    sha, size = _content_of(path)
+                    record.log_operation(version_dir, "save", name, kind, rel, size, sha)
+                else:
+                    sha = old
+            except BaseException:
+                try:
+                    _objects.restore(version_dir, old, path)
+                except BaseException:
+                    journal.abandon()
+                    raise
+                journal.end()
+                raise
+            journal.end()
+            if old is not None and old != sha:
+                if keep:
+                    _prune(version_dir, rel)
+                elif created:
+                    _drop_undo_copy(version_dir, old)
+    except BaseException as exc:
+        _reraise_if_full(exc, "saving", path, probe=path if os.path.isfile(path) else None)
+        raise
+
+
+def _content_of(path):
+    if os.path.isdir(path):
+        return _atomic.hash_tree(path)
+    return _atomic.hash_file(path), os.path.getsize(path)
+
+
+def _drop_undo_copy(version_dir, sha):
+    """History is off: the copy kept only to undo a custom save goes (its file objects wait for gc)."""
+    for target in (_objects.object_path(version_dir, sha), _objects.tree_path(version_dir, sha)):
+        if os.path.exists(target):
+            _retention.discard(version_dir, target)
+
+
+def delete(version_dir: str, rel: str, path: str, name: str, kind: str, link: bool = True) -> bool:
+    """Delete an artifact (file or folder): keep old / intent / rename away / record / remove.
+
+    Returns False when there was nothing to delete.
+    """
+    keep = _retention.keep_count()
+    try:
+        with _Change(version_dir) as journal:
+            if not os.path.lexists(path):
+                return False
+            old = _objects.keep_current(version_dir, rel, path, link=link)[0] if keep else None
+            folder, base = os.path.split(path)
+            doomed = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.deleting")
+            entry = record.make_entry("delete", name, kind, rel)
+            journal.begin({"op": "delete", "entry": entry, "old": old, "doomed": _rel(version_dir, doomed)})
+            try:
+                os.rename(path, doomed)  # the name disappears at once and whole
+            except BaseException:
+                journal.end()
+                raise
+            try:
+                record.append_line(version_dir, entry)
+            except BaseException:
+                try:
+                    os.rename(doomed, path)
+                except BaseException:
+                    journal.abandon()
+                    raise
+                journal.end()
+                raise
+            _atomic.remove_quietly(doomed)
+            journal.end()
+            if old is not None:
+                _prune(version_dir, rel)
+        return True
+    except BaseException as exc:
+        _reraise_if_full(exc, "deleting", path)
+        raise
+
+
+def backup(version_dir: str, source: str, target: str, name: str, kind: str, of: str):
+    """Copy ``source`` to ``target`` (never replacing one) and record it. (sha256, size), or None when taken."""
+    if os.path.lexists(target):
+        return None
+    tmp = _atomic.temp_path_for(target)
+    rel = _rel(version_dir, target)
+    try:
+        if os.path.isdir(source):
+            shutil.copytree(source, tmp)
+            sha, size = _atomic.hash_tree(tmp)
+            ino = None
+        else:
+            shutil.copyfile(source, tmp)
+            staged = _atomic.stage_file(tmp)
+            sha, size, ino = staged.sha, staged.size, staged.st.st_ino
+        with _Change(version_dir) as journal:
+            if os.path.lexists(target):
+                return None  # taken meanwhile (same second, another process): the caller tries the next name
+            entry = record.make_entry("backup", name, kind, rel, size, sha, of=of)
+            journal.begin({"op": "backup", "entry": entry, "ino": ino, "tmp": _rel(version_dir, tmp)})
+            try:
+                os.rename(tmp, target)
+            except BaseException:
+                journal.end()
+                raise
+            try:
+                record.append_line(version_dir, entry)
+            except BaseException:
+                try:
+                    os.rename(target, tmp)
+                except BaseException:
+                    journal.abandon()
+                    raise
+                journal.end()
+                raise
+            journal.end()
+        return sha, size
+    except BaseException as exc:
+        try:
+            _reraise_if_full(exc, "backing up to", target, probe=tmp if os.path.isfile(tmp) else None)
+        finally:
+            _atomic.remove_quietly(tmp)
+        raise
+
+
+def ensure_recorded_backup(version_dir: str, target: str, name: str, kind: str, of: str, sha: str) -> None:
+    """A backup file that exists with the right content but has no record line (its maker died): record it."""
+    rel = _rel(version_dir, target)
+    with _Change(version_dir):
+        timeline = index_for(version_dir).timelines.get(rel)
+        current = timeline.current() if timeline is not None else None
+        if current is None or current.sha256 != sha:
+            size = _content_of(target)[1]
+            record.log_operation(version_dir, "backup", name, kind, rel, size, sha, of=of)

@@ -3,10 +3,9 @@
 import datetime as _dt
 import difflib
 import os
-import shutil
-from typing import Optional
+from typing import Any, Optional
 
-from . import _atomic, _timelines, _writer, history, log, record
+from . import _atomic, _timelines, _writer, history, log
 from ._names import check_name
 from ._paths import shown
 from .errors import ConfirmationRequired
@@ -22,7 +21,16 @@ class Artifact:
     as ``reset()``) are reachable on the artifact.
     """
 
-    def __init__(self, version_dir, kind, name, handler, folder, verbose=False, custom=False):
+    def __init__(
+        self,
+        version_dir: str,
+        kind: str,
+        name: str,
+        handler: Any,
+        folder: str,
+        verbose: bool = False,
+        custom: bool = False,
+    ) -> None:
         check_name(name, "artifact name")
         # bound now as an absolute path: a later os.chdir() changes how paths are shown, not where they go
         self._version_dir = os.path.abspath(version_dir)
@@ -41,66 +49,60 @@ class Artifact:
 
     # -- properties -------------------------------------------------------------------------
     @property
-    def path(self):
+    def path(self) -> str:
         """The artifact's file or folder, shown as the version folder was given (relative or absolute)."""
         return shown(self._full_path, self._shown_relative)
 
     @property
-    def kind(self):
+    def kind(self) -> str:
         return self._kind
 
     @property
-    def exists(self):
+    def exists(self) -> bool:
         return os.path.exists(self.path)
 
     @property
-    def version_dir(self):
+    def version_dir(self) -> str:
         return shown(self._version_dir, self._shown_relative)
 
     @property
-    def relative_path(self):
+    def relative_path(self) -> str:
         """Path inside the version folder, '/'-separated (as in the record)."""
         return self._rel
 
     @property
-    def handler(self):
+    def handler(self) -> Any:
         return self._handler
 
     # -- save / load --------------------------------------------------------------------------
-    def save(self, obj=None, *args, **kwargs):
-        """Save ``obj`` (atomically: a killed process leaves the old or the new content)."""
+    def save(self, obj: Any = None, *args: Any, **kwargs: Any) -> None:
+        """Save ``obj``: a killed process leaves the old or the new content, a full disk the old one.
+
+        The protocol (temporary file, kept old content, intent, swap, record line) is in core/_writer.py.
+        """
+        from . import environment
+
+        environment.note_save(self._version_dir, self._kind, self._handler)
         if self._custom:
-            self._handler.path = self.path  # the user's code writes there: valid after an os.chdir() too
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)  # the user's code writes: no cache
-            keep = history.keep_before_custom_save(self._version_dir, self._rel, self.path, self._kind, self._handler)
-            try:
+
+            def run():
+                self._handler.path = self.path  # the user's code writes there: valid after an os.chdir() too
+                os.makedirs(os.path.dirname(self.path), exist_ok=True)  # the user's code writes: no cache
                 if obj is None and not args:
                     self._handler.save(**kwargs)
                 else:
                     self._handler.save(obj, *args, **kwargs)
-                self._record_current("save")
-            finally:
-                keep.release()
+
+            _writer.save_custom(self._version_dir, self._rel, self.path, self.name, self._kind, run)
         else:
             self._ensure_folder()
-            # keeps the old content (history) and holds the version's save lock until the record line is written
-            keep = history.keeper(self._version_dir, self._rel, self.path, self._kind, self._handler)
-            try:
-                try:
-                    sha, size = _writer.write(self._handler, obj, self.path, args, kwargs, before_replace=keep)
-                except FileNotFoundError:
-                    if os.path.isdir(os.path.dirname(self.path)):
-                        raise
-                    _known_dirs.discard(os.path.dirname(self.path))  # removed behind our back
-                    self._ensure_folder()
-                    sha, size = _writer.write(self._handler, obj, self.path, args, kwargs, before_replace=keep)
-                record.log_operation(self._version_dir, "save", self.name, self._kind, self._rel, size, sha)
-            finally:
-                keep.release()
+            _writer.save(
+                self._version_dir, self._rel, self.path, self.name, self._kind, self._handler, obj, args, kwargs
+            )
         if self.verbose:
             log.info(f"✓ '{self.name}' of '{self._kind}' saved successfully at '{self.path}'.")
 
-    def load(self, *args, version=None, at=None, **kwargs):
+    def load(self, *args: Any, version: Optional[int] = None, at: Any = None, **kwargs: Any) -> Any:
         """Load the artifact. A missing one raises FileNotFoundError naming what exists.
 
         ``version=k`` loads the k-th content in :meth:`history` (0 = first, -1 = current);
@@ -122,7 +124,7 @@ class Artifact:
             log.info(f"✓ '{self.name}' of '{self._kind}' loaded successfully from '{self.path}'.")
         return value
 
-    def describe(self):
+    def describe(self) -> dict:
         """A cheap summary of the stored content (shape, columns, keys, duration...)."""
         if not self.exists:
             raise FileNotFoundError(self._missing_message())
@@ -135,7 +137,7 @@ class Artifact:
             return {"size": os.path.getsize(self.path)}
         return describe(self.path)
 
-    def history(self):
+    def history(self) -> "history.History":
         """Every content this artifact has had, oldest first, the current one last (see core/history.py)."""
         return history.history_of(self._version_dir, self._rel, self.path)
 
@@ -144,7 +146,7 @@ class Artifact:
         return _timelines.index_for(self._version_dir).current_entry(self._rel)
 
     # -- backups ----------------------------------------------------------------------------
-    def backup(self, tag=None):
+    def backup(self, tag: Optional[str] = None) -> str:
         """Copy the current content to ``<stem>.backup_<tag or time><suffix>``; returns that name.
 
         A tagged backup that exists with other content is never overwritten. Untagged
@@ -163,25 +165,17 @@ class Artifact:
         for backup_name in candidates:
             target = os.path.join(folder, backup_name)
             if tag is not None and os.path.exists(target):
-                if self._content_hash(target) == self._content_hash(self.path):
-                    return backup_name  # the same content is already backed up under this tag
+                sha = self._content_hash(target)
+                if sha == self._content_hash(self.path):
+                    # the same content is already backed up under this tag (recorded, if its maker died first)
+                    _writer.ensure_recorded_backup(self._version_dir, target, backup_name, self._kind, self.name, sha)
+                    return backup_name
                 raise FileExistsError(
                     f"A backup tagged {tag!r} of {self.name!r} already exists with other content. "
                     f"Use another tag, or delete it first: oc.snapshot.{self._kind}({backup_name!r}).delete(confirm=True)."
                 )
-            sha, size = self._copy_no_clobber(self.path, target)
-            if sha is None:
+            if _writer.backup(self._version_dir, self.path, target, backup_name, self._kind, self.name) is None:
                 continue  # taken meanwhile (same second, another process): try the next name
-            record.log_operation(
-                self._version_dir,
-                "backup",
-                backup_name,
-                self._kind,
-                f"{self._rel.rsplit('/', 1)[0]}/{backup_name}",
-                size,
-                sha,
-                of=self.name,
-            )
             if self.verbose:
                 log.info(f"✓ '{self.name}' of '{self._kind}' backed up as '{backup_name}'.")
             return backup_name
@@ -209,7 +203,7 @@ class Artifact:
         return sorted(names, key=key)
 
     # -- delete -----------------------------------------------------------------------------
-    def delete(self, confirm=False):
+    def delete(self, confirm: bool = False) -> None:
         """Remove the artifact. Without ``confirm=True`` nothing is deleted and an error says so."""
         if confirm is not True:
             raise ConfirmationRequired(
@@ -217,27 +211,19 @@ class Artifact:
             )
         if not os.path.lexists(self.path):
             raise FileNotFoundError(self._missing_message())
-        folder, base = os.path.split(self.path)
-        doomed = os.path.join(folder, f".{base}.deleting")
-        keep = history.keeper(self._version_dir, self._rel, self.path)
-        try:
-            keep()  # the deleted content stays in the history (subject to retention)
-            os.replace(self.path, doomed)  # the name disappears at once and whole
-            _atomic.remove_quietly(doomed)
-            record.log_operation(self._version_dir, "delete", self.name, self._kind, self._rel)
-        finally:
-            keep.release()
+        if not _writer.delete(self._version_dir, self._rel, self.path, self.name, self._kind, link=not self._custom):
+            raise FileNotFoundError(self._missing_message())  # deleted meanwhile by another process
         if self.verbose:
             log.info(f"✓ '{self.name}' of '{self._kind}' deleted from '{self.path}'.")
 
     # -- helpers ----------------------------------------------------------------------------
     @staticmethod
-    def forget_folders():
+    def forget_folders() -> None:
         """Forget which kind folders exist (after a setup or reset they may be gone)."""
         _known_dirs.clear()
 
     def _ensure_folder(self):
-        folder = os.path.dirname(self.path)
+        folder = os.path.dirname(self._full_path)  # absolute: the cache must not depend on the current folder
         if folder not in _known_dirs:
             os.makedirs(folder, exist_ok=True)
             _known_dirs.add(folder)
@@ -252,45 +238,6 @@ class Artifact:
         if os.path.isdir(path):
             return _atomic.hash_tree(path)[0]
         return _atomic.hash_file(path)
-
-    def _copy_no_clobber(self, source, target):
-        """Copy without ever replacing an existing ``target``; (None, None) if it exists."""
-        if os.path.lexists(target):
-            return None, None
-        tmp = _atomic.temp_path_for(target)
-        try:
-            if os.path.isdir(source):
-                shutil.copytree(source, tmp)
-                sha, size = _atomic.hash_tree(tmp)
-                try:
-                    os.rename(tmp, target)
-                except OSError:
-                    if os.path.lexists(target):
-                        return None, None
-                    raise
-                return sha, size
-            shutil.copyfile(source, tmp)
-            sha, size = _atomic.hash_file(tmp), os.path.getsize(tmp)
-            try:
-                os.link(tmp, target)  # fails instead of overwriting
-            except FileExistsError:
-                return None, None
-            except OSError:  # no hard links on this file system
-                if os.path.lexists(target):
-                    return None, None
-                os.replace(tmp, target)
-            return sha, size
-        finally:
-            _atomic.remove_quietly(tmp)
-
-    def _record_current(self, op):
-        if not os.path.exists(self.path):
-            return
-        if os.path.isdir(self.path):
-            sha, size = _atomic.hash_tree(self.path)
-        else:
-            sha, size = _atomic.hash_file(self.path), os.path.getsize(self.path)
-        record.log_operation(self._version_dir, op, self.name, self._kind, self._rel, size, sha)
 
     def _missing_message(self):
         folder = os.path.dirname(self.path)

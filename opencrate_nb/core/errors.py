@@ -31,3 +31,13 @@ class ConfirmationRequired(OpenCrateError, PermissionError):
 
 class CorruptArtifactError(OpenCrateError, ValueError):
     """A saved file that is not what its format says (changed, truncated or overwritten since it was saved)."""
+
+
+class DiskFullError(OpenCrateError, OSError):
+    """The disk (or the quota, or the inode table) is full; nothing was changed.
+
+    ``errno`` is ENOSPC or EDQUOT and ``filename`` the artifact's path, as for the OSError behind it.
+    """
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else "The disk is full."

@@ -4,8 +4,10 @@ Garbage is what no artifact needs any more:
 
 - history contents beyond retention (:data:`opencrate_nb.core.history.KEEP`), and
   contents no record line mentions;
-- leftovers of interrupted work: hidden ``*.tmp*`` files of saves, ``.*.deleting``
-  entries of deletes and resets, ``.crate/tmp/load-*`` folders of loads.
+- leftovers of interrupted work: hidden ``*.tmp*`` files of saves (in the kind folders,
+  ``.crate`` and the version folder, where the history log is copied), ``.*.deleting``
+  entries of deletes and resets, ``.crate/tmp/load-*`` folders of loads. Changes a killed
+  process left half-done (core/_journal.py) are finished or undone first.
 
 A save in progress is never disturbed: history contents are decided and removed while
 holding the version's save lock (the lock a save holds from keeping the old content to
@@ -20,7 +22,7 @@ import html
 import os
 import time
 
-from . import _atomic, _savelock, _timelines, history, refs
+from . import _atomic, _journal, _objects, _retention, _savelock, _timelines, refs
 from .record import RECORD_DIR
 
 DEFAULT_MIN_AGE = 3600.0  #: seconds: younger leftovers may belong to a save in progress
@@ -114,18 +116,51 @@ def collect(root=refs.DEFAULT_ROOT, name=None, dry_run=True, min_age=DEFAULT_MIN
     ``progress(done, total)`` is called while removing each batch (one per version).
     """
     report = GcReport(dry_run)
-    keep = history.keep_count() if keep is None else keep
+    keep = _retention.keep_count() if keep is None else keep
     now = time.time()
-    for ref in refs.iter_versions(root, name):
+    try:
+        versions = refs.iter_versions(root, name)
+    except refs.VersionNotFoundError:
+        if not _interrupted_resets(root, name):
+            raise
+        versions = []  # a reset of this name was killed half-way: only its leftover remains
+    for ref in versions:
         with _savelock.version_lock(ref.dir_path):  # no save can keep or record a content meanwhile
+            _finish_interrupted(ref, report, dry_run)
             found = _history_garbage(ref, report, keep, min_age, now)
             _remove(found, report, dry_run, progress)
         _remove(_leftovers(ref.dir_path, min_age, now), report, dry_run, progress)
-    for each in [name] if name is not None else refs.list_names(root):
-        doomed = os.path.join(root, f".{each}.deleting")  # a reset that was interrupted
-        if os.path.lexists(doomed):
-            _remove([_item(doomed, "interrupted reset")], report, dry_run, progress)
+    _remove(_interrupted_resets(root, name), report, dry_run, progress)
     return report
+
+
+def _finish_interrupted(ref, report, dry_run):
+    """Changes a killed process left half-done are finished or undone first (what they name is not garbage)."""
+    if dry_run:
+        report.notes += [
+            f"{ref.label}: interrupted {_journal.describe(intent)} (gc without dry_run, or crate verify --repair, "
+            "finishes it)"
+            for intent in _journal.pending(ref.dir_path)
+        ]
+    else:
+        _journal.recover(ref.dir_path)
+
+
+def _interrupted_resets(root, name):
+    """``<root>/.<name>[.<token>].deleting``: what a reset killed half-way left (no version points there)."""
+    found = []
+    for entry in _objects.list_dir(root):
+        if not (entry.name.startswith(".") and entry.name.endswith(".deleting")):
+            continue
+        stem = entry.name[1 : -len(".deleting")]
+        owner = stem.rsplit(".", 1)[0] if _is_token(stem.rsplit(".", 1)[-1]) and "." in stem else stem
+        if name is None or owner == name:
+            found.append(_item(entry.path, "interrupted reset"))
+    return found
+
+
+def _is_token(text):
+    return len(text) == 8 and all(c in "0123456789abcdef" for c in text)
 
 
 def _item(path, reason, size=None):
@@ -150,7 +185,7 @@ def _remove(items, report, dry_run, progress):
 def _history_garbage(ref, report, keep, min_age, now):
     index = _timelines.index_for(ref.dir_path, fresh=True)
     if index.rebuilt or any(not salvaged for _, salvaged in index.bad_lines):
-        if not os.path.isdir(history.objects_dir(ref.dir_path)):
+        if not os.path.isdir(_objects.objects_dir(ref.dir_path)):
             return []
         report.notes.append(
             f"{ref.label}: record {'missing' if index.rebuilt else 'damaged'}; "
@@ -167,8 +202,8 @@ def _leftovers(folder, min_age, now):
             found.append(_item(entry.path, "interrupted delete"))
         elif _atomic.is_temp_name(entry.name) and _old(entry, now, min_age):
             found.append(_item(entry.path, "interrupted save"))
-    for entry in history.list_dir(os.path.join(folder, RECORD_DIR, history.TMP_DIR)):
-        if entry.name.startswith(history.PRUNED_PREFIX):  # out of the store already; never needed again
+    for entry in _objects.list_dir(os.path.join(folder, RECORD_DIR, _objects.TMP_DIR)):
+        if entry.name.startswith(_retention.PRUNED_PREFIX):  # out of the store already; never needed again
             found.append(_item(entry.path, "pruned content"))
         elif _old(entry, now, min_age):
             found.append(_item(entry.path, "leftover of a load"))
@@ -176,36 +211,39 @@ def _leftovers(folder, min_age, now):
 
 
 def _hidden_entries(folder):
-    """Hidden entries of the kind folders and of ``.crate`` (where temporary files are made)."""
+    """Hidden entries of the version folder (copies of the history log), of the kind folders and
+    of ``.crate`` (where temporary files are made)."""
     found = []
-    for top in history.list_dir(folder):
+    for top in _objects.list_dir(folder):
         if top.is_dir(follow_symlinks=False) and (not top.name.startswith(".") or top.name == RECORD_DIR):
-            found += [e for e in history.list_dir(top.path) if e.name.startswith(".")]
+            found += [e for e in _objects.list_dir(top.path) if e.name.startswith(".")]
+        elif top.name.startswith(".") and _atomic.is_temp_name(top.name):
+            found.append(top)
     return found
 
 
 def _collect_history(folder, index, keep, min_age, now):
     """Trees, then objects, that no retained content needs. Called with the version lock held."""
     retained = index.retained_hashes(keep)
-    trees_dir = os.path.join(folder, RECORD_DIR, history.TREES_DIR)
-    trees = [e for e in history.list_dir(trees_dir) if history.is_object_name(e.name)]
+    trees_dir = os.path.join(folder, RECORD_DIR, _objects.TREES_DIR)
+    trees = [e for e in _objects.list_dir(trees_dir) if _objects.is_object_name(e.name)]
     needed = set(retained)
     found = []
     for tree in trees:
         if tree.name not in retained and _removable(tree.name, index, tree.stat(), min_age, now):
             found.append(_item(tree.path, _reason(tree.name, index)))
         else:
-            needed.update(sha for _, sha in history.read_tree(folder, tree.name))
-    for sha, path in history.kept_objects(folder):
+            needed.update(sha for _, sha in _objects.read_tree(folder, tree.name))
+    for sha, path in _objects.kept_objects(folder):
         if sha in needed:
             continue
         st = os.stat(path)
         if _removable(sha, index, st, min_age, now):
             found.append(_item(path, _reason(sha, index), size=st.st_size))
-    for store in [shard.path for shard in history.list_dir(history.objects_dir(folder))] + [trees_dir]:
+    for store in [shard.path for shard in _objects.list_dir(_objects.objects_dir(folder))] + [trees_dir]:
         found += [
             _item(e.path, "interrupted save")
-            for e in history.list_dir(store)
+            for e in _objects.list_dir(store)
             if _atomic.is_temp_name(e.name) and _old(e, now, min_age)
         ]
     return found
@@ -302,7 +340,7 @@ def version_stats(folder):
         full = os.path.join(folder, path)
         for content in timeline.contents:
             is_current = content is timeline.current()
-            kept = is_current or (content.sha256 and history.content_path(folder, content.sha256))
+            kept = is_current or (content.sha256 and _objects.content_path(folder, content.sha256))
             if kept and isinstance(content.size, int):
                 row["logical_bytes"] += content.size * content.saves
         if timeline.current() is None or not os.path.lexists(full):
@@ -317,7 +355,7 @@ def version_stats(folder):
             st = os.stat(full)
             row["bytes"] += st.st_size
             stored(st)
-    for _, path in history.kept_objects(folder):
+    for _, path in _objects.kept_objects(folder):
         st = os.stat(path)
         row["history_contents"] += 1
         before = row["stored_bytes"]

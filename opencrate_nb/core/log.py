@@ -1,8 +1,14 @@
 """Run logging with loguru: ``oc.info(...)`` and friends.
 
-Each setup writes two files in the version folder: ``<name>.log`` (this run,
-rewritten) and ``<name>.history.log`` (every run of the version, appended; it appears
-when a version is run for the second time). The console shows ``LEVEL     message``.
+Each setup writes two files in the version folder: ``<name>.log`` (this run) and
+``<name>.history.log`` (every run of the version, appended; it appears when a version is
+run for the second time). The console shows ``LEVEL     message``.
+
+``<name>.log`` starts anew for each run, by an atomic replace with an empty file, unless
+another live process (a second kernel on the same version) still writes to it: then this
+run appends, so nobody's lines are truncated. Every process holding the run log holds a
+shared lock on ``.crate/log.lock``; whoever gets it exclusively (under the version's save
+lock) knows it is alone.
 
 Only sinks that opencrate added are ever removed. loguru's own default stderr sink
 (handler 0, which nobody added on purpose) is swapped once for an equivalent sink that
@@ -28,6 +34,7 @@ _LOGURU_DEFAULT_FORMAT = (
 )
 
 _handler_ids: list[int] = []
+_log_hold: list[int] = []  # the fd of .crate/log.lock while this process writes a run log
 _bound = None  # the loguru logger bound with our marker, once configured
 _default_replaced = False
 
@@ -80,13 +87,57 @@ def _replace_default_sink(logger):
     )
 
 
-def configure(log_path, history_path, level="info"):
-    """(Re)attach the console and file sinks for a run. Previous opencrate sinks are removed."""
+def _start_run_log(log_path, version_dir):
+    """Empty the run log for a new run, unless another process holds it (then append). Holds it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no shared locks; start anew as before
+        fcntl = None
+    from . import _atomic
+    from ._savelock import version_lock
+    from .record import RECORD_DIR
+
+    if fcntl is None or version_dir is None:
+        _atomic.write_bytes(log_path, b"")
+        return
+    folder = os.path.join(version_dir, RECORD_DIR)
+    os.makedirs(folder, exist_ok=True)
+    with version_lock(version_dir):
+        fd = os.open(os.path.join(folder, "log.lock"), os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # POSIX locks: a forked child holds none of ours
+                alone = True
+            except OSError:
+                alone = False
+            if alone or not os.path.exists(log_path):
+                _atomic.write_bytes(log_path, b"")  # a new file under the name: a reader never sees it torn
+            fcntl.lockf(fd, fcntl.LOCK_SH)  # nobody can take it exclusively meanwhile: that needs the save lock
+        except BaseException:
+            os.close(fd)
+            raise
+    _log_hold.append(fd)
+
+
+def _release_run_log():
+    while _log_hold:
+        try:
+            os.close(_log_hold.pop())
+        except OSError:
+            pass
+
+
+def configure(log_path, history_path, level="info", version_dir=None):
+    """(Re)attach the console and file sinks for a run. Previous opencrate sinks are removed.
+
+    With ``version_dir``, the run log is shared safely with other processes of that version.
+    """
     global _bound
     from loguru import logger
 
     level = check_level(level)
     detach()
+    _start_run_log(log_path, version_dir)
     _replace_default_sink(logger)
     console = _Stdout()
     colorize = bool(getattr(sys.stdout, "isatty", lambda: False)())
@@ -107,7 +158,7 @@ def configure(log_path, history_path, level="info"):
             level=level,
             format=FILE_FORMAT,
             filter=_ours,
-            mode="w",
+            mode="a",
             encoding="utf-8",
             backtrace=False,
             diagnose=False,
@@ -134,16 +185,15 @@ def configure(log_path, history_path, level="info"):
 def detach():
     """Remove the sinks opencrate added (closing the log files); other sinks stay."""
     global _bound
-    if not _handler_ids:
-        _bound = None
-        return
-    from loguru import logger
+    if _handler_ids:
+        from loguru import logger
 
-    while _handler_ids:
-        try:
-            logger.remove(_handler_ids.pop())
-        except ValueError:
-            pass
+        while _handler_ids:
+            try:
+                logger.remove(_handler_ids.pop())
+            except ValueError:
+                pass
+    _release_run_log()
     _bound = None
 
 

@@ -66,27 +66,50 @@ def close_all():
             pass
 
 
-def append_line(version_dir, entry, file=RECORD_FILE):
-    """Append one JSON object as one line, in a single O_APPEND write."""
+def append_line(version_dir: str, entry: dict, file: str = RECORD_FILE) -> None:
+    """Append one JSON object as one line, under the version's save lock.
+
+    A line that cannot be written whole (a full disk writes part of it) is taken back by
+    truncating to the old end, so no torn line is ever left for the next one to glue onto;
+    the error is raised.
+    """
+    from ._savelock import version_lock
+
     line = (_encode(entry) + "\n").encode("utf-8")
     key = (os.path.abspath(version_dir), file)
-    fd = _fd_for(key, version_dir, file)
-    try:
-        if os.fstat(fd).st_nlink == 0:
-            raise FileNotFoundError("the record file was removed")
-        os.write(fd, line)
-    except OSError:
-        # the folder or the file was removed or replaced behind our back: reopen once
-        _open_fds.pop(key, None)
+    with version_lock(version_dir):
+        fd = _fd_for(key, version_dir, file)
         try:
-            os.close(fd)
+            if os.fstat(fd).st_nlink == 0:
+                raise FileNotFoundError("the record file was removed")
+        except OSError:
+            # the folder or the file was removed or replaced behind our back: reopen once
+            _open_fds.pop(key, None)
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+            fd = _fd_for(key, version_dir, file)
+        _append_whole(fd, line)
+
+
+def _append_whole(fd, line):
+    from ._atomic import note_failure, write_all
+
+    start = os.lseek(fd, 0, os.SEEK_END)  # appends are serialised by the save lock
+    try:
+        write_all(fd, line)
+    except OSError as exc:
+        note_failure(exc)
+        try:
+            os.ftruncate(fd, start)
         except OSError:
             pass
-        os.write(_fd_for(key, version_dir, file), line)
+        raise
 
 
-def log_operation(version_dir, op, name, kind, rel_path, size=None, sha256=None, **extra):
-    """Record a save, backup or delete. Returns the entry written."""
+def make_entry(op: str, name: str, kind, rel_path: str, size=None, sha256=None, **extra) -> dict:
+    """A record entry for a save, backup or delete, stamped now and with the running cell."""
     entry = {
         "op": op,
         "name": name,
@@ -98,6 +121,12 @@ def log_operation(version_dir, op, name, kind, rel_path, size=None, sha256=None,
         "cell": lineage.current_cell(),
     }
     entry.update(extra)
+    return entry
+
+
+def log_operation(version_dir: str, op: str, name: str, kind, rel_path: str, size=None, sha256=None, **extra) -> dict:
+    """Record a save, backup or delete. Returns the entry written."""
+    entry = make_entry(op, name, kind, rel_path, size, sha256, **extra)
     append_line(version_dir, entry)
     return entry
 

@@ -2,11 +2,12 @@
 
 import difflib
 import os
+import secrets
 import shutil
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Union
 
-from . import handlers, log, record, versions
+from . import _writer, handlers, log, record, versions
 from ._names import check_kind, check_name, check_tag
 from ._paths import shown
 from ._printable import is_unicode
@@ -73,6 +74,7 @@ class Snapshot:
         snapshot_dir = os.path.join(root, name)
         number, folder, created, notice = versions.resolve(snapshot_dir, start, tag)
         dir_path = os.path.join(snapshot_dir, folder)
+        _writer.recover(dir_path)  # a change a killed process left half-done is finished or undone first
 
         record.close_all()
         Artifact.forget_folders()
@@ -87,7 +89,7 @@ class Snapshot:
                 copy_file(log_path, history_file)  # the first rerun: history starts with the first run
             else:
                 history_path = None  # a first run: only <name>.log
-        log.configure(log_path, history_path, log_level)
+        log.configure(log_path, history_path, log_level, version_dir=dir_path)
 
         state = _State()
         state.root, state.name, state.number, state.tag = root, name, number, tag
@@ -115,9 +117,10 @@ class Snapshot:
         Artifact.forget_folders()
         self._state = None
         if os.path.isdir(target):
-            doomed = os.path.join(state.root, f".{state.name}.deleting")
-            shutil.rmtree(doomed, ignore_errors=True)
-            os.replace(target, doomed)
+            # one rename makes the whole name disappear; a kill during the removal leaves a hidden
+            # folder of its own name (never in the way of a later reset), which gc removes
+            doomed = os.path.join(state.root, f".{state.name}.{secrets.token_hex(4)}.deleting")
+            os.rename(target, doomed)
             shutil.rmtree(doomed, ignore_errors=True)
 
     # -- what is set up ---------------------------------------------------------------------------

@@ -7,14 +7,17 @@ recorded hash (a size that differs is enough to know). Reported problems:
   no longer matches the hash it is named by);
 - ``missing``: the record says the artifact exists, the file is gone;
 - ``untracked``: a visible file in the version that no save recorded;
-- ``record``: record lines that could not be read, or no record at all.
+- ``record``: record lines that could not be read, or no record at all;
+- ``interrupted``: a change a killed process left half-done (core/_journal.py); the next
+  use of the version finishes or undoes it, and so does ``repair=True``
+  (``crate verify --repair``), which runs that recovery before checking.
 """
 
 import hashlib
 import html
 import os
 
-from . import _atomic, _savelock, _timelines, history, refs
+from . import _atomic, _journal, _objects, _savelock, _timelines, _writer, refs
 from ._printable import printable
 from .record import RECORD_DIR
 
@@ -107,25 +110,31 @@ def content_hash(path, size):
     return _atomic.hash_file(path)
 
 
-def verify(version=None, snapshot=None, root=None, name=None, history_contents=True, progress=None):
+def verify(version=None, snapshot=None, root=None, name=None, history_contents=True, progress=None, repair=False):
     """Verify one version: ``version`` as :func:`~opencrate_nb.core.refs.resolve` reads it; the
-    current version of ``snapshot`` when None."""
+    current version of ``snapshot`` when None. ``repair=True`` first finishes or undoes
+    interrupted changes."""
     if version is None and snapshot is not None and snapshot.is_set_up:
         version = snapshot.version_name
     if snapshot is not None and snapshot.is_set_up:
         root = snapshot.root if root is None else root
         name = name or snapshot.name
     ref = refs.resolve(version, name=name, root=root)
-    return verify_versions([ref], history_contents=history_contents, progress=progress)
+    return verify_versions([ref], history_contents=history_contents, progress=progress, repair=repair)
 
 
-def verify_all(root=refs.DEFAULT_ROOT, name=None, history_contents=True, progress=None):
+def verify_all(root=refs.DEFAULT_ROOT, name=None, history_contents=True, progress=None, repair=False):
     """Verify every version of snapshot ``name``, or of every snapshot under ``root``."""
-    return verify_versions(refs.iter_versions(root, name), history_contents=history_contents, progress=progress)
+    return verify_versions(
+        refs.iter_versions(root, name), history_contents=history_contents, progress=progress, repair=repair
+    )
 
 
-def verify_versions(versions, history_contents=True, progress=None):
+def verify_versions(versions, history_contents=True, progress=None, repair=False):
     report = VerifyReport(versions)
+    if repair:
+        for ref in report.versions:
+            _writer.recover(ref.dir_path)
     plans = [(ref, _plan(ref, report, history_contents)) for ref in report.versions]
     total = sum(len(work) for _, work in plans)
     done = 0
@@ -184,6 +193,19 @@ def _plan(ref, report, history_contents):
     folder = ref.dir_path
     index = _timelines.index_for(folder, fresh=True)
     record_where = f"{ref.label}/{RECORD_DIR}/record.jsonl"
+    interrupted = {}
+    for intent in _journal.pending(folder):
+        interrupted[intent["entry"].get("path")] = intent
+        report.problems.append(
+            Problem(
+                "interrupted",
+                f"{ref.label}/{intent['entry'].get('path')}",
+                f"the {intent.get('op')} of this artifact was interrupted (its process was killed); the next use of "
+                "the version (setup, a save, history()) finishes or undoes it, or run crate verify --repair",
+            )
+        )
+    if index.rebuilt and interrupted:
+        return []  # the first save was interrupted before its record line: nothing else to check
     if index.rebuilt:
         if not _visible_files(folder, ref.name):
             return []  # nothing saved yet
@@ -203,9 +225,9 @@ def _plan(ref, report, history_contents):
     work = [
         (path, os.path.join(folder, path), content.sha256, content.size)
         for path, content in sorted(current.items())
-        if content.sha256
+        if content.sha256 and path not in interrupted
     ]
-    untracked = [path for path in _visible_files(folder, ref.name) if path not in current]
+    untracked = [path for path in _visible_files(folder, ref.name) if path not in current and path not in interrupted]
     if untracked:
         with _savelock.version_lock(folder):  # a save may have moved its file in before writing its record line
             current = _timelines.index_for(folder).current_entries()
@@ -219,7 +241,7 @@ def _plan(ref, report, history_contents):
             if path not in current
         ]
     if history_contents:
-        work += [(None, full, sha, None) for sha, full in history.kept_objects(folder)]
+        work += [(None, full, sha, None) for sha, full in _objects.kept_objects(folder)]
     return work
 
 
@@ -227,12 +249,12 @@ def _visible_files(folder, name):
     """Relative paths of the artifacts on disk: entries of the kind folders, and stray root files."""
     logs = {f"{name}.log", f"{name}.history.log"}
     found = []
-    for entry in history.list_dir(folder):
+    for entry in _objects.list_dir(folder):
         if entry.name.startswith("."):
             continue
         if entry.is_dir(follow_symlinks=False):
             found += [
-                f"{entry.name}/{item.name}" for item in history.list_dir(entry.path) if not item.name.startswith(".")
+                f"{entry.name}/{item.name}" for item in _objects.list_dir(entry.path) if not item.name.startswith(".")
             ]
         elif entry.name not in logs:
             found.append(entry.name)

@@ -1,0 +1,321 @@
+"""The intent journal of a version (``.crate/journal.jsonl``) and the recovery rule.
+
+Every change of an artifact (save, backup, delete) writes one intent line here, under the
+version's save lock, *before* it touches the artifact's name; the record line completes it
+and the intent is marked done (its first byte becomes ``#``) before the lock is let go. So
+whoever takes the lock and finds a live intent (a slot starting with ``{``) knows that a
+process died in the middle of a change, and finishes it:
+
+- the new content is under the name (same inode as staged, or same hash): roll forward,
+  i.e. append the record line the dead process did not write;
+- the old content is still there: roll back, i.e. remove what the dead process left
+  (its temporary file, or a custom handler's half-written content, replaced by the kept
+  old one).
+
+Recovery runs at the next use of the version: a save (when it takes the lock), setup,
+``history()`` / ``load(version=...)``, and ``verify(repair=True)`` (``crate verify --repair``).
+The journal is not part of the record: readers of the record never see intents.
+"""
+
+import errno
+import json
+import os
+import threading
+import warnings
+
+from . import _atomic, _objects, record
+from ._savelock import version_lock
+from ._timelines import index_for
+from .record import RECORD_DIR
+
+JOURNAL_FILE = "journal.jsonl"
+SLOT = 4096  # bytes per intent: one page, overwritten in place
+LIVE, DONE = b"{", b"#"  # the first byte of a slot: an intent in progress, or one that is done
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class RecoveryWarning(UserWarning):
+    """An interrupted change was found; what recovery did is in the message."""
+
+
+def journal_path(version_dir: str) -> str:
+    return os.path.join(version_dir, RECORD_DIR, JOURNAL_FILE)
+
+
+class Journal:
+    """The journal file of one version, kept open (one object per version and process).
+
+    Use only with the version's save lock held.
+    """
+
+    def __init__(self, version_dir):
+        self.version_dir = version_dir
+        self.path = journal_path(version_dir)
+        self._fd = None
+        self._pid = None
+        self._open = []  # offsets of this process's intents not yet completed (nested changes)
+        self._oversized = False  # an intent took more than one slot: empty the file when done
+
+    def _file(self):
+        fd = self._fd
+        if fd is not None and self._pid == os.getpid():
+            try:
+                if os.fstat(fd).st_nlink:
+                    return fd
+            except OSError:
+                pass
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except FileNotFoundError:
+            if not os.path.isdir(self.version_dir):
+                raise
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            fd = os.open(self.path, flags, 0o644)
+        self._fd, self._pid, self._open = fd, os.getpid(), []
+        return fd
+
+    def orphaned(self) -> bool:
+        """Whether intents of a dead process wait (call right after taking the lock)."""
+        if self._open:
+            return False
+        try:
+            return os.pread(self._file(), 1, 0) == LIVE
+        except OSError:
+            return False
+
+    def begin(self, intent: dict) -> None:
+        """Write the intent of a change, whole, before the change touches anything.
+
+        Intents go in fixed slots that are overwritten in place, so that once the journal has
+        its first block a change costs no allocation (and a full disk cannot stop the intent).
+        """
+        fd = self._file()
+        line = _encode(intent).encode("utf-8")
+        size = -(-(len(line) + 1) // SLOT) * SLOT
+        offset = self._open[-1][0] + self._open[-1][1] if self._open else 0
+        data = line + b" " * (size - len(line) - 1) + b"\n"
+        try:
+            _pwrite_all(fd, data, offset)
+        except OSError as exc:
+            _atomic.note_failure(exc)
+            try:
+                os.pwrite(fd, DONE, offset)
+            except OSError:
+                pass
+            raise
+        self._oversized = self._oversized or size > SLOT
+        self._open.append((offset, size))
+
+    def end(self) -> None:
+        """The change is complete (recorded) or undone: its intent is marked done."""
+        if not self._open or self._fd is None:
+            return
+        offset, _ = self._open.pop()
+        os.pwrite(self._fd, DONE, offset)
+        if not self._open and self._oversized:
+            os.ftruncate(self._fd, 0)
+            self._oversized = False
+
+    def abandon(self) -> None:
+        """A change failed half-way and could not be undone: leave its intent for recovery."""
+        if self._open:
+            self._open.pop()
+
+    def read(self) -> list:
+        try:
+            with open(self.path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        intents = []
+        for line in data.split(b"\n"):
+            if not line.startswith(LIVE):
+                continue  # done (or never begun)
+            try:
+                intent = json.loads(line)
+            except (ValueError, UnicodeDecodeError):
+                continue  # the dead process was killed while writing it: it never touched anything
+            if isinstance(intent, dict) and isinstance(intent.get("entry"), dict):
+                intents.append(intent)
+        return intents
+
+    def clear(self) -> None:
+        os.ftruncate(self._file(), 0)
+        self._open = []
+        self._oversized = False
+
+
+def _pwrite_all(fd, data, offset):
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view, offset = view[written:], offset + written
+
+
+_journals = {}
+_guard = threading.Lock()
+
+
+def journal_for(version_dir: str) -> Journal:
+    key = os.path.abspath(version_dir)
+    journal = _journals.get(key)
+    if journal is None:
+        with _guard:
+            journal = _journals.get(key)
+            if journal is None:
+                journal = _journals[key] = Journal(key)
+    return journal
+
+
+def _maybe_pending(version_dir):
+    """A cheap look without the lock: does the journal's first slot hold a live intent?"""
+    try:
+        with open(journal_path(version_dir), "rb") as f:
+            return f.read(1) == LIVE
+    except OSError:
+        return False
+
+
+def pending(version_dir: str) -> list:
+    """The intents of interrupted changes (for reports)."""
+    if not _maybe_pending(version_dir):
+        return []
+    with version_lock(version_dir):
+        return journal_for(version_dir).read() if journal_for(version_dir).orphaned() else []
+
+
+def describe(intent: dict) -> str:
+    entry = intent["entry"]
+    return f"{intent.get('op', '?')} of {entry.get('path')!r}"
+
+
+def recover_if_pending(version_dir: str) -> list:
+    """Finish or undo interrupted changes of a version, if any. Returns what was done."""
+    if not _maybe_pending(version_dir):
+        return []
+    with version_lock(version_dir):
+        return recover(version_dir)
+
+
+def recover(version_dir: str) -> list:
+    """With the save lock held: roll every orphaned intent forward or back, then empty the journal."""
+    journal = journal_for(version_dir)
+    if not journal.orphaned():
+        return []
+    done = []
+    for intent in journal.read():
+        try:
+            done.append(_RECOVER[intent.get("op")](version_dir, intent))
+        except KeyError:
+            done.append(f"ignored an unknown intent {intent.get('op')!r}")
+        except OSError as exc:
+            warnings.warn(
+                f"Could not finish the interrupted {describe(intent)} in {version_dir}: {exc}. "
+                "It stays in the journal; run `crate verify --repair` once the cause is fixed.",
+                RecoveryWarning,
+                stacklevel=2,
+            )
+            return done
+    journal.clear()
+    if done:
+        warnings.warn(
+            f"Recovered interrupted changes in {version_dir}: {'; '.join(done)}.", RecoveryWarning, stacklevel=2
+        )
+    return done
+
+
+# -- the rule, per kind of change -----------------------------------------------------------------
+def _full(version_dir, rel):
+    return os.path.join(version_dir, *rel.split("/"))
+
+
+def _content_hash(path):
+    if os.path.isdir(path):
+        return _atomic.hash_tree(path)[0]
+    return _atomic.hash_file(path)
+
+
+def _holds(path, entry, ino):
+    """Whether ``path`` holds the content of ``entry`` (the staged inode, or the same hash)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if ino is not None and st.st_ino == ino and st.st_size == entry.get("size"):
+        return True
+    if not os.path.isdir(path) and st.st_size != entry.get("size"):
+        return False
+    return _content_hash(path) == entry.get("sha256")
+
+
+def _recorded_sha(version_dir, rel):
+    """The hash the record has as current for ``rel`` (None: nothing or deleted)."""
+    timeline = index_for(version_dir).timelines.get(rel)
+    current = timeline.current() if timeline is not None else None
+    return current.sha256 if current is not None else False if timeline is None else None
+
+
+def _append(version_dir, entry):
+    record.append_line(version_dir, dict(entry, recovered=True))
+
+
+def _remove(version_dir, rel):
+    if rel:
+        _atomic.remove_quietly(_full(version_dir, rel))
+
+
+def _recover_save(version_dir, intent):
+    entry = intent["entry"]
+    rel = entry["path"]
+    forward = _holds(_full(version_dir, rel), entry, intent.get("ino"))
+    _remove(version_dir, intent.get("tmp"))  # the new content not moved in, or the old one swapped out
+    if not forward:
+        return f"undid the unfinished {describe(intent)}"
+    if _recorded_sha(version_dir, rel) != entry.get("sha256"):
+        _append(version_dir, entry)
+    return f"finished the {describe(intent)}"
+
+
+_recover_backup = _recover_save
+
+
+def _recover_delete(version_dir, intent):
+    entry = intent["entry"]
+    rel = entry["path"]
+    if os.path.lexists(_full(version_dir, rel)):
+        return f"undid the unfinished {describe(intent)}"  # never renamed away
+    if _recorded_sha(version_dir, rel) not in (None, False):
+        _append(version_dir, entry)
+    _remove(version_dir, intent.get("doomed"))
+    return f"finished the {describe(intent)}"
+
+
+def _recover_custom(version_dir, intent):
+    """A custom handler wrote in place and died: its content goes back to the kept old one."""
+    entry = intent["entry"]
+    rel = entry["path"]
+    path = _full(version_dir, rel)
+    old = intent.get("old")
+    now = _content_hash(path) if os.path.lexists(path) else None
+    recorded = _recorded_sha(version_dir, rel)
+    if now == old or (now is not None and now == recorded):
+        return f"found the {describe(intent)} {'not started' if now == old else 'complete'}"
+    if old is not None and _objects.content_path(version_dir, old) is None:
+        return f"could not undo the {describe(intent)}: its old content was not kept"
+    _objects.restore(version_dir, old, path)
+    return f"undid the unfinished {describe(intent)}"
+
+
+_RECOVER = {
+    "save": _recover_save,
+    "backup": _recover_backup,
+    "delete": _recover_delete,
+    "custom": _recover_custom,
+}

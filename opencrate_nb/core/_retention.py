@@ -1,0 +1,155 @@
+"""Retention of earlier contents, and the reaper that frees pruned ones in the background.
+
+The last :data:`opencrate_nb.core.history.KEEP` earlier contents of each artifact are kept;
+older ones are taken out of the object store when a save pushes them out (``prune``) or by
+gc. Taking out is a rename into ``.crate/tmp/pruned-*``; a background thread unlinks them.
+"""
+
+import atexit
+import os
+import queue
+import secrets
+import sys
+import threading
+
+from . import _atomic
+from ._objects import TREES_DIR, is_object_name, object_path, read_tree, tmp_dir, tree_path
+from ._timelines import index_for
+from .record import RECORD_DIR
+
+PRUNED_PREFIX = "pruned-"
+_HISTORY = __package__ + ".history"
+
+
+def keep_count() -> int:
+    """The retention setting now (``history.KEEP``, which users may change at run time)."""
+    history = sys.modules.get(_HISTORY)
+    if history is None:
+        from . import history
+    keep = history.KEEP
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+        raise ValueError(f"opencrate_nb.core.history.KEEP must be a whole number >= 0, got {keep!r}.")
+    return keep
+
+
+def _tree_members(version_dir):
+    folder = os.path.join(version_dir, RECORD_DIR, TREES_DIR)
+    members = set()
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return members
+    for name in names:
+        if is_object_name(name):
+            try:
+                members.update(sha for _, sha in read_tree(version_dir, name))
+            except (OSError, UnicodeDecodeError):
+                continue
+    return members
+
+
+def prune(version_dir: str, rel: str, keep=None) -> list:
+    """Remove objects of ``rel`` that fell out of retention and nothing else keeps. Returns their paths.
+
+    Call with the version lock held (saves do), so that the record is complete.
+    """
+    keep = keep_count() if keep is None else keep
+    index = index_for(version_dir)
+    timeline = index.timelines.get(rel)
+    if timeline is None:
+        return []
+    earlier = timeline.earlier()
+    cut = len(earlier) - keep
+    if cut <= timeline.pruned:
+        return []  # only the contents pushed out since the last prune are looked at (gc does the rest)
+    dropped = {c.sha256 for c in earlier[timeline.pruned : cut]} - timeline.retained(keep)
+    timeline.pruned = cut
+    dropped.discard(None)
+    removed = []
+    in_trees = None
+    for sha in dropped:
+        if _kept_elsewhere(index, sha, keep, rel):
+            continue
+        if os.path.exists(tree_path(version_dir, sha)):
+            continue  # folder contents are collected by gc, which follows their manifests
+        if in_trees is None:
+            in_trees = _tree_members(version_dir)
+        if sha in in_trees:
+            continue
+        target = object_path(version_dir, sha)
+        if discard(version_dir, target):
+            removed.append(target)
+    return removed
+
+
+def _kept_elsewhere(index, sha, keep, rel):
+    for other in index.hash_paths.get(sha, ()):
+        if other == rel:
+            continue
+        timeline = index.timelines.get(other)
+        if timeline is not None and sha in timeline.retained(keep):
+            return True
+    return False
+
+
+# -- freeing pruned contents in the background ----------------------------------------------------
+_doomed: queue.SimpleQueue[str] = queue.SimpleQueue()
+_deleter = None
+_deleter_guard = threading.Lock()
+
+
+def discard(version_dir: str, target: str) -> bool:
+    """Take an object out of the store now and free its space on a background thread.
+
+    Unlinking a file written moments ago can wait milliseconds for its write-back (ext4
+    does); a rename does not, so a save pays only for the rename. A process that exits
+    first frees the rest at exit; one that is killed leaves ``.crate/tmp/pruned-*``
+    files, which gc removes. Returns False when ``target`` was not there.
+    """
+    global _deleter
+    trash = os.path.join(tmp_dir(version_dir), f"{PRUNED_PREFIX}{secrets.token_hex(6)}")
+    try:
+        os.rename(target, trash)
+    except FileNotFoundError:
+        if not os.path.exists(target):
+            return False
+        os.makedirs(os.path.dirname(trash), exist_ok=True)
+        os.rename(target, trash)
+    _doomed.put(trash)
+    if _deleter is None or not _deleter.is_alive():
+        with _deleter_guard:
+            if _deleter is None or not _deleter.is_alive():
+                _deleter = threading.Thread(target=_delete_forever, name="opencrate-prune", daemon=True)
+                _deleter.start()
+    return True
+
+
+REAP_EVERY = 0.2  # seconds between the reaper's rounds: a save never wakes it (that would cost the GIL)
+
+
+def _delete_forever():
+    import time
+
+    while True:
+        time.sleep(REAP_EVERY)
+        drain()
+
+
+def drain() -> None:
+    """Free every content this process pruned, now (runs at exit; tests call it before counting)."""
+    while True:
+        try:
+            path = _doomed.get_nowait()
+        except queue.Empty:
+            return
+        _atomic.remove_quietly(path)
+
+
+def _after_fork():
+    global _doomed, _deleter
+    _doomed, _deleter = queue.SimpleQueue(), None
+
+
+atexit.register(drain)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
