@@ -228,7 +228,9 @@ def test_asking_again_reads_nothing_until_a_line_is_appended(version, monkeypatc
     record.current_artifacts(version)
     for artifact in artifacts:  # what %crate ls and the cards ask, once per artifact
         assert artifact.last_record()["path"] == artifact.relative_path
-    assert opened == []  # list_artifacts read the record; since then, each question costs one stat
+    assert [
+        f for f in opened if f.endswith(".jsonl")
+    ] == []  # list_artifacts read the record; since then, each question costs one stat
     oc.snapshot.text("late.txt").save("x")
     assert "texts/late.txt" in record.current_artifacts(version)
 
@@ -266,7 +268,9 @@ def test_an_unfinished_last_line_is_not_read_again_until_the_file_changes(versio
         patch.setattr(builtins, "open", lambda file, *a, **k: opened.append(file) or real_open(file, *a, **k))
         for _ in range(5):
             _timelines.index_for(version)
-    assert opened == [] and index.problems[-1].reason.startswith("no end of line yet")
+    # only opens of this record count: other threads (a previous test's background writers) may open files meanwhile
+    assert [f for f in opened if str(f).endswith("record.jsonl")] == []
+    assert index.problems[-1].reason.startswith("no end of line yet")
     record.close_all()
     with pytest.warns(record.RecordWarning, match="line 2"):
         oc.snapshot.json("b.json").save([2])  # the writer ends the torn line first; the save is read
