@@ -1,0 +1,239 @@
+"""Capture's half of the run's notebook: each finished cell becomes one nbformat cell.
+
+:class:`RunNotebook` turns what :mod:`.capture` recorded for a cell (source, streams, rich
+outputs, errors) into an nbformat code cell and appends it to the version's
+``.crate/notebook.jsonl`` (see :mod:`opencrate_nb.core.run_notebook`, which builds
+``run.ipynb`` from those lines). Cells run before the first setup are kept in memory
+(the last :data:`PENDING_MAX`) and written ahead of the setup cell, so imports and
+``%load_ext`` made before it are part of the notebook too. ``run.ipynb`` itself is
+rebuilt on a background thread :data:`REBUILD_AFTER` seconds after a cell, at exit and when
+another version is set up, never in the cell's own time.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import collections
+import os
+import threading
+import weakref
+from typing import Any, Optional
+
+from ..core import run_notebook
+
+#: cells run before any setup that are kept for the notebook of the first version set up
+PENDING_MAX = 200
+#: seconds after a cell before ``run.ipynb`` is rebuilt in the background
+REBUILD_AFTER = 3.0
+#: characters of one output's value kept in the notebook; beyond, a marker says what was left out
+MAX_OUTPUT_CHARS = 500_000
+#: characters of rich outputs kept per cell in all
+MAX_CELL_OUTPUT_CHARS = 2_000_000
+#: mime types that only make sense with live state the notebook does not hold
+_LIVE_ONLY = ("application/vnd.jupyter.widget-view+json",)
+
+_instances: weakref.WeakSet[RunNotebook] = weakref.WeakSet()
+
+
+def notebook_source(shell: Any = None, script: Optional[str] = None) -> dict[str, Optional[str]]:
+    """Where the notebook being run lives, as far as the kernel can tell: ``{"path", "from"}``.
+
+    Jupyter servers (JupyterLab, Notebook 7) set ``JPY_SESSION_NAME``; VS Code sets
+    ``__vsc_ipynb_file__``; ``ipython script.ipy`` runs a file. Headless runners
+    (nbclient, papermill, ``jupyter execute``) tell nothing: ``{"path": None, "from": None}``.
+    """
+    if script:
+        return {"path": os.path.abspath(script), "from": "script"}
+    session = os.environ.get("JPY_SESSION_NAME")
+    if session:
+        return {"path": session, "from": "JPY_SESSION_NAME"}
+    user_ns = getattr(shell, "user_ns", None) or {}
+    vscode = user_ns.get("__vsc_ipynb_file__")
+    if isinstance(vscode, str) and vscode:
+        return {"path": vscode, "from": "vscode"}
+    return {"path": None, "from": None}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "".join(value)
+    return str(value)
+
+
+def _marker(mime: str, size: int) -> str:
+    from ..core.format import format_size
+
+    return f"[opencrate: {mime} output of {format_size(size)} not kept in run.ipynb]"
+
+
+def output_data(data: dict[str, Any], budget: list[int]) -> dict[str, Any]:
+    """A display's mime bundle as nbformat holds it: text as str, binary as base64, large values capped.
+
+    ``budget`` is ``[characters left for this cell]``; a value that does not fit is replaced
+    by a marker naming its type and size (in ``text/plain`` when no plain text is left).
+    """
+    out: dict[str, Any] = {}
+    notes = []
+    for mime, value in data.items():
+        if not isinstance(mime, str) or mime in _LIVE_ONLY:
+            continue
+        if isinstance(value, (bytes, bytearray)):
+            value = base64.b64encode(bytes(value)).decode("ascii")
+        elif not (mime.endswith("json") or mime.endswith("+json")):
+            value = _text(value)
+        size = len(value) if isinstance(value, str) else len(repr(value))
+        if size > MAX_OUTPUT_CHARS or size > budget[0]:
+            notes.append(_marker(mime, size))
+            continue
+        budget[0] -= size
+        out[mime] = run_notebook.safe_value(value)
+    if notes:
+        plain = out.get("text/plain", "")
+        out["text/plain"] = (plain + "\n" if plain else "") + "\n".join(notes)
+    if not out:
+        out["text/plain"] = _text(data.get("text/plain", "")) or "[opencrate: live output (a widget) not kept]"
+    return out
+
+
+def code_cell(
+    count: Optional[int],
+    source: str,
+    meta: dict[str, Any],
+    stdout: str,
+    stderr: str,
+    rich: list[tuple[str, dict[str, Any], Any]],
+    errors: list[tuple[str, str, str]],
+) -> dict[str, Any]:
+    """One nbformat code cell: streams first (each merged), then rich outputs in order, then errors.
+
+    ``rich``: ``(output_type, data, metadata)``; ``errors``: ``(ename, evalue, traceback text)``.
+    """
+    outputs: list[dict[str, Any]] = []
+    for name, text in (("stdout", stdout), ("stderr", stderr)):
+        if text:
+            outputs.append({"output_type": "stream", "name": name, "text": run_notebook.safe_text(text)})
+    budget = [MAX_CELL_OUTPUT_CHARS]
+    for kind, data, metadata in rich:
+        output: dict[str, Any] = {"output_type": kind, "data": output_data(data, budget), "metadata": {}}
+        if isinstance(metadata, dict):
+            output["metadata"] = run_notebook.safe_value(metadata)
+        if kind == "execute_result":
+            output["execution_count"] = count
+        outputs.append(output)
+    for ename, evalue, traceback in errors:
+        outputs.append(
+            {
+                "output_type": "error",
+                "ename": run_notebook.safe_text(ename),
+                "evalue": run_notebook.safe_text(evalue),
+                "traceback": run_notebook.safe_text(traceback).split("\n"),
+            }
+        )
+    return {
+        "cell_type": "code",
+        "execution_count": count,
+        "metadata": {"opencrate": meta},
+        "source": source,
+        "outputs": outputs,
+    }
+
+
+class RunNotebook:
+    """Appends the cells of one shell to the notebook of the version they ran in."""
+
+    def __init__(self, shell: Any = None) -> None:
+        self.shell = shell
+        self.version_dir: Optional[str] = None
+        self.pending: collections.deque[dict[str, Any]] = collections.deque(maxlen=PENDING_MAX)
+        self.script: Optional[str] = None  # the file ``ipython script.ipy`` runs, when it does
+        self._timer: Optional[threading.Timer] = None
+        self._lock = threading.Lock()
+        _instances.add(self)
+
+    def add(self, cell: dict[str, Any], version_dir: Optional[str]) -> None:
+        """Record a finished cell (``version_dir`` None: no snapshot set up yet, keep it for later)."""
+        if version_dir is None:
+            cell["metadata"]["opencrate"]["before_setup"] = True
+            self.pending.append(cell)
+            return
+        if version_dir != self.version_dir:
+            self._start(version_dir)
+        run_notebook.append(version_dir, {"type": "cell", "cell": cell})
+        self._schedule()
+
+    def _start(self, version_dir: str) -> None:
+        previous, self.version_dir = self.version_dir, version_dir
+        if previous is not None:
+            self._rebuild(previous)
+        import platform
+
+        from ..core import environment, record
+
+        source = notebook_source(self.shell, self.script)
+        run_notebook.append(
+            version_dir,
+            {
+                "type": "run",
+                "start": record.now_iso(),
+                "cwd": os.getcwd(),
+                "source": source["path"],
+                "source_from": source["from"],
+                "python": platform.python_version(),
+            },
+        )
+        for cell in self.pending:
+            run_notebook.append(version_dir, {"type": "cell", "cell": cell})
+        self.pending.clear()
+        environment.note(
+            "notebook", {"as_run": run_notebook.NOTEBOOK_FILE, "path": source["path"], "from": source["from"]}
+        )
+
+    def _schedule(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                return  # the pending rebuild reads the file when it runs: it will include this cell
+            timer = threading.Timer(REBUILD_AFTER, self._rebuild_later)
+            timer.daemon = True
+            timer.name = "opencrate-run-notebook"
+            self._timer = timer
+        timer.start()
+
+    def _rebuild_later(self) -> None:
+        with self._lock:
+            self._timer = None
+        if self.version_dir is not None:
+            self._rebuild(self.version_dir)
+
+    @staticmethod
+    def _rebuild(version_dir: str) -> None:
+        try:
+            run_notebook.ensure(version_dir)
+        except Exception:  # noqa: BLE001 - the folder may be gone (reset); the lines stay the source
+            pass
+
+    def flush(self) -> Optional[str]:
+        """Bring ``run.ipynb`` of the current version up to date now; its path (None before any setup)."""
+        with self._lock:
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+        if self.version_dir is None:
+            return None
+        return run_notebook.ensure(self.version_dir)
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # noqa: BLE001 - at unload or exit: never raise
+            pass
+
+
+def _flush_all() -> None:
+    for notebook in list(_instances):
+        notebook.close()
+
+
+atexit.register(_flush_all)
