@@ -211,6 +211,9 @@ class RunNotebook:
     def _rebuild(version_dir: str) -> None:
         try:
             run_notebook.ensure(version_dir)
+            from ..core import gather
+
+            gather.warm(version_dir)  # parse the new cells now, so that lineage later is a look-up
         except Exception:  # noqa: BLE001 - the folder may be gone (reset); the lines stay the source
             pass
 
