@@ -41,10 +41,14 @@ def notebook_source(shell: Any = None, script: Optional[str] = None) -> dict[str
 
     Jupyter servers (JupyterLab, Notebook 7) set ``JPY_SESSION_NAME``; VS Code sets
     ``__vsc_ipynb_file__``; ``ipython script.ipy`` runs a file. Headless runners
-    (nbclient, papermill, ``jupyter execute``) tell nothing: ``{"path": None, "from": None}``.
+    (nbclient, papermill, ``jupyter execute``) tell nothing: ``{"path": None, "from": None}``;
+    ``crate reproduce`` names the ``run.ipynb`` it re-runs.
     """
     if script:
         return {"path": os.path.abspath(script), "from": "script"}
+    rerun = os.environ.get("OPENCRATE_NOTEBOOK_SOURCE")  # set by reproduce: the run.ipynb re-executed
+    if rerun:
+        return {"path": rerun, "from": "reproduce"}
     session = os.environ.get("JPY_SESSION_NAME")
     if session:
         return {"path": session, "from": "JPY_SESSION_NAME"}

@@ -64,3 +64,23 @@ def cmd_gather(magics: Any, args: argparse.Namespace) -> None:
     print(str(found))
     done(f"wrote {len(found.cells)} cell(s) to {target}")
     show_link(target, f"the cells behind {artifact.name}")
+
+
+@command("reproduce [VERSION] [--gather ARTIFACT] [--rtol X]")
+@magic_arguments()
+@argument("version", metavar="VERSION", nargs="?", default=None, help="a version (default: the current one)")
+@argument("--gather", metavar="ARTIFACT", default=None, help="re-run only the cells ARTIFACT depended on")
+@argument("--rtol", type=float, default=None, metavar="X", help="relative tolerance for numbers (default 1e-6)")
+def cmd_reproduce(magics: Any, args: argparse.Namespace) -> Any:
+    """Re-run a version's notebook in a fresh kernel (a new version tagged repro-of-v<N>) and report
+    per artifact whether it came out identical, equal within tolerance or different."""
+    from ... import reproduce as _reproduce
+
+    snapshot = require_setup()
+    folder = version_dir(magics, args.version)
+    label = os.path.basename(folder)
+    print(f"re-running {snapshot.name} {label} in a fresh kernel...")
+    rtol = _reproduce.DEFAULT_RTOL if args.rtol is None else args.rtol
+    report = _reproduce.reproduce(snapshot.name, label, root=snapshot.root, gather_artifact=args.gather, rtol=rtol)
+    display(str(report), "<pre>" + html.escape(str(report)) + "</pre>")
+    return None
