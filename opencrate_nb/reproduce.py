@@ -413,8 +413,8 @@ def reproduce(
     cells = _cells_to_run(notebook)
     if not cells:
         raise ReproduceError(f"{ref.label} has no cell to re-run.")
-    runs = [e for e in run_notebook.read_lines(original) if e.get("type") == "run"]
-    cwd = next((r["cwd"] for r in runs if isinstance(r.get("cwd"), str) and os.path.isdir(r["cwd"])), os.getcwd())
+    folders = [r["notebook"].get("cwd") for r in run_notebook.runs(original)]
+    cwd = next((f for f in folders if isinstance(f, str) and os.path.isdir(f)), os.getcwd())
     tag = TAG.format(number=ref.number)
     root_abs = os.path.abspath(ref.root)
     started = time.perf_counter()

@@ -86,21 +86,22 @@ def test_built_only_when_cells_were_added(crate):
 
     folder = oc.snapshot.dir_path
     path = run_notebook.ensure(folder)
-    built = os.stat(path).st_mtime_ns
-    assert run_notebook.ensure(folder) == path and os.stat(path).st_mtime_ns == built
-    run(crate, "y = 3")
-    assert os.path.getsize(run_notebook.lines_path(folder)) > 0
+    built = os.stat(path).st_ino  # each build replaces the file (a new inode)
+    assert run_notebook.ensure(folder) == path and os.stat(path).st_ino == built
+    run(crate, "y = 3")  # shows nothing: only its cells.jsonl line is written
+    assert not os.path.exists(run_notebook.lines_path(folder))
     run_notebook.ensure(folder)
-    assert os.stat(path).st_mtime_ns > built and _code(_notebook())[-1].source == "y = 3"
+    assert os.stat(path).st_ino != built and _code(_notebook())[-1].source == "y = 3"
 
 
 def test_a_torn_last_line_is_skipped(crate):
     import opencrate as oc
 
     folder = oc.snapshot.dir_path
+    run(crate, "print('shown')")
     with open(run_notebook.lines_path(folder), "ab") as f:
         f.write(b'{"type": "cell", "cell": {"sour')  # a kernel killed mid-write
-    assert [c.source for c in _code(_notebook())][-1] == "%crate setup nbtest"
+    assert [c.source for c in _code(_notebook())][-1] == "print('shown')"
 
 
 def test_the_notebook_is_named_in_env_json(crate, monkeypatch):
@@ -109,12 +110,17 @@ def test_the_notebook_is_named_in_env_json(crate, monkeypatch):
 
     environment.wait()
     [entry] = environment.runs(oc.snapshot.dir_path)
-    assert entry["notebook"] == {"as_run": "run.ipynb", "path": None, "from": None}
+    assert entry["notebook"] == {"as_run": "run.ipynb", "path": None, "from": None, "cwd": os.getcwd()}
     monkeypatch.setenv("JPY_SESSION_NAME", "experiments/train.ipynb")  # what a Jupyter server sets
     run(crate, "%crate setup other")
     environment.wait()
     [entry] = environment.runs(oc.snapshot.dir_path)
-    assert entry["notebook"] == {"as_run": "run.ipynb", "path": "experiments/train.ipynb", "from": "JPY_SESSION_NAME"}
+    assert entry["notebook"] == {
+        "as_run": "run.ipynb",
+        "path": "experiments/train.ipynb",
+        "from": "JPY_SESSION_NAME",
+        "cwd": os.getcwd(),
+    }
 
 
 def test_a_skipped_cell_is_not_captured(crate):
@@ -158,7 +164,7 @@ def test_ipython_script_records_its_cell(workdir):
     assert [s["path"] for s in cell["metadata"]["opencrate"]["saved"]] == ["jsons/m.json"]
     with open(version / ".crate" / "env.json", encoding="utf-8") as f:
         notebook = json.load(f)["runs"][-1]["notebook"]
-    assert notebook == {"as_run": "run.ipynb", "path": str(script), "from": "script"}
+    assert notebook == {"as_run": "run.ipynb", "path": str(script), "from": "script", "cwd": str(workdir)}
 
 
 @pytest.mark.slow

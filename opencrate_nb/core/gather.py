@@ -565,19 +565,19 @@ def lineage(version_dir: str, artifact_path: str, cells: Optional[list[dict[str,
 # -- warnings --------------------------------------------------------------------------------------------
 def front_end_positions(version_dir: str) -> dict[str, int]:
     """Cell id -> position in the notebook the run came from (when its file can be read), else {}."""
-    data = run_notebook.read_lines(version_dir)
-    runs = [e for e in data if e.get("type") == "run"]
-    for run in reversed(runs):
-        path = run.get("source")
+    for run in reversed(run_notebook.runs(version_dir)):
+        notebook = run["notebook"]
+        path = notebook.get("path")
         if not isinstance(path, str) or not path.endswith(".ipynb"):
             continue
-        for candidate in (path, os.path.join(str(run.get("cwd") or ""), os.path.basename(path))):
+        cwd = str(notebook.get("cwd") or "")
+        for candidate in (path, os.path.join(cwd, path), os.path.join(cwd, os.path.basename(path))):
             try:
                 with open(candidate, "rb") as f:
-                    notebook = json.loads(f.read())
+                    front = json.loads(f.read())
             except (OSError, ValueError):
                 continue
-            cells = notebook.get("cells") if isinstance(notebook, dict) else None
+            cells = front.get("cells") if isinstance(front, dict) else None
             if isinstance(cells, list):
                 return {c["id"]: i for i, c in enumerate(cells) if isinstance(c, dict) and isinstance(c.get("id"), str)}
     return {}

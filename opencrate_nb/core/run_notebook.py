@@ -1,21 +1,21 @@
 """The run's notebook: ``<version>/run.ipynb``, the cells as they were executed.
 
-Capture appends one JSON line per executed cell to ``<version>/.crate/notebook.jsonl`` (a
-single ``O_APPEND`` write, so a cell costs the same in a 10-cell and a 10,000-cell run);
-``run.ipynb`` is built from those lines when someone reads it (:func:`ensure`), in the
-background a few seconds after the last cell, and at exit. It is nbformat 4.5 and
-written atomically, so a reader never sees half a notebook.
+Capture already writes one line per executed cell to ``.crate/cells.jsonl`` (source, count,
+cell id, time, status); what the notebook needs beyond that goes to
+``.crate/notebook.jsonl``, and only when there is any, so a cell that shows nothing costs
+no extra write:
 
-Lines of ``notebook.jsonl``:
+- ``{"type": "outputs", "execution_count", "time", "outputs": [...]}``: the nbformat outputs of
+  a cell that printed, displayed or failed (streams and rich outputs, large ones capped);
+- ``{"type": "cell", "cell": {...}}``: a whole cell run before the snapshot was set up
+  (imports, ``%load_ext``), written when the setup comes.
 
-- ``{"type": "run", "start", "cwd", "source", "python"}``: a kernel started writing to this
-  version (a version resumed later gets a second one);
-- ``{"type": "cell", "cell": {...}}``: an nbformat code cell (``source``, ``execution_count``,
-  ``outputs``) whose ``metadata.opencrate`` holds ``time``, ``duration``, ``status`` and the
-  front end's ``cell_id`` (null when it sent none).
-
-Which artifacts each cell saved is joined from the record (``.crate/record.jsonl``) when
-the notebook is built, so saving costs nothing extra. Stdlib only: core stays light.
+``run.ipynb`` (nbformat 4.5) is built from those lines when someone reads it
+(:func:`ensure`), in the background a few seconds after the last cell, and at exit; it is
+written atomically, so a reader never sees half a notebook. Which artifacts each cell saved
+is joined from the record (``.crate/record.jsonl``) at that time, so saving costs nothing
+extra; the runs (a version resumed in another kernel has several) come from ``env.json``.
+Stdlib only: core stays light.
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ def notebook_path(version_dir: str) -> str:
 
 def has_notebook(version_dir: str) -> bool:
     """Whether the version captured any cell (so ``run.ipynb`` exists or can be built)."""
-    return os.path.exists(lines_path(version_dir)) or os.path.exists(notebook_path(version_dir))
+    return any(
+        os.path.exists(p) for p in (cells_path(version_dir), lines_path(version_dir), notebook_path(version_dir))
+    )
 
 
 def safe_text(text: str) -> str:
@@ -70,7 +72,7 @@ def safe_value(value: Any) -> Any:
 
 
 def append(version_dir: str, entry: dict[str, Any]) -> None:
-    """Append one line (a ``run`` or ``cell`` entry); strings that UTF-8 cannot hold are escaped first."""
+    """Append one line (an ``outputs`` or ``cell`` entry); strings that UTF-8 cannot hold are escaped first."""
     try:
         record.append_line(version_dir, entry, file=LINES_FILE)
     except UnicodeEncodeError:
@@ -95,12 +97,43 @@ def read_lines(version_dir: str) -> list[dict[str, Any]]:
     return out
 
 
+def _code_cell(entry: dict[str, Any], outputs: list[dict[str, Any]]) -> dict[str, Any]:
+    meta = {k: entry.get(k) for k in ("time", "duration", "status", "cell_id")}
+    return {
+        "cell_type": "code",
+        "execution_count": entry.get("execution_count"),
+        "metadata": {"opencrate": meta},
+        "source": entry.get("source") if isinstance(entry.get("source"), str) else "",
+        "outputs": outputs,
+    }
+
+
 def read_cells(version_dir: str, with_saves: bool = True) -> list[dict[str, Any]]:
-    """The executed code cells, in execution order (``metadata.opencrate.saved`` joined from the record)."""
-    cells = [e["cell"] for e in read_lines(version_dir) if e.get("type") == "cell" and isinstance(e.get("cell"), dict)]
+    """The executed code cells as nbformat cells, in execution order.
+
+    With ``with_saves``, ``metadata.opencrate.saved`` lists the record operations each made.
+    """
+    outputs: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    cells: list[tuple[float, int, dict[str, Any]]] = []
+    for entry in read_lines(version_dir):
+        kind = entry.get("type")
+        if kind == "outputs" and isinstance(entry.get("outputs"), list):
+            outputs[(entry.get("execution_count"), entry.get("time"))] = entry["outputs"]
+        elif kind == "cell" and isinstance(entry.get("cell"), dict):
+            cell = dict(entry["cell"])
+            started = _parse_time(((cell.get("metadata") or {}).get("opencrate") or {}).get("time"))
+            cells.append((started if started is not None else float("-inf"), len(cells), cell))
+    for entry in record.read_lines(version_dir, record.CELLS_FILE):
+        if "source" not in entry:
+            continue
+        shown = outputs.get((entry.get("execution_count"), entry.get("time")), [])
+        started = _parse_time(entry.get("time"))
+        cells.append((started if started is not None else float("inf"), len(cells), _code_cell(entry, shown)))
+    cells.sort(key=lambda item: (item[0], item[1]))
+    found = [cell for _, _, cell in cells]
     if with_saves:
-        join_saves(cells, record.read_lines(version_dir) if record.has_record(version_dir) else [])
-    return cells
+        join_saves(found, record.read_lines(version_dir) if record.has_record(version_dir) else [])
+    return found
 
 
 def _parse_time(text: Any) -> Optional[float]:
@@ -142,38 +175,47 @@ def join_saves(cells: list[dict[str, Any]], entries: list[dict[str, Any]]) -> No
             best["saved"].append({"op": entry.get("op"), "path": entry.get("path"), "sha256": entry.get("sha256")})
 
 
+def runs(version_dir: str) -> list[dict[str, Any]]:
+    """The runs of a version that captured cells (from env.json), oldest first: each has ``start``
+    and ``notebook`` = ``{"as_run", "path", "from", "cwd"}`` (where the notebook came from, and its folder)."""
+    from . import environment
+    from .snapshot import snapshot
+
+    found = environment.runs(version_dir)
+    current = environment.current_run()  # this process's run: env.json may not have its latest fields yet
+    here = snapshot.is_set_up and os.path.abspath(snapshot.dir_path) == os.path.abspath(version_dir)
+    if current is not None and here:
+        found = [r for r in found if r.get("id") != current.get("id")] + [current]
+    return [r for r in found if isinstance(r.get("notebook"), dict)]
+
+
 def build(version_dir: str) -> dict[str, Any]:
-    """The nbformat 4.5 notebook of a version, as a dict (from ``notebook.jsonl`` and the record)."""
-    lines = read_lines(version_dir)
-    runs = [e for e in lines if e.get("type") == "run"]
+    """The nbformat 4.5 notebook of a version, as a dict (cells, outputs, saves, runs)."""
+    code = read_cells(version_dir)
+    runs_ = runs(version_dir)
+    starts = [(t, r) for t, r in ((_parse_time(r.get("start")), r) for r in runs_) if t is not None]
     cells: list[dict[str, Any]] = []
-    code: list[dict[str, Any]] = []
     used: set[str] = set()
     run_number = 0
-    for entry in lines:
-        if entry.get("type") == "run":
+    for position, cell in enumerate(code, 1):
+        meta = cell["metadata"]["opencrate"]
+        started = _parse_time(meta.get("time"))
+        while (
+            run_number < len(starts)
+            and started is not None
+            and started >= starts[run_number][0] - 1.0  # the setup cell starts just before its run
+            and not meta.get("before_setup")
+        ):
             run_number += 1
             if run_number > 1:  # a resumed version: say where the next kernel starts
-                text = f"*opencrate: run {run_number} of this version, started {entry.get('start')}*"
+                text = (
+                    f"*opencrate: run {run_number} of this version, started {starts[run_number - 1][1].get('start')}*"
+                )
                 cells.append(_markdown(text, f"run-{run_number}", used))
-            continue
-        cell = entry.get("cell")
-        if entry.get("type") != "cell" or not isinstance(cell, dict):
-            continue
-        cell = dict(cell)
-        cell["cell_type"] = "code"
-        cell.setdefault("outputs", [])
-        cell.setdefault("execution_count", None)
-        if not isinstance(cell.get("source"), str):
-            cell["source"] = ""
-        meta = dict(cell.get("metadata") or {})
-        meta["opencrate"] = dict(meta.get("opencrate") or {})
-        cell["metadata"] = meta
-        cell["id"] = _unique_id(meta["opencrate"].get("cell_id"), len(code) + 1, used)
-        code.append(cell)
+        cell["id"] = _unique_id(meta.get("cell_id"), position, used)
         cells.append(cell)
-    join_saves(code, record.read_lines(version_dir) if record.has_record(version_dir) else [])
-    first = runs[0] if runs else {}
+    first = runs_[0] if runs_ else {}
+    notebook = first.get("notebook") or {}
     version = os.path.basename(os.path.normpath(version_dir))
     name = os.path.basename(os.path.dirname(os.path.normpath(version_dir)))
     return {
@@ -185,9 +227,9 @@ def build(version_dir: str) -> dict[str, Any]:
             "opencrate": {
                 "snapshot": name,
                 "version": version,
-                "cwd": first.get("cwd"),
-                "source": first.get("source"),
-                "runs": [{k: v for k, v in r.items() if k != "type"} for r in runs],
+                "cwd": notebook.get("cwd"),
+                "source": notebook.get("path"),
+                "runs": [{"start": r.get("start"), **(r.get("notebook") or {})} for r in runs_],
             },
         },
         "cells": cells,
@@ -209,10 +251,25 @@ def _unique_id(wanted: Any, position: int, used: set[str]) -> str:
     return candidate
 
 
+def cells_path(version_dir: str) -> str:
+    return os.path.join(record.record_dir(version_dir), record.CELLS_FILE)
+
+
 def _built_from(version_dir: str) -> str:
-    """The state of ``notebook.jsonl`` (it only grows) that ``run.ipynb`` was last built from."""
-    st = os.stat(lines_path(version_dir))
-    return f"{st.st_ino} {st.st_size}"
+    """The state of ``cells.jsonl`` and ``notebook.jsonl`` (both only grow) that ``run.ipynb`` is built from.
+
+    Raises FileNotFoundError when no cell was captured.
+    """
+    parts = []
+    for path in (cells_path(version_dir), lines_path(version_dir)):
+        try:
+            st = os.stat(path)
+            parts.append(f"{st.st_ino}:{st.st_size}")
+        except FileNotFoundError:
+            parts.append("-")
+    if parts == ["-", "-"]:
+        raise FileNotFoundError(cells_path(version_dir))
+    return " ".join(parts)
 
 
 def _stamp_path(version_dir: str) -> str:

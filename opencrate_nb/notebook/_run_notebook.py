@@ -102,26 +102,26 @@ def output_data(data: dict[str, Any], budget: list[int]) -> dict[str, Any]:
     return out
 
 
-def code_cell(
+def notebook_outputs(
     count: Optional[int],
-    source: str,
-    meta: dict[str, Any],
     stdout: str,
     stderr: str,
     rich: list[tuple[str, dict[str, Any], Any]],
     errors: list[tuple[str, str, str]],
-) -> dict[str, Any]:
-    """One nbformat code cell: streams first (each merged), then rich outputs in order, then errors.
+    budget: int = MAX_CELL_OUTPUT_CHARS,
+) -> list[dict[str, Any]]:
+    """A cell's nbformat outputs: streams first (each merged), then rich outputs in order, then errors.
 
-    ``rich``: ``(output_type, data, metadata)``; ``errors``: ``(ename, evalue, traceback text)``.
+    ``rich``: ``(output_type, data, metadata)``; ``errors``: ``(ename, evalue, traceback text)``;
+    ``budget``: characters of rich output kept for the cell.
     """
     outputs: list[dict[str, Any]] = []
     for name, text in (("stdout", stdout), ("stderr", stderr)):
         if text:
             outputs.append({"output_type": "stream", "name": name, "text": run_notebook.safe_text(text)})
-    budget = [MAX_CELL_OUTPUT_CHARS]
+    left = [budget]
     for kind, data, metadata in rich:
-        output: dict[str, Any] = {"output_type": kind, "data": output_data(data, budget), "metadata": {}}
+        output: dict[str, Any] = {"output_type": kind, "data": output_data(data, left), "metadata": {}}
         if isinstance(metadata, dict):
             output["metadata"] = run_notebook.safe_value(metadata)
         if kind == "execute_result":
@@ -136,13 +136,7 @@ def code_cell(
                 "traceback": run_notebook.safe_text(traceback).split("\n"),
             }
         )
-    return {
-        "cell_type": "code",
-        "execution_count": count,
-        "metadata": {"opencrate": meta},
-        "source": source,
-        "outputs": outputs,
-    }
+    return outputs
 
 
 class RunNotebook:
@@ -157,43 +151,31 @@ class RunNotebook:
         self._lock = threading.Lock()
         _instances.add(self)
 
-    def add(self, cell: dict[str, Any], version_dir: Optional[str]) -> None:
-        """Record a finished cell (``version_dir`` None: no snapshot set up yet, keep it for later)."""
-        if version_dir is None:
-            cell["metadata"]["opencrate"]["before_setup"] = True
-            self.pending.append(cell)
-            return
+    def before_setup(self, cell: dict[str, Any]) -> None:
+        """Keep a cell run while no snapshot is set up, for the notebook of the next version set up."""
+        cell["metadata"]["opencrate"]["before_setup"] = True
+        self.pending.append(cell)
+
+    def recorded(self, version_dir: str, count: Any, time: Any, outputs: list[dict[str, Any]]) -> None:
+        """A cell was written to ``cells.jsonl`` of ``version_dir``; ``outputs``: what it showed (often none)."""
         if version_dir != self.version_dir:
             self._start(version_dir)
-        run_notebook.append(version_dir, {"type": "cell", "cell": cell})
+        if outputs:
+            entry = {"type": "outputs", "execution_count": count, "time": time, "outputs": outputs}
+            run_notebook.append(version_dir, entry)
         self._schedule()
 
     def _start(self, version_dir: str) -> None:
         previous, self.version_dir = self.version_dir, version_dir
         if previous is not None:
             self._rebuild(previous)
-        import platform
+        from ..core import environment
 
-        from ..core import environment, record
-
-        source = notebook_source(self.shell, self.script)
-        run_notebook.append(
-            version_dir,
-            {
-                "type": "run",
-                "start": record.now_iso(),
-                "cwd": os.getcwd(),
-                "source": source["path"],
-                "source_from": source["from"],
-                "python": platform.python_version(),
-            },
-        )
         for cell in self.pending:
             run_notebook.append(version_dir, {"type": "cell", "cell": cell})
         self.pending.clear()
-        environment.note(
-            "notebook", {"as_run": run_notebook.NOTEBOOK_FILE, "path": source["path"], "from": source["from"]}
-        )
+        source = notebook_source(self.shell, self.script)
+        environment.note("notebook", {"as_run": run_notebook.NOTEBOOK_FILE, **source, "cwd": os.getcwd()})
 
     def _schedule(self) -> None:
         with self._lock:

@@ -33,8 +33,8 @@ import types as _types
 import weakref as _weakref
 
 from ..core.run_notebook import safe_text, safe_value
-from . import _core
-from ._run_notebook import RunNotebook, code_cell
+from . import _core, _run_notebook
+from ._run_notebook import RunNotebook, notebook_outputs
 
 #: Characters of each stream kept per cell in the log (the head and the tail).
 DEFAULT_MAX_CHARS = 50_000
@@ -359,6 +359,7 @@ class CellCapture:
         self._count_ahead = _counter_ahead(shell)
         self._paused = 0  # > 0 while opencrate's own output is written (a %crate magic)
         self._script_cells = 0
+        self._in_script = False  # a file of cells (``ipython script.ipy``) is being run
         self.notebook = RunNotebook(shell)
 
     # -- registration -------------------------------------------------------------------------
@@ -370,6 +371,7 @@ class CellCapture:
         self.shell.events.register("pre_execute", self.pre_execute)
         self.shell.events.register("post_execute", self.post_execute)
         self.registered = True
+        self._hook_scripts()
         try:
             self._start_loading_cell()
         except Exception as exc:  # noqa: BLE001 - capture must never break a cell
@@ -437,7 +439,7 @@ class CellCapture:
     # -- the event callbacks --------------------------------------------------------------------
     def pre_execute(self):
         """``ipython script.ipy`` runs its cells silently (no pre_run_cell): find such a cell on the stack."""
-        if self._stack:
+        if self._stack or not self._in_script:
             return
         try:
             self._start_script_cell(depth=8)
@@ -467,6 +469,24 @@ class CellCapture:
         except Exception as exc:  # noqa: BLE001 - capture must never break a cell
             self._problem("post_execute", exc)
 
+    def _hook_scripts(self):
+        """Know when ``safe_execfile_ipy`` runs a file, so that other cells pay nothing for scripts."""
+        original = getattr(self.shell, "safe_execfile_ipy", None)
+        if original is None or any(o is self.shell and a == "safe_execfile_ipy" for o, a, _ in self._hooked):
+            return
+        capture = self
+
+        def safe_execfile_ipy(*args, **kwargs):
+            capture._in_script = True
+            try:
+                return original(*args, **kwargs)
+            finally:
+                capture._in_script = False
+
+        safe_execfile_ipy.__wrapped__ = original
+        self._hooked.append((self.shell, "safe_execfile_ipy", safe_execfile_ipy))
+        self.shell.safe_execfile_ipy = safe_execfile_ipy
+
     def _start_script_cell(self, depth):
         frame = _sys._getframe(2)
         for _ in range(depth):
@@ -480,6 +500,7 @@ class CellCapture:
         if frame is None:
             return
         self._script_cells += 1
+        self._in_script = True  # loaded by the script itself: its later cells are found the same way
         self.notebook.script = frame.f_locals.get("fname")
         info = _types.SimpleNamespace(
             raw_cell=frame.f_locals["cell"],
@@ -571,13 +592,14 @@ class CellCapture:
         cell_id = getattr(cell.info, "cell_id", None)
         tracebacks = [format_error(e) for e in errors]
         if set_up:
-            outputs = list(cell.outputs)
+            folder = _core.snapshot.dir_path
+            kinds = list(cell.outputs)
             if stdout:
-                outputs.insert(0, "stdout")
+                kinds.insert(0, "stdout")
             if stderr:
-                outputs.insert(1 if stdout else 0, "stderr")
+                kinds.insert(1 if stdout else 0, "stderr")
             if errors:
-                outputs.append("error")
+                kinds.append("error")
             error_text = "\n\n".join(tracebacks)
             level = {"ok": "info", "error": "error", "interrupted": "warning"}[status]
             _core.write_to_files(level, format_log_message(count, status, duration, source, stdout, stderr, error_text))
@@ -588,21 +610,28 @@ class CellCapture:
                 "duration": round(duration, 6),
                 "status": status,
                 "source": source,
-                "outputs": outputs,
+                "outputs": kinds,
                 "stdout_chars": cell.stdout.total,
                 "stderr_chars": cell.stderr.total,
                 "truncated": cell.stdout.truncated or cell.stderr.truncated,
                 "error": None if not errors else {"ename": type(errors[-1]).__name__, "evalue": _safe_str(errors[-1])},
             }
             try:
-                _core.append_cells_line(entry)
+                _core.append_cells_line(entry, folder)
             except UnicodeEncodeError:  # a source or message with lone surrogates
-                _core.append_cells_line(safe_value(entry))
+                _core.append_cells_line(safe_value(entry), folder)
+        if not (stdout or stderr or cell.rich or errors):
+            outputs = []  # most cells show nothing: nothing more to write
+        else:
+            failures = [(type(e).__name__, _safe_str(e), text) for e, text in zip(errors, tracebacks)]
+            budget = _PENDING_OUTPUT_CHARS if not set_up else _run_notebook.MAX_CELL_OUTPUT_CHARS
+            outputs = notebook_outputs(count, stdout, stderr, cell.rich, failures, budget)
+        if set_up:
+            self.notebook.recorded(folder, count, cell.start_time, outputs)
+            return
         meta = {"time": cell.start_time, "duration": round(duration, 6), "status": status, "cell_id": cell_id}
-        failures = [(type(e).__name__, _safe_str(e), text) for e, text in zip(errors, tracebacks)]
-        rich = cell.rich if set_up else [(k, d, m) for k, d, m in cell.rich if _small(d)]
-        notebook_cell = code_cell(count, safe_text(source), meta, stdout, stderr, rich, failures)
-        self.notebook.add(notebook_cell, _core.snapshot.dir_path if set_up else None)
+        notebook_cell = {"cell_type": "code", "execution_count": count, "metadata": {"opencrate": meta}}
+        self.notebook.before_setup({**notebook_cell, "source": safe_text(source), "outputs": outputs})
 
     def _problem(self, where, exc):
         if len(self.problems) < 20:
@@ -780,11 +809,3 @@ def _same_cell(info, stack):
 
 def _oc_script(cell):
     return getattr(cell.info, "_oc_script", False)
-
-
-def _small(data):
-    """Whether a display is kept for a cell run before setup (such cells wait in memory)."""
-    try:
-        return sum(len(v) if isinstance(v, (str, bytes)) else 100 for v in data.values()) <= _PENDING_OUTPUT_CHARS
-    except Exception:  # noqa: BLE001 - an odd mime bundle is simply not kept
-        return False
