@@ -34,6 +34,7 @@ EXTENSION = "%opencrate"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAGIC_ASSIGN = re.compile(r"^(\s*)([A-Za-z_][\w\s,]*?)\s*=\s*[%!]")
 NAMES_FILE = "names.json"
+_NONE: frozenset[str] = frozenset()
 _SETUP = re.compile(r"(^\s*%crate\s+setup\b)|(\bsnapshot\.setup\s*\()", re.M)
 
 
@@ -319,7 +320,9 @@ def analyse(cells: list[dict[str, Any]], version_dir: Optional[str] = None) -> l
     for cell in cells:
         source = cell.get("source") or ""
         source = "".join(source) if isinstance(source, list) else str(source)
-        found = cache.get(source) if cache is not None else None
+        found = _memo.get(source)
+        if found is None and cache is not None:
+            found = cache.get(source)
         if found is None:
             found = cell_names(source)
             if cache is not None:
@@ -359,7 +362,7 @@ class _Cache:
         if not isinstance(found, list) or len(found) != len(self.FIELDS) + 1:
             return None
         try:
-            fields = {f: frozenset(x) for f, x in zip(self.FIELDS, found)}
+            fields = {f: frozenset(x) if x else _NONE for f, x in zip(self.FIELDS, found)}
             return CellNames(**fields, setup=bool(found[-1]))
         except TypeError:
             return None

@@ -79,22 +79,29 @@ def append(version_dir: str, entry: dict[str, Any]) -> None:
         record.append_line(version_dir, safe_value(entry), file=LINES_FILE)
 
 
-def read_lines(version_dir: str) -> list[dict[str, Any]]:
-    """Every readable line of ``notebook.jsonl`` (a torn last line, from a killed kernel, is skipped)."""
+def _json_lines(path: str) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file, parsed in one go (a torn or corrupt line is skipped)."""
     try:
-        with open(lines_path(version_dir), "rb") as f:
+        with open(path, "rb") as f:
             raw = f.read()
     except FileNotFoundError:
         return []
-    out = []
-    for line in raw.splitlines():
-        try:
-            entry = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
-            continue
-        if isinstance(entry, dict):
-            out.append(entry)
-    return out
+    lines = [line for line in raw.splitlines() if line.strip()]
+    try:
+        parsed = json.loads(b"[" + b",".join(lines) + b"]")  # one parse for the whole file: the usual case
+    except (ValueError, UnicodeDecodeError):
+        parsed = []
+        for line in lines:
+            try:
+                parsed.append(json.loads(line))
+            except (ValueError, UnicodeDecodeError):
+                continue
+    return [entry for entry in parsed if isinstance(entry, dict)]
+
+
+def read_lines(version_dir: str) -> list[dict[str, Any]]:
+    """Every readable line of ``notebook.jsonl`` (a torn last line, from a killed kernel, is skipped)."""
+    return _json_lines(lines_path(version_dir))
 
 
 def _code_cell(entry: dict[str, Any], outputs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -123,7 +130,7 @@ def read_cells(version_dir: str, with_saves: bool = True) -> list[dict[str, Any]
             cell = dict(entry["cell"])
             started = _parse_time(((cell.get("metadata") or {}).get("opencrate") or {}).get("time"))
             cells.append((started if started is not None else float("-inf"), len(cells), cell))
-    for entry in record.read_lines(version_dir, record.CELLS_FILE):
+    for entry in _json_lines(cells_path(version_dir)):
         if "source" not in entry:
             continue
         shown = outputs.get((entry.get("execution_count"), entry.get("time")), [])
@@ -132,7 +139,7 @@ def read_cells(version_dir: str, with_saves: bool = True) -> list[dict[str, Any]
     cells.sort(key=lambda item: (item[0], item[1]))
     found = [cell for _, _, cell in cells]
     if with_saves:
-        join_saves(found, record.read_lines(version_dir) if record.has_record(version_dir) else [])
+        join_saves(found, _json_lines(os.path.join(record.record_dir(version_dir), record.RECORD_FILE)))
     return found
 
 
@@ -178,12 +185,16 @@ def join_saves(cells: list[dict[str, Any]], entries: list[dict[str, Any]]) -> No
 def runs(version_dir: str) -> list[dict[str, Any]]:
     """The runs of a version that captured cells (from env.json), oldest first: each has ``start``
     and ``notebook`` = ``{"as_run", "path", "from", "cwd"}`` (where the notebook came from, and its folder)."""
+    import sys
+
     from . import environment
-    from .snapshot import snapshot
 
     found = environment.runs(version_dir)
     current = environment.current_run()  # this process's run: env.json may not have its latest fields yet
-    here = snapshot.is_set_up and os.path.abspath(snapshot.dir_path) == os.path.abspath(version_dir)
+    loaded = sys.modules.get(f"{__package__}.snapshot")  # not imported: nothing is set up in this process
+    snapshot = getattr(loaded, "snapshot", None)
+    here = snapshot is not None and snapshot.is_set_up
+    here = here and os.path.abspath(snapshot.dir_path) == os.path.abspath(version_dir)
     if current is not None and here:
         found = [r for r in found if r.get("id") != current.get("id")] + [current]
     return [r for r in found if isinstance(r.get("notebook"), dict)]
