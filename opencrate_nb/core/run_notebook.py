@@ -192,9 +192,10 @@ def runs(version_dir: str) -> list[dict[str, Any]]:
     found = environment.runs(version_dir)
     current = environment.current_run()  # this process's run: env.json may not have its latest fields yet
     loaded = sys.modules.get(f"{__package__}.snapshot")  # not imported: nothing is set up in this process
-    snapshot = getattr(loaded, "snapshot", None)
-    here = snapshot is not None and snapshot.is_set_up
-    here = here and os.path.abspath(snapshot.dir_path) == os.path.abspath(version_dir)
+    snapshot: Any = getattr(loaded, "snapshot", None)
+    here = bool(snapshot is not None and snapshot.is_set_up)
+    if here:
+        here = os.path.abspath(snapshot.dir_path) == os.path.abspath(version_dir)
     if current is not None and here:
         found = [r for r in found if r.get("id") != current.get("id")] + [current]
     return [r for r in found if isinstance(r.get("notebook"), dict)]

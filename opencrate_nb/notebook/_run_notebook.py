@@ -6,8 +6,8 @@ outputs, errors) into an nbformat code cell and appends it to the version's
 ``run.ipynb`` from those lines). Cells run before the first setup are kept in memory
 (the last :data:`PENDING_MAX`) and written ahead of the setup cell, so imports and
 ``%load_ext`` made before it are part of the notebook too. ``run.ipynb`` itself is
-rebuilt on a background thread :data:`REBUILD_AFTER` seconds after a cell, at exit and when
-another version is set up, never in the cell's own time.
+rebuilt on a background thread once no cell has run for :data:`REBUILD_AFTER` seconds, at
+exit and when another version is set up (and whenever someone reads it).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import base64
 import collections
 import os
 import threading
+import time
 import weakref
 from typing import Any, Optional
 
@@ -24,8 +25,10 @@ from ..core import run_notebook
 
 #: cells run before any setup that are kept for the notebook of the first version set up
 PENDING_MAX = 200
-#: seconds after a cell before ``run.ipynb`` is rebuilt in the background
+#: seconds without a cell before ``run.ipynb`` is rebuilt in the background
 REBUILD_AFTER = 3.0
+#: seconds after which it is rebuilt even while cells keep running
+REBUILD_AT_LEAST = 120.0
 #: characters of one output's value kept in the notebook; beyond, a marker says what was left out
 MAX_OUTPUT_CHARS = 500_000
 #: characters of rich outputs kept per cell in all
@@ -148,6 +151,8 @@ class RunNotebook:
         self.pending: collections.deque[dict[str, Any]] = collections.deque(maxlen=PENDING_MAX)
         self.script: Optional[str] = None  # the file ``ipython script.ipy`` runs, when it does
         self._timer: Optional[threading.Timer] = None
+        self._last_cell = 0.0
+        self._last_build = time.monotonic()
         self._lock = threading.Lock()
         _instances.add(self)
 
@@ -178,19 +183,31 @@ class RunNotebook:
         environment.note("notebook", {"as_run": run_notebook.NOTEBOOK_FILE, **source, "cwd": os.getcwd()})
 
     def _schedule(self) -> None:
+        """Rebuild ``run.ipynb`` once the kernel has been idle for :data:`REBUILD_AFTER` seconds
+        (or :data:`REBUILD_AT_LEAST` seconds after the last rebuild, for runs that never pause)."""
+        self._last_cell = time.monotonic()
         with self._lock:
             if self._timer is not None:
-                return  # the pending rebuild reads the file when it runs: it will include this cell
-            timer = threading.Timer(REBUILD_AFTER, self._rebuild_later)
-            timer.daemon = True
-            timer.name = "opencrate-run-notebook"
-            self._timer = timer
+                return  # the pending timer sees the new cell when it fires
+            self._start_timer(REBUILD_AFTER)
+
+    def _start_timer(self, delay: float) -> None:
+        timer = threading.Timer(delay, self._rebuild_later)
+        timer.daemon = True
+        timer.name = "opencrate-run-notebook"
+        self._timer = timer
         timer.start()
 
     def _rebuild_later(self) -> None:
+        now = time.monotonic()
+        busy = now - self._last_cell < REBUILD_AFTER and now - self._last_build < REBUILD_AT_LEAST
         with self._lock:
+            if busy:  # cells keep coming: wait for a pause, the cells' own time is not ours to take
+                self._start_timer(REBUILD_AFTER - (now - self._last_cell))
+                return
             self._timer = None
         if self.version_dir is not None:
+            self._last_build = time.monotonic()
             self._rebuild(self.version_dir)
 
     @staticmethod
