@@ -191,3 +191,22 @@ def test_headless_nbclient_run_produces_the_notebook(workdir, monkeypatch):
     assert [c.source for c in as_run.cells] == cells
     assert as_run.cells[2].outputs[0].text == "step\n"
     assert as_run.metadata.opencrate.cwd == str(workdir)
+
+
+@pytest.mark.slow
+def test_jupyter_execute_produces_the_notebook(workdir, monkeypatch):
+    nbformat = require("nbformat", "notebooks")
+    require("nbclient", "notebooks in a real kernel")
+    require("ipykernel", "notebooks in a real kernel")
+    from _notebook_fixtures import kernel_env
+
+    kernel_env(monkeypatch)
+    cells = ["%load_ext opencrate", "%crate setup executed", "print('from jupyter execute')"]
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), "train.ipynb")
+    subprocess.run(
+        [sys.executable, "-m", "jupyter", "execute", "train.ipynb"], cwd=workdir, check=True, capture_output=True
+    )
+    as_run = nbformat.read(str(workdir / "snapshots" / "executed" / "v0" / "run.ipynb"), as_version=4)
+    nbformat.validate(as_run)
+    assert [c.source for c in as_run.cells] == cells
+    assert as_run.cells[2].outputs[0].text == "from jupyter execute\n"
