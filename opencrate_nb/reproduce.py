@@ -190,11 +190,11 @@ def execute(cells: list[dict[str, Any]], cwd: str, timeout: int, kernel_name: st
 
     Returns the executed nbformat cells (with outputs). A failing cell does not stop the run.
     """
-    try:
-        import nbformat
-        from nbclient import NotebookClient
-    except ImportError as exc:
-        raise ReproduceError(f"reproduce needs nbclient ({exc}): pip install 'opencrate-nb[notebook]'") from None
+    from .core.handlers._base import require
+
+    nbformat = require("nbformat", "reproduce", "Re-running a notebook")
+    require("ipykernel", "reproduce", "Re-running a notebook")
+    NotebookClient = require("nbclient", "reproduce", "Re-running a notebook").NotebookClient
 
     class _Client(NotebookClient):
         """nbclient sends no cell id; this one does (as JupyterLab does), so the new run keeps them."""
