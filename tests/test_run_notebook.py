@@ -210,3 +210,21 @@ def test_jupyter_execute_produces_the_notebook(workdir, monkeypatch):
     nbformat.validate(as_run)
     assert [c.source for c in as_run.cells] == cells
     assert as_run.cells[2].outputs[0].text == "from jupyter execute\n"
+
+
+def test_a_resumed_version_marks_where_each_run_starts(crate):
+    import opencrate as oc
+    from opencrate_nb.core import environment
+
+    run(crate, "oc = __import__('opencrate')\noc.snapshot.json('m.json').save({'run': 1})")
+    run(crate, "%crate setup nbtest --version 0")  # resumed (a new kernel would do the same)
+    run(crate, "oc.snapshot.json('m.json').save({'run': 2})")
+    notebook = _notebook()
+    kinds = [c.cell_type for c in notebook.cells]
+    assert kinds == ["code", "code", "markdown", "code", "code"]
+    assert notebook.cells[2].source.startswith("*opencrate: run 2 of this version, started ")
+    assert [s["path"] for s in notebook.cells[1].metadata.opencrate.saved] == ["jsons/m.json"]
+    assert [s["path"] for s in notebook.cells[4].metadata.opencrate.saved] == ["jsons/m.json"]
+    environment.wait()
+    assert [r["notebook"]["as_run"] for r in environment.runs(oc.snapshot.dir_path)] == ["run.ipynb"] * 2
+    assert len(notebook.metadata.opencrate.runs) == 2

@@ -208,18 +208,18 @@ def build(version_dir: str) -> dict[str, Any]:
     starts = [(t, r) for t, r in ((_parse_time(r.get("start")), r) for r in runs_) if t is not None]
     cells: list[dict[str, Any]] = []
     used: set[str] = set()
-    run_number = 0
+    shown_run = 1
     for position, cell in enumerate(code, 1):
         meta = cell["metadata"]["opencrate"]
         started = _parse_time(meta.get("time"))
-        while (
-            run_number < len(starts)
-            and started is not None
-            and started >= starts[run_number][0] - 1.0  # the setup cell starts just before its run
-            and not meta.get("before_setup")
-        ):
-            run_number += 1
-            if run_number > 1:  # a resumed version: say where the next kernel starts
+        if started is not None and starts:
+            ended = started + float(meta.get("duration") or 0)
+            run_number = sum(1 for start, _ in starts if start <= ended)  # the setup cell ends after its run began
+            if meta.get("before_setup"):
+                run_number += 1  # kept until the setup that followed it
+            run_number = min(max(run_number, 1), len(starts))
+            if run_number > shown_run:  # a resumed version: say where the next kernel starts
+                shown_run = run_number
                 text = (
                     f"*opencrate: run {run_number} of this version, started {starts[run_number - 1][1].get('start')}*"
                 )

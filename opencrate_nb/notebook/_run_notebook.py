@@ -152,9 +152,14 @@ class RunNotebook:
         self.script: Optional[str] = None  # the file ``ipython script.ipy`` runs, when it does
         self._timer: Optional[threading.Timer] = None
         self._last_cell = 0.0
+        self._new_run = False
         self._last_build = time.monotonic()
         self._lock = threading.Lock()
         _instances.add(self)
+
+    def on_setup(self, snapshot: Any) -> None:
+        """Setup hook: a new run starts (also of the same version), so the next cell notes where it came from."""
+        self._new_run = True
 
     def before_setup(self, cell: dict[str, Any]) -> None:
         """Keep a cell run while no snapshot is set up, for the notebook of the next version set up."""
@@ -163,7 +168,8 @@ class RunNotebook:
 
     def recorded(self, version_dir: str, count: Any, time: Any, outputs: list[dict[str, Any]]) -> None:
         """A cell was written to ``cells.jsonl`` of ``version_dir``; ``outputs``: what it showed (often none)."""
-        if version_dir != self.version_dir:
+        if version_dir != self.version_dir or self._new_run:
+            self._new_run = False
             self._start(version_dir)
         if outputs:
             entry = {"type": "outputs", "execution_count": count, "time": time, "outputs": outputs}

@@ -372,6 +372,7 @@ class CellCapture:
         self.shell.events.register("post_execute", self.post_execute)
         self.registered = True
         self._hook_scripts()
+        _core.snapshot.on_setup(self.notebook.on_setup)
         try:
             self._start_loading_cell()
         except Exception as exc:  # noqa: BLE001 - capture must never break a cell
@@ -402,6 +403,7 @@ class CellCapture:
             except ValueError:
                 pass
         self.registered = False
+        _core.snapshot.remove_setup_hook(self.notebook.on_setup)
         self._uninstall_tees()
         self._unhook_outputs()
         if self._stack:
