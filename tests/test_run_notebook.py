@@ -228,3 +228,13 @@ def test_a_resumed_version_marks_where_each_run_starts(crate):
     environment.wait()
     assert [r["notebook"]["as_run"] for r in environment.runs(oc.snapshot.dir_path)] == ["run.ipynb"] * 2
     assert len(notebook.metadata.opencrate.runs) == 2
+
+
+def test_verify_and_the_catalog_accept_the_run_notebook(crate):
+    import opencrate as oc
+    from opencrate_nb.core import verify
+
+    run(crate, "oc = __import__('opencrate')\noc.snapshot.json('m.json').save({'a': 1})")
+    run_notebook.ensure(oc.snapshot.dir_path)
+    report = verify.verify("nbtest/v0")
+    assert not report.untracked and report.ok

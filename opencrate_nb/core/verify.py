@@ -14,7 +14,7 @@ import hashlib
 import html
 import os
 
-from . import _atomic, _savelock, _timelines, history, refs
+from . import _atomic, _savelock, _timelines, history, refs, run_notebook
 from .record import RECORD_DIR
 
 SMALL_FILE = 1 << 20
@@ -220,7 +220,7 @@ def _plan(ref, report, history_contents):
 
 def _visible_files(folder, name):
     """Relative paths of the artifacts on disk: entries of the kind folders, and stray root files."""
-    logs = {f"{name}.log", f"{name}.history.log"}
+    logs = {f"{name}.log", f"{name}.history.log", run_notebook.NOTEBOOK_FILE}  # written by opencrate itself
     found = []
     for entry in history.list_dir(folder):
         if entry.name.startswith("."):
