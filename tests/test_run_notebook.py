@@ -238,3 +238,13 @@ def test_verify_and_the_catalog_accept_the_run_notebook(crate):
     run_notebook.ensure(oc.snapshot.dir_path)
     report = verify.verify("nbtest/v0")
     assert not report.untracked and report.ok
+
+
+def test_a_later_chdir_does_not_move_the_notebook(crate, workdir):
+    (workdir / "elsewhere").mkdir()
+    run(crate, "import os\nos.chdir('elsewhere')")
+    run(crate, "print('after chdir')")
+    version = workdir / "snapshots" / "nbtest" / "v0"
+    assert run_notebook.ensure(str(version)) == str(version / "run.ipynb")
+    assert "after chdir" in (version / "run.ipynb").read_text(encoding="utf-8")
+    assert not (workdir / "elsewhere" / "snapshots").exists()

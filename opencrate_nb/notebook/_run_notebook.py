@@ -153,12 +153,17 @@ class RunNotebook:
         self._timer: Optional[threading.Timer] = None
         self._last_cell = 0.0
         self._new_run = False
+        self.setup_dir: Optional[str] = None  # the current version's folder, bound at setup
         self._last_build = time.monotonic()
         self._lock = threading.Lock()
         _instances.add(self)
 
     def on_setup(self, snapshot: Any) -> None:
-        """Setup hook: a new run starts (also of the same version), so the next cell notes where it came from."""
+        """Setup hook: a new run starts (also of the same version), so the next cell notes where it came from.
+
+        The version's folder is bound now, as an absolute path: an ``os.chdir()`` later does not move it.
+        """
+        self.setup_dir = os.path.abspath(snapshot.dir_path)
         self._new_run = True
 
     def before_setup(self, cell: dict[str, Any]) -> None:

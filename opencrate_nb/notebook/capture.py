@@ -25,6 +25,7 @@ recorded twice.
 
 import contextlib as _contextlib
 import datetime as _dt
+import os as _os
 import re as _re
 import sys as _sys
 import time as _time
@@ -373,6 +374,8 @@ class CellCapture:
         self.registered = True
         self._hook_scripts()
         _core.snapshot.on_setup(self.notebook.on_setup)
+        if _core.is_set_up():  # set up before the extension was loaded
+            self.notebook.setup_dir = _os.path.abspath(_core.snapshot.dir_path)
         try:
             self._start_loading_cell()
         except Exception as exc:  # noqa: BLE001 - capture must never break a cell
@@ -594,7 +597,7 @@ class CellCapture:
         cell_id = getattr(cell.info, "cell_id", None)
         tracebacks = [format_error(e) for e in errors]
         if set_up:
-            folder = _core.snapshot.dir_path
+            folder = self.notebook.setup_dir or _os.path.abspath(_core.snapshot.dir_path)
             kinds = list(cell.outputs)
             if stdout:
                 kinds.insert(0, "stdout")
