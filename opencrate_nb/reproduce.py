@@ -38,6 +38,8 @@ SKIP_MARKER = "# opencrate: skip"
 _RANDOM = re.compile(r"\b(random|rand|randn|randint|normal|shuffle|permutation|choice|uniform|dropout)\b")
 _SEEDED = re.compile(r"seed\s*\(|default_rng\s*\(\s*\d|Generator\s*\(|RandomState\s*\(\s*\d")
 _DETAIL_LINES = 8
+#: a cell that itself reproduces (a magic, the CLI, the function) is not re-run: it would start another run
+_REPRODUCING = re.compile(r"%crate\s+reproduce\b|\bcrate\s+reproduce\b|\breproduce\.reproduce\(")
 
 
 class ReproduceError(OpenCrateError):
@@ -161,7 +163,7 @@ def _cells_to_run(notebook: dict[str, Any]) -> list[dict[str, Any]]:
         source = cell.get("source") or ""
         source = "".join(source) if isinstance(source, list) else source
         meta = (cell.get("metadata") or {}).get("opencrate") or {}
-        if meta.get("status") == "interrupted" or "%crate reproduce" in source or "reproduce(" in source:
+        if meta.get("status") == "interrupted" or _REPRODUCING.search(source):
             continue
         chosen.append(
             {"id": cell.get("id"), "source": source, "cell_id": meta.get("cell_id"), "status": meta.get("status")}

@@ -24,6 +24,22 @@ def test_numbers_compare_within_a_relative_tolerance():
     assert reproduce._close(float("nan"), float("nan"), 0.0)
 
 
+def test_interrupted_cells_and_reproductions_are_not_re_run():
+    def cell(source, status="ok"):
+        return {"cell_type": "code", "id": source[:5], "source": source, "metadata": {"opencrate": {"status": status}}}
+
+    notebook = {
+        "cells": [
+            cell("x = 1"),
+            cell("train_forever()", "interrupted"),
+            {"cell_type": "markdown", "source": "*run 2*"},
+            cell("%crate reproduce v0"),
+            cell("y = x", "error"),
+        ]
+    }
+    assert [c["source"] for c in reproduce._cells_to_run(notebook)] == ["x = 1", "y = x"]
+
+
 def test_tables_and_json_files_within_tolerance(tmp_path):
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     a.write_text("x,y\n1.0,a\n2.0,b\n")
