@@ -34,6 +34,7 @@ def test_names_used_defined_and_killed():
     assert gather.cell_names("%load_ext opencrate").kills == {gather.EXTENSION}
     assert gather.cell_names("%%capture out\nprint(1)").kills == {"out"}
     assert gather.cell_names("files = !ls\nprint(files)").kills == {"files"}
+    assert gather.cell_names("np.zeros?\nx = 1").kills == {"x"}  # help lines are IPython, not Python
     assert gather.cell_names("x = (").uses == {"x"}  # unreadable: every name in it counts as used
 
 

@@ -32,6 +32,7 @@ from .errors import OpenCrateError
 #: a pseudo-name: defined by ``%load_ext opencrate``, used by every ``%crate`` line
 EXTENSION = "%opencrate"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_HELP = re.compile(r"^[?]{0,2}[A-Za-z_][\w.]*[?]{1,2}\s*$")
 _MAGIC_ASSIGN = re.compile(r"^(\s*)([A-Za-z_][\w\s,]*?)\s*=\s*[%!]")
 NAMES_FILE = "names.json"
 _NONE: frozenset[str] = frozenset()
@@ -106,8 +107,8 @@ def _python_part(source: str, uses: set[str], defines: set[str], kills: set[str]
             _magic_line(line[assigned.end() - 1 :], uses, defines, kills)
             out.append(indent + "pass")
             continue
-        if stripped.endswith("?") and not stripped.startswith("#"):
-            out.append(indent + "pass")  # help: obj?
+        if _HELP.match(stripped):
+            out.append(indent + "pass")  # help: obj? or obj??
             continue
         out.append(line)
     return "\n".join(out)
