@@ -24,3 +24,11 @@ def test_a_version_without_captured_cells_is_an_error(workdir, capsys):
     assert main(["notebook", "plain", "0", "-o", "out.ipynb"]) == 2
     assert "has no run notebook: no cell was captured there" in capsys.readouterr().err
     assert not (workdir / "out.ipynb").exists()
+
+
+def test_a_version_it_cannot_write_into_is_written_out_all_the_same(crate, workdir, capsys):
+    run(crate, "print('archived')")
+    (workdir / "snapshots" / "nbtest" / "v0" / "run.ipynb").mkdir()  # run.ipynb cannot be (re)written there
+    capsys.readouterr()
+    assert main(["notebook", "nbtest", "0"]) == 0
+    assert "archived" in capsys.readouterr().out

@@ -24,13 +24,7 @@ def add_parser(commands, common):
 
 def run(args):
     ref = refs.resolve(args.version, name=args.name, root=args.root)
-    path = run_notebook.ensure(ref.dir_path)
-    if path is None:
-        raise FileNotFoundError(
-            f"{ref.label} has no run notebook: no cell was captured there (run its cells with %load_ext opencrate)."
-        )
-    with open(path, "rb") as f:
-        data = f.read()
+    data = run_notebook.read_bytes(ref.dir_path)
     if args.json or args.output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -319,13 +319,28 @@ def ensure(version_dir: str) -> Optional[str]:
     return path
 
 
-def load(version_dir: str) -> dict[str, Any]:
-    """The version's ``run.ipynb`` as a dict (built first when needed)."""
-    path = ensure(version_dir)
+def read_bytes(version_dir: str) -> bytes:
+    """The up-to-date ``run.ipynb`` of a version as bytes; built in memory when the folder is read-only.
+
+    Raises FileNotFoundError (saying why) when no cell was captured there.
+    """
+    try:
+        path = ensure(version_dir)
+    except OSError:  # a read-only snapshot (an archive, another user's): build it without writing
+        if not has_notebook(version_dir):
+            path = None
+        else:
+            data = json.dumps(build(version_dir), indent=1, ensure_ascii=False) + "\n"
+            return safe_text(data).encode("utf-8")
     if path is None:
         raise FileNotFoundError(
             f"{version_dir} has no run notebook: no cell was captured there "
             "(load the extension with %load_ext opencrate before running the cells)."
         )
     with open(path, "rb") as f:
-        return json.loads(f.read())
+        return f.read()
+
+
+def load(version_dir: str) -> dict[str, Any]:
+    """The version's ``run.ipynb`` as a dict (built first when needed)."""
+    return json.loads(read_bytes(version_dir))
