@@ -128,7 +128,7 @@ def test_cells_go_to_the_log_in_order(crate):
 
 def test_setup_cell_itself_is_recorded(crate):
     entry = _entry("%crate setup nbtest")
-    assert entry["status"] == "ok" and entry["outputs"] == ["stdout"]
+    assert entry["status"] == "ok" and entry["outputs"] == []  # its "✓ snapshot ..." is opencrate's own: not logged
 
 
 def test_cells_before_setup_are_not_recorded(ip):
@@ -410,3 +410,51 @@ def test_log_level_of_the_snapshot_applies(ip, level):
     text = log_text()
     assert "an ok cell" not in text  # ok cells are INFO
     assert "ZeroDivisionError" in text
+
+
+# -- no feedback, no loss ----------------------------------------------------------------------------
+def _log_entries():
+    from opencrate_nb.core import log
+
+    return log.read_entries(oc.snapshot.log_path)
+
+
+def test_crate_magics_output_is_never_logged(crate):
+    run(crate, "print('a line in the log')")
+    _, shown, _, _ = run_captured(crate, "%crate log")
+    assert "a line in the log" in shown  # the notebook shows it...
+    _, again, _, _ = run_captured(crate, "%crate log")
+    assert again.count("--- stdout ---\na line in the log") == 1  # looking again copies nothing into the log
+    run(crate, "import opencrate as oc\noc.snapshot.json('m.json').save({'a': 1})")
+    run(crate, "%crate ls")  # a terminal prints these tables on stdout
+    run(crate, "%crate show m.json")
+    entries = {e.text.splitlines()[0].split(": ", 1)[-1]: e.text for e in _log_entries()}
+    for source in ("%crate log", "%crate ls", "%crate show m.json"):
+        assert "--- stdout ---" not in entries[source]
+    assert _entry("%crate ls")["outputs"] == []
+
+
+def test_a_failing_cell_is_one_error_entry(crate):
+    run(crate, "1 / 0")
+    errors = [e for e in _log_entries() if e.level == "ERROR"]
+    assert len(errors) == 1 and "ZeroDivisionError: division by zero" in errors[0].text
+    assert sum("ERROR" in line for line in log_text().splitlines()) == 1
+
+
+def test_undecodable_file_names_and_control_characters_are_logged_escaped(crate):
+    cell = "import os\nprint(os.fsdecode(b'caf\\xe9.txt'))\nprint('\\x1b[31mred\\x1b[0m bell\\x07')"
+    result, shown, err, _ = run_captured(crate, cell)
+    assert result.success and "Logging error" not in err
+    assert shown == "caf\udce9.txt\n\x1b[31mred\x1b[0m bell\x07\n"  # the notebook shows what was printed
+    text = log_text()
+    assert "--- stdout ---\ncaf\\udce9.txt\nred bell\\x07\n" in text
+    assert _entry(cell)["status"] == "ok"
+
+
+def test_an_exception_whose_str_raises_is_recorded(crate):
+    cell = "class Odd(Exception):\n    def __str__(self):\n        raise RuntimeError('no str')\nraise Odd()"
+    run(crate, cell)
+    entry = _entry(cell)
+    assert entry["status"] == "error" and entry["error"]["ename"]
+    assert re.search(r"ERROR +cell \[\d+\] error in [^:]+: class Odd\(Exception\):\n--- traceback ---", log_text())
+    assert run(crate, "print('next')").success and _entry("print('next')")["status"] == "ok"

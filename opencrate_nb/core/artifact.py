@@ -141,6 +141,12 @@ class Artifact:
         """Every content this artifact has had, oldest first, the current one last (see core/history.py)."""
         return history.history_of(self._version_dir, self._rel, self.path)
 
+    def lineage(self) -> dict:
+        """The cell that saved this artifact and the executed cells it depended on (see core/gather.py)."""
+        from . import gather
+
+        return gather.lineage(self._version_dir, self._rel)
+
     def last_record(self) -> Optional[dict]:
         """The newest record entry for this artifact (save or backup), or None (from the record index)."""
         return _timelines.index_for(self._version_dir).current_entry(self._rel)

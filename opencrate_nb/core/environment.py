@@ -289,6 +289,15 @@ def note_save(version_dir, kind, handler=None):
         _wake_writer()
 
 
+def note(field, value):
+    """Add ``field`` to the current run's entry (the notebook layer records the run's notebook here)."""
+    run = _run
+    if run is not None:
+        with _guard:
+            run.entry[field] = value
+        _wake_writer()
+
+
 def _wake_writer():
     global _worker
     if _worker is None or not _worker.is_alive():

@@ -17,7 +17,7 @@ import hashlib
 import html
 import os
 
-from . import _atomic, _journal, _objects, _savelock, _timelines, _writer, refs
+from . import _atomic, _journal, _objects, _savelock, _timelines, _writer, refs, run_notebook
 from ._printable import printable
 from .record import RECORD_DIR
 
@@ -247,7 +247,7 @@ def _plan(ref, report, history_contents):
 
 def _visible_files(folder, name):
     """Relative paths of the artifacts on disk: entries of the kind folders, and stray root files."""
-    logs = {f"{name}.log", f"{name}.history.log"}
+    logs = {f"{name}.log", f"{name}.history.log", run_notebook.NOTEBOOK_FILE}  # written by opencrate itself
     found = []
     for entry in _objects.list_dir(folder):
         if entry.name.startswith("."):

@@ -54,9 +54,9 @@ def write_to_files(level, message):
         _log.write_to_files(level, message)
 
 
-def append_cells_line(entry):
-    if snapshot.is_set_up:
-        record.append_line(snapshot.dir_path, entry, file=CELLS_FILE)
+def append_cells_line(entry, version_dir=None):
+    if version_dir is not None or snapshot.is_set_up:
+        record.append_line(version_dir or snapshot.dir_path, entry, file=CELLS_FILE)
 
 
 def read_cells(version_dir=None):

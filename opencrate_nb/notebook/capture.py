@@ -23,13 +23,19 @@ is the current ``sys.stdout``/``sys.stderr``, so a stream wrapped twice is never
 recorded twice.
 """
 
+import contextlib as _contextlib
 import datetime as _dt
+import os as _os
+import re as _re
 import sys as _sys
 import time as _time
 import traceback as _traceback
+import types as _types
 import weakref as _weakref
 
-from . import _core
+from ..core.run_notebook import safe_text, safe_value
+from . import _core, _run_notebook
+from ._run_notebook import RunNotebook, notebook_outputs
 
 #: Characters of each stream kept per cell in the log (the head and the tail).
 DEFAULT_MAX_CHARS = 50_000
@@ -38,6 +44,10 @@ _COMPACT_EVERY = 2048
 #: An unfinished line (no newline yet) longer than this is logged as it is.
 _PENDING_MAX = 20_000
 _SOURCE_HEAD_CHARS = 80
+#: a cell whose first line starts with this is not captured (the reproduce prelude uses it too)
+SKIP_MARKER = "# opencrate: skip"
+#: characters of rich output kept for a cell run before any setup (such cells wait in memory)
+_PENDING_OUTPUT_CHARS = 50_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,6 +289,20 @@ def format_error(error):
         return f"{type(error).__name__}: <unprintable exception>"
 
 
+_TERMINAL_SEQUENCE = _re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\\\)?")
+_CONTROL = _re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def log_safe(text):
+    """Text the log can hold and a terminal shows as it is: colour and cursor sequences removed,
+    other control characters written as ``\\xNN``, lone surrogates (undecodable file names) as ``\\udcNN``."""
+    if "\x1b" in text:
+        text = _TERMINAL_SEQUENCE.sub("", text)
+    if _CONTROL.search(text):
+        text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return safe_text(text)
+
+
 def format_log_message(count, status, duration, source, stdout, stderr, errors):
     head = f"cell [{count if count is not None else ' '}] {status} in {format_duration(duration)}"
     summary = first_line(source)
@@ -287,14 +311,25 @@ def format_log_message(count, status, duration, source, stdout, stderr, errors):
         if text:
             lines.append(f"--- {label} ---")
             lines.append(text.rstrip("\n"))
-    return "\n".join(lines)
+    return log_safe("\n".join(lines))
 
 
 # --------------------------------------------------------------------------------------------
 # the capture
 # --------------------------------------------------------------------------------------------
 class _Cell:
-    __slots__ = ("info", "count", "started", "start_time", "stdout", "stderr", "outputs", "errors", "capturing")
+    __slots__ = (
+        "info",
+        "count",
+        "started",
+        "start_time",
+        "stdout",
+        "stderr",
+        "outputs",
+        "rich",
+        "errors",
+        "capturing",
+    )
 
     def __init__(self, info, count, capturing, max_chars):
         self.info = info
@@ -305,6 +340,7 @@ class _Cell:
         self.stdout = StreamCopy(max_chars) if capturing else None
         self.stderr = StreamCopy(max_chars) if capturing else None
         self.outputs = {}
+        self.rich = []  # (output_type, data, metadata) of displays and the cell's result
         self.errors = []
 
 
@@ -322,6 +358,10 @@ class CellCapture:
         self._tees = _weakref.WeakSet()
         self._hooked = []  # (object, attribute, wrapper)
         self._count_ahead = _counter_ahead(shell)
+        self._paused = 0  # > 0 while opencrate's own output is written (a %crate magic)
+        self._script_cells = 0
+        self._in_script = False  # a file of cells (``ipython script.ipy``) is being run
+        self.notebook = RunNotebook(shell)
 
     # -- registration -------------------------------------------------------------------------
     def register(self):
@@ -329,23 +369,51 @@ class CellCapture:
             return
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
+        self.shell.events.register("pre_execute", self.pre_execute)
+        self.shell.events.register("post_execute", self.post_execute)
         self.registered = True
+        self._hook_scripts()
+        _core.snapshot.on_setup(self.notebook.on_setup)
+        if _core.is_set_up():  # set up before the extension was loaded
+            self.notebook.setup_dir = _os.path.abspath(_core.snapshot.dir_path)
+        try:
+            self._start_loading_cell()
+        except Exception as exc:  # noqa: BLE001 - capture must never break a cell
+            self._problem("register", exc)
+
+    def _start_loading_cell(self):
+        """Record the cell that loads the extension (``%load_ext opencrate``) too: the notebook starts there."""
+        if self._stack:
+            return
+        running = getattr(getattr(self.shell, "displayhook", None), "exec_result", None)
+        info = getattr(running, "info", None)
+        if info is not None and getattr(info, "raw_cell", None) and not getattr(info, "silent", False):
+            self._pre(info)
+        else:
+            self._start_script_cell(depth=40)  # ``%load_ext`` inside ``ipython script.ipy``
 
     def unregister(self):
         if not self.registered:
             return
-        for event, callback in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
+        for event, callback in (
+            ("pre_run_cell", self.pre_run_cell),
+            ("post_run_cell", self.post_run_cell),
+            ("pre_execute", self.pre_execute),
+            ("post_execute", self.post_execute),
+        ):
             try:
                 self.shell.events.unregister(event, callback)
             except ValueError:
                 pass
         self.registered = False
+        _core.snapshot.remove_setup_hook(self.notebook.on_setup)
         self._uninstall_tees()
         self._unhook_outputs()
         if self._stack:
             _core.set_current_cell(None)
         self._stack.clear()
         self._cell = None
+        self.notebook.close()
 
     def enable(self):
         self.enabled = True
@@ -359,7 +427,96 @@ class CellCapture:
                 tee._oc_copy = None
         self._uninstall_tees()
 
+    @_contextlib.contextmanager
+    def untracked(self):
+        """Run opencrate's own output (a ``%crate`` magic) without copying it into the log or the notebook."""
+        self._paused += 1
+        paused = self._pause()
+        try:
+            yield
+        finally:
+            self._paused -= 1
+            if not self._paused:
+                for tee, copy in paused:
+                    if tee._oc_owner is self:
+                        tee._oc_copy = copy
+
     # -- the event callbacks --------------------------------------------------------------------
+    def pre_execute(self):
+        """``ipython script.ipy`` runs its cells silently (no pre_run_cell): find such a cell on the stack."""
+        if self._stack or not self._in_script:
+            return
+        try:
+            self._start_script_cell(depth=8)
+        except Exception as exc:  # noqa: BLE001 - capture must never break a cell
+            self._problem("pre_execute", exc)
+
+    def post_execute(self):
+        if not self._stack or not getattr(self._stack[0], "_oc_script", False) or len(self._stack) != 1:
+            return
+        try:
+            info = self._stack[0]
+            frame = _sys._getframe(1)
+            while frame is not None and not (
+                frame.f_code.co_name == "run_cell" and frame.f_locals.get("raw_cell") is info.raw_cell
+            ):
+                frame = frame.f_back
+            if frame is None:
+                return  # a nested run_cell ended, not the script's cell
+            ran = frame.f_locals.get("result")
+            result = _types.SimpleNamespace(
+                info=info,
+                execution_count=info._oc_count,
+                error_before_exec=getattr(ran, "error_before_exec", None),
+                error_in_exec=getattr(ran, "error_in_exec", None),
+            )
+            self._post(result)
+        except Exception as exc:  # noqa: BLE001 - capture must never break a cell
+            self._problem("post_execute", exc)
+
+    def _hook_scripts(self):
+        """Know when ``safe_execfile_ipy`` runs a file, so that other cells pay nothing for scripts."""
+        original = getattr(self.shell, "safe_execfile_ipy", None)
+        if original is None or any(o is self.shell and a == "safe_execfile_ipy" for o, a, _ in self._hooked):
+            return
+        capture = self
+
+        def safe_execfile_ipy(*args, **kwargs):
+            capture._in_script = True
+            try:
+                return original(*args, **kwargs)
+            finally:
+                capture._in_script = False
+
+        safe_execfile_ipy.__wrapped__ = original
+        self._hooked.append((self.shell, "safe_execfile_ipy", safe_execfile_ipy))
+        self.shell.safe_execfile_ipy = safe_execfile_ipy
+
+    def _start_script_cell(self, depth):
+        frame = _sys._getframe(2)
+        for _ in range(depth):
+            if frame is None:
+                return
+            if frame.f_code.co_name == "safe_execfile_ipy" and isinstance(frame.f_locals.get("cell"), str):
+                break
+            frame = frame.f_back
+        else:
+            return
+        if frame is None:
+            return
+        self._script_cells += 1
+        self._in_script = True  # loaded by the script itself: its later cells are found the same way
+        self.notebook.script = frame.f_locals.get("fname")
+        info = _types.SimpleNamespace(
+            raw_cell=frame.f_locals["cell"],
+            store_history=False,
+            silent=True,
+            cell_id=None,
+            _oc_script=True,
+            _oc_count=self._script_cells,
+        )
+        self._pre(info)
+
     def pre_run_cell(self, info):
         try:
             self._pre(info)
@@ -385,8 +542,9 @@ class CellCapture:
                 self._install_tees(cell)  # %%capture may have swapped the streams
             return
         stored = getattr(info, "store_history", True)  # a cell kept out of history counts nothing
-        count = self.shell.execution_count - (self._count_ahead if stored else 0)
-        cell = _Cell(info, count, self.enabled, self.max_chars)
+        count = getattr(info, "_oc_count", None) or self.shell.execution_count - (self._count_ahead if stored else 0)
+        skipped = (getattr(info, "raw_cell", None) or "").startswith(SKIP_MARKER)
+        cell = _Cell(info, count, self.enabled and not skipped, self.max_chars)
         self._cell = cell
         _core.set_current_cell({"execution_count": count, "cell_id": getattr(info, "cell_id", None)})
         if cell.capturing:
@@ -398,7 +556,7 @@ class CellCapture:
         if not self._stack:
             return  # an empty cell: IPython sends post_run_cell without pre_run_cell
         info = getattr(result, "info", None)
-        if result is not None and info is not self._stack[-1]:
+        if result is not None and info is not self._stack[-1] and not _same_cell(info, self._stack):
             return  # an empty cell nested in a running one
         self._stack.pop()
         cell = self._cell
@@ -412,7 +570,7 @@ class CellCapture:
         self._cell = None
         _core.set_current_cell(None)
         true_count = getattr(result, "execution_count", None)
-        if isinstance(true_count, int) and getattr(cell.info, "store_history", True):
+        if isinstance(true_count, int) and getattr(cell.info, "store_history", True) and not _oc_script(cell):
             self._count_ahead += cell.count - true_count  # learn the shell's habit from what it reports
         self._finish_streams(cell)
         if cell.capturing:
@@ -420,8 +578,7 @@ class CellCapture:
 
     # -- the record -----------------------------------------------------------------------------
     def _record(self, cell, result):
-        if not _core.is_set_up():
-            return
+        set_up = _core.is_set_up()
         duration = _time.perf_counter() - cell.started
         error = _error_of(result)
         errors = list(cell.errors)
@@ -433,34 +590,53 @@ class CellCapture:
             status = "interrupted" if isinstance(final, KeyboardInterrupt) else "error"
         stdout = cell.stdout.finish()
         stderr = cell.stderr.finish()
-        outputs = list(cell.outputs)
-        if stdout:
-            outputs.insert(0, "stdout")
-        if stderr:
-            outputs.insert(1 if stdout else 0, "stderr")
-        if errors:
-            outputs.append("error")
         count = getattr(result, "execution_count", None)
         if count is None:
             count = cell.count
         source = getattr(cell.info, "raw_cell", "") or ""
-        error_text = "\n\n".join(format_error(e) for e in errors)
-        level = {"ok": "info", "error": "error", "interrupted": "warning"}[status]
-        _core.write_to_files(level, format_log_message(count, status, duration, source, stdout, stderr, error_text))
-        entry = {
-            "execution_count": count,
-            "cell_id": getattr(cell.info, "cell_id", None),
-            "time": cell.start_time,
-            "duration": round(duration, 6),
-            "status": status,
-            "source": source,
-            "outputs": outputs,
-            "stdout_chars": cell.stdout.total,
-            "stderr_chars": cell.stderr.total,
-            "truncated": cell.stdout.truncated or cell.stderr.truncated,
-            "error": None if not errors else {"ename": type(errors[-1]).__name__, "evalue": _safe_str(errors[-1])},
-        }
-        _core.append_cells_line(entry)
+        cell_id = getattr(cell.info, "cell_id", None)
+        tracebacks = [format_error(e) for e in errors]
+        if set_up:
+            folder = self.notebook.setup_dir or _os.path.abspath(_core.snapshot.dir_path)
+            kinds = list(cell.outputs)
+            if stdout:
+                kinds.insert(0, "stdout")
+            if stderr:
+                kinds.insert(1 if stdout else 0, "stderr")
+            if errors:
+                kinds.append("error")
+            error_text = "\n\n".join(tracebacks)
+            level = {"ok": "info", "error": "error", "interrupted": "warning"}[status]
+            _core.write_to_files(level, format_log_message(count, status, duration, source, stdout, stderr, error_text))
+            entry = {
+                "execution_count": count,
+                "cell_id": cell_id,
+                "time": cell.start_time,
+                "duration": round(duration, 6),
+                "status": status,
+                "source": source,
+                "outputs": kinds,
+                "stdout_chars": cell.stdout.total,
+                "stderr_chars": cell.stderr.total,
+                "truncated": cell.stdout.truncated or cell.stderr.truncated,
+                "error": None if not errors else {"ename": type(errors[-1]).__name__, "evalue": _safe_str(errors[-1])},
+            }
+            try:
+                _core.append_cells_line(entry, folder)
+            except UnicodeEncodeError:  # a source or message with lone surrogates
+                _core.append_cells_line(safe_value(entry), folder)
+        if not (stdout or stderr or cell.rich or errors):
+            outputs = []  # most cells show nothing: nothing more to write
+        else:
+            failures = [(type(e).__name__, _safe_str(e), text) for e, text in zip(errors, tracebacks)]
+            budget = _PENDING_OUTPUT_CHARS if not set_up else _run_notebook.MAX_CELL_OUTPUT_CHARS
+            outputs = notebook_outputs(count, stdout, stderr, cell.rich, failures, budget)
+        if set_up:
+            self.notebook.recorded(folder, count, cell.start_time, outputs)
+            return
+        meta = {"time": cell.start_time, "duration": round(duration, 6), "status": status, "cell_id": cell_id}
+        notebook_cell = {"cell_type": "code", "execution_count": count, "metadata": {"opencrate": meta}}
+        self.notebook.before_setup({**notebook_cell, "source": safe_text(source), "outputs": outputs})
 
     def _problem(self, where, exc):
         if len(self.problems) < 20:
@@ -498,11 +674,13 @@ class CellCapture:
         self._tees = _weakref.WeakSet()
 
     # -- output mime types ----------------------------------------------------------------------
-    def _note(self, keys):
+    def _note(self, keys, kind=None, data=None, metadata=None):
         cell = self._cell
-        if cell is not None and cell.capturing:
+        if cell is not None and cell.capturing and not self._paused:
             for key in keys:
                 cell.outputs.setdefault(key, None)
+            if kind is not None:
+                cell.rich.append((kind, data, metadata))
 
     def _hook_outputs(self):
         """Wrap ``display_pub.publish`` and ``displayhook.write_format_data`` to see mime types, and
@@ -510,8 +688,9 @@ class CellCapture:
         in a terminal) is not copied: the log has its own traceback section."""
         shell = self.shell
         targets = (
-            (getattr(shell, "display_pub", None), "publish", _output_wrapper),
-            (getattr(shell, "displayhook", None), "write_format_data", _output_wrapper),
+            (getattr(shell, "display_pub", None), "publish", _display_wrapper),
+            (getattr(shell, "displayhook", None), "write_format_data", _result_wrapper),
+            (getattr(shell, "displayhook", None), "write_output_prompt", _untracked_wrapper),
             (shell, "_showtraceback", _untracked_wrapper),
             (shell, "show_usage_error", _untracked_wrapper),
         )
@@ -540,29 +719,55 @@ class CellCapture:
         self._hooked = []
 
 
-def _output_wrapper(capture, original):
+def _display_wrapper(capture, original):
+    """``display_pub.publish(data, metadata=None, ...)``: a ``display_data`` output."""
+
     def wrapper(data, *args, **kwargs):
         try:
             if isinstance(data, dict):
-                capture._note(data)
+                metadata = kwargs.get("metadata", args[0] if args else None)
+                capture._note(data, "display_data", dict(data), metadata)
         except Exception:  # noqa: BLE001 - capture must never break a display
             pass
-        return original(data, *args, **kwargs)
+        return _without_copy(capture, original, data, *args, **kwargs)
 
     wrapper.__wrapped__ = original
     wrapper._opencrate_capture = True
     return wrapper
 
 
+def _result_wrapper(capture, original):
+    """``displayhook.write_format_data(format_dict, md_dict=None)``: the cell's ``execute_result``."""
+
+    def wrapper(data, *args, **kwargs):
+        try:
+            if isinstance(data, dict):
+                metadata = kwargs.get("md_dict", args[0] if args else None)
+                capture._note(data, "execute_result", dict(data), metadata)
+        except Exception:  # noqa: BLE001 - capture must never break a display
+            pass
+        return _without_copy(capture, original, data, *args, **kwargs)
+
+    wrapper.__wrapped__ = original
+    wrapper._opencrate_capture = True
+    return wrapper
+
+
+def _without_copy(capture, original, *args, **kwargs):
+    """Call ``original`` with the stream copies paused: what a terminal prints for a display is
+    already recorded as that display."""
+    paused = capture._pause()
+    try:
+        return original(*args, **kwargs)
+    finally:
+        for tee, copy in paused:
+            if tee._oc_owner is capture:
+                tee._oc_copy = copy
+
+
 def _untracked_wrapper(capture, original):
     def wrapper(*args, **kwargs):
-        paused = capture._pause()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            for tee, copy in paused:
-                if tee._oc_owner is capture:
-                    tee._oc_copy = copy
+        return _without_copy(capture, original, *args, **kwargs)
 
     wrapper.__wrapped__ = original
     wrapper._opencrate_capture = True
@@ -599,3 +804,13 @@ def _safe_str(value):
         return str(value)
     except Exception:  # noqa: BLE001 - a broken __str__ must not break the log
         return "<unprintable>"
+
+
+def _same_cell(info, stack):
+    """A result whose ``info`` is a copy of the running cell's (IPython makes one when showing a
+    traceback fails, e.g. for an exception whose ``__str__`` raises)."""
+    return len(stack) == 1 and info is not None and getattr(info, "raw_cell", None) == getattr(stack[0], "raw_cell", 0)
+
+
+def _oc_script(cell):
+    return getattr(cell.info, "_oc_script", False)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from ..core.format import cell_label, format_size, format_time, plural
-from . import _core
+from . import _core, _lineage
 
 #: The size text of every card and table (the one formatter of :mod:`opencrate_nb.core.format`).
 human_size = format_size
@@ -196,7 +196,7 @@ def _artifact_card(artifact):
     if facts["backup_of"]:
         meta.append(f"backup of {facts['backup_of']}")
     summary = summary_line(kind, info)
-    body = saving_cell_html(artifact, facts)
+    body = saving_cell_html(artifact, facts) + _lineage.card_warnings_html(artifact)
     if summary:
         body += f'<div style="margin-top:2px">{esc(summary)}</div>'
     body += kind_preview(artifact, kind, info)

@@ -3,6 +3,7 @@ options, runs it, and turns the errors a user can fix into one-line ``UsageError
 (IPython shows those without a traceback)."""
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any, Optional
 
 from IPython.core.error import UsageError
@@ -56,6 +57,10 @@ class CrateMagics(Magics):
 
     @line_cell_magic
     def crate(self, line: str, cell: Optional[str] = None) -> Any:
+        with self.capture.untracked() if self.capture is not None else nullcontext():  # never logged
+            return self._crate(line, cell)
+
+    def _crate(self, line: str, cell: Optional[str]) -> Any:
         sub, rest = _split(line)
         if cell is not None:
             return self._cell(sub, rest, cell)

@@ -6,7 +6,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from .. import _core, preview
+from .. import _core, _lineage, preview
 from ._registry import choice, command, display, done, require_setup
 
 LOG_LEVELS = _core.LOG_LEVELS
@@ -63,7 +63,7 @@ def cmd_status(magics: Any, args: argparse.Namespace) -> None:
     ]
     if capture is not None and capture.problems:
         rows.append(("capture problems", "; ".join(capture.problems[-3:])))
-    rows += _environment_rows()
+    rows += _environment_rows() + _lineage.status_rows(snapshot.dir_path)
     width = max(len(k) for k, _ in rows)
     text = "\n".join(f"{k + ':':<{width + 1}} {v}" for k, v in rows)
     display(text, preview.table_html(["name", "value"], [list(r) for r in rows], header=False))
