@@ -3,12 +3,15 @@
 import datetime as _dt
 import difflib
 import os
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import _atomic, _timelines, _writer, history, log
 from ._names import check_name
 from ._paths import shown
 from .errors import ConfirmationRequired
+
+if TYPE_CHECKING:
+    from .gather import Lineage
 
 _known_dirs: set[str] = set()
 
@@ -141,7 +144,7 @@ class Artifact:
         """Every content this artifact has had, oldest first, the current one last (see core/history.py)."""
         return history.history_of(self._version_dir, self._rel, self.path)
 
-    def lineage(self) -> dict:
+    def lineage(self) -> "Lineage":
         """The cell that saved this artifact and the executed cells it depended on (see core/gather.py)."""
         from . import gather
 
