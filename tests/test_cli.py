@@ -285,3 +285,12 @@ def test_file_names_that_are_not_utf8_are_shown_escaped(store):
     for argv in (("ls", "exp"), ("show", "exp", "0", "metrics.json")):
         done = run(*argv)
         assert done.returncode == 0, done.stderr.decode()
+
+
+def test_diff_by_a_number_shared_by_two_folders_is_an_error_naming_both(store, capsys):
+    os.makedirs(os.path.join("snapshots", "exp", "v1"))  # an empty untagged v1 next to v1:tuned
+    status, _, err = crate(capsys, "diff", "exp", "0", "1")
+    assert status == 2
+    assert "Version 1 of 'exp' is ambiguous" in err and "'v1' or 'v1:tuned'" in err
+    status, out, _ = crate(capsys, "diff", "exp", "0", "v1:tuned")
+    assert status == 0 and out.startswith("diff exp/v0 -> exp/v1:tuned")
