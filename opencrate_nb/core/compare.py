@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from . import _timelines, environment, refs
 from .errors import InvalidNameError
 from .format import format_time, plural
+from .record import RECORD_DIR as _RECORD_DIR
+from .record import RECORD_FILE as _RECORD_FILE
 
 if TYPE_CHECKING:
     from pandas import DataFrame
@@ -52,6 +54,7 @@ _CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 _METRIC_SUFFIXES = (".json", ".csv", ".tsv")
 _VALUE_CACHE_SIZE = 50_000
 _ROW_CACHE_SIZE = 20_000
+_TABLE_CACHE_SIZE = 16
 _MISSING = object()
 
 Key = tuple[str, str]
@@ -96,6 +99,7 @@ class Comparison:
     ) -> None:
         self.name, self.root, self.versions, self.rows = name, root, versions, rows
         self.columns, self.hidden, self.notes = columns, hidden, notes
+        self._frame: Optional[DataFrame] = None
 
     def column(self, key: str) -> Column:
         """The column called ``key`` (its label, or the end of one after a dot: ``accuracy``)."""
@@ -128,14 +132,21 @@ class Comparison:
 
     # -- forms ---------------------------------------------------------------------------------
     def to_frame(self) -> DataFrame:
-        """A pandas DataFrame: index ``version`` (the folder, ``v1:tag``), columns a MultiIndex (group, key)."""
+        """A pandas DataFrame: index ``version`` (the folder, ``v1:tag``), columns a MultiIndex (group, key).
+
+        Built once per comparison (a comparison asked again with nothing changed is the same object):
+        change a copy of it."""
+        if self._frame is None:
+            self._frame = self._build_frame()
+        return self._frame
+
+    def _build_frame(self) -> DataFrame:
         import pandas as pd
 
         keys = [(c.group, c.key) for c in self.columns]
-        data = [[row.get(key) for key in keys] for row in self.rows]
-        columns = pd.MultiIndex.from_tuples(keys, names=["group", "key"])
         index = pd.Index([ref.folder for ref in self.versions], name="version")
-        frame = pd.DataFrame(data, index=index, columns=columns)
+        frame = pd.DataFrame({key: [row.get(key) for row in self.rows] for key in keys}, index=index)
+        frame.columns = pd.MultiIndex.from_tuples(keys, names=["group", "key"])
         if ("run", "created") in keys:
             frame["run", "created"] = pd.to_datetime(frame["run", "created"], utc=True, errors="coerce")
         frame.attrs.update(name=self.name, hidden_columns=self.hidden, notes=list(self.notes))
@@ -229,7 +240,7 @@ def compare(
     snapshot: Optional[Snapshot] = None,
 ) -> DataFrame:
     """The versions of ``name`` as a pandas DataFrame (see the module doc and docs/compare.md)."""
-    return table(name, versions, only_diff, ignore, metrics, configs, sort, root, snapshot).to_frame()
+    return table(name, versions, only_diff, ignore, metrics, configs, sort, root, snapshot).to_frame().copy()
 
 
 def table(
@@ -263,8 +274,26 @@ def table(
         values, row_notes = _version_row(ref, rules)
         rows.append(values)
         notes.extend(f"{ref.folder}: {note}" for note in row_notes)
+    memo_key = (
+        os.path.abspath(root_text),
+        name,
+        tuple(r.folder for r in chosen),
+        rules,
+        only_diff,
+        ignore_patterns,
+        sort,
+    )
+    with _guard:
+        memo = _tables.get(memo_key)
+    if memo is not None and len(memo[0]) == len(rows) and all(a is b for a, b in zip(memo[0], rows)):
+        return memo[1]  # every row is the cached one: nothing changed since the last call
     columns, hidden = _columns(rows, only_diff, ignore_patterns)
-    return Comparison(name, root_text, chosen, rows, columns, hidden, notes).sorted(sort)
+    result = Comparison(name, root_text, chosen, rows, columns, hidden, notes).sorted(sort)
+    with _guard:
+        _tables[memo_key] = (rows, result)
+        while len(_tables) > _TABLE_CACHE_SIZE:
+            _tables.pop(next(iter(_tables)))
+    return result
 
 
 def find_column(columns: Sequence[Column], key: str) -> Column:
@@ -353,7 +382,7 @@ def _patterns(value: Union[None, str, Iterable[str]], what: str) -> tuple[str, .
 
 
 def _chosen_versions(name: str, root: str, versions: Optional[Iterable[Union[int, str]]]) -> list[refs.VersionRef]:
-    every = refs.iter_versions(root, name)  # an unknown name: an error listing the names there are
+    every = refs.list_versions(root, name) or refs.iter_versions(root, name)  # none: the error listing the names
     if versions is None:
         return every
     if isinstance(versions, (str, int)):
@@ -369,24 +398,30 @@ def _chosen_versions(name: str, root: str, versions: Optional[Iterable[Union[int
 
 
 def _columns(rows: list[dict[Key, Any]], only_diff: bool, ignore: tuple[str, ...]) -> tuple[list[Column], int]:
-    keys: dict[Key, None] = {("run", key): None for key in RUN_COLUMNS}
-    grouped: dict[str, set[str]] = {"config": set(), "metric": set()}
+    first: dict[Key, Any] = {}
+    differing: set[Key] = set()
+    for row in rows:  # one pass over every cell: the first value of each key, and whether another differs
+        for key, value in row.items():
+            if key not in first:
+                first[key] = value
+            elif key not in differing and value != first[key]:
+                differing.add(key)
+    everything = first.keys()
     for row in rows:
-        for group, key in row:
-            if group != "run":
-                grouped[group].add(key)
+        if len(row) != len(everything):
+            differing.update(everything - row.keys())  # missing in this version
+    keys = [("run", key) for key in RUN_COLUMNS]
     for group in ("config", "metric"):
-        keys.update(((group, key), None) for key in sorted(grouped[group]))
+        keys.extend(sorted(key for key in first if key[0] == group))
     columns, hidden = [], 0
-    for group, key in keys:
-        if any(fnmatch.fnmatchcase(key, pattern) for pattern in ignore):
+    for key in keys:
+        if any(fnmatch.fnmatchcase(key[1], pattern) for pattern in ignore):
             continue
-        first = rows[0].get((group, key), _MISSING) if rows else _MISSING
-        differs = any(row.get((group, key), _MISSING) != first for row in rows[1:])
-        if only_diff and group != "run" and not differs and len(rows) > 1:
+        differs = key in differing
+        if only_diff and key[0] != "run" and not differs and len(rows) > 1:
             hidden += 1
             continue
-        columns.append(Column(group, key, differs))
+        columns.append(Column(key[0], key[1], differs))
     return columns, hidden
 
 
@@ -394,7 +429,9 @@ def _columns(rows: list[dict[Key, Any]], only_diff: bool, ignore: tuple[str, ...
 # one version's row, cached by the identity of its record and env.json
 # ------------------------------------------------------------------------------------------------
 _rows: dict[tuple[str, tuple[tuple[str, ...], tuple[str, ...]]], tuple[Any, dict[Key, Any], list[str]]] = {}
-_values: dict[tuple[str, str], tuple[dict[str, Any], Optional[str]]] = {}
+_values: dict[tuple[str, str, str, str], tuple[dict[Key, Any], Optional[str]]] = {}
+_groups: dict[tuple[str, tuple[tuple[str, ...], tuple[str, ...]]], Optional[str]] = {}
+_tables: dict[tuple[Any, ...], tuple[list[dict[Key, Any]], Comparison]] = {}
 _guard = threading.Lock()
 
 
@@ -410,8 +447,8 @@ def _version_row(
     ref: refs.VersionRef, rules: tuple[tuple[str, ...], tuple[str, ...]]
 ) -> tuple[dict[Key, Any], list[str]]:
     version_dir = os.path.abspath(ref.dir_path)
-    record_dir = os.path.join(version_dir, ".crate")
-    stamp = (_identity(os.path.join(record_dir, "record.jsonl")), _identity(environment.env_path(version_dir)))
+    record_dir = f"{version_dir}{os.sep}{_RECORD_DIR}{os.sep}"
+    stamp = (_identity(record_dir + _RECORD_FILE), _identity(record_dir + environment.ENV_FILE))
     if stamp[0] is None:
         stamp = (_identity(version_dir), stamp[1])  # no record: described from the files, which change the folder
     cache_key = (version_dir, rules)
@@ -438,23 +475,34 @@ def _read_row(
     row["run", "git"] = _git(runs)
     row["run", "artifacts"] = len(current)
     notes: list[str] = []
-    config_rules, metric_rules = rules
     for path in sorted(current):
-        entry = current[path]
-        lowered = path.lower()
-        if lowered.endswith(_CONFIG_SUFFIXES) and _matches(lowered, config_rules):
-            group = "config"
-        elif lowered.endswith(_METRIC_SUFFIXES) and _matches(lowered, metric_rules):
-            group = "metric"
-        else:
+        group = _group_of(path, rules)
+        if group is None:
             continue
+        entry = current[path]
         values, problem = _artifact_values(version_dir, path, entry, group)
         if problem:
             notes.append(f"{path}: {problem}")
-        prefix = _stem(path)
-        for key, value in values.items():
-            row[group, f"{prefix}.{key}" if key else prefix] = value
+        row.update(values)
     return row, notes
+
+
+def _group_of(path: str, rules: tuple[tuple[str, ...], tuple[str, ...]]) -> Optional[str]:
+    """``config``, ``metric`` or None for an artifact path, by the rules (remembered: paths repeat across versions)."""
+    key = (path, rules)
+    if key in _groups:
+        return _groups[key]
+    lowered = path.lower()
+    group = None
+    if lowered.endswith(_CONFIG_SUFFIXES) and _matches(lowered, rules[0]):
+        group = "config"
+    elif lowered.endswith(_METRIC_SUFFIXES) and _matches(lowered, rules[1]):
+        group = "metric"
+    with _guard:
+        _groups[key] = group
+        if len(_groups) > _VALUE_CACHE_SIZE:
+            _groups.pop(next(iter(_groups)))
+    return group
 
 
 def _matches(path: str, patterns: tuple[str, ...]) -> bool:
@@ -497,7 +545,8 @@ def _git(runs: list[dict]) -> Optional[str]:
 # ------------------------------------------------------------------------------------------------
 # values of one artifact, cached by content hash
 # ------------------------------------------------------------------------------------------------
-def _artifact_values(version_dir: str, path: str, entry: dict, group: str) -> tuple[dict[str, Any], Optional[str]]:
+def _artifact_values(version_dir: str, path: str, entry: dict, group: str) -> tuple[dict[Key, Any], Optional[str]]:
+    """The artifact's cells as ``{(group, "<name>.<key>"): value}``, cached by content hash."""
     full = os.path.join(version_dir, path)
     sha = entry.get("sha256")
     if not isinstance(sha, str):
@@ -506,12 +555,14 @@ def _artifact_values(version_dir: str, path: str, entry: dict, group: str) -> tu
             return {}, "missing"
         sha = f"{full}:{identity}"
     suffix = path.lower().rsplit(".", 1)[-1]
-    cache_key = (sha, f"{group}.{suffix}")
+    prefix = _stem(path)
+    cache_key = (sha, group, prefix, suffix)
     with _guard:
         hit = _values.get(cache_key)
     if hit is not None:
         return hit
-    result = _parse(full, suffix, group)
+    parsed, problem = _parse(full, suffix, group)
+    result = ({(group, f"{prefix}.{key}" if key else prefix): value for key, value in parsed.items()}, problem)
     with _guard:
         _values[cache_key] = result
         while len(_values) > _VALUE_CACHE_SIZE:
