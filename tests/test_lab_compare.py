@@ -7,7 +7,7 @@ chosen metric, kept current when a version is saved; and the sort script of ``%c
 import re
 
 import pytest
-from _lab_fixtures import lab_server, open_sidebar, save_artifacts, screenshot, tree_row
+from _lab_fixtures import SIDEBAR, lab_server, open_sidebar, save_artifacts, screenshot, tree_row
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -76,8 +76,12 @@ def test_the_context_menu_opens_the_table_and_the_plot(page, lab, tmp_path):
     assert panel.locator("svg").get_attribute("data-metric") == "metrics.acc"
     assert panel.locator("svg circle").count() == 3
     assert page.evaluate("() => window.__xss") is None
-    width, height = screenshot(panel, tmp_path, "compare.png")
-    assert width > 400 and height > 250
+    assert panel.locator(".opencrate-compare-group").all_text_contents() == ["run", "config", "metric"]
+    assert panel.locator(".opencrate-group-run").get_attribute("colspan") == "6"
+    page.locator('.jp-SideBar [data-id="opencrate-snapshots"]').click()  # fold the sidebar: the table's whole width
+    page.wait_for_selector(f"{SIDEBAR}", state="hidden")
+    width, height = screenshot(panel.locator(".opencrate-compare-content"), tmp_path, "compare.png")
+    assert width > 600 and height > 250
     # sorting: a click on a header, again for descending (the server orders, the panel draws)
     panel.locator('th[data-label="metrics.acc"] .opencrate-compare-sort').click()
     page.wait_for_function(

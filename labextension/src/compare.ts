@@ -111,7 +111,9 @@ export class ComparePanel extends Widget {
     this._status = el('div', 'opencrate-compare-status');
     this._tableHost = el('div', 'opencrate-compare-scroll');
     this._plot = el('div', 'opencrate-compare-plot');
-    this.node.append(bar, this._status, this._tableHost, this._plot);
+    const content = el('div', 'opencrate-compare-content');
+    content.append(bar, this._status, this._tableHost, this._plot);
+    this.node.append(content);
     this._model.changed.connect(() => this._draw(), this);
   }
 
@@ -214,11 +216,11 @@ export class ComparePanel extends Widget {
           `opencrate-compare-group opencrate-group-${column.group}`,
           column.group
         );
-        groupCell.colSpan = 0;
         groups.append(groupCell);
         last = column.group;
+      } else if (groupCell) {
+        groupCell.colSpan += 1;
       }
-      groupCell!.colSpan += 1;
       const cell = el('th', 'opencrate-compare-key');
       cell.dataset.label = column.label;
       cell.dataset.group = column.group;
