@@ -136,7 +136,9 @@ def main(argv=None):
             f"  again, nothing changed                         {warm * 1000:7.1f} ms  "
             f"x{warm / base:.2f} baseline  target <= {WARM_TARGET_S:.1f} s: {'ok' if warm <= WARM_TARGET_S else 'MISSED'}"
         )
-        print(f"  again, after one new version                   {one_new * 1000:7.1f} ms  x{one_new / base:.2f} baseline")
+        print(
+            f"  again, after one new version                   {one_new * 1000:7.1f} ms  x{one_new / base:.2f} baseline"
+        )
         if quick:
             print("(--quick: 200 versions; the targets are for 1000)")
         return 0 if quick or (cold <= COLD_TARGET_S and warm <= WARM_TARGET_S) else 1
