@@ -160,6 +160,15 @@ def test_text_markdown_csv_and_json_forms(workdir):
     assert data["hidden"] == 3 and data["rows"][1]["path"] == "sweep/v1:lr0.01"
 
 
+def test_long_values_are_cut_in_the_text_table_only(workdir):
+    oc.snapshot.setup(name="wide")
+    oc.snapshot.json("config.json").save({"layers": list(range(40))})
+    result = compare_module.table("wide")
+    [row] = result.to_text().splitlines()[2:]
+    assert row.endswith("[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, \u2026")
+    assert result.to_dict()["rows"][0]["cells"][-1]["value"] == list(range(40))
+
+
 def test_durations_read_as_people_say_them():
     assert [compare_module.duration_text(s) for s in (2.5, 42, 185, 7800)] == [
         "2.5 s",

@@ -136,6 +136,12 @@ export class ComparePanel extends Widget {
     this._model.active = false;
   }
 
+  /** A closed tab is done with: its model stops polling for good. */
+  protected onCloseRequest(msg: Message): void {
+    super.onCloseRequest(msg);
+    this.dispose();
+  }
+
   dispose(): void {
     if (this.isDisposed) {
       return;

@@ -47,6 +47,8 @@ CONFIG_PATTERNS: tuple[str, ...] = ("*config*", "*cfg*", "*param*", "*setting*",
 METRIC_PATTERNS: tuple[str, ...] = ("*.json", "*.csv", "*.tsv")
 #: JSON and YAML artifacts larger than this are not parsed (a note says so)
 MAX_PARSED_BYTES = 4 << 20
+#: the widest a cell of the plain-text table gets (a long list of a config, say)
+TEXT_CELL_CHARS = 40
 GROUPS = ("run", "config", "metric")
 RUN_COLUMNS = ("number", "tag", "created", "duration", "git", "artifacts")
 
@@ -172,9 +174,9 @@ class Comparison:
         return line + f"{plural(shown, 'differing column')} ({self.hidden} identical in every version hidden)"
 
     def to_text(self) -> str:
-        """An aligned plain-text table, for terminals."""
+        """An aligned plain-text table, for terminals (a cell longer than :data:`TEXT_CELL_CHARS` is cut with "…")."""
         lines = [self.summary()]
-        table = [self.header(), *self.text_rows()]
+        table = [self.header(), *([_clip(cell) for cell in row] for row in self.text_rows())]
         widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
         for row in table:
             lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
@@ -637,6 +639,11 @@ def _number(text: str) -> Union[int, float, None]:
         return float(text)
     except ValueError:
         return None
+
+
+def _clip(text: str) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= TEXT_CELL_CHARS else text[: TEXT_CELL_CHARS - 1] + "\u2026"
 
 
 def _json_safe(value: Any) -> Any:
