@@ -563,8 +563,8 @@ def _artifact_values(version_dir: str, path: str, entry: dict, group: str) -> tu
         hit = _values.get(cache_key)
     if hit is not None:
         return hit
-    parsed, problem = _parse(full, suffix, group)
-    result = ({(group, f"{prefix}.{key}" if key else prefix): value for key, value in parsed.items()}, problem)
+    parsed, problem = _parse(full, suffix, group, prefix)
+    result = ({(group, key): value for key, value in parsed.items()}, problem)
     with _guard:
         _values[cache_key] = result
         while len(_values) > _VALUE_CACHE_SIZE:
@@ -572,9 +572,11 @@ def _artifact_values(version_dir: str, path: str, entry: dict, group: str) -> tu
     return result
 
 
-def _parse(full: str, suffix: str, group: str) -> tuple[dict[str, Any], Optional[str]]:
+def _parse(full: str, suffix: str, group: str, prefix: str) -> tuple[dict[str, Any], Optional[str]]:
+    """The artifact's values by column key (``<prefix>.<dotted key>``), or ({}, why not)."""
     if suffix in ("csv", "tsv"):
-        return _last_row(full, "\t" if suffix == "tsv" else ",")
+        last, problem = _last_row(full, "\t" if suffix == "tsv" else ",")
+        return {f"{prefix}.{column}": value for column, value in last.items()}, problem
     try:
         if os.path.getsize(full) > MAX_PARSED_BYTES:
             return {}, f"larger than {MAX_PARSED_BYTES >> 20} MB, not read"
@@ -587,9 +589,7 @@ def _parse(full: str, suffix: str, group: str) -> tuple[dict[str, Any], Optional
         return {}, f"could not be parsed ({str(exc).splitlines()[0][:80]})"
     from .diff import flatten
 
-    flat = flatten(value)
-    if "(value)" in flat:
-        flat = {"": flat.pop("(value)"), **flat}
+    flat = flatten(value, prefix)  # a value that is no object is the one column ``prefix``
     if group == "metric":
         flat = {k: v for k, v in flat.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return flat, None
