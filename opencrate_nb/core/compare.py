@@ -49,7 +49,6 @@ METRIC_PATTERNS: tuple[str, ...] = ("*.json", "*.csv", "*.tsv")
 MAX_PARSED_BYTES = 4 << 20
 #: the widest a cell of the plain-text table gets (a long list of a config, say)
 TEXT_CELL_CHARS = 40
-GROUPS = ("run", "config", "metric")
 RUN_COLUMNS = ("number", "tag", "created", "duration", "git", "artifacts")
 
 _CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
@@ -57,7 +56,6 @@ _METRIC_SUFFIXES = (".json", ".csv", ".tsv")
 _VALUE_CACHE_SIZE = 50_000
 _ROW_CACHE_SIZE = 20_000
 _TABLE_CACHE_SIZE = 16
-_MISSING = object()
 
 Key = tuple[str, str]
 
