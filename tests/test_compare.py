@@ -169,6 +169,16 @@ def test_long_values_are_cut_in_the_text_table_only(workdir):
     assert result.to_dict()["rows"][0]["cells"][-1]["value"] == list(range(40))
 
 
+@pytest.mark.parametrize(
+    "value",
+    [{"a": 1, "b": {"c": [1, 2], "d": {}}, "e": [{"f": 1}], "g": None}, [1, {"x": 2}], {}, 3, "text"],
+)
+def test_keys_are_flattened_by_the_rule_diff_uses(value):
+    from opencrate_nb.core.diff import flatten
+
+    assert compare_module._flat(value, "config") == flatten(value, "config")
+
+
 def test_durations_read_as_people_say_them():
     assert [compare_module.duration_text(s) for s in (2.5, 42, 185, 7800)] == [
         "2.5 s",

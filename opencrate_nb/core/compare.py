@@ -585,12 +585,26 @@ def _parse(full: str, suffix: str, group: str, prefix: str) -> tuple[dict[str, A
         return {}, f"could not be read ({exc.strerror or exc})"
     except (ValueError, ImportError) as exc:
         return {}, f"could not be parsed ({str(exc).splitlines()[0][:80]})"
-    from .diff import flatten
-
-    flat = flatten(value, prefix)  # a value that is no object is the one column ``prefix``
+    flat = _flat(value, prefix)
     if group == "metric":
         flat = {k: v for k, v in flat.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return flat, None
+
+
+def _flat(value: Any, prefix: str) -> dict[str, Any]:
+    """``diff.flatten(value, prefix)`` (the one rule for dotted keys), with the top level of an object
+    unrolled here: most configs are flat, and a call per key costs more than the parsing did."""
+    from .diff import flatten
+
+    if not isinstance(value, dict) or not value:
+        return flatten(value, prefix)  # a value that is no object is the one column ``prefix``
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, (dict, list)):
+            flatten(item, f"{prefix}.{key}", out)
+        else:
+            out[f"{prefix}.{key}"] = item
+    return out
 
 
 def _yaml(data: bytes) -> Any:
