@@ -15,7 +15,7 @@ import opencrate as oc
 from opencrate_nb.cli import main
 from opencrate_nb.core import _objects
 
-COMMANDS = ("ls", "log", "show", "diff", "verify", "gc", "stats")
+COMMANDS = ("ls", "log", "show", "diff", "compare", "verify", "gc", "stats")
 
 
 @pytest.fixture
@@ -292,3 +292,12 @@ def test_file_names_that_are_not_utf8_are_shown_escaped(store):
     rows = json.loads(run("ls", "--json").stdout)  # valid JSON in UTF-8, the names escaped
     assert {r["name"] for r in rows} == {"exp", "odd\\xfe", "other"} and "v7:t\\xfe" in rows[0]["versions"]
     assert run("stats").returncode == 0
+
+
+def test_diff_by_a_number_shared_by_two_folders_is_an_error_naming_both(store, capsys):
+    os.makedirs(os.path.join("snapshots", "exp", "v1"))  # an empty untagged v1 next to v1:tuned
+    status, _, err = crate(capsys, "diff", "exp", "0", "1")
+    assert status == 2
+    assert "Version 1 of 'exp' is ambiguous" in err and "'v1' or 'v1:tuned'" in err
+    status, out, _ = crate(capsys, "diff", "exp", "0", "v1:tuned")
+    assert status == 0 and out.startswith("diff exp/v0 -> exp/v1:tuned")

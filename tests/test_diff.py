@@ -211,3 +211,18 @@ def test_ipython_displays_it(result):
     data, _ = formatter.format(result)
     assert data["text/html"] == result._repr_html_()
     assert data["text/plain"] == str(result) == pretty(result)
+
+
+def test_a_number_shared_by_a_tagged_and_an_untagged_version_is_not_picked_silently(workdir):
+    """The trap of issue 13: ``v0:try`` holds the run, an empty ``v0`` came later; ``diff(0, 1)`` must ask."""
+    from opencrate_nb.core.refs import VersionNotFoundError
+
+    oc.snapshot.setup(name="demo", tag="try")
+    oc.snapshot.json("metrics.json").save({"loss": 0.5})
+    oc.snapshot.setup(name="demo", start=0)  # an untagged v0 next to v0:try
+    oc.snapshot.setup(name="demo", start="new")
+    oc.snapshot.json("metrics.json").save({"loss": 0.4})
+    with pytest.raises(VersionNotFoundError, match=r"Version 0 of 'demo' is ambiguous.*'v0' or 'v0:try'"):
+        oc.snapshot.diff(0, 1)
+    assert oc.snapshot.diff("v0:try", 1).changed == ["jsons/metrics.json"]
+    assert oc.snapshot.diff("v0", 1).added == ["jsons/metrics.json"]

@@ -218,6 +218,17 @@ def test_diff_two_versions(ip):
     assert outputs[0].data["text/plain"].startswith("diff cmp/v0 -> cmp/v1:next: 1 added, 1 removed, 1 changed")
 
 
+def test_diff_by_a_number_shared_by_two_folders_names_both(ip):
+    ok(run(ip, "%crate setup demo --tag try"))
+    ok(run(ip, "%%crate save m.json\n{'lr': 1}"))
+    ok(run(ip, "%crate setup demo --version 0"))
+    message = usage_error(run(ip, "%crate diff 0 v0:try"))
+    assert "Version 0 of 'demo' is ambiguous" in message and "'v0' or 'v0:try'" in message
+    result, _, _, outputs = run_captured(ip, "%crate diff v0:try v0")
+    ok(result)
+    assert outputs[0].data["text/plain"].startswith("diff demo/v0:try -> demo/v0: 0 added, 1 removed")
+
+
 def _browser_shown(shell, line):
     """Run a %crate browse line; returns the browser it displayed (closed again by the caller)."""
     from opencrate_nb.notebook import browser

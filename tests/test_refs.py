@@ -20,6 +20,7 @@ def store(workdir):
     [
         (0, "v0"),
         ("0", "v0"),
+        (1, "v1:baseline"),
         ("v1", "v1:baseline"),
         ("v1:baseline", "v1:baseline"),
         ("baseline", "v1:baseline"),
@@ -57,12 +58,23 @@ def test_errors_name_the_problem_and_the_choices(store):
         refs.resolve("/v1", name="run")
 
 
-def test_ambiguous_number_prefers_the_untagged_folder(store):
-    assert refs.resolve(2, name="run").folder == "v2"
+def test_a_number_matching_a_tagged_and_an_untagged_folder_is_an_error_naming_both(store):
+    for ref in (2, "2", "run/2"):
+        with pytest.raises(refs.VersionNotFoundError, match=r"Version .* of 'run' is ambiguous") as caught:
+            refs.resolve(ref, name="run")
+        assert "'v2' or 'v2:other'" in str(caught.value)
+    # written out, each folder is named exactly
+    assert refs.resolve("v2", name="run").folder == "v2"
+    assert refs.resolve("v2:other", name="run").folder == "v2:other"
+    assert refs.resolve("other", name="run").folder == "v2:other"
+
+
+def test_a_number_matching_one_folder_resolves_to_it_whatever_its_tag(store):
     os.rmdir(os.path.join("snapshots", "run", "v2"))
     assert refs.resolve(2, name="run").folder == "v2:other"
+    assert refs.resolve("v2", name="run").folder == "v2:other"
     os.makedirs(os.path.join("snapshots", "run", "v2:third"))
-    with pytest.raises(refs.VersionNotFoundError, match="matches several versions"):
+    with pytest.raises(refs.VersionNotFoundError, match="'v2:other' or 'v2:third'"):
         refs.resolve("v2", name="run")
 
 

@@ -14,6 +14,7 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
+import { openComparePanel } from './compare';
 import { crateIcon } from './icons';
 import { SnapshotModel } from './model';
 import { IPanelSettings, PANEL_ID, SnapshotPanel } from './panel';
@@ -29,6 +30,7 @@ namespace CommandIDs {
   export const openLog = 'opencrate:open-log';
   export const refresh = 'opencrate:refresh';
   export const show = 'opencrate:show-snapshots';
+  export const compare = 'opencrate:compare-versions';
 }
 
 /** The settings as the registry composes them: the user's values over the schema's defaults (the one source). */
@@ -207,7 +209,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    commands.addCommand(CommandIDs.compare, {
+      label: trans.__('Compare Versions'),
+      isVisible: () => targetRow()?.type === 'snapshot',
+      execute: () => {
+        const row = targetRow();
+        if (row?.type === 'snapshot') {
+          openComparePanel(
+            shell,
+            row.name,
+            trans,
+            readSettings(settings).pollSeconds
+          );
+        }
+      }
+    });
+
     const selector = '.opencrate-panel .opencrate-node';
+    app.contextMenu.addItem({ command: CommandIDs.compare, selector, rank: 0 });
     app.contextMenu.addItem({
       command: CommandIDs.insertSnippet,
       selector,

@@ -12,15 +12,18 @@ import type { ITree } from './tree';
 
 const API_PATH = 'opencrate/api';
 
-async function send(
+/** GET a route; `params` as pairs when a key repeats (`ignore=a&ignore=b`). */
+export async function send(
   route: string,
-  params: Record<string, string>,
+  params: Record<string, string> | [string, string][],
   headers: Record<string, string> = {}
 ): Promise<Response> {
   const settings = ServerConnection.makeSettings();
   const url =
     URLExt.join(settings.baseUrl, API_PATH, route) +
-    URLExt.objectToQueryString(params);
+    (Array.isArray(params)
+      ? `?${new URLSearchParams(params).toString()}`
+      : URLExt.objectToQueryString(params));
   try {
     // no-store: the browser neither caches nor revalidates by itself; If-None-Match is ours
     return await ServerConnection.makeRequest(
@@ -33,7 +36,7 @@ async function send(
   }
 }
 
-async function parse<T>(response: Response): Promise<T> {
+export async function parse<T>(response: Response): Promise<T> {
   const text = await response.text();
   let data: unknown = text;
   if (text.length > 0) {

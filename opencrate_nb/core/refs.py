@@ -1,6 +1,11 @@
 """Naming a version: ``3``, ``-1`` (the newest), ``"v1"``, ``"v1:major-update"``, a tag alone
 (``"major-update"``), ``"last"``, or any of those after a snapshot name: ``"other_name/v2"``.
 
+A reference never picks silently between folders: a number (``0``, ``"0"``) or a tagless
+``"v0"`` that matches several folders (``v0`` and ``v0:try``) is an error that lists how to
+name each one, except that ``"v0"`` written out is the untagged folder ``v0`` when it exists
+(that is its exact name). Negative numbers count positions in the sorted list of folders.
+
 Used by diff, verify, the CLI and the notebook layer.
 """
 
@@ -126,7 +131,7 @@ def resolve(ref, name=None, root=None):
             number, tag, folder = found[text]
             return VersionRef(root, name, folder, number, tag)
         matches = [item for item in found if item[0] == text]
-        return _one(matches, ref, root, name, available, prefer=f"v{text}")
+        return _one(matches, ref, root, name, available)
     if not isinstance(text, str):
         raise InvalidNameError(f"Invalid version {ref!r}: use a number, 'v1', 'v1:tag' or 'name/v1'.")
     exact = [item for item in found if item[2] == text]
@@ -136,21 +141,19 @@ def resolve(ref, name=None, root=None):
     if parsed is not None:
         number, tag = parsed
         matches = [item for item in found if item[0] == number and (tag is None or item[1] == tag)]
-        return _one(matches, ref, root, name, available, prefer=f"v{number}")
+        return _one(matches, ref, root, name, available)
     matches = [item for item in found if item[1] == text]  # a tag alone
     return _one(matches, ref, root, name, available)
 
 
-def _one(matches, ref, root, name, available, prefer=None):
+def _one(matches, ref, root, name, available):
+    """The one match of ``ref``; several are an error that lists how to name each (never a silent pick)."""
     if not matches:
         raise VersionNotFoundError(f"{name!r} has no version {ref!r}. Versions: {available}.")
     if len(matches) > 1:
-        plain = [item for item in matches if item[2] == prefer]
-        if len(plain) != 1:
-            choices = ", ".join(repr(item[2]) for item in matches)
-            raise VersionNotFoundError(
-                f"{ref!r} matches several versions of {name!r}: {choices}. Name one with its tag."
-            )
-        matches = plain
+        choices = " or ".join(repr(item[2]) for item in matches)
+        raise VersionNotFoundError(
+            f"Version {ref} of {name!r} is ambiguous: it matches {len(matches)} folders. Name one of them: {choices}."
+        )
     number, tag, folder = matches[0]
     return VersionRef(root, name, folder, number, tag)

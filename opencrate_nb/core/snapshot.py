@@ -5,6 +5,7 @@ import os
 import secrets
 import shutil
 import warnings
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Union
 
 from . import _writer, handlers, log, record, versions
@@ -15,6 +16,8 @@ from .artifact import Artifact
 from .errors import ConfirmationRequired, InvalidNameError, NotSetUpError, UnknownKindError
 
 if TYPE_CHECKING:
+    from pandas import DataFrame
+
     from .diff import Diff
     from .gc import GcReport, Stats
     from .verify import VerifyReport
@@ -294,6 +297,21 @@ class Snapshot:
         from . import diff
 
         return diff.diff(a, b, snapshot=self, **kwargs)
+
+    def compare(
+        self,
+        name: Optional[str] = None,
+        versions: Optional[Iterable[Union[int, str]]] = None,
+        only_diff: bool = True,
+        ignore: Union[str, Iterable[str]] = (),
+        metrics: Optional[Union[str, Iterable[str]]] = None,
+        **kwargs: Any,
+    ) -> "DataFrame":
+        """Every version of this snapshot name (or ``name``) side by side as a pandas DataFrame: run
+        facts, config keys and metrics, only the columns that differ (see docs/compare.md)."""
+        from . import compare
+
+        return compare.compare(name, versions, only_diff, ignore, metrics, snapshot=self, **kwargs)
 
     def verify(self, version: Union[str, int, None] = None, **kwargs: Any) -> "VerifyReport":
         """Re-hash this version's artifacts (or ``version``'s) against the record; ``.ok`` and problems."""

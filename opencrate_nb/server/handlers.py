@@ -235,6 +235,9 @@ def _warm_up(server_root: str, settings: OpenCrate, log: logging.Logger) -> None
 
 def setup_handlers(serverapp: Any) -> OpenCrate:
     """Register the routes on the server's web application (and read the tree once, in a thread)."""
+    from .compare import CompareHandler  # its own module (it subclasses BaseHandler)
+
+    routes = {**ROUTES, "compare": CompareHandler}
     settings = OpenCrate(config=serverapp.config)
     web_app = serverapp.web_app
     base_url = web_app.settings["base_url"]
@@ -242,7 +245,7 @@ def setup_handlers(serverapp: Any) -> OpenCrate:
         ".*$",
         [
             (url_path_join(base_url, API_PATH, name), handler, {"settings": settings})
-            for name, handler in ROUTES.items()
+            for name, handler in routes.items()
         ],
     )
     if settings.warm_up:

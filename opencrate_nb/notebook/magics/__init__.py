@@ -8,7 +8,7 @@ its docstring is its help. Importing the group modules registers their subcomman
 the order ``%crate help`` lists them.
 """
 
-from . import _artifacts, _compare, _help, _log, _notebook, _setup
+from . import _artifacts, _compare, _compare_versions, _help, _log, _notebook, _setup
 from ._cell_save import cell_save, keep_last_value
 from ._dispatch import CrateMagics
 from ._help import overview
@@ -17,7 +17,7 @@ from ._lookup import resolve, save_as
 from ._registry import COMMANDS, SUBCOMMANDS, Rendered, order_by_module
 
 #: the modules whose subcommands are registered on import, in the order help lists them
-GROUPS = (_setup, _artifacts, _log, _compare, _notebook, _help)
+GROUPS = (_setup, _artifacts, _log, _compare, _compare_versions, _notebook, _help)
 order_by_module(GROUPS)
 
 CrateMagics.crate.__doc__ = overview()
