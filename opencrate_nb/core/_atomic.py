@@ -16,6 +16,7 @@ import secrets
 import shutil
 import sys
 import threading
+from typing import Any
 
 # Files at least this large are fsync'ed before the rename. Small files are not:
 # their cost would be dominated by the flush, and the rename alone already
@@ -405,7 +406,7 @@ def stage_file(tmp, known_sha=None):
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-_EXCHANGE = []
+_EXCHANGE: list[Any] = []
 
 
 def _exchanger():

@@ -22,6 +22,7 @@ import json
 import os
 import threading
 import warnings
+from typing import Any
 
 from . import _atomic, _objects, record
 from ._savelock import version_lock
@@ -159,7 +160,7 @@ def _pwrite_all(fd, data, offset):
         view, offset = view[written:], offset + written
 
 
-_journals = {}
+_journals: dict[str, Any] = {}
 _guard = threading.Lock()
 
 

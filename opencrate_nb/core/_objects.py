@@ -167,7 +167,7 @@ def _trusted_hash(content, st):
 # Hashes of files this process wrote: (dev, inode, size, mtime_ns) -> sha256. A replaced file
 # keeps its inode, so the next save of the artifact knows the old content's hash without
 # reading the file or the record.
-_written = {}
+_written: dict[tuple[int, int, int, int], str] = {}
 _WRITTEN_MAX = 4096
 
 

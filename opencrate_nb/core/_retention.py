@@ -11,6 +11,7 @@ import queue
 import secrets
 import sys
 import threading
+from typing import Any
 
 from . import _atomic
 from ._objects import TREES_DIR, is_object_name, object_path, read_tree, tmp_dir, tree_path
@@ -23,7 +24,7 @@ _HISTORY = __package__ + ".history"
 
 def keep_count() -> int:
     """The retention setting now (``history.KEEP``, which users may change at run time)."""
-    history = sys.modules.get(_HISTORY)
+    history: Any = sys.modules.get(_HISTORY)
     if history is None:
         from . import history
     keep = history.KEEP
@@ -62,9 +63,8 @@ def prune(version_dir: str, rel: str, keep=None) -> list:
     cut = len(earlier) - keep
     if cut <= timeline.pruned:
         return []  # only the contents pushed out since the last prune are looked at (gc does the rest)
-    dropped = {c.sha256 for c in earlier[timeline.pruned : cut]} - timeline.retained(keep)
+    dropped = {c.sha256 for c in earlier[timeline.pruned : cut] if c.sha256} - timeline.retained(keep)
     timeline.pruned = cut
-    dropped.discard(None)
     removed = []
     in_trees = None
     for sha in dropped:

@@ -3,6 +3,7 @@
 import datetime as _dt
 import difflib
 import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Optional
 
 from . import _atomic, _timelines, _writer, history, log
@@ -167,7 +168,7 @@ class Artifact:
         folder = os.path.dirname(self.path)
         if tag is not None:
             tag = check_name(str(tag), "backup tag")
-            candidates = [f"{stem}.backup_{tag}{suffix}"]
+            candidates: Iterable[str] = [f"{stem}.backup_{tag}{suffix}"]
         else:
             stamp = _dt.datetime.now().strftime("%H:%M:%S_%d-%b-%Y")
             candidates = (f"{stem}.backup_{stamp}{'' if n == 1 else f'_{n}'}{suffix}" for n in range(1, 10000))
@@ -202,7 +203,7 @@ class Artifact:
             ]
         except FileNotFoundError:
             return []
-        order = {}
+        order: dict[str, int] = {}
         for backup_name in _timelines.index_for(self._version_dir).backups_of(self._rel):
             order.setdefault(backup_name, len(order))
 

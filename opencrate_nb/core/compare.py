@@ -594,7 +594,7 @@ def _parse(full: str, suffix: str, group: str, prefix: str) -> tuple[dict[str, A
 def _flat(value: Any, prefix: str) -> dict[str, Any]:
     """``diff.flatten(value, prefix)`` (the one rule for dotted keys), with the top level of an object
     unrolled here: most configs are flat, and a call per key costs more than the parsing did."""
-    from .diff import flatten
+    from .handlers._compare import flatten
 
     if not isinstance(value, dict) or not value:
         return flatten(value, prefix)  # a value that is no object is the one column ``prefix``

@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 import warnings
+from typing import Optional
 
 from . import _atomic, _journal
 from ._objects import TREES_DIR, content_path, object_path, read_tree, tmp_dir
@@ -64,7 +65,7 @@ class History(list):
     (its content can be loaded) and ``path`` (where the content is, when available).
     """
 
-    name = None
+    name: Optional[str] = None
 
     def __str__(self):
         from .fileio import format_size

@@ -258,9 +258,9 @@ class Snapshot:
         recorded = record.current_artifacts(state.dir_path)
         return [a for folder in _kind_folders(state.dir_path) for a in self._artifacts_in(folder, recorded, file_name)]
 
-    def _artifacts_in(self, folder, recorded, only=None):
+    def _artifacts_in(self, folder: str, recorded: dict, only: Optional[str] = None) -> list[Artifact]:
         """The artifacts of one kind folder (one listing, no stat each), or only the one named ``only``."""
-        path = os.path.join(self._state.dir_path, folder)
+        path = os.path.join(self._require().dir_path, folder)
         if only is not None:
             names = [only] if os.path.lexists(os.path.join(path, only)) else []
         else:
@@ -342,7 +342,7 @@ class Snapshot:
         except InvalidNameError as exc:
             warnings.warn(f"Not listed as an artifact: {exc}", stacklevel=3)
             return None
-        state = self._state
+        state = self._require()
         builtin = handlers.get_handler(kind)
         version_dir = shown(state.dir_path, state.relative)
         if builtin is not None and kind not in self._custom_handlers:
@@ -370,7 +370,7 @@ class Snapshot:
         return f"<Snapshot {self._state.name!r} {self._state.folder} at {self.dir_path!r}>"
 
 
-def _kind_folders(version_dir):
+def _kind_folders(version_dir: str) -> list[str]:
     """The visible folders of a version, by name (kind folders, and custom kinds' folders)."""
     try:
         with os.scandir(version_dir) as entries:

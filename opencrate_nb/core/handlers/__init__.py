@@ -8,6 +8,8 @@ asking for the csv handler never imports Pillow or torch. Other packages add kin
 through the entry-point group ``opencrate.handlers`` (name = kind, value = ``module:Class``).
 """
 
+from __future__ import annotations
+
 import importlib
 import os
 

@@ -4,6 +4,8 @@
 asks the artifact's handler how; the helpers here are shared by the handlers' comparers.
 """
 
+from __future__ import annotations
+
 import difflib
 import os
 
