@@ -8,6 +8,7 @@ import shutil
 from . import _atomic, _writer, history, log, record
 from ._names import check_name
 from ._paths import shown
+from .distributed import writer_only
 from .errors import ConfirmationRequired
 
 _known_dirs: set[str] = set()
@@ -66,6 +67,7 @@ class Artifact:
         return self._handler
 
     # -- save / load --------------------------------------------------------------------------
+    @writer_only  # a rank other than 0 skips it (core/distributed.py)
     def save(self, obj=None, *args, **kwargs):
         """Save ``obj`` (atomically: a killed process leaves the old or the new content)."""
         if self._custom:
@@ -143,6 +145,7 @@ class Artifact:
         return record.current_artifacts(self._version_dir).get(self._rel)
 
     # -- backups ----------------------------------------------------------------------------
+    @writer_only  # a rank other than 0 skips it (core/distributed.py)
     def backup(self, tag=None):
         """Copy the current content to ``<stem>.backup_<tag or time><suffix>``; returns that name.
 
@@ -208,6 +211,7 @@ class Artifact:
         return sorted(names, key=key)
 
     # -- delete -----------------------------------------------------------------------------
+    @writer_only  # a rank other than 0 skips it (core/distributed.py)
     def delete(self, confirm=False):
         """Remove the artifact. Without ``confirm=True`` nothing is deleted and an error says so."""
         if confirm is not True:
