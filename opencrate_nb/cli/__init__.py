@@ -1,6 +1,6 @@
 """``crate``: the command-line tool over a snapshots folder.
 
-    crate ls | log | show | diff | verify | gc | stats   (crate COMMAND --help for each)
+    crate ls | log | show | diff | verify | gc | stats | push | pull | remote   (crate COMMAND --help for each)
 
 One module per command; each has ``add_parser(commands, common)`` and ``run(args)``
 returning the exit status. Every command takes ``--root`` (default ``snapshots``) and
@@ -11,10 +11,10 @@ import argparse
 import os
 import sys
 
-from . import _diff, _gc, _log, _ls, _show, _stats, _verify
+from . import _diff, _gc, _log, _ls, _pull, _push, _remote, _show, _stats, _verify
 from ._output import fail
 
-COMMANDS = (_ls, _log, _show, _diff, _verify, _gc, _stats)
+COMMANDS = (_ls, _log, _show, _diff, _verify, _gc, _stats, _push, _pull, _remote)
 
 
 def build_parser():
