@@ -284,15 +284,21 @@ class HashCache:
         self.entries: dict[str, dict[str, list]] = loaded if isinstance(loaded, dict) else {}
         self.changed = False
 
-    def sha(self, folder: str, rel: str, full: str, st: os.stat_result) -> str:
+    def sha(self, folder: str, rel: str, full: str, st: os.stat_result, recorded: Optional[str] = None) -> str:
+        """The file's hash: cached, the record's (``recorded``, when it evidently describes this file), or read."""
         known = self.entries.setdefault(folder, {}).get(rel)
         stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
         if isinstance(known, list) and len(known) == 4 and known[:3] == stamp:
             return str(known[3])
-        sha = _atomic.hash_file(full)
+        sha = recorded or _atomic.hash_file(full)
         self.entries[folder][rel] = [*stamp, sha]
         self.changed = True
         return sha
+
+    def stamp(self, folder: str, rel: str) -> Optional[tuple]:
+        """(size, mtime_ns, inode) of the file when its hash was taken."""
+        known = self.entries.get(folder, {}).get(rel)
+        return tuple(known[:3]) if isinstance(known, list) and len(known) == 4 else None
 
     def save(self) -> None:
         if self.changed:
@@ -358,13 +364,27 @@ def build_manifest(version_dir: str, name: str, folder: str, cache: Optional[Has
     for rel, full in _version_files(version_dir):
         try:
             st = os.stat(full)
-            sha = cache.sha(folder, rel, full, st)
+            sha = cache.sha(folder, rel, full, st, _recorded_hash(current.get(rel), st))
         except FileNotFoundError:
             continue  # removed while we looked (a delete, a pruned history content)
         role, extra = _role(rel, current)
         sections[role][rel] = {"sha256": sha, "size": st.st_size, **extra}
     parsed = version_folders.parse_folder(folder) or (None, None)
     return {"format": FORMAT, "name": name, "version": folder, "number": parsed[0], "tag": parsed[1], **sections}
+
+
+def _recorded_hash(entry: Optional[dict], st: os.stat_result) -> Optional[str]:
+    """The record's hash of a saved file when it evidently describes the file on disk: the same size, and
+    not modified after the record line was written (the rule history uses before it keeps a content)."""
+    from ._timelines import parse_time
+    from .history import MTIME_SLACK
+
+    if not isinstance(entry, dict) or entry.get("op") not in ("save", "backup") or entry.get("rebuilt"):
+        return None
+    sha, size, when = entry.get("sha256"), entry.get("size"), parse_time(entry.get("time"))
+    if not isinstance(sha, str) or size != st.st_size or when is None or st.st_mtime > when + MTIME_SLACK:
+        return None
+    return sha
 
 
 def manifest_files(manifest: dict) -> dict[str, dict]:
@@ -574,7 +594,7 @@ def push(
         for ref, folder, manifest in plans:
             for attempt in range(CHANGE_RETRIES + 1):
                 try:
-                    _send(remote, _missing(ref.dir_path, manifest, present), bar, report, present)
+                    _send(remote, _missing(ref, manifest, present, cache), bar, report, present)
                     break
                 except FileChangedError:
                     if attempt == CHANGE_RETRIES:
@@ -602,17 +622,22 @@ def _local_manifest(ref: Any, folder: str, cache: HashCache) -> tuple[dict, byte
     return manifest, data, _atomic.hash_bytes(data)
 
 
-def _missing(version_dir: str, manifest: dict, present: dict[str, int]) -> dict[str, tuple[str, int]]:
-    """sha -> (local file, size) of the contents of a version the remote lacks."""
-    missing: dict[str, tuple[str, int]] = {}
+def _missing(ref: Any, manifest: dict, present: dict[str, int], cache: HashCache) -> dict[str, tuple]:
+    """sha -> (local file, size, its identity when hashed) of the contents of a version the remote lacks."""
+    missing: dict[str, tuple] = {}
     for rel, entry in manifest_files(manifest).items():
         if present.get(entry["sha256"]) != entry["size"]:
-            missing.setdefault(entry["sha256"], (os.path.join(version_dir, *rel.split("/")), entry["size"]))
+            full = os.path.join(ref.dir_path, *rel.split("/"))
+            missing.setdefault(entry["sha256"], (full, entry["size"], cache.stamp(ref.folder, rel)))
     return missing
 
 
 def _send(
-    remote: Remote, items: dict[str, tuple[str, int]], bar: _Progress, report: PushReport, present: dict[str, int]
+    remote: Remote,
+    items: dict[str, tuple[str, int, Optional[tuple]]],
+    bar: _Progress,
+    report: PushReport,
+    present: dict[str, int],
 ) -> None:
     """Upload objects: small ones from the bytes that were hashed, large ones checked unchanged around the upload.
 
@@ -620,7 +645,7 @@ def _send(
     """
     batch: dict[str, bytes] = {}
     batch_bytes = 0
-    for sha, (path, size) in items.items():
+    for sha, (path, size, stamp) in items.items():
         if size <= SMALL:
             with open(path, "rb") as f:
                 data = f.read()
@@ -634,14 +659,10 @@ def _send(
                 batch, batch_bytes = {}, 0
             continue
         before = _identity(path)
-        hashed: dict[str, str] = {}
-        worker = threading.Thread(target=_hash_into, args=(path, hashed))
-        worker.start()  # hashing releases the GIL: it runs while the upload does
-        try:
-            remote.put_file(path, sha, callback=bar.callback())
-        finally:
-            worker.join()
-        if hashed.get("sha") != sha or _identity(path) != before:
+        if stamp is not None and before != stamp:
+            raise _changed(path)  # replaced since it was hashed
+        remote.put_file(path, sha, callback=bar.callback())
+        if _identity(path) != before:  # saves replace files (a new inode) and writes change mtime
             with contextlib.suppress(FileNotFoundError):
                 remote.fs.rm_file(remote.object_path(sha))
             raise _changed(path)
@@ -651,10 +672,6 @@ def _send(
     if batch:
         remote.put_bytes(batch)
         _count(report, bar, batch, present)
-
-
-def _hash_into(path: str, result: dict[str, str]) -> None:
-    result["sha"] = _atomic.hash_file(path)
 
 
 def _count(report: PushReport, bar: _Progress, batch: dict[str, bytes], present: dict[str, int]) -> None:
