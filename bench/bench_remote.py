@@ -150,6 +150,11 @@ print(json.dumps({"setup_s": time.perf_counter() - t0}))
 """
 
 
+def _read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
 def bench_torchrun(work, rounds=2):
     torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable)) or shutil.which("torchrun")
     if torchrun is None:
@@ -162,13 +167,19 @@ def bench_torchrun(work, rounds=2):
     for n in range(rounds):
         reports = os.path.join(work, f"reports{n}")
         os.makedirs(reports)
-        subprocess.run([torchrun, "--nproc_per_node=2", "--standalone", script, reports], cwd=work, env=env,
-                       check=True, capture_output=True)
-        found = [json.load(open(os.path.join(reports, leaf))) for leaf in sorted(os.listdir(reports))]
+        subprocess.run(
+            [torchrun, "--nproc_per_node=2", "--standalone", script, reports],
+            cwd=work,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        found = [_read_json(os.path.join(reports, leaf)) for leaf in sorted(os.listdir(reports))]
         assert len({r["version"] for r in found}) == 1
         job.append(max(r["setup_s"] for r in found))
-        out = subprocess.run([sys.executable, "-c", ALONE_SCRIPT], cwd=work, env=env, check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", ALONE_SCRIPT], cwd=work, env=env, check=True, capture_output=True, text=True
+        ).stdout
         alone.append(json.loads(out)["setup_s"])
     added = min(job) - min(alone)
     return {
