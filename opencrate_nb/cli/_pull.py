@@ -28,14 +28,15 @@ def run(args: argparse.Namespace) -> int:
     if not words:
         raise ValueError("crate pull needs a snapshot name: crate pull URL NAME [VERSION ...].")
     name, wanted = words[0], words[1:]
-    report = remote.pull(
-        url,
-        name,
-        wanted or None,
-        root=args.root,
-        as_version=args.as_version,
-        progress=False if args.no_progress else None,
-    )
+    with remote.shown_errors(url):
+        report = remote.pull(
+            url,
+            name,
+            wanted or None,
+            root=args.root,
+            as_version=args.as_version,
+            progress=False if args.no_progress else None,
+        )
     if args.json:
         emit_json(report.to_dict())
     else:

@@ -41,14 +41,15 @@ def split_url(words: list, root: str, what: str) -> tuple:
 
 def run(args: argparse.Namespace) -> int:
     url, wanted = split_url(args.rest, args.root, "crate push")
-    report = remote.push(
-        url,
-        args.name,
-        wanted or None,
-        root=args.root,
-        as_version=args.as_version,
-        progress=False if args.no_progress else None,
-    )
+    with remote.shown_errors(url):
+        report = remote.push(
+            url,
+            args.name,
+            wanted or None,
+            root=args.root,
+            as_version=args.as_version,
+            progress=False if args.no_progress else None,
+        )
     if args.json:
         emit_json(report.to_dict())
     else:

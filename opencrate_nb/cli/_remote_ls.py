@@ -10,7 +10,8 @@ from ._output import emit_json, table
 
 def run(args: argparse.Namespace) -> int:
     """``crate ls URL`` (names and versions at a remote) or ``crate ls URL NAME`` (its versions)."""
-    rows = remote.list_remote(args.name, args.remote_name)
+    with remote.shown_errors(args.name):
+        rows = remote.list_remote(args.name, args.remote_name)
     if args.json:
         emit_json(rows)
         return 0

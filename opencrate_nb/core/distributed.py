@@ -365,9 +365,3 @@ def _read_claim(path: str, sequence: int) -> Optional[tuple[int, str]]:
         return int(claim["number"]), str(claim["folder"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def forget() -> None:
-    """Forget this process's setups (tests; a forked worker that starts over)."""
-    _binding.job, _binding.ranks = None, "main"
-    _setup_counts.clear()

@@ -977,6 +977,17 @@ def write_pulled_version(version_dir: str, files: dict[str, str]) -> None:
             os.replace(tmp, os.path.join(version_dir, *rel.split("/")))
 
 
+@contextlib.contextmanager
+def shown_errors(url: str) -> Iterator[None]:
+    """Turn a filesystem's OSError (no access, no network) into a RemoteError that names the remote without a password."""
+    try:
+        yield
+    except (FileNotFoundError, OpenCrateError):
+        raise
+    except OSError as exc:
+        raise RemoteError(f"{redact(url)}: {exc}. Check the URL and the filesystem's credentials.") from None
+
+
 # -- listing and the default remote ------------------------------------------------------------------
 def list_remote(url: str, name: Optional[str] = None) -> list[dict]:
     """What a remote holds: every name with its versions, or each version of ``name`` with its size."""
