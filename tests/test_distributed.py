@@ -37,7 +37,8 @@ for epoch in range(2):
     oc.snapshot.json("metrics").save({"epoch": epoch, "loss": loss.item()})
     oc.snapshot.checkpoint(f"epoch_{epoch}.pt").save(model.module.state_dict())
 dist.barrier()
-report = {"rank": oc.snapshot.rank, "is_main": oc.snapshot.is_main, "version": oc.snapshot.version_name}
+report = {"rank": oc.snapshot.rank, "is_main": oc.snapshot.is_main, "version": oc.snapshot.version_name,
+          "log": os.path.basename(oc.snapshot.log_path)}
 with open(os.path.join(os.environ["OC_REPORT"], f"rank{dist.get_rank()}.json"), "w") as f:
     json.dump(report, f)
 dist.destroy_process_group()
@@ -100,6 +101,7 @@ def test_two_torchrun_jobs_at_once_each_make_one_version(tmp_path):
         assert [r["is_main"] for r in reports.values()] == [True, False]
         assert len({r["version"] for r in reports.values()}) == 1, reports  # both ranks: one version
         versions[ranks] = reports["rank0.json"]["version"]
+        assert [r["log"] for r in reports.values()] == ["ddp.log", "ddp.rank1.log" if ranks == "all" else "ddp.log"]
     assert sorted(versions.values()) == ["v0", "v1"]  # two jobs, two versions
     assert sorted(os.listdir(tmp_path / "snapshots" / "ddp")) == [".crate.jobs", ".crate.lock", "v0", "v1"]
 

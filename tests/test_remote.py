@@ -364,3 +364,13 @@ def test_the_cloud_filesystem_missing_names_the_extra(oc):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert "MissingDependencyError" in result.stdout and "opencrate-nb[gcs]" in result.stdout
+
+
+def test_what_a_killed_pull_left_is_removed_by_the_next_pull(oc, file_url):
+    make_runs(oc, count=1)
+    remote.push(file_url, "exp")
+    os.makedirs("elsewhere/exp/.pull-v0-dead0001/jsons")  # a pull killed mid-way, an hour ago
+    os.utime("elsewhere/exp/.pull-v0-dead0001", (time.time() - 7200, time.time() - 7200))
+    os.makedirs("elsewhere/exp/.pull-v0-live0002")  # a pull running now: left alone
+    assert remote.pull(file_url, "exp", root="elsewhere").pulled == ["v0"]
+    assert sorted(os.listdir("elsewhere/exp")) == [".crate.lock", ".pull-v0-live0002", "v0"]

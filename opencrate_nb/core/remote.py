@@ -37,6 +37,7 @@ import secrets
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
@@ -63,6 +64,10 @@ PROGRESS_FILES = 500
 ROLES = ("artifacts", "backups", "logs", "record", "environment", "notebook", "history", "other")
 # filesystems whose single PUT appears whole or not at all (no temporary name needed)
 _ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory"}
+#: a pull builds a version in ``<root>/<name>/.pull-<version>-<token>/`` and renames it into place;
+#: one older than this many seconds was left by a killed pull and is removed by the next pull of the name
+STAGE_PREFIX = ".pull-"
+STALE_STAGE = 3600.0
 #: times a version is looked at again when one of its files changes while it is pushed
 CHANGE_RETRIES = 2
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -852,7 +857,8 @@ def _pull_one(
     for rel in files:
         _check_relative(rel, remote.shown)
     os.makedirs(snapshot_dir, exist_ok=True)
-    stage = os.path.join(snapshot_dir, f".pull-{folder}-{secrets.token_hex(4)}")
+    _remove_stale_stages(snapshot_dir)
+    stage = os.path.join(snapshot_dir, f"{STAGE_PREFIX}{folder}-{secrets.token_hex(4)}")
     os.makedirs(stage)
     total = sum(int(e.get("size") or 0) for e in files.values())
     bar = _Progress(f"pull {name}/{folder}", total, len(files), progress)
@@ -871,6 +877,17 @@ def _pull_one(
         raise
     finally:
         bar.close()
+
+
+def _remove_stale_stages(snapshot_dir: str) -> None:
+    """Remove what killed pulls left (hidden stage folders older than :data:`STALE_STAGE`)."""
+    now = time.time()
+    for entry in os.scandir(snapshot_dir):
+        try:
+            if entry.name.startswith(STAGE_PREFIX) and now - entry.stat().st_mtime > STALE_STAGE:
+                shutil.rmtree(entry.path, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _check_relative(rel: str, where: str) -> None:

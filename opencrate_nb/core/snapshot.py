@@ -178,8 +178,9 @@ class Snapshot:
 
     @property
     def log_path(self) -> str:
-        """This run's log, ``<dir_path>/<name>.log`` (rewritten by each setup)."""
-        return os.path.join(self.dir_path, f"{self._require().name}.log")
+        """This run's log, ``<dir_path>/<name>.log`` (rewritten by each setup; rank N's with ``ranks="all"``)."""
+        name = self._require().name
+        return os.path.join(self.dir_path, f"{distributed.log_stem(name) or name}.log")
 
     @property
     def history_log_path(self) -> str:
