@@ -277,7 +277,11 @@ def _folder_key(folder: str) -> tuple:
 
 # -- a local version as a manifest -------------------------------------------------------------------
 class HashCache:
-    """File hashes of one snapshot name by (size, mtime_ns, inode): an unchanged file is not read again."""
+    """What a push learnt about one snapshot name's files, so that an unchanged version is not read again.
+
+    ``files``: each file's hash by (size, mtime_ns, inode); ``manifests``: each version's manifest and
+    its digest, valid while every file of the version has the stamps it had then.
+    """
 
     def __init__(self, root: str, name: str) -> None:
         self.path = os.path.join(root, ROOT_DIR, "hashes", f"{name}.json")
@@ -286,16 +290,20 @@ class HashCache:
                 loaded = json.loads(f.read())
         except (OSError, ValueError):
             loaded = {}
-        self.entries: dict[str, dict[str, list]] = loaded if isinstance(loaded, dict) else {}
+        loaded = loaded if isinstance(loaded, dict) else {}
+        files, manifests = loaded.get("files"), loaded.get("manifests")
+        self.entries: dict[str, dict[str, list]] = files if isinstance(files, dict) else {}
+        self.manifests: dict[str, list] = manifests if isinstance(manifests, dict) else {}
         self.changed = False
 
-    def sha(self, folder: str, rel: str, full: str, st: os.stat_result, recorded: Optional[str] = None) -> str:
-        """The file's hash: cached, the record's (``recorded``, when it evidently describes this file), or read."""
+    def sha(self, folder: str, rel: str, full: str, st: os.stat_result, recorded: Optional[dict] = None) -> str:
+        """The file's hash: cached, the record's (``recorded``, its entry, when it evidently describes this
+        file), or read."""
         known = self.entries.setdefault(folder, {}).get(rel)
         stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
         if isinstance(known, list) and len(known) == 4 and known[:3] == stamp:
             return str(known[3])
-        sha = recorded or _atomic.hash_file(full)
+        sha = _recorded_hash(recorded, st) or _atomic.hash_file(full)
         self.entries[folder][rel] = [*stamp, sha]
         self.changed = True
         return sha
@@ -305,36 +313,53 @@ class HashCache:
         known = self.entries.get(folder, {}).get(rel)
         return tuple(known[:3]) if isinstance(known, list) and len(known) == 4 else None
 
+    def manifest(self, folder: str, stamps: str) -> Optional[tuple[dict, str]]:
+        known = self.manifests.get(folder)
+        if isinstance(known, list) and len(known) == 3 and known[0] == stamps and isinstance(known[2], dict):
+            return known[2], str(known[1])
+        return None
+
+    def remember_manifest(self, folder: str, stamps: str, manifest: dict, digest: str) -> None:
+        self.manifests[folder] = [stamps, digest, manifest]
+        self.changed = True
+
     def save(self) -> None:
         if self.changed:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            _atomic.write_bytes(self.path, json.dumps(self.entries, separators=(",", ":")).encode("utf-8"))
+            data = {"files": self.entries, "manifests": self.manifests}
+            _atomic.write_bytes(self.path, json.dumps(data, separators=(",", ":")).encode("utf-8"))
             self.changed = False
 
 
-def _version_files(version_dir: str) -> Iterator[tuple[str, str]]:
-    """(relative '/'-path, full path) of every file a version consists of (no locks, temporaries, hidden files)."""
-    for top in sorted(os.scandir(version_dir), key=lambda e: e.name):
-        if top.name == RECORD_DIR and top.is_dir(follow_symlinks=False):
-            for dirpath, dirnames, filenames in os.walk(top.path):
-                inside = os.path.relpath(dirpath, top.path)
-                if inside == ".":
-                    dirnames[:] = [d for d in dirnames if d not in _SKIPPED_IN_RECORD_DIR and not d.startswith(".")]
-                else:
-                    dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-                for leaf in sorted(filenames):
-                    if leaf.startswith(".") or leaf in _SKIPPED_IN_RECORD_DIR or leaf.endswith(".lock"):
-                        continue
-                    full = os.path.join(dirpath, leaf)
-                    yield os.path.relpath(full, version_dir).replace(os.sep, "/"), full
-        elif top.name.startswith("."):
-            continue
-        elif top.is_file(follow_symlinks=False):
-            yield top.name, top.path
-        elif top.is_dir(follow_symlinks=False):
-            for rel, full in _atomic.iter_files(top.path):
-                if not _atomic.is_temp_name(os.path.basename(full)):
-                    yield f"{top.name}/{rel}", full
+def _version_files(version_dir: str) -> list[tuple[str, str, os.stat_result]]:
+    """(relative '/'-path, full path, stat) of every file a version consists of, sorted (no locks,
+    temporaries or hidden files)."""
+    found: list[tuple[str, str, os.stat_result]] = []
+
+    def walk(folder: str, prefix: str, in_record: bool) -> None:
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            leaf = entry.name
+            if leaf.startswith("."):
+                if leaf == RECORD_DIR and not prefix and entry.is_dir(follow_symlinks=False):
+                    walk(entry.path, RECORD_DIR + "/", True)
+                continue
+            if in_record and prefix == RECORD_DIR + "/" and (leaf in _SKIPPED_IN_RECORD_DIR or leaf.endswith(".lock")):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                walk(entry.path, f"{prefix}{leaf}/", in_record)
+            elif entry.is_file(follow_symlinks=False):
+                try:
+                    found.append((prefix + leaf, entry.path, entry.stat(follow_symlinks=False)))
+                except FileNotFoundError:
+                    pass  # removed while we looked (a delete, a pruned history content)
+
+    walk(version_dir, "", False)
+    found.sort(key=lambda item: item[0])
+    return found
 
 
 def _role(rel: str, current: dict) -> tuple[str, dict]:
@@ -361,21 +386,41 @@ def _role(rel: str, current: dict) -> tuple[str, dict]:
 
 def build_manifest(version_dir: str, name: str, folder: str, cache: Optional[HashCache] = None) -> dict:
     """The manifest of a local version: every file by role, with its hash and size."""
+    return local_manifest(version_dir, name, folder, cache)[0]
+
+
+def local_manifest(version_dir: str, name: str, folder: str, cache: Optional[HashCache] = None) -> tuple[dict, str]:
+    """A local version's manifest and its :func:`digest` (from the cache while no file has changed)."""
     from . import record
 
     cache = cache or HashCache(os.path.dirname(os.path.dirname(version_dir)), name)
+    files = _version_files(version_dir)
+    stamps = _atomic.hash_bytes(
+        "\n".join(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}" for rel, _, st in files).encode("utf-8")
+    )
+    known = cache.manifest(folder, stamps)
+    if known is not None:
+        return known
     current = record.current_artifacts(version_dir)
     sections: dict[str, dict] = {role: {} for role in ROLES}
-    for rel, full in _version_files(version_dir):
+    for rel, full, st in files:
         try:
-            st = os.stat(full)
-            sha = cache.sha(folder, rel, full, st, _recorded_hash(current.get(rel), st))
+            sha = cache.sha(folder, rel, full, st, current.get(rel))
         except FileNotFoundError:
             continue  # removed while we looked (a delete, a pruned history content)
         role, extra = _role(rel, current)
         sections[role][rel] = {"sha256": sha, "size": st.st_size, **extra}
     parsed = version_folders.parse_folder(folder) or (None, None)
-    return {"format": FORMAT, "name": name, "version": folder, "number": parsed[0], "tag": parsed[1], **sections}
+    manifest = {"format": FORMAT, "name": name, "version": folder, "number": parsed[0], "tag": parsed[1], **sections}
+    result = manifest, digest(manifest)
+    cache.remember_manifest(folder, stamps, *result)
+    return result
+
+
+def digest(manifest: dict) -> str:
+    """sha256 of a manifest's canonical form (sorted keys, no spaces): equal digests, equal manifests."""
+    canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _atomic.hash_bytes(canonical.encode("utf-8"))
 
 
 def _recorded_hash(entry: Optional[dict], st: os.stat_result) -> Optional[str]:
@@ -577,13 +622,13 @@ def push(
     plans = []
     for ref in local:
         folder = target or ref.folder
-        manifest, data, digest = _local_manifest(ref, folder, cache)
+        manifest, found = _local_manifest(ref, folder, cache)
         if folder in there:
-            if state.versions.get(folder) != digest:
+            if state.versions.get(folder) != found:
                 theirs = remote.read_manifest(name, folder)
                 if not _same_content(theirs, manifest):
                     raise _conflict(name, folder, remote.shown, _differences(theirs, manifest), "push", taken)
-                state.remember(folder, digest)
+                state.remember(folder, found)
             report.unchanged.append(folder)
             continue
         plans.append((ref, folder, manifest))
@@ -605,12 +650,11 @@ def push(
                     if attempt == CHANGE_RETRIES:
                         raise
                     manifest = _local_manifest(ref, folder, cache)[0]  # a run saved meanwhile: what is there now
-            data = _encode(manifest)
-            if not remote.write_manifest(name, folder, data):
+            if not remote.write_manifest(name, folder, _encode(manifest)):
                 theirs = remote.read_manifest(name, folder)
                 if not _same_content(theirs, manifest):
                     raise _conflict(name, folder, remote.shown, _differences(theirs, manifest), "push", taken)
-            state.remember(folder, _atomic.hash_bytes(data))
+            state.remember(folder, digest(manifest))
             report.pushed.append(folder)
     finally:
         bar.close()
@@ -618,13 +662,13 @@ def push(
     return report
 
 
-def _local_manifest(ref: Any, folder: str, cache: HashCache) -> tuple[dict, bytes, str]:
-    """A local version's manifest (under the remote folder name), its bytes and their hash."""
-    manifest = build_manifest(ref.dir_path, ref.name, ref.folder, cache)
+def _local_manifest(ref: Any, folder: str, cache: HashCache) -> tuple[dict, str]:
+    """A local version's manifest under the remote folder name, and its digest."""
+    manifest, known = local_manifest(ref.dir_path, ref.name, ref.folder, cache)
     if folder != ref.folder:
         manifest = _retarget(manifest, folder)
-    data = _encode(manifest)
-    return manifest, data, _atomic.hash_bytes(data)
+        known = digest(manifest)
+    return manifest, known
 
 
 def _missing(ref: Any, manifest: dict, present: dict[str, int], cache: HashCache) -> dict[str, tuple]:
@@ -817,7 +861,7 @@ def pull(
         _pull_one(remote, snapshot_dir, name, local_folder, manifest, report, progress)
         report.pulled.append(local_folder)
         if local_folder == folder:  # `crate ls` shows it as at the remote without reading it again
-            PushedState(root, remote.url, name).remember(folder, _atomic.hash_bytes(_encode(manifest)))
+            PushedState(root, remote.url, name).remember(folder, digest(manifest))
     return report
 
 
@@ -1087,15 +1131,14 @@ def push_marks(root: str, name: str, url: str) -> dict[str, str]:
         if ref.folder not in there:
             marks[ref.folder] = ""
             continue
-        manifest = build_manifest(ref.dir_path, name, ref.folder, cache)
-        digest = _atomic.hash_bytes(_encode(manifest))
-        if state.versions.get(ref.folder) == digest:
+        manifest, found = local_manifest(ref.dir_path, name, ref.folder, cache)
+        if state.versions.get(ref.folder) == found:
             marks[ref.folder] = "pushed"
             continue
         same = _same_content(remote.read_manifest(name, ref.folder), manifest)
         marks[ref.folder] = "pushed" if same else "differs"
         if same:
-            state.remember(ref.folder, digest)
+            state.remember(ref.folder, found)
     cache.save()
     return marks
 
