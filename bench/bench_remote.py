@@ -1,6 +1,7 @@
 """Remote and distributed speed, as ratios against baselines measured in the same run.
 
-    python bench/bench_remote.py [--quick] [--versions N] [--artifacts N] [--checkpoint-mb N] [--no-torchrun]
+    python bench/bench_remote.py [--quick] [--versions N] [--artifacts N] [--checkpoint-mb N]
+                                 [--no-torchrun] [--only push|checkpoint|torchrun]
 
 Targets (issue 11), against a real S3 API (moto's server, in a process of its own on 127.0.0.1):
 - N versions x M small artifacts pushed, then pushed again unchanged: the second push takes at
@@ -198,6 +199,7 @@ def main(argv=None):
     parser.add_argument("--artifacts", type=int)
     parser.add_argument("--checkpoint-mb", type=int)
     parser.add_argument("--no-torchrun", action="store_true")
+    parser.add_argument("--only", choices=("push", "checkpoint", "torchrun"), help="run one of the three")
     args = parser.parse_args(argv)
     versions = args.versions or (10 if args.quick else 100)
     artifacts = args.artifacts or (20 if args.quick else 100)
@@ -224,12 +226,14 @@ def main(argv=None):
         fs = fsspec.filesystem("s3", skip_instance_cache=True)
         fs.mkdir("bench")
         root = os.path.join(work, "snapshots")
-        build(root, versions, artifacts)
-        results["unchanged_second_push"] = bench_many("s3://bench/many", root, requests, versions, artifacts)
-        print(json.dumps(results["unchanged_second_push"]), flush=True)
-        results["checkpoint_push"] = bench_checkpoint("bench", root, megabytes)
-        print(json.dumps(results["checkpoint_push"]), flush=True)
-        if not args.no_torchrun:
+        if args.only in (None, "push"):
+            build(root, versions, artifacts)
+            results["unchanged_second_push"] = bench_many("s3://bench/many", root, requests, versions, artifacts)
+            print(json.dumps(results["unchanged_second_push"]), flush=True)
+        if args.only in (None, "checkpoint"):
+            results["checkpoint_push"] = bench_checkpoint("bench", root, megabytes)
+            print(json.dumps(results["checkpoint_push"]), flush=True)
+        if args.only == "torchrun" or (args.only is None and not args.no_torchrun):
             results["torchrun_setup"] = bench_torchrun(work)
             print(json.dumps(results["torchrun_setup"]), flush=True)
     finally:
