@@ -49,7 +49,7 @@ SLURM_SCRIPT = """
 import json, os, sys
 import opencrate as oc
 
-oc.snapshot.setup(name="slurm", start="new")
+oc.snapshot.setup(name="slurm", start="new", log_level=os.environ.get("OC_LEVEL", "info"))
 oc.info(f"task {os.environ['SLURM_PROCID']}")
 oc.snapshot.json("seen").save({"task": os.environ["SLURM_PROCID"]})
 report = {"rank": oc.snapshot.rank, "version": oc.snapshot.version_name, "torch": "torch" in sys.modules}
@@ -130,7 +130,9 @@ def _slurm_task(tmp_path, job, task, report, ntasks=2, **extra):
     script = tmp_path / "slurm_task.py"
     if not script.exists():
         script.write_text(SLURM_SCRIPT)
-    return subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def test_simulated_slurm_jobs_started_together_get_one_version_each(tmp_path):
@@ -138,10 +140,24 @@ def test_simulated_slurm_jobs_started_together_get_one_version_each(tmp_path):
     reports.mkdir()
     # rank 1 of each job starts first: it must wait for its own job's rank 0, not take another job's version
     tasks = [(job, task) for task in (1, 0) for job in ("1001", "1002")]
-    processes = [_slurm_task(tmp_path, job, task, reports / f"{job}-{task}.json") for job, task in tasks]
+    processes = [
+        _slurm_task(
+            tmp_path,
+            job,
+            task,
+            reports / f"{job}-{task}.json",
+            OC_LEVEL="debug" if (job, task) == ("1001", 1) else "info",
+        )
+        for job, task in tasks
+    ]
+    outputs = []
     for process in processes:
-        _, err = process.communicate(timeout=120)
+        out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
+        outputs.append(out)
+    # rank 1 skips its save with a debug line (shown at log_level="debug"); at "info" it prints only warnings
+    assert "DEBUG     rank 1: skipped save of 'seen.json' (only rank 0 writes" in outputs[0]
+    assert outputs[1] == "" and "task 0" in outputs[3]
     found = _reports(reports)
     for job in ("1001", "1002"):
         assert found[f"{job}-0.json"]["version"] == found[f"{job}-1.json"]["version"]

@@ -138,7 +138,7 @@ class Remote:
         protocols = self.fs.protocol if isinstance(self.fs.protocol, (tuple, list)) else (self.fs.protocol,)
         self.atomic_put = any(p in _ATOMIC_PUT for p in protocols)
         self.local = "file" in protocols or "local" in protocols
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # a listing cache is optional: each operation sees the remote afresh
             self.fs.invalidate_cache()
 
     def path(self, *parts: str) -> str:
