@@ -69,12 +69,16 @@ def bench_many(url, root, requests, versions, artifacts):
     first = remote.push(url, "many", root=root, progress=False)
     first_s = time.perf_counter() - t0
     first_requests = requests.value - start
-    start = requests.value
-    t0 = time.perf_counter()
-    second = remote.push(url, "many", root=root, progress=False)
-    second_s = time.perf_counter() - t0
-    second_requests = requests.value - start
-    assert len(first.pushed) == versions and second.objects_sent == 0 and len(second.unchanged) == versions
+    seconds, counts = [], []
+    for _ in range(3):  # best of three: this machine is shared, and the first look at 10,000 files may be cold
+        start = requests.value
+        t0 = time.perf_counter()
+        second = remote.push(url, "many", root=root, progress=False)
+        seconds.append(time.perf_counter() - t0)
+        counts.append(requests.value - start)
+        assert second.objects_sent == 0 and len(second.unchanged) == versions
+    assert len(first.pushed) == versions
+    second_s, second_requests = min(seconds), max(counts)
     return {
         "versions": versions,
         "artifacts_per_version": artifacts,
@@ -82,6 +86,7 @@ def bench_many(url, root, requests, versions, artifacts):
         "first_requests": first_requests,
         "objects_sent": first.objects_sent,
         "second_push_s": round(second_s, 3),
+        "second_push_runs_s": [round(x, 3) for x in seconds],
         "second_requests": second_requests,
         "requests_ratio": round(second_requests / max(first_requests, 1), 4),
         "target": "second push <= 1 s and <= 2% of the first's requests",

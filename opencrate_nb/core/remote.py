@@ -35,6 +35,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import sys
 import threading
 import time
@@ -349,13 +350,14 @@ def _version_files(version_dir: str) -> list[tuple[str, str, os.stat_result]]:
                 continue
             if in_record and prefix == RECORD_DIR + "/" and (leaf in _SKIPPED_IN_RECORD_DIR or leaf.endswith(".lock")):
                 continue
-            if entry.is_dir(follow_symlinks=False):
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # removed while we looked (a delete, a pruned history content)
+            if stat.S_ISDIR(st.st_mode):
                 walk(entry.path, f"{prefix}{leaf}/", in_record)
-            elif entry.is_file(follow_symlinks=False):
-                try:
-                    found.append((prefix + leaf, entry.path, entry.stat(follow_symlinks=False)))
-                except FileNotFoundError:
-                    pass  # removed while we looked (a delete, a pruned history content)
+            elif stat.S_ISREG(st.st_mode):
+                found.append((prefix + leaf, entry.path, st))
 
     walk(version_dir, "", False)
     found.sort(key=lambda item: item[0])
