@@ -15,7 +15,10 @@ so an object's name is its content's hash. A pull verifies every hash before any
 locally and refuses, without writing, when the local version of that number holds other
 content. Manifests hold no times or hosts: the same content pushed twice is the same manifest.
 
-fsspec (and the cloud filesystem: ``[s3]``, ``[gcs]``, ``[azure]``) is imported only here,
+Where things are on a remote and how they are written: core/_remote_fs.py; what a manifest
+holds and how a local version becomes one: core/_manifest.py; push, pull and listing here.
+
+fsspec (and the cloud filesystem: ``[s3]``, ``[gcs]``, ``[azure]``) is imported only then,
 when a remote is used. Credentials come from each filesystem's usual configuration (for S3:
 ``AWS_*`` variables, ``~/.aws``, ``FSSPEC_S3_ENDPOINT_URL`` or ``AWS_ENDPOINT_URL`` for
 another endpoint); URLs are shown without any password they carry.
@@ -32,10 +35,8 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import secrets
 import shutil
-import stat
 import sys
 import threading
 import time
@@ -45,14 +46,32 @@ from typing import Any, Optional, Union
 
 from . import _atomic, refs
 from . import versions as version_folders
+from ._manifest import (
+    ROOT_DIR,
+    HashCache,
+    build_manifest,
+    check_target,
+    differences,
+    digest,
+    encode,
+    local_manifest,
+    manifest_files,
+    retarget,
+    same_content,
+)
 from ._names import check_name
-from .errors import InvalidNameError, MissingDependencyError, OpenCrateError
+from ._remote_fs import (
+    CorruptRemoteError,
+    FileChangedError,
+    Remote,
+    RemoteError,
+    VersionConflictError,
+    check_url,
+    redact,
+)
+from .errors import InvalidNameError, OpenCrateError
 from .record import RECORD_DIR
 
-FORMAT = "opencrate-remote/1"
-MANIFEST = "manifest.json"
-OBJECTS = "objects"
-ROOT_DIR = ".crate"  #: the snapshot root's hidden folder
 CONFIG_FILE = "remote.json"
 #: files up to this size are read once: hashed and sent from the same bytes
 SMALL = 8 << 20
@@ -61,429 +80,12 @@ BATCH = 64
 #: a transfer of at least this many bytes, or files, shows a progress bar on stderr
 PROGRESS_BYTES = 64 << 20
 PROGRESS_FILES = 500
-#: roles of a version's files, in the manifest's order
-ROLES = ("artifacts", "backups", "logs", "record", "environment", "notebook", "history", "other")
-# filesystems whose single PUT appears whole or not at all (no temporary name needed)
-_ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory"}
 #: a pull builds a version in ``<root>/<name>/.pull-<version>-<token>/`` and renames it into place;
 #: one older than this many seconds was left by a killed pull and is removed by the next pull of the name
 STAGE_PREFIX = ".pull-"
 STALE_STAGE = 3600.0
 #: times a version is looked at again when one of its files changes while it is pushed
 CHANGE_RETRIES = 2
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_SKIPPED_IN_RECORD_DIR = {"save.lock", "tmp"}
-
-
-class RemoteError(OpenCrateError, RuntimeError):
-    """A remote that cannot be used as asked (bad URL, unreadable manifest, a file that changed mid-push)."""
-
-
-class FileChangedError(RemoteError):
-    """A file changed while it was being pushed (a run still saving); the push retries, then gives up."""
-
-
-class VersionConflictError(OpenCrateError, FileExistsError):
-    """The destination already holds that version number with other content; nothing was written."""
-
-
-class CorruptRemoteError(OpenCrateError, ValueError):
-    """A remote object whose content does not hash to its name; nothing was written."""
-
-
-# -- URLs and the remote -----------------------------------------------------------------------------
-def redact(url: str) -> str:
-    """``url`` with any ``user:password@`` shown as ``user:***@`` (for messages, never for use)."""
-    return re.sub(r"(^|://)([^/@:]*):[^/@]*@", r"\1\2:***@", url)
-
-
-def check_url(url: Any) -> str:
-    if not isinstance(url, str) or "://" not in url or url.startswith("://"):
-        raise InvalidNameError(
-            f"Invalid remote {redact(str(url))!r}: give an fsspec URL, e.g. s3://bucket/crates, "
-            "gs://bucket/crates or file:///mnt/share/crates."
-        )
-    return url.rstrip("/")
-
-
-def _fsspec() -> Any:
-    try:
-        import fsspec
-    except ImportError:
-        raise MissingDependencyError(
-            "Remotes need fsspec: pip install 'opencrate-nb[remote]' (or [s3], [gcs], [azure] with a cloud filesystem)."
-        ) from None
-    return fsspec
-
-
-_EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure"}
-
-
-class Remote:
-    """One fsspec location holding snapshots: where its objects and manifests are."""
-
-    def __init__(self, url: str) -> None:
-        self.url = check_url(url)
-        self.shown = redact(self.url)
-        fsspec = _fsspec()
-        protocol = self.url.split("://", 1)[0]
-        try:
-            self.fs, self.base = fsspec.core.url_to_fs(self.url)
-        except ImportError as exc:
-            extra = _EXTRAS.get(protocol)
-            hint = f"pip install 'opencrate-nb[{extra}]'" if extra else "install the fsspec filesystem for it"
-            raise MissingDependencyError(f"{protocol}:// remotes need a filesystem package: {hint} ({exc}).") from None
-        except ValueError as exc:
-            raise InvalidNameError(f"Invalid remote {self.shown!r}: {exc}") from None
-        self.base = self.base.rstrip("/")
-        protocols = self.fs.protocol if isinstance(self.fs.protocol, (tuple, list)) else (self.fs.protocol,)
-        self.atomic_put = any(p in _ATOMIC_PUT for p in protocols)
-        self.local = "file" in protocols or "local" in protocols
-        with contextlib.suppress(Exception):  # a listing cache is optional: each operation sees the remote afresh
-            self.fs.invalidate_cache()
-
-    def path(self, *parts: str) -> str:
-        return "/".join([self.base, *parts])
-
-    def object_path(self, sha: str) -> str:
-        return self.path(OBJECTS, sha[:2], sha)
-
-    def manifest_path(self, name: str, folder: str) -> str:
-        return self.path(name, folder, MANIFEST)
-
-    def objects(self) -> dict[str, int]:
-        """sha256 -> size of every object the remote holds (a listing, a request per thousand on S3)."""
-        try:
-            listed = self.fs.find(self.path(OBJECTS), detail=True)
-        except FileNotFoundError:
-            return {}
-        found = {}
-        for key, info in listed.items():
-            leaf = key.rstrip("/").rsplit("/", 1)[-1]
-            if _HEX64.match(leaf):
-                found[leaf] = int(info.get("size") or 0)
-        return found
-
-    def names(self) -> list[str]:
-        """Snapshot names with at least one version on the remote."""
-        try:
-            entries = self.fs.ls(self.base, detail=False)
-        except FileNotFoundError:
-            return []
-        names = sorted({e.rstrip("/").rsplit("/", 1)[-1] for e in entries} - {OBJECTS})
-        return [n for n in names if not n.startswith(".") and self.versions(n)]
-
-    def versions(self, name: str) -> list[str]:
-        """Version folders of ``name`` whose manifest exists (a version appears once its manifest does)."""
-        try:
-            listed = self.fs.find(self.path(name), detail=False)
-        except FileNotFoundError:
-            return []
-        folders = []
-        for key in listed:
-            parts = key.rstrip("/").rsplit("/", 2)
-            if len(parts) == 3 and parts[2] == MANIFEST and version_folders.parse_folder(parts[1]):
-                folders.append(parts[1])
-        return sorted(set(folders), key=_folder_key)
-
-    def read_manifest(self, name: str, folder: str) -> dict:
-        path = self.manifest_path(name, folder)
-        try:
-            data = self.fs.cat_file(path)
-        except FileNotFoundError:
-            raise refs.VersionNotFoundError(f"{self.shown} has no version {folder} of {name!r}.") from None
-        try:
-            manifest = json.loads(data)
-        except ValueError:
-            raise RemoteError(f"The manifest of {name}/{folder} at {self.shown} is not JSON (corrupt).") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise RemoteError(
-                f"{name}/{folder} at {self.shown} is not in the format this opencrate-nb reads ({FORMAT}); "
-                "upgrade opencrate-nb."
-            )
-        return manifest
-
-    def write_manifest(self, name: str, folder: str, data: bytes) -> bool:
-        """Write a manifest only where none exists; False when one appeared meanwhile (another push)."""
-        path = self.manifest_path(name, folder)
-        if self.local:
-            final = _local_path(path)
-            os.makedirs(os.path.dirname(final), exist_ok=True)
-            tmp = _atomic.temp_path_for(final)
-            try:
-                _atomic.write_bytes(tmp, data)
-                os.link(tmp, final)  # fails instead of replacing a manifest another push wrote
-                return True
-            except FileExistsError:
-                return False
-            finally:
-                _atomic.remove_quietly(tmp)
-        if self.fs.exists(path):
-            return False
-        if self.atomic_put and "s3" in str(self.fs.protocol):
-            try:
-                self.fs.pipe_file(path, data, mode="create")
-                return True
-            except (FileExistsError, OSError) as exc:
-                if "PreconditionFailed" in repr(exc) or isinstance(exc, FileExistsError):
-                    return False
-                raise
-            except TypeError:
-                pass  # an older s3fs without exclusive writes: the exists() check above stands
-        self.fs.pipe_file(path, data)
-        return True
-
-    def put_bytes(self, items: dict[str, bytes]) -> None:
-        """Store small objects (sha -> content) so that each appears whole or not at all."""
-        if self.atomic_put:
-            self.fs.pipe({self.object_path(sha): data for sha, data in items.items()})
-            return
-        for sha, data in items.items():
-            final = self.object_path(sha)
-            if self.local:
-                final = _local_path(final)
-                os.makedirs(os.path.dirname(final), exist_ok=True)
-                _atomic.write_bytes(final, data)
-            else:
-                tmp = _temp_name(final)
-                self.fs.pipe_file(tmp, data)
-                self.fs.mv(tmp, final)
-
-    def put_file(self, source: str, sha: str, callback: Any = None) -> None:
-        final = self.object_path(sha)
-        kwargs = {"callback": callback} if callback is not None else {}
-        if self.atomic_put:
-            self.fs.put_file(source, final, **kwargs)
-            return
-        tmp = _temp_name(final)
-        if self.local:
-            os.makedirs(os.path.dirname(_local_path(final)), exist_ok=True)
-        self.fs.put_file(source, tmp, **kwargs)
-        self.fs.mv(tmp, final)
-
-
-def _local_path(path: str) -> str:
-    return path[len("file://") :] if path.startswith("file://") else path
-
-
-def _temp_name(final: str) -> str:
-    folder, leaf = final.rsplit("/", 1)
-    return f"{folder}/.{leaf}.{secrets.token_hex(4)}.part"  # not an object name: listings skip it
-
-
-def _folder_key(folder: str) -> tuple:
-    parsed = version_folders.parse_folder(folder) or (0, None)
-    return parsed[0], parsed[1] or ""
-
-
-# -- a local version as a manifest -------------------------------------------------------------------
-class HashCache:
-    """What a push learnt about one snapshot name's files, so that an unchanged version is not read again.
-
-    ``files``: each file's hash by (size, mtime_ns, inode); ``manifests``: each version's manifest and
-    its digest, valid while every file of the version has the stamps it had then.
-    """
-
-    def __init__(self, root: str, name: str) -> None:
-        self.path = os.path.join(root, ROOT_DIR, "hashes", f"{name}.json")
-        try:
-            with open(self.path, "rb") as f:
-                loaded = json.loads(f.read())
-        except (OSError, ValueError):
-            loaded = {}
-        loaded = loaded if isinstance(loaded, dict) else {}
-        files, manifests = loaded.get("files"), loaded.get("manifests")
-        self.entries: dict[str, dict[str, list]] = files if isinstance(files, dict) else {}
-        self.manifests: dict[str, list] = manifests if isinstance(manifests, dict) else {}
-        self.changed = False
-
-    def sha(self, folder: str, rel: str, full: str, st: os.stat_result, recorded: Optional[dict] = None) -> str:
-        """The file's hash: cached, the record's (``recorded``, its entry, when it evidently describes this
-        file), or read."""
-        known = self.entries.setdefault(folder, {}).get(rel)
-        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
-        if isinstance(known, list) and len(known) == 4 and known[:3] == stamp:
-            return str(known[3])
-        sha = _recorded_hash(recorded, st) or _atomic.hash_file(full)
-        self.entries[folder][rel] = [*stamp, sha]
-        self.changed = True
-        return sha
-
-    def stamp(self, folder: str, rel: str) -> Optional[tuple]:
-        """(size, mtime_ns, inode) of the file when its hash was taken."""
-        known = self.entries.get(folder, {}).get(rel)
-        return tuple(known[:3]) if isinstance(known, list) and len(known) == 4 else None
-
-    def manifest(self, folder: str, stamps: str) -> Optional[tuple[dict, str]]:
-        known = self.manifests.get(folder)
-        if isinstance(known, list) and len(known) == 3 and known[0] == stamps and isinstance(known[2], dict):
-            return known[2], str(known[1])
-        return None
-
-    def remember_manifest(self, folder: str, stamps: str, manifest: dict, digest: str) -> None:
-        self.manifests[folder] = [stamps, digest, manifest]
-        self.changed = True
-
-    def save(self) -> None:
-        if self.changed:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            data = {"files": self.entries, "manifests": self.manifests}
-            _atomic.write_bytes(self.path, json.dumps(data, separators=(",", ":")).encode("utf-8"))
-            self.changed = False
-
-
-def _version_files(version_dir: str) -> list[tuple[str, str, os.stat_result]]:
-    """(relative '/'-path, full path, stat) of every file a version consists of, sorted (no locks,
-    temporaries or hidden files)."""
-    found: list[tuple[str, str, os.stat_result]] = []
-
-    def walk(folder: str, prefix: str, in_record: bool) -> None:
-        try:
-            entries = list(os.scandir(folder))
-        except FileNotFoundError:
-            return
-        for entry in entries:
-            leaf = entry.name
-            if leaf.startswith("."):
-                if leaf == RECORD_DIR and not prefix and entry.is_dir(follow_symlinks=False):
-                    walk(entry.path, RECORD_DIR + "/", True)
-                continue
-            if in_record and prefix == RECORD_DIR + "/" and (leaf in _SKIPPED_IN_RECORD_DIR or leaf.endswith(".lock")):
-                continue
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue  # removed while we looked (a delete, a pruned history content)
-            if stat.S_ISDIR(st.st_mode):
-                walk(entry.path, f"{prefix}{leaf}/", in_record)
-            elif stat.S_ISREG(st.st_mode):
-                found.append((prefix + leaf, entry.path, st))
-
-    walk(version_dir, "", False)
-    found.sort(key=lambda item: item[0])
-    return found
-
-
-def _role(rel: str, current: dict) -> tuple[str, dict]:
-    if "/" not in rel:
-        if rel.endswith(".log"):
-            return "logs", {}
-        return ("notebook", {}) if rel.endswith(".ipynb") else ("other", {})
-    if rel.startswith(RECORD_DIR + "/"):
-        inner = rel[len(RECORD_DIR) + 1 :]
-        if inner.endswith(".jsonl"):
-            return "record", {}
-        if inner == "env.json":
-            return "environment", {}
-        return ("history", {}) if inner.startswith(("objects/", "trees/")) else ("other", {})
-    folder, leaf, *_ = rel.split("/")
-    entry = current.get(f"{folder}/{leaf}")
-    if not isinstance(entry, dict):
-        return "other", {}
-    extra = {"kind": entry.get("kind")}
-    if entry.get("op") == "backup":
-        return "backups", {**extra, "of": entry.get("of")}
-    return "artifacts", extra
-
-
-def build_manifest(version_dir: str, name: str, folder: str, cache: Optional[HashCache] = None) -> dict:
-    """The manifest of a local version: every file by role, with its hash and size."""
-    return local_manifest(version_dir, name, folder, cache)[0]
-
-
-def local_manifest(version_dir: str, name: str, folder: str, cache: Optional[HashCache] = None) -> tuple[dict, str]:
-    """A local version's manifest and its :func:`digest` (from the cache while no file has changed)."""
-    from . import record
-
-    cache = cache or HashCache(os.path.dirname(os.path.dirname(version_dir)), name)
-    files = _version_files(version_dir)
-    stamps = _atomic.hash_bytes(
-        "\n".join(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}" for rel, _, st in files).encode("utf-8")
-    )
-    known = cache.manifest(folder, stamps)
-    if known is not None:
-        return known
-    current = record.current_artifacts(version_dir)
-    sections: dict[str, dict] = {role: {} for role in ROLES}
-    for rel, full, st in files:
-        try:
-            sha = cache.sha(folder, rel, full, st, current.get(rel))
-        except FileNotFoundError:
-            continue  # removed while we looked (a delete, a pruned history content)
-        role, extra = _role(rel, current)
-        sections[role][rel] = {"sha256": sha, "size": st.st_size, **extra}
-    parsed = version_folders.parse_folder(folder) or (None, None)
-    manifest = {"format": FORMAT, "name": name, "version": folder, "number": parsed[0], "tag": parsed[1], **sections}
-    result = manifest, digest(manifest)
-    cache.remember_manifest(folder, stamps, *result)
-    return result
-
-
-def digest(manifest: dict) -> str:
-    """sha256 of a manifest's canonical form (sorted keys, no spaces): equal digests, equal manifests."""
-    canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return _atomic.hash_bytes(canonical.encode("utf-8"))
-
-
-def _recorded_hash(entry: Optional[dict], st: os.stat_result) -> Optional[str]:
-    """The record's hash of a saved file when it evidently describes the file on disk: the same size, and
-    not modified after the record line was written (the rule history uses before it keeps a content)."""
-    from ._timelines import parse_time
-    from .history import MTIME_SLACK
-
-    if not isinstance(entry, dict) or entry.get("op") not in ("save", "backup") or entry.get("rebuilt"):
-        return None
-    sha, size, when = entry.get("sha256"), entry.get("size"), parse_time(entry.get("time"))
-    if not isinstance(sha, str) or size != st.st_size or when is None or st.st_mtime > when + MTIME_SLACK:
-        return None
-    return sha
-
-
-def manifest_files(manifest: dict) -> dict[str, dict]:
-    """Every file of a manifest, whatever its role: relative path -> {sha256, size, ...}."""
-    files: dict[str, dict] = {}
-    for role in ROLES:
-        section = manifest.get(role) or {}
-        if not isinstance(section, dict):
-            raise RemoteError(f"Manifest section {role!r} is not a mapping (corrupt manifest).")
-        files.update(section)
-    return files
-
-
-def _same_content(a: dict, b: dict) -> bool:
-    files_a, files_b = manifest_files(a), manifest_files(b)
-    return {k: v.get("sha256") for k, v in files_a.items()} == {k: v.get("sha256") for k, v in files_b.items()}
-
-
-def _differences(a: dict, b: dict) -> list[str]:
-    files_a, files_b = manifest_files(a), manifest_files(b)
-    return sorted(
-        k
-        for k in set(files_a) | set(files_b)
-        if (files_a.get(k) or {}).get("sha256") != (files_b.get(k) or {}).get("sha256")
-    )
-
-
-def _encode(manifest: dict) -> bytes:
-    return (json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def _retarget(manifest: dict, folder: str) -> dict:
-    parsed = version_folders.parse_folder(folder) or (None, None)
-    return {**manifest, "version": folder, "number": parsed[0], "tag": parsed[1]}
-
-
-def check_target(folder: Optional[str]) -> Optional[str]:
-    """A version folder name given as ``as_version`` (``v7`` or ``v7:theirs``), checked."""
-    if folder is None:
-        return None
-    text = f"v{folder}" if isinstance(folder, int) else str(folder)
-    parsed = version_folders.parse_folder(text)
-    if parsed is None:
-        raise InvalidNameError(f"Invalid version {folder!r} to write as: use a number or 'v<N>' or 'v<N>:<tag>'.")
-    if parsed[1] is not None:
-        check_name(parsed[1], "tag")
-    return text
 
 
 # -- what was pushed where ---------------------------------------------------------------------------
@@ -628,8 +230,8 @@ def push(
         if folder in there:
             if state.versions.get(folder) != found:
                 theirs = remote.read_manifest(name, folder)
-                if not _same_content(theirs, manifest):
-                    raise _conflict(name, folder, remote.shown, _differences(theirs, manifest), "push", taken)
+                if not same_content(theirs, manifest):
+                    raise _conflict(name, folder, remote.shown, differences(theirs, manifest), "push", taken)
                 state.remember(folder, found)
             report.unchanged.append(folder)
             continue
@@ -652,10 +254,10 @@ def push(
                     if attempt == CHANGE_RETRIES:
                         raise
                     manifest = _local_manifest(ref, folder, cache)[0]  # a run saved meanwhile: what is there now
-            if not remote.write_manifest(name, folder, _encode(manifest)):
+            if not remote.write_manifest(name, folder, encode(manifest)):
                 theirs = remote.read_manifest(name, folder)
-                if not _same_content(theirs, manifest):
-                    raise _conflict(name, folder, remote.shown, _differences(theirs, manifest), "push", taken)
+                if not same_content(theirs, manifest):
+                    raise _conflict(name, folder, remote.shown, differences(theirs, manifest), "push", taken)
             state.remember(folder, digest(manifest))
             report.pushed.append(folder)
     finally:
@@ -668,7 +270,7 @@ def _local_manifest(ref: Any, folder: str, cache: HashCache) -> tuple[dict, str]
     """A local version's manifest under the remote folder name, and its digest."""
     manifest, known = local_manifest(ref.dir_path, ref.name, ref.folder, cache)
     if folder != ref.folder:
-        manifest = _retarget(manifest, folder)
+        manifest = retarget(manifest, folder)
         known = digest(manifest)
     return manifest, known
 
@@ -875,10 +477,10 @@ def _already_here(snapshot_dir: str, name: str, folder: str, manifest: dict, whe
     if not os.path.isdir(os.path.join(snapshot_dir, folder)):
         return False
     local = build_manifest(os.path.join(snapshot_dir, folder), name, folder)
-    if _same_content(local, manifest):
+    if same_content(local, manifest):
         report.unchanged.append(folder)
         return True
-    raise _conflict(name, folder, where, _differences(local, manifest), "pull", versions_taken(snapshot_dir))
+    raise _conflict(name, folder, where, differences(local, manifest), "pull", versions_taken(snapshot_dir))
 
 
 def versions_taken(snapshot_dir: str) -> list[str]:
@@ -1137,7 +739,7 @@ def push_marks(root: str, name: str, url: str) -> dict[str, str]:
         if state.versions.get(ref.folder) == found:
             marks[ref.folder] = "pushed"
             continue
-        same = _same_content(remote.read_manifest(name, ref.folder), manifest)
+        same = same_content(remote.read_manifest(name, ref.folder), manifest)
         marks[ref.folder] = "pushed" if same else "differs"
         if same:
             state.remember(ref.folder, found)
