@@ -15,7 +15,21 @@ import opencrate as oc
 from opencrate_nb.cli import main
 from opencrate_nb.core import _objects
 
-COMMANDS = ("ls", "log", "show", "diff", "compare", "verify", "gc", "stats", "notebook", "reproduce")
+COMMANDS = (
+    "ls",
+    "log",
+    "show",
+    "diff",
+    "compare",
+    "verify",
+    "gc",
+    "stats",
+    "notebook",
+    "reproduce",
+    "push",
+    "pull",
+    "remote",
+)
 
 
 @pytest.fixture

@@ -6,7 +6,17 @@ import re
 import pytest
 from _notebook_fixtures import REPO
 
-PAGES = ["snapshots.md", "logging.md", "artifacts.md", "custom-handlers.md", "safety.md", "reproduce.md", "compare.md"]
+PAGES = [
+    "snapshots.md",
+    "logging.md",
+    "artifacts.md",
+    "custom-handlers.md",
+    "safety.md",
+    "reproduce.md",
+    "compare.md",
+    "distributed.md",
+    "remote.md",
+]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 

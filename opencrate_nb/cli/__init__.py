@@ -1,6 +1,7 @@
 """``crate``: the command-line tool over a snapshots folder.
 
-    crate ls | log | show | diff | compare | verify | gc | stats | notebook | reproduce   (crate COMMAND --help for each)
+    crate ls | log | show | diff | compare | verify | gc | stats | notebook | reproduce | push | pull | remote
+    (crate COMMAND --help for each)
 
 One module per command; each has ``add_parser(commands, common)`` and ``run(args)``
 returning the exit status. Every command takes ``--root`` (default ``snapshots``) and
@@ -11,10 +12,10 @@ import argparse
 import os
 import sys
 
-from . import _compare, _diff, _gc, _log, _ls, _notebook, _reproduce, _show, _stats, _verify
+from . import _compare, _diff, _gc, _log, _ls, _notebook, _pull, _push, _remote, _reproduce, _show, _stats, _verify
 from ._output import fail
 
-COMMANDS = (_ls, _log, _show, _diff, _compare, _verify, _gc, _stats, _notebook, _reproduce)
+COMMANDS = (_ls, _log, _show, _diff, _compare, _verify, _gc, _stats, _notebook, _reproduce, _push, _pull, _remote)
 
 
 def build_parser():

@@ -5,6 +5,7 @@ import os
 
 from ..core import _timelines, environment, refs
 from ..core.format import format_size, format_time
+from . import _remote_ls
 from ._output import command, emit_json, table
 
 
@@ -18,10 +19,15 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
         "Without NAME: every snapshot name with its versions. With NAME: each version with its "
         "artifacts, size, run start and git commit.",
     )
-    parser.add_argument("name", nargs="?", help="a snapshot name")
+    parser.add_argument("name", nargs="?", help="a snapshot name, or a remote URL (then a name may follow)")
+    parser.add_argument("remote_name", nargs="?", metavar="NAME", help="with a URL: a snapshot name there")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.name is not None and "://" in args.name:
+        return _remote_ls.run(args)
+    if args.remote_name is not None:
+        raise ValueError(f"crate ls takes one NAME (or a URL and a NAME); got {args.name!r} and {args.remote_name!r}.")
     if args.name is None:
         rows = [
             {"name": name, "versions": [r.folder for r in refs.list_versions(args.root, name)]}
@@ -34,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
         for row in rows if not args.json else ():
             print(f"{row['name']:<30} {len(row['versions']):>3} version(s)  latest {row['versions'][-1]}")
         return 0
-    rows = [version_row(ref) for ref in refs.iter_versions(args.root, args.name)]
+    rows = _remote_ls.mark_pushed(
+        args.root, args.name, [version_row(ref) for ref in refs.iter_versions(args.root, args.name)]
+    )
     if args.json:
         emit_json(rows)
         return 0
@@ -50,7 +58,12 @@ def versions_table(rows: list) -> str:
         commit = (git.get("commit") or "")[:10] + ("*" if git.get("dirty") else "")
         start = format_time(row["start"]) if row["start"] else ""
         body.append([row["version"], row["artifacts"], format_size(row["bytes"]), start, commit])
-    return table(["version", "artifacts", "size", "last run", "commit"], body, right=(1, 2))
+        if "remote" in row:  # a default remote is set (crate remote set)
+            body[-1].append(row["remote"])
+    header = ["version", "artifacts", "size", "last run", "commit"] + (
+        ["remote"] if rows and "remote" in rows[0] else []
+    )
+    return table(header, body, right=(1, 2))
 
 
 def version_row(ref):

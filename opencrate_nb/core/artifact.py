@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from . import _atomic, _timelines, _writer, history, log
 from ._names import check_name
 from ._paths import shown
+from .distributed import writer_only
 from .errors import ConfirmationRequired
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class Artifact:
         return self._handler
 
     # -- save / load --------------------------------------------------------------------------
+    @writer_only  # a rank other than 0 skips it (core/distributed.py)
     def save(self, obj: Any = None, *args: Any, **kwargs: Any) -> None:
         """Save ``obj``: a killed process leaves the old or the new content, a full disk the old one.
 
@@ -156,6 +158,7 @@ class Artifact:
         return _timelines.index_for(self._version_dir).current_entry(self._rel)
 
     # -- backups ----------------------------------------------------------------------------
+    @writer_only  # a rank other than 0 skips it (core/distributed.py)
     def backup(self, tag: Optional[str] = None) -> str:
         """Copy the current content to ``<stem>.backup_<tag or time><suffix>``; returns that name.
 
@@ -213,6 +216,7 @@ class Artifact:
         return sorted(names, key=key)
 
     # -- delete -----------------------------------------------------------------------------
+    @writer_only  # a rank other than 0 skips it (core/distributed.py)
     def delete(self, confirm: bool = False) -> None:
         """Remove the artifact. Without ``confirm=True`` nothing is deleted and an error says so."""
         if confirm is not True:

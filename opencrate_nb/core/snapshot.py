@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Union
 
-from . import _writer, handlers, log, record, versions
+from . import _writer, distributed, handlers, log, record, versions
 from ._names import check_kind, check_name, check_tag
 from ._paths import shown
 from ._printable import is_unicode
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from .diff import Diff
     from .gc import GcReport, Stats
+    from .remote import PullReport, PushReport
     from .verify import VerifyReport
 
 #: a handler as users pass it: a class (instantiated without arguments) or an instance of one
@@ -59,12 +60,14 @@ class Snapshot:
         tag: Optional[str] = None,
         log_level: str = "info",
         root: Union[str, "os.PathLike[str]"] = "snapshots",
+        ranks: str = "main",
     ) -> "Snapshot":
         """Create or resume a snapshot version and start its run log.
 
         ``start="new"`` makes the next version (also when called again in one process),
         ``"last"`` resumes the newest, ``N`` resumes vN or creates it. A tagged version
-        is resumed only when its ``tag`` is passed.
+        is resumed only when its ``tag`` is passed. Every rank of a distributed job gets rank 0's
+        version; only rank 0 writes unless ``ranks="all"`` (core/distributed.py).
         """
         name = check_name(name, "snapshot name")
         tag = check_tag(tag)
@@ -75,17 +78,20 @@ class Snapshot:
             raise InvalidNameError(f"Invalid root {root!r}: give the folder that holds snapshots, e.g. 'snapshots'.")
         relative, root = not os.path.isabs(root), os.path.abspath(root)  # one folder, whatever chdir comes later
         snapshot_dir = os.path.join(root, name)
-        number, folder, created, notice = versions.resolve(snapshot_dir, start, tag)
+        number, folder, created, notice = distributed.resolve(snapshot_dir, start, tag, ranks)
         dir_path = os.path.join(snapshot_dir, folder)
         _writer.recover(dir_path)  # a change a killed process left half-done is finished or undone first
 
         record.close_all()
         Artifact.forget_folders()
         log.detach()
-        log_path = os.path.join(dir_path, f"{name}.log")
-        history_file = os.path.join(dir_path, f"{name}.history.log")
+        stem = distributed.log_stem(name)  # <name>, <name>.rank<N> with ranks="all", None: a rank that writes no log
+        log_path = os.path.join(dir_path, f"{stem}.log")
+        history_file = os.path.join(dir_path, f"{stem}.history.log")
         history_path: Optional[str] = history_file
-        if not os.path.exists(history_file):
+        if stem is None:
+            log_path, history_path, log_level = os.devnull, None, distributed.console_level(log_level)
+        elif not os.path.exists(history_file):
             if os.path.exists(log_path):
                 from ._atomic import copy_file
 
@@ -133,6 +139,16 @@ class Snapshot:
         return self._state is not None
 
     @property
+    def rank(self) -> int:
+        """This process's rank in a distributed job (torchrun, SLURM, accelerate, Lightning); 0 when alone."""
+        return distributed.rank()
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process is rank 0 (or runs alone): the one that writes unless ``setup(ranks="all")``."""
+        return distributed.is_main()
+
+    @property
     def name(self) -> str:
         """The snapshot name given to ``setup``."""
         return self._require().name
@@ -170,8 +186,9 @@ class Snapshot:
 
     @property
     def log_path(self) -> str:
-        """This run's log, ``<dir_path>/<name>.log`` (rewritten by each setup)."""
-        return os.path.join(self.dir_path, f"{self._require().name}.log")
+        """This run's log, ``<dir_path>/<name>.log`` (rewritten by each setup; rank N's with ``ranks="all"``)."""
+        name = self._require().name
+        return os.path.join(self.dir_path, f"{distributed.log_stem(name) or name}.log")
 
     @property
     def history_log_path(self) -> str:
@@ -333,6 +350,20 @@ class Snapshot:
 
         state = self._require()
         return gc.collect(state.root, name=state.name, dry_run=dry_run, **kwargs)
+
+    # -- remotes (core/remote.py) ---------------------------------------------------------------------
+    def push(self, url: str, versions: Optional[list] = None, **kwargs: Any) -> "PushReport":
+        """Push this snapshot name's versions (all, or ``versions``) to an fsspec URL; only missing contents travel."""
+        from . import remote
+
+        state = self._require()
+        return remote.push(url, state.name, versions, root=state.root, **kwargs)
+
+    def pull(self, url: str, name: str, versions: Optional[list] = None, **kwargs: Any) -> "PullReport":
+        """Pull versions of ``name`` from an fsspec URL into this snapshot's root, verifying every content."""
+        from . import remote
+
+        return remote.pull(url, name, versions, root=self._require().root, **kwargs)
 
     # -- internals --------------------------------------------------------------------------------
     def _artifact_for(self, kind: str, file_name: str) -> Optional[Artifact]:
@@ -496,7 +527,8 @@ def _instantiate(handler: HandlerSpec) -> Any:
 def _record_environment(snap: Snapshot) -> None:
     from . import environment
 
-    environment.on_setup(snap)
+    if distributed.writes_environment():  # the job's environment: rank 0 writes it
+        environment.on_setup(snap)
 
 
 snapshot = Snapshot()
