@@ -179,7 +179,7 @@ def _recorded_hash(entry: Optional[dict], st: os.stat_result) -> Optional[str]:
     """The record's hash of a saved file when it evidently describes the file on disk: the same size, and
     not modified after the record line was written (the rule history uses before it keeps a content)."""
     from ._timelines import parse_time
-    from .history import MTIME_SLACK
+    from ._objects import MTIME_SLACK
 
     if not isinstance(entry, dict) or entry.get("op") not in ("save", "backup") or entry.get("rebuilt"):
         return None
