@@ -174,7 +174,7 @@ def test_long_values_are_cut_in_the_text_table_only(workdir):
     [{"a": 1, "b": {"c": [1, 2], "d": {}}, "e": [{"f": 1}], "g": None}, [1, {"x": 2}], {}, 3, "text"],
 )
 def test_keys_are_flattened_by_the_rule_diff_uses(value):
-    from opencrate_nb.core.diff import flatten
+    from opencrate_nb.core.handlers._compare import flatten
 
     assert compare_module._flat(value, "config") == flatten(value, "config")
 

@@ -83,13 +83,14 @@ def finish_run():
 
 
 def tree(folder):
-    """Every file below ``folder`` with its bytes, locks and the root's bookkeeping left out."""
+    """Every file below ``folder`` with its bytes; locks and the intent journal (this machine's
+    bookkeeping of unfinished writes, never pushed) left out."""
     found = {}
     for dirpath, _, files in os.walk(folder):
         for leaf in files:
             full = os.path.join(dirpath, leaf)
             rel = os.path.relpath(full, folder)
-            if leaf.endswith(".lock"):
+            if leaf.endswith(".lock") or leaf == "journal.jsonl":
                 continue
             with open(full, "rb") as f:
                 found[rel] = f.read()

@@ -15,6 +15,7 @@ from typing import Optional
 
 from . import _atomic
 from . import versions as version_folders
+from ._journal import JOURNAL_FILE
 from ._names import check_name
 from ._remote_fs import FORMAT, RemoteError
 from .errors import InvalidNameError
@@ -23,7 +24,9 @@ from .record import RECORD_DIR
 ROOT_DIR = ".crate"  #: the snapshot root's hidden folder
 #: roles of a version's files, in the manifest's order
 ROLES = ("artifacts", "backups", "logs", "record", "environment", "notebook", "history", "other")
-_SKIPPED_IN_RECORD_DIR = {"save.lock", "tmp"}
+# this machine's bookkeeping, never pushed: locks, short-lived files, and the intent journal of
+# unfinished writes (core/_journal.py), which the next local use of the version settles
+_SKIPPED_IN_RECORD_DIR = {"save.lock", "tmp", JOURNAL_FILE}
 
 
 # -- a local version as a manifest -------------------------------------------------------------------
@@ -178,8 +181,8 @@ def digest(manifest: dict) -> str:
 def _recorded_hash(entry: Optional[dict], st: os.stat_result) -> Optional[str]:
     """The record's hash of a saved file when it evidently describes the file on disk: the same size, and
     not modified after the record line was written (the rule history uses before it keeps a content)."""
-    from ._timelines import parse_time
     from ._objects import MTIME_SLACK
+    from ._timelines import parse_time
 
     if not isinstance(entry, dict) or entry.get("op") not in ("save", "backup") or entry.get("rebuilt"):
         return None
