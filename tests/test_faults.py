@@ -411,7 +411,8 @@ def test_a_kill_at_any_call_leaves_a_consistent_store(op, tmp_path, monkeypatch)
     monkeypatch.chdir(prepared)
     op.prepare()
     oc.snapshot.setup(name="other", start="new")  # let go of the prepared version's run log
-    shutil.rmtree(prepared / "snapshots" / "other")
+    environment.wait()
+    oc.snapshot.reset(confirm=True)
 
     server = Server(op)
     try:

@@ -164,23 +164,31 @@ def _trusted_hash(content, st):
     return content.sha256
 
 
-# Hashes of files this process wrote: (dev, inode, size, mtime_ns) -> sha256. A replaced file
-# keeps its inode, so the next save of the artifact knows the old content's hash without
-# reading the file or the record.
-_written: dict[tuple[int, int, int, int], str] = {}
+# Hashes of files this process moved into place: (dev, inode, size, mtime_ns, ctime_ns) -> sha256,
+# so the next save of the artifact knows the old content's hash without reading the file or the
+# record. The change time is part of the key: no copy (which may keep the modification time) and
+# no later file that reuses the inode number can have it.
+_written: dict[tuple[int, int, int, int, int], str] = {}
 _WRITTEN_MAX = 4096
 
 
-def remember(st: os.stat_result, sha: str) -> None:
-    """Note the hash of a file just moved into place (``st`` is its stat)."""
+def _identity(st):
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def remember(path: str, sha: str) -> None:
+    """Note the hash of the file just moved into place at ``path``."""
     if len(_written) >= _WRITTEN_MAX:
         _written.clear()
-    _written[(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)] = sha
+    try:
+        _written[_identity(os.stat(path))] = sha
+    except OSError:
+        pass
 
 
 def current_hash(version_dir: str, rel: str, path: str, st: os.stat_result) -> str:
     """sha256 of the file at ``path``: from this process's memory, the record, or by hashing it."""
-    sha = _written.get((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+    sha = _written.get(_identity(st))
     if sha is not None:
         return sha
     timeline = index_for(version_dir).timelines.get(rel)

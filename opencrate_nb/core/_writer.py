@@ -200,7 +200,7 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
         if how == _atomic.EXCHANGED:
             _atomic.remove_quietly(staged.tmp)  # the old file (its content is in the store when kept)
         journal.end()
-        _objects.remember(staged.st, staged.sha)
+        _objects.remember(path, staged.sha)
         if staged.size >= _atomic.FSYNC_MIN_BYTES:
             _atomic.fsync_dir(os.path.dirname(path) or ".")
         if old is not None and old != staged.sha:
