@@ -37,6 +37,22 @@ def test_an_unreadable_time_reads_as_a_question_mark(unreadable):
     assert format_time(unreadable) == "?"
 
 
+@pytest.mark.parametrize(
+    ("zone", "stored", "shown"),
+    [
+        ("UTC", "2026-12-01T08:22:22.500680+00:00", "2026-12-01 08:22:22"),  # local already
+        ("UTC", "2026-12-01T08:22:22.500680+05:00", "2026-12-01 03:22:22"),  # saved elsewhere
+        ("America/New_York", "2026-07-01T08:22:22.5-04:00", "2026-07-01 08:22:22"),  # summer time
+        ("America/New_York", "2026-12-01T08:22:22-05:00", "2026-12-01 08:22:22"),  # winter time
+        ("America/New_York", "2026-12-01T08:22:22+00:00", "2026-12-01 03:22:22"),
+    ],
+)
+def test_a_record_time_is_shown_in_the_local_zone_of_the_reader(run_python, zone, stored, shown):
+    """The shortcut for times already in local wall time (no parsing) agrees with a full conversion."""
+    code = f"from opencrate_nb.core.format import format_time; print(format_time({stored!r}))"
+    assert run_python(code, env={"TZ": zone}).stdout.strip() == shown
+
+
 def test_cells_read_as_the_notebook_numbers_them_never_as_raw_ids():
     assert cell_label({"execution_count": 5, "cell_id": "31707322-aaaa"}) == "In [5]"
     assert cell_label({"execution_count": None, "cell_id": "31707322-aaaa"}) == "In [ ]"

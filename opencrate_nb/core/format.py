@@ -8,9 +8,13 @@ them: ``45.6 KB``, ``2026-12-01 08:22:22``, ``In [5]``.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import re
 from typing import Any, Optional, Union
 
 _UNITS = ("B", "KB", "MB", "GB", "TB")
+# the record's own spelling of a time: 2026-12-01T08:22:22.500680+00:00
+_RECORD_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?([+-]\d\d:\d\d)")
 
 
 def format_size(size: Optional[Union[int, float]]) -> str:
@@ -39,6 +43,9 @@ def format_time(when: Any) -> str:
         except (OverflowError, OSError, ValueError):
             return "?"
     elif isinstance(when, str) and when:
+        match = _RECORD_TIME.fullmatch(when)
+        if match is not None and _is_local_offset(when[:13], match.group(1)):
+            return f"{when[:10]} {when[11:19]}"  # already local wall time: no parsing (a listing shows thousands)
         try:
             value = _dt.datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
         except ValueError:
@@ -48,6 +55,16 @@ def format_time(when: Any) -> str:
     if value.tzinfo is not None:
         value = value.astimezone()
     return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@functools.lru_cache(maxsize=512)
+def _is_local_offset(hour: str, offset: str) -> bool:
+    """Whether a time in this hour ('2026-12-01T08') with this UTC offset is this machine's local time.
+
+    Asked once per hour and offset, so a listing of a run's artifacts converts no time at all.
+    """
+    value = _dt.datetime.fromisoformat(f"{hour}:00:00{offset}")
+    return value.astimezone().utcoffset() == value.utcoffset()
 
 
 def cell_label(cell: Any) -> Optional[str]:
