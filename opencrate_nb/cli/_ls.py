@@ -5,7 +5,7 @@ import os
 
 from ..core import _timelines, environment, refs
 from ..core.format import format_size, format_time
-from ._output import command, emit_json, table
+from ._output import command, emit, emit_json, table
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -32,13 +32,13 @@ def run(args: argparse.Namespace) -> int:
         elif not rows:
             print(f"no snapshots under {args.root!r}")
         for row in rows if not args.json else ():
-            print(f"{row['name']:<30} {len(row['versions']):>3} version(s)  latest {row['versions'][-1]}")
+            emit(f"{row['name']:<30} {len(row['versions']):>3} version(s)  latest {row['versions'][-1]}")
         return 0
     rows = [version_row(ref) for ref in refs.iter_versions(args.root, args.name)]
     if args.json:
         emit_json(rows)
         return 0
-    print(versions_table(rows))
+    emit(versions_table(rows))
     return 0
 
 
