@@ -100,7 +100,7 @@ def test_the_readme_runs_as_pasted(tmp_path, run_python):
             outputs.append(result.stdout)
     shown_magics, crate_ls, crate_log, crate_show, crate_verify = outputs[1:]
     assert "loss.png" in shown_magics
-    assert crate_ls.split()[:2] == ["mnist", "1"]
+    assert crate_ls.splitlines()[1].split() == ["mnist", "1", "v0:baseline"]
     assert "%crate setup mnist --last --tag baseline" in crate_log  # the notebook run, its cells logged
     assert "mnist/v0:baseline/checkpoints/model.pt" in crate_show and "784" in crate_show
     assert crate_verify.startswith("verify mnist/v0:baseline: ") and crate_verify.rstrip().endswith("ok")

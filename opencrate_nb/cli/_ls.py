@@ -30,9 +30,10 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             emit_json(rows)
         elif not rows:
-            print(f"no snapshots under {args.root!r}")
-        for row in rows if not args.json else ():
-            emit(f"{row['name']:<30} {len(row['versions']):>3} version(s)  latest {row['versions'][-1]}")
+            emit(f"no snapshots under {args.root}")
+        else:
+            body = [(row["name"], len(row["versions"]), row["versions"][-1]) for row in rows]
+            emit(table(["name", "versions", "newest"], body, right=(1,)))
         return 0
     rows = [version_row(ref) for ref in refs.iter_versions(args.root, args.name)]
     if args.json:
