@@ -362,3 +362,9 @@ def test_setup_without_a_name_says_what_to_pass(oc):
         oc.snapshot.setup()
     assert "oc.snapshot.setup(name='my_run')" in str(info.value)
     assert not os.path.exists("snapshots")
+
+
+def test_every_level_name_the_errors_point_to_exists_on_oc(oc):
+    from opencrate_nb.core import _api_words
+
+    assert all(callable(getattr(oc, level)) for level in _api_words.LEVELS)

@@ -9,7 +9,7 @@ answer with the call that exists instead.
 from typing import Optional
 
 #: logging is a top-level function of ``oc``, never a method of the snapshot
-LEVELS = ("trace", "debug", "info", "success", "warning", "error", "critical", "exception")
+LEVELS = ("debug", "info", "success", "warning", "error", "critical", "exception")
 
 #: other words an OpenCrate user reaches for, and the attribute that does it here
 _INSTEAD: dict[str, str] = {
