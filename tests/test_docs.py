@@ -105,3 +105,37 @@ def test_the_readme_runs_as_pasted(tmp_path, run_python):
     assert "mnist/v0:baseline/checkpoints/model.pt" in crate_show and "784" in crate_show
     assert crate_verify.startswith("verify mnist/v0:baseline: ") and crate_verify.rstrip().endswith("ok")
     assert sys.executable  # the blocks ran in this interpreter's environment (run_python)
+
+
+CLI_LINE = re.compile(r"^    (crate [^\n]*?)(?: {2,}[^\n]*)?$", re.M)
+
+CLI_STORE = """
+import opencrate as oc
+
+oc.snapshot.setup(name="mnist", tag="baseline")
+oc.snapshot.json("metrics.json").save({"loss": 0.5})
+oc.snapshot.setup(name="mnist")
+oc.snapshot.json("metrics.json").save({"loss": 0.4})
+oc.snapshot.setup(name="mnist", tag="tuned")
+oc.warning("lr is high")
+oc.snapshot.json("metrics.json").save({"loss": 0.3})
+oc.snapshot.json("m.json").save({"acc": 0.9})
+oc.snapshot.setup(name="mnist")
+oc.snapshot.json("metrics.json").save({"loss": 0.2})
+oc.snapshot.setup(name="mnist", start="last")  # a second run of v3: its history log starts
+oc.info("resumed")
+oc.snapshot.setup(name="other_run")
+oc.snapshot.text("notes.txt").save("x")
+"""
+
+
+def test_the_cli_pages_commands_run_as_written(tmp_path, run_python):
+    with open(os.path.join(DOCS, "cli.md"), encoding="utf-8") as f:
+        commands = [line for line in CLI_LINE.findall(f.read()) if "COMMAND" not in line]
+    assert len(commands) >= 20, commands
+    run_python(CLI_STORE, cwd=tmp_path)
+    for line in commands:
+        argv = shlex.split(line)[1:]
+        code = f"import sys\nfrom opencrate_nb.cli import main\nsys.exit(main({argv!r}))"
+        result = run_python(code, cwd=tmp_path, check=False)
+        assert result.returncode == 0, f"docs/cli.md: {line!r} failed:\n{result.stdout}\n{result.stderr}"
