@@ -104,3 +104,23 @@ def test_the_crate_command_and_the_package_import(installed, tmp_path):
     code = "import opencrate as oc, ipywidgets, ipykernel, jupyterlab, onnx, h5py, torch; print(torch.__version__)"
     done = _run([str(installed / "python"), "-c", code], cwd=tmp_path, env=_clean_env(installed))
     assert done.returncode == 0 and done.stdout.startswith("2.13.0"), done.stderr
+
+
+def test_a_notebook_runs_in_its_kernel_with_the_magics(installed, tmp_path):
+    cells = [
+        "%load_ext opencrate",
+        "%crate setup first_hour",
+        "import opencrate as oc\noc.snapshot.json('metrics.json').save({'loss': 0.5})",
+    ]
+    make = (
+        "import nbformat, sys\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in sys.argv[1:]])\n"
+        "nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}\n"
+        "nbformat.write(nb, 'first.ipynb')\n"
+    )
+    env = _clean_env(installed)
+    done = _run([str(installed / "python"), "-c", make, *cells], cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    done = _run([str(installed / "jupyter"), "execute", "first.ipynb"], cwd=tmp_path, env=env, timeout=300)
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    assert (tmp_path / "snapshots" / "first_hour" / "v0" / "jsons" / "metrics.json").is_file()
