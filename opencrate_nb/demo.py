@@ -71,7 +71,23 @@ def run(root="snapshots", quiet=False):
     oc.success(f"Saved {len(oc.snapshot.list_artifacts())} artifacts")
     if not quiet:
         oc.io.show_files_in_dir(oc.snapshot.dir_path, verbose=True)
+        print(next_steps(root))
     return oc.snapshot.dir_path
+
+
+def next_steps(root: str = "snapshots") -> str:
+    """The three things to try after the demo: the sidebar, the magics, the CLI (over ``root``)."""
+    lab_root = "" if root == "snapshots" else f" --OpenCrate.snapshot_root={root}"
+    cli_root = "" if root == "snapshots" else f" --root {root}"
+    return "\n".join(
+        [
+            "",
+            "Next, try:",
+            f"  1. the sidebar:   jupyter lab{lab_root}   then the crate icon in the left bar (OpenCrate snapshots)",
+            "  2. in a notebook: %load_ext opencrate   then %crate setup demo --last --tag quickstart and %crate ls",
+            f"  3. a terminal:    crate ls{cli_root}   then crate show{cli_root} demo -1 metrics.json",
+        ]
+    )
 
 
 def main(argv=None):

@@ -4,12 +4,11 @@ entry point in real subprocesses (exit statuses, --json, --root, --help, progres
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
-from _notebook_fixtures import IN_CI, forget_snapshot
+from _notebook_fixtures import forget_snapshot
 
 import opencrate as oc
 from opencrate_nb.cli import main
@@ -64,13 +63,17 @@ def crate(capsys, *argv):
 def test_ls(store, capsys):
     status, out, _ = crate(capsys, "ls")
     assert status == 0
-    assert out.split("\n")[0].split() == ["exp", "2", "version(s)", "latest", "v1:tuned"]
+    assert [line.split() for line in out.splitlines()] == [
+        ["name", "versions", "newest"],
+        ["exp", "2", "v1:tuned"],
+        ["other", "1", "v0"],
+    ]
     status, out, _ = crate(capsys, "ls", "exp", "--json")
     rows = json.loads(out)
     assert [(r["version"], r["artifacts"]) for r in rows] == [("v0", 2), ("v1:tuned", 2)]
     assert rows[1]["tag"] == "tuned" and rows[0]["start"]
     status, out, _ = crate(capsys, "ls", "--root", "elsewhere")
-    assert status == 0 and out.strip() == "no snapshots under 'elsewhere'"
+    assert status == 0 and out.strip() == "no snapshots under elsewhere"
 
 
 def test_log(store, capsys):
@@ -109,15 +112,14 @@ def test_log_counts_entries_and_takes_the_version_as_a_word(store, capsys):
     assert status == 2 and "Two versions given" in err
 
 
-def _crate_on_a_terminal(*argv):
+def _crate_on_a_terminal(*argv, env=None):
     """Run ``python -m opencrate_nb.cli argv`` with its stdout on a real pseudo-terminal; what it wrote."""
     import pty
     import sys
 
-    from _notebook_fixtures import REPO
-
     leader, follower = pty.openpty()
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = {**_crate_env(), **(env or {})}
+    env = {k: v for k, v in env.items() if v is not None}  # None: unset it
     try:
         done = subprocess.run(
             [sys.executable, "-m", "opencrate_nb.cli", *argv],
@@ -146,7 +148,7 @@ def test_log_neutralises_control_sequences_on_a_terminal_only(workdir, capsys):
     oc.snapshot.setup(name="esc")
     oc.info("printed \x1b]52;c;aGk=\x07 and \x1b[31mred\x1b[0m")  # a clipboard write, a colour
     forget_snapshot()
-    shown = _crate_on_a_terminal("log", "esc")
+    shown = _crate_on_a_terminal("log", "esc", env={"NO_COLOR": "1"})
     assert "\x1b" not in shown and "\x07" not in shown
     assert "printed ^[]52;c;aGk=^G and ^[[31mred^[[0m" in shown
     _, piped, _ = crate(capsys, "log", "esc")  # not a terminal: the log's bytes as they are
@@ -240,20 +242,25 @@ def test_help_for_every_command(capsys):
     assert status == 2 and "required: COMMAND" in err
 
 
-def _installed_crate():
-    path = shutil.which("crate")
-    if path is None:
-        if IN_CI:
-            raise RuntimeError("the crate command is not installed (pip install -e .)")
-        pytest.skip("the crate entry point is not installed here (pip install -e .), so it cannot be run")
-    return path
+def _crate_command():
+    """The crate command as a subprocess runs it: this checkout's cli module (the console script
+    ``crate`` is the same function: tests/test_packaging.py checks the declaration, and
+    tests/test_install.py runs the installed script)."""
+    return [sys.executable, "-m", "opencrate_nb.cli"]
+
+
+def _crate_env():
+    """The environment of a crate subprocess: this checkout first on the import path."""
+    from _notebook_fixtures import REPO
+
+    return dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
 def test_the_installed_command(store):
-    exe = _installed_crate()
+    exe = _crate_command()
 
     def run(*argv):
-        return subprocess.run([exe, *argv], capture_output=True, text=True, timeout=120)
+        return subprocess.run([*exe, *argv], capture_output=True, text=True, timeout=120, env=_crate_env())
 
     done = run("ls", "--json")
     assert done.returncode == 0 and [r["name"] for r in json.loads(done.stdout)] == ["exp", "other"]
@@ -267,12 +274,12 @@ def test_the_installed_command(store):
 
 
 def test_progress_goes_to_stderr(workdir):
-    exe = _installed_crate()
+    exe = _crate_command()
     oc.snapshot.setup(name="many")
     for n in range(600):
         oc.snapshot.text(f"t{n}.txt").save(str(n))
     forget_snapshot()
-    done = subprocess.run([exe, "verify", "--json"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([*exe, "verify", "--json"], capture_output=True, text=True, timeout=120, env=_crate_env())
     assert done.returncode == 0 and json.loads(done.stdout)["checked"] == 600
     assert done.stderr.splitlines()[-1] == "verify: 600/600"
 
@@ -315,3 +322,90 @@ def test_diff_by_a_number_shared_by_two_folders_is_an_error_naming_both(store, c
     assert "Version 1 of 'exp' is ambiguous" in err and "'v1' or 'v1:tuned'" in err
     status, out, _ = crate(capsys, "diff", "exp", "0", "v1:tuned")
     assert status == 0 and out.startswith("diff exp/v0 -> exp/v1:tuned")
+
+
+@pytest.mark.parametrize("form", ["1", "v1", "v1:tuned", "tuned", "-1", "last"])
+def test_a_version_is_positional_in_every_command_that_takes_one(store, capsys, form):
+    status, out, err = crate(capsys, "log", "exp", form, "--json")
+    assert status == 0, err
+    assert json.loads(out)["version"]["version"] == "v1:tuned"
+    status, out, _ = crate(capsys, "show", "exp", form, "table.csv", "--json")
+    assert status == 0 and json.loads(out)["version"]["version"] == "v1:tuned"
+    status, out, _ = crate(capsys, "verify", "exp", form, "--json")
+    assert status == 0 and json.loads(out)["versions"] == ["exp/v1:tuned"]
+    status, out, _ = crate(capsys, "stats", "exp", form, "--json")
+    assert status == 0 and [v["version"] for v in json.loads(out)["versions"]] == ["v1:tuned"]
+    status, out, _ = crate(capsys, "diff", "exp", "0", form, "--json")
+    assert status == 0 and json.loads(out)["b"]["version"] == "v1:tuned"
+
+
+def test_a_version_without_its_snapshot_or_given_twice_is_refused(store, capsys):
+    status, _, err = crate(capsys, "verify", "--version", "1")
+    assert status == 2 and "Give the name first: crate verify NAME 1" in err
+    status, _, err = crate(capsys, "stats", "exp", "1", "--version", "0")
+    assert status == 2 and "Two versions given" in err
+    status, _, err = crate(capsys, "show", "exp", "7", "table.csv")
+    assert status == 2 and "'exp' has no version '7'. Versions: v0, v1:tuned." in err
+    status, out, _ = crate(capsys, "verify", "exp", "--version", "0")  # the old spelling still works
+    assert status == 0 and out.startswith("verify exp/v0: ")
+
+
+def test_gc_lists_what_it_removes_as_a_table_with_human_sizes(store, capsys):
+    status, out, _ = crate(capsys, "gc", "exp", "--keep", "0")
+    lines = out.splitlines()
+    assert status == 0 and re.fullmatch(r"gc would remove 1 item \(\d+ B\)", lines[0])
+    assert lines[1].split() == ["reason", "size", "path"]
+    assert re.match(r"  \S.*\s+\d+ B  \S", lines[2])
+    assert lines[-1] == "nothing was removed (a dry run): run again with --yes to remove them"
+    status, out, _ = crate(capsys, "gc", "exp", "--keep", "0", "--json")
+    assert json.loads(out)["dry_run"] is True and isinstance(json.loads(out)["items"][0]["size"], int)
+
+
+def test_show_lists_a_checkpoints_tensors_as_a_table(workdir, capsys):
+    import numpy as np
+
+    oc.snapshot.setup(name="ck")
+    oc.snapshot.checkpoint("w.npz").save({"w": np.zeros((2, 3)), "b": np.zeros(3)})
+    forget_snapshot()
+    status, out, _ = crate(capsys, "show", "ck", "0", "w.npz")
+    assert status == 0
+    assert re.search(r"\n  summary +npz · 2 tensors, 9 parameters\n", out)
+    table_lines = out.split("\n  tensors\n", 1)[1].splitlines()[:3]
+    assert [line.split() for line in table_lines] == [
+        ["name", "shape", "dtype"],
+        ["w", "2×3", "float64"],
+        ["b", "3", "float64"],
+    ]
+    assert "{" not in out and "'name'" not in out  # no Python reprs
+
+
+def _without_our_colours(text):
+    return re.sub(r"\x1b\[\d+m", "", text)
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(workdir, capsys):
+    oc.snapshot.setup(name="esc")
+    oc.warning("careful \x1b[2J")  # a stored 'clear screen'
+    forget_snapshot()
+    shown = _crate_on_a_terminal("log", "esc", env={"NO_COLOR": None, "TERM": "xterm"})
+    assert "\x1b[33mWARNING\x1b[0m" in shown  # the level in the console's colour
+    assert "\x1b" not in _without_our_colours(shown) and "careful ^[[2J" in shown
+    plain = _crate_on_a_terminal("log", "esc", env={"NO_COLOR": "1"})
+    assert "\x1b" not in plain and "WARNING  careful ^[[2J" in plain
+    _, piped, _ = crate(capsys, "log", "esc")  # not a terminal: no colour, the stored bytes as they are
+    assert "WARNING  careful \x1b[2J" in piped and "\x1b[33m" not in piped
+    verified = _crate_on_a_terminal("verify", "esc", env={"NO_COLOR": None, "TERM": "xterm"})
+    assert verified.startswith("\x1b[32mverify esc/v0: ")
+
+
+def test_stored_text_cannot_drive_the_terminal_in_any_command(workdir):
+    oc.snapshot.setup(name="esc")
+    oc.snapshot.text("t.txt").save("one\n")
+    oc.snapshot.setup(name="esc", start="new")
+    oc.snapshot.text("t.txt").save("one\n\x1b]52;c;aGk=\x07two\n")  # a clipboard write inside a saved text
+    forget_snapshot()
+    for argv in (("diff", "esc", "0", "1"), ("show", "esc", "1", "t.txt"), ("log", "esc")):
+        shown = _crate_on_a_terminal(*argv, env={"NO_COLOR": None, "TERM": "xterm"})
+        assert "\x1b" not in _without_our_colours(shown) and "\x07" not in shown, argv
+    diffed = _crate_on_a_terminal("diff", "esc", "0", "1", env={"NO_COLOR": None, "TERM": "xterm"})
+    assert "^[]52;c;aGk=^Gtwo" in diffed and "\x1b[32m" in diffed  # the added line, green

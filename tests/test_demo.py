@@ -35,3 +35,28 @@ def test_demo_makes_a_snapshot_with_every_kind_and_prints_its_tree(tmp_path):
         assert (version / folder / name).is_file(), (folder, name)
         assert f"{name}  (" in out  # the tree shows sizes and times
     assert (version / "demo.log").read_text().count(" - SUCCESS  Saved ") == 1
+
+
+def test_demo_ends_with_the_three_next_things_to_try(tmp_path):
+    env = dict(os.environ, PYTHONPATH=REPO, MPLBACKEND="Agg")
+    run = subprocess.run(
+        [sys.executable, "-m", "opencrate_nb.demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    tail = run.stdout.rstrip().splitlines()[-4:]
+    assert tail[0] == "Next, try:"
+    assert "jupyter lab" in tail[1] and "OpenCrate snapshots" in tail[1]
+    assert "%load_ext opencrate" in tail[2]
+    assert "crate ls" in tail[3] and "--root" not in tail[3]
+    for command in (["ls"], ["show", "demo", "-1", "metrics.json"]):  # what step 3 says works as printed
+        shown = subprocess.run(
+            [sys.executable, "-m", "opencrate_nb.cli", *command], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert shown.returncode == 0 and "demo" in shown.stdout, shown.stderr
+
+
+def test_next_steps_name_the_root_given():
+    from opencrate_nb.demo import next_steps
+
+    text = next_steps("runs")
+    assert "jupyter lab --OpenCrate.snapshot_root=runs" in text and "crate ls --root runs" in text

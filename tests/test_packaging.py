@@ -195,3 +195,26 @@ def test_a_missing_optional_library_names_its_extra():
 
     with pytest.raises(MissingDependencyError, match=r'Install it with: pip install "opencrate-nb\[torch\]"$'):
         require("no_such_library_xyz", "torch", "Saving checkpoints")
+
+
+# -- what an install gives (tests/test_install.py installs the built wheel and runs it) ------------
+
+
+def test_the_crate_console_script_is_the_cli_main():
+    import importlib
+
+    import opencrate_nb.cli
+
+    module, _, function = PROJECT["scripts"]["crate"].partition(":")
+    assert getattr(importlib.import_module(module), function) is opencrate_nb.cli.main
+    assert PROJECT["scripts"] == {"crate": "opencrate_nb.cli:main"}
+
+
+def test_all_brings_jupyterlab_a_kernel_and_the_widgets_so_jupyter_lab_works():
+    lab = _extra_packages("lab")
+    assert {"jupyterlab", "ipykernel", "ipywidgets"} <= lab
+    assert lab <= _extra_packages("all")
+    assert {"torch", "h5py", "onnx", "joblib"} <= _extra_packages("all")
+    assert "keras" not in _extra_packages("all")  # it needs a backend the user picks (README: Extras)
+    assert {"keras", "h5py"} <= _extra_packages("keras")
+    assert "keras" in _extra_packages("test") and "onnx" in _extra_packages("all")

@@ -315,3 +315,56 @@ def test_percent_cd_in_ipython_changes_nothing_about_where_the_run_goes(ip, tmp_
     from opencrate_nb.notebook import _core
 
     assert {entry.get("source") for entry in _core.read_cells()} >= {"%cd elsewhere"}
+
+
+def test_opencrate_level_names_on_the_snapshot_say_to_call_oc_level(snap):
+    for level in ("debug", "info", "success", "warning", "error", "critical", "exception"):
+        assert not hasattr(snap, level)  # an AttributeError: hasattr and completion stay quiet
+        with pytest.raises(UnknownKindError) as info:
+            getattr(snap, level)("training started")
+        assert f"call oc.{level}(...), not oc.snapshot.{level}(...)" in str(info.value)
+
+
+def test_snapshot_path_explains_artifact_path_and_dir_path(snap):
+    with pytest.raises(UnknownKindError) as info:
+        snap.path
+    message = str(info.value)
+    assert "oc.snapshot.json('metrics.json').path" in message and "oc.snapshot.dir_path" in message
+    assert not (os.path.exists(os.path.join(snap.dir_path, "path")))
+
+
+def test_names_of_the_api_never_become_custom_kinds(snap):
+    class Handler:  # a custom handler works on self.path, bound by the artifact
+        def save(self, obj):
+            with open(self.path, "w") as f:
+                f.write(str(obj))
+
+        def load(self):
+            with open(self.path) as f:
+                return f.read()
+
+    for word in ("info", "path", "log", "io"):
+        with pytest.raises(UnknownKindError):
+            snap.artifact(word, "x.txt", handler=Handler)
+        with pytest.raises(UnknownKindError):
+            getattr(snap, word)("x.txt", handler=Handler)
+    with pytest.raises(UnknownKindError) as info:
+        snap.artifact("setup", "x.txt", handler=Handler)
+    assert "the name of oc.snapshot.setup" in str(info.value)
+    assert not {"info", "path", "log", "io", "setup"} & set(os.listdir(snap.dir_path))
+    labels = snap.labels("a.txt", handler=Handler)  # an ordinary word still makes a kind
+    labels.save("cat")
+    assert labels.load() == "cat"
+
+
+def test_setup_without_a_name_says_what_to_pass(oc):
+    with pytest.raises(TypeError) as info:
+        oc.snapshot.setup()
+    assert "oc.snapshot.setup(name='my_run')" in str(info.value)
+    assert not os.path.exists("snapshots")
+
+
+def test_every_level_name_the_errors_point_to_exists_on_oc(oc):
+    from opencrate_nb.core import _api_words
+
+    assert all(callable(getattr(oc, level)) for level in _api_words.LEVELS)

@@ -1,10 +1,13 @@
 """``crate gc [NAME]``: remove history contents beyond retention and leftovers of interrupted saves."""
 
+import argparse
+
 from ..core import gc
-from ._output import Progress, add_name, command, emit_json
+from ..core.format import format_size, plural
+from ._output import Progress, add_name, command, emit, emit_json, table
 
 
-def add_parser(commands, common):
+def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = command(
         commands,
         common,
@@ -35,7 +38,7 @@ def add_parser(commands, common):
     )
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     if args.keep is not None and args.keep < 0:
         raise ValueError(f"--keep must be 0 or more, got {args.keep}.")
     report = gc.collect(
@@ -44,7 +47,18 @@ def run(args):
     if args.json:
         emit_json(report.to_dict())
     else:
-        print(report)
-        if report.dry_run and report.items:
-            print("run again with --yes to remove them")
+        emit(report_text(report))
     return 0
+
+
+def report_text(report: gc.GcReport) -> str:
+    """What gc removed or would remove, as a table of reason, size and path, then its notes."""
+    verb = "would remove" if report.dry_run else "removed"
+    lines = [f"gc {verb} {plural(len(report.items), 'item')} ({format_size(report.bytes)})"]
+    if report.items:
+        rows = [(item.reason, format_size(item.size), item.path) for item in report.items]
+        lines += ["  " + line for line in table(["reason", "size", "path"], rows, right=(1,)).splitlines()]
+    lines += [f"  note: {note}" for note in report.notes]
+    if report.dry_run and report.items:
+        lines.append("nothing was removed (a dry run): run again with --yes to remove them")
+    return "\n".join(lines)

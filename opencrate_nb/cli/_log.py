@@ -4,7 +4,7 @@ import argparse
 import os
 
 from ..core import log, refs
-from ._output import add_name, command, emit_json, terminal_safe
+from ._output import LEVEL_COLOURS, add_name, command, emit_json, paint, terminal_safe, version_of
 
 DEFAULT_VERSION = "last"
 
@@ -21,7 +21,9 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
         "(a traceback, a cell's captured output).",
     )
     add_name(parser, optional=False)
-    parser.add_argument("version", nargs="?", default=None, help="version: 2, v2, v2:tag, a tag, or last (the default)")
+    parser.add_argument(
+        "version", nargs="?", default=None, help="version: 3, v3, v3:tag, a tag, -1 or last (the newest, the default)"
+    )
     parser.add_argument("--version", dest="version_option", default=None, help=argparse.SUPPRESS)  # the old spelling
     parser.add_argument("--history", action="store_true", help="the history log: every run of this version")
     parser.add_argument(
@@ -31,9 +33,7 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.version is not None and args.version_option is not None and args.version != args.version_option:
-        raise ValueError(f"Two versions given ({args.version!r} and --version {args.version_option!r}): give one.")
-    ref = refs.resolve(args.version or args.version_option or DEFAULT_VERSION, name=args.name, root=args.root)
+    ref = refs.resolve(version_of(args) or DEFAULT_VERSION, name=args.name, root=args.root)
     file = f"{ref.name}.history.log" if args.history else f"{ref.name}.log"
     path = os.path.join(ref.dir_path, file)
     if not os.path.exists(path):
@@ -43,5 +43,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"version": ref.to_dict(), "path": path, "entries": [e.to_dict() for e in entries]})
     elif entries:
-        print(terminal_safe("\n".join(e.text for e in entries)))
+        print("\n".join(entry_text(e) for e in entries))
     return 0
+
+
+def entry_text(entry: log.LogEntry) -> str:
+    """One entry as the terminal shows it: stored text made safe, its level coloured (on a terminal)."""
+    text = terminal_safe(entry.text)
+    colour = LEVEL_COLOURS.get(entry.level or "")
+    if colour is None:
+        return text
+    marker = f" - {entry.level}"
+    return text.replace(marker, f" - {paint(entry.level or '', colour)}", 1)

@@ -6,7 +6,7 @@ import os
 from ..core import _timelines, environment, refs
 from ..core.format import format_size, format_time
 from . import _remote_ls
-from ._output import command, emit_json, table
+from ._output import command, emit, emit_json, table
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -36,9 +36,10 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             emit_json(rows)
         elif not rows:
-            print(f"no snapshots under {args.root!r}")
-        for row in rows if not args.json else ():
-            print(f"{row['name']:<30} {len(row['versions']):>3} version(s)  latest {row['versions'][-1]}")
+            emit(f"no snapshots under {args.root}")
+        else:
+            body = [(row["name"], len(row["versions"]), row["versions"][-1]) for row in rows]
+            emit(table(["name", "versions", "newest"], body, right=(1,)))
         return 0
     rows = _remote_ls.mark_pushed(
         args.root, args.name, [version_row(ref) for ref in refs.iter_versions(args.root, args.name)]
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(rows)
         return 0
-    print(versions_table(rows))
+    emit(versions_table(rows))
     return 0
 
 

@@ -4,11 +4,13 @@ Sizes, times and saving cells are shown through :mod:`opencrate_nb.core.format`,
 notebook and the sidebar; ``--json`` keeps the raw values.
 """
 
+import argparse
+import os
 import re
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Optional
 
 from ..core._printable import printable_json
 from ..core.format import cell_label, format_size, format_time
@@ -37,8 +39,61 @@ def emit_json(value):
 
 def fail(exc):
     message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-    print(f"crate: error: {message}", file=sys.stderr)
+    prefix = paint("crate: error:", "red", sys.stderr)
+    print(f"{prefix} {terminal_safe(str(message), sys.stderr)}", file=sys.stderr)
     return 2
+
+
+def emit(text: str) -> None:
+    """Print text that may hold stored content (logs, names, diffs) to stdout, made :func:`terminal_safe`."""
+    print(terminal_safe(text))
+
+
+def add_version(parser: Any, required: bool = False, what: str = "version") -> None:
+    """The positional VERSION every command that takes one accepts (resolved by core.refs)."""
+    forms = "3, v3, v3:tag, a tag, -1 (the newest) or last"
+    if required:
+        parser.add_argument("version", help=f"{what}: {forms}")
+    else:
+        parser.add_argument("version", nargs="?", default=None, help=f"{what} (default: every version): {forms}")
+        parser.add_argument("--version", dest="version_option", default=None, help=argparse.SUPPRESS)  # old spelling
+
+
+def version_of(args: Any) -> Optional[str]:
+    """The VERSION given as a word or (the old spelling) as --version; both at once must agree."""
+    word, option = args.version, getattr(args, "version_option", None)
+    if word is not None and option is not None and word != option:
+        raise ValueError(f"Two versions given ({word!r} and --version {option!r}): give one.")
+    return word if word is not None else option
+
+
+# -- colour: only on a terminal, never with NO_COLOR (https://no-color.org) or TERM=dumb ---------
+_COLOURS = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35", "cyan": "36", "bold": "1"}
+#: the colour of each log level, as the run log's console shows them
+LEVEL_COLOURS = {
+    "TRACE": "cyan",
+    "DEBUG": "blue",
+    "INFO": "bold",
+    "SUCCESS": "green",
+    "WARNING": "yellow",
+    "ERROR": "red",
+    "CRITICAL": "red",
+}
+
+
+def colour_enabled(stream: Any = None) -> bool:
+    """Whether ``stream`` gets colour: a terminal, NO_COLOR unset or empty, TERM not ``dumb``."""
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def paint(text: str, colour: Optional[str], stream: Any = None) -> str:
+    """``text`` in ``colour`` when :func:`colour_enabled` for ``stream``, else as it is."""
+    if not colour or colour not in _COLOURS or not colour_enabled(stream):
+        return text
+    return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m"
 
 
 class Progress:

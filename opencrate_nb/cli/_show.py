@@ -5,7 +5,7 @@ import os
 
 from ..core import _timelines, history, refs
 from ..core.handlers import get_handler
-from ._output import add_name, command, emit_json, fact_lines, table, terminal_safe
+from ._output import LIST_ITEMS, add_name, add_version, command, emit, emit_json, fact_lines, table
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -19,7 +19,7 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
         "keys, tensors...) and its history.",
     )
     add_name(parser, optional=False)
-    parser.add_argument("version", help="version: 2, v2, v2:tag, a tag, or last")
+    add_version(parser, required=True)
     parser.add_argument("artifact", help="file name (metrics.json) or path in the version (jsons/metrics.json)")
 
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(info)
         return 0
-    print(terminal_safe(show_text(ref.label, info, history.history_of(ref.dir_path, path, full))))
+    emit(show_text(ref.label, info, history.history_of(ref.dir_path, path, full)))
     return 0
 
 
@@ -78,13 +78,37 @@ def show_text(label: str, info: dict, history_text: object) -> str:
     if one_line:
         facts.append(("summary", one_line))
     head = summary.pop("head", None) if isinstance(summary.get("columns"), list) else None
+    tensors = summary.pop("tensors", None)
+    count = summary.pop("tensor_count", None)
+    if one_line:
+        summary.pop("format", None)  # the summary line starts with it
+    if not (isinstance(tensors, list) and all(isinstance(t, dict) for t in tensors)):
+        summary["tensors"], tensors = tensors, None  # not a handler's tensor list: shown as a value
+    summary = {k: v for k, v in summary.items() if v is not None}
     facts += list(summary.items())
     lines = [f"{label}/{info['path']}", *fact_lines(facts)]
     if isinstance(head, list) and head and all(isinstance(row, (list, tuple)) for row in head):
         lines.append("  first rows")
         lines += ["    " + line for line in table(summary["columns"], head).splitlines()]
+    if tensors:
+        lines.append("  tensors")
+        lines += ["    " + line for line in tensor_table(tensors, count).splitlines()]
     lines.append(str(history_text))
     return "\n".join(lines)
+
+
+def tensor_table(tensors: list, count: object = None) -> str:
+    """A checkpoint's tensors as rows of name, shape (``16×8``) and dtype; the rest counted."""
+    rows = []
+    for tensor in tensors[:LIST_ITEMS]:
+        shape = tensor.get("shape")
+        shown = "\u00d7".join(str(s) for s in shape) if isinstance(shape, (list, tuple)) and shape else "scalar"
+        rows.append((tensor.get("name") or "-", shown, tensor.get("dtype") or "-"))
+    text = table(["name", "shape", "dtype"], rows)
+    total = count if isinstance(count, int) else len(tensors)
+    if total > len(rows):
+        text += f"\n\u2026 ({total - len(rows)} more)"
+    return text
 
 
 def _summary_line(handler, description: dict) -> str:

@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Union
 
-from . import _writer, distributed, handlers, log, record, versions
+from . import _api_words, _writer, distributed, handlers, log, record, versions
 from ._names import check_kind, check_name, check_tag
 from ._paths import shown
 from ._printable import is_unicode
@@ -55,7 +55,7 @@ class Snapshot:
     # -- set-up -------------------------------------------------------------------------------
     def setup(
         self,
-        name: str,
+        name: Optional[str] = None,
         start: Union[str, int] = "new",
         tag: Optional[str] = None,
         log_level: str = "info",
@@ -69,6 +69,11 @@ class Snapshot:
         is resumed only when its ``tag`` is passed. Every rank of a distributed job gets rank 0's
         version; only rank 0 writes unless ``ranks="all"`` (core/distributed.py).
         """
+        if name is None:
+            raise TypeError(
+                "setup() needs the snapshot's name, the folder under snapshots/ that holds its versions: "
+                "oc.snapshot.setup(name='my_run') (optionally start='new'|'last'|N and tag='...')."
+            )
         name = check_name(name, "snapshot name")
         tag = check_tag(tag)
         log.check_level(log_level)
@@ -216,6 +221,8 @@ class Snapshot:
         if handler is None and builtin is None:
             handler = self._custom_handlers.get(kind)
         if handler is not None:
+            if builtin is None:
+                _refuse_api_word(kind)
             instance = _instantiate(handler)
             if builtin is None:
                 self._custom_handlers[kind] = handler  # later oc.snapshot.<kind>(name) calls reuse it
@@ -393,6 +400,7 @@ class Snapshot:
             raise AttributeError(word)
         if handlers.get_handler(word) is not None or word in self._custom_handlers:
             return lambda name, handler=None, verbose=False: self.artifact(word, name, handler, verbose)
+        _refuse_api_word(word)
         return _CustomKind(self, word)
 
     def __repr__(self) -> str:
@@ -470,6 +478,13 @@ def _unknown_kind_message(word: str, snapshot: bool = False) -> str:
         text += f" Kinds from installed packages: {', '.join(plugins)}."
     text += f" For a custom kind pass a handler class: oc.snapshot.{word}(name, handler=YourHandler)."
     return text
+
+
+def _refuse_api_word(word: str) -> None:
+    """Words of the API (oc.info, artifact.path, the snapshot's own attributes) never become custom kinds."""
+    reason = _api_words.refusal(word, tuple(n for n in dir(Snapshot) if not n.startswith("_")))
+    if reason is not None:
+        raise UnknownKindError(reason)
 
 
 def _check_start(start: Union[str, int]) -> Union[str, int]:

@@ -14,12 +14,14 @@ from typing import Any
 
 from ..errors import InvalidNameError, UntrustedContentError
 from ..format import plural
+from . import _checkpoint_keras, _checkpoint_onnx
 from ._base import Handler, corrupt, counted, require
 from ._compare import Detail, capped
 
 _TORCH = (".pt", ".pth")
+_KERAS = (".keras", ".h5")
 _PICKLE = (".pkl", ".pickle", ".joblib")
-_UNSUPPORTED = {".h5": "Keras/HDF5", ".keras": "Keras", ".ckpt": "TensorFlow"}
+_UNSUPPORTED = {".ckpt": "TensorFlow"}
 MAX_DESCRIBED_TENSORS = 200
 
 
@@ -32,7 +34,7 @@ def _check_supported(path):
     if suffix in _UNSUPPORTED:
         raise InvalidNameError(
             f"{_UNSUPPORTED[suffix]} checkpoints ({suffix}) are not supported. Use .pt/.pth, .safetensors, "
-            ".npz/.npy, .joblib or .pkl, or a custom handler: oc.snapshot.<kind>(name, handler=YourClass)."
+            ".npz/.npy, .keras/.h5, .onnx, .joblib or .pkl, or a custom handler: oc.snapshot.<kind>(name, handler=YourClass)."
         )
     return suffix
 
@@ -164,8 +166,8 @@ def _state_dict(obj):
 class CheckpointHandler(Handler):
     kind = "checkpoint"
     folder = "checkpoints"
-    suffixes = (".pt", ".pth", ".safetensors", ".npz", ".npy", ".joblib", ".pkl", ".pickle")
-    description = "model state (torch, safetensors, numpy, joblib/pickle) chosen by the file suffix"
+    suffixes = (".pt", ".pth", ".safetensors", ".npz", ".npy", ".keras", ".h5", ".onnx", ".joblib", ".pkl", ".pickle")
+    description = "model state (torch, safetensors, numpy, Keras/HDF5, ONNX, joblib/pickle) chosen by the file suffix"
 
     def save(self, obj, path, **kwargs):
         suffix = _check_supported(path)
@@ -192,6 +194,10 @@ class CheckpointHandler(Handler):
                     (np.savez_compressed if kwargs.get("compress") else np.savez)(f, **obj)
                 else:
                     np.savez(f, obj)
+        elif suffix in _KERAS:
+            _checkpoint_keras.save(obj, path, suffix)
+        elif suffix == ".onnx":
+            _checkpoint_onnx.save(obj, path)
         elif suffix == ".joblib":
             joblib = require("joblib", "all", "Saving .joblib checkpoints")
             joblib.dump(obj, path, **kwargs)
@@ -212,8 +218,8 @@ class CheckpointHandler(Handler):
     ) -> Any:
         """Load a checkpoint.
 
-        ``weights_only=False`` (torch) or ``trusted=True`` (any pickle-based file) allow
-        loading arbitrary Python objects: only do that for files you trust. A file that is
+        ``weights_only=False`` (torch) or ``trusted=True`` (any pickle-based file; Keras files:
+        ``safe_mode=False``) allow loading arbitrary Python objects: only do that for files you trust. A file that is
         not valid in its format raises CorruptArtifactError, never advice to load it unsafely.
         """
         suffix = _check_supported(path)
@@ -229,6 +235,10 @@ class CheckpointHandler(Handler):
                 raise corrupt(path, "it is not a valid safetensors file", exc) from None
         if suffix in (".npz", ".npy"):
             return _load_numpy(path, suffix, trusted)
+        if suffix in _KERAS:
+            return _checkpoint_keras.load(path, suffix, trusted)
+        if suffix == ".onnx":
+            return _checkpoint_onnx.load(path)
         if not trusted:
             if suffix != ".joblib":
                 _check_pickle_stream(path)  # parses opcodes only: a corrupt file is called corrupt
@@ -252,6 +262,17 @@ class CheckpointHandler(Handler):
             info.update(_describe_safetensors(path))
         elif suffix in (".npz", ".npy"):
             info.update(_describe_numpy(path, suffix))
+        elif suffix in _KERAS or suffix == ".onnx":
+            try:
+                found = (
+                    _checkpoint_onnx.describe(path) if suffix == ".onnx" else _checkpoint_keras.describe(path, suffix)
+                )
+            except Exception as exc:  # noqa: BLE001 - a summary must not fail (a missing extra included)
+                info["note"] = (
+                    f"not described ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})"
+                )
+                return info
+            info.update(found)
         elif suffix in _TORCH:
             torch = require("torch", "torch", "Describing .pt/.pth checkpoints")
             try:
