@@ -10,6 +10,7 @@ install commands are what tests/test_install.py runs.
 import os
 import re
 import shlex
+import shutil
 import sys
 
 import pytest
@@ -98,11 +99,12 @@ def test_the_readme_runs_as_pasted(tmp_path, run_python):
         for result in run_block(kind, code, tmp_path, run_python):
             assert result.returncode == 0, f"README.md {kind} block failed:\n{code}\n{result.stdout}\n{result.stderr}"
             outputs.append(result.stdout)
-    shown_magics, crate_ls, crate_log, crate_show, crate_verify = outputs[1:]
+    shown_magics, crate_ls, crate_log, crate_show, crate_compare, crate_verify = outputs[1:]
     assert "loss.png" in shown_magics
     assert crate_ls.splitlines()[1].split() == ["mnist", "1", "v0:baseline"]
     assert "%crate setup mnist --last --tag baseline" in crate_log  # the notebook run, its cells logged
     assert "mnist/v0:baseline/checkpoints/model.pt" in crate_show and "784" in crate_show
+    assert "v0:baseline" in crate_compare
     assert crate_verify.startswith("verify mnist/v0:baseline: ") and crate_verify.rstrip().endswith("ok")
     assert sys.executable  # the blocks ran in this interpreter's environment (run_python)
 
@@ -122,8 +124,20 @@ oc.snapshot.json("metrics.json").save({"loss": 0.3})
 oc.snapshot.json("m.json").save({"acc": 0.9})
 oc.snapshot.setup(name="mnist")
 oc.snapshot.json("metrics.json").save({"loss": 0.2})
-oc.snapshot.setup(name="mnist", start="last")  # a second run of v3: its history log starts
-oc.info("resumed")
+# a second run of v3, from a notebook (its history log starts, and it has a run notebook to reproduce)
+from IPython.core.interactiveshell import InteractiveShell
+
+shell = InteractiveShell.instance()
+for cell in [
+    "%load_ext opencrate",
+    "%crate setup mnist --last",
+    "import opencrate as oc\\nimport torch",
+    "oc.info('resumed')",
+    "torch.manual_seed(0)\\nweights = {'w': torch.randn(3, 2)}",
+    "oc.snapshot.checkpoint('model.pt').save(weights)",
+    "oc.snapshot.json('metrics.json').save({'loss': 0.2})",  # every artifact of v3 saved by a captured cell
+]:
+    assert shell.run_cell(cell, store_history=True).success, cell
 oc.snapshot.setup(name="other_run")
 oc.snapshot.text("notes.txt").save("x")
 """
@@ -134,8 +148,17 @@ def test_the_cli_pages_commands_run_as_written(tmp_path, run_python):
         commands = [line for line in CLI_LINE.findall(f.read()) if "COMMAND" not in line]
     assert len(commands) >= 20, commands
     run_python(CLI_STORE, cwd=tmp_path)
+    # the remote's lines run on a copy of the store (pulls add versions the other examples do not
+    # expect); the page's remote is a bucket, here it is a folder, through the same fsspec code
+    shared = tmp_path / "shared"
+    shutil.copytree(tmp_path / "snapshots", shared / "snapshots")
+    remote_url = (tmp_path / "remote").as_uri()
+    pushed = f"import sys\nfrom opencrate_nb.cli import main\nsys.exit(main(['push', 'mnist', {remote_url!r}]))"
+    run_python(pushed, cwd=shared)  # the page lists a remote before it shows the push
     for line in commands:
-        argv = shlex.split(line)[1:]
+        words = shlex.split(line.split(" > ", 1)[0])[1:]  # a redirection is the shell's, not an argument
+        remote_line = "s3://bucket/crates" in words or words[0] == "remote"
+        argv = [remote_url if word == "s3://bucket/crates" else word for word in words]
         code = f"import sys\nfrom opencrate_nb.cli import main\nsys.exit(main({argv!r}))"
-        result = run_python(code, cwd=tmp_path, check=False)
+        result = run_python(code, cwd=shared if remote_line else tmp_path, check=False)
         assert result.returncode == 0, f"docs/cli.md: {line!r} failed:\n{result.stdout}\n{result.stderr}"
