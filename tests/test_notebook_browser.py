@@ -292,3 +292,54 @@ def test_crate_browse_magic_shows_the_browser(ip):
     assert shown["model_id"] == browser.model_id
     assert browser.visible_names == ["magic", "v0"]
     browser.close()
+
+
+def test_the_widgets_text_fallback_is_the_tree(nb):
+    """What an executed notebook stores next to the widget, and what viewers without widgets show."""
+    data = nb._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    text = data["text/plain"]
+    assert text.startswith("snapshots  (1 snapshot)\n└── mnist  (2 versions)\n")
+    assert "metrics.json" in text and "1 backup" in text and "SnapshotBrowser(" not in text
+
+
+def _in_a_terminal(code, cwd):
+    """Run terminal IPython on a real pseudo-terminal; what it printed."""
+    import subprocess
+    import sys
+
+    from _notebook_fixtures import REPO
+
+    master, replica = os.openpty()
+    env = dict(os.environ, PYTHONPATH=REPO, TERM="dumb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "IPython", "--no-banner", "--simple-prompt", "--colors=NoColor", "-c", code],
+        stdin=replica,
+        stdout=replica,
+        stderr=replica,
+        cwd=cwd,
+        env=env,
+    )
+    os.close(replica)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(master)
+    return b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def test_browse_in_a_terminal_prints_the_tree_as_text(oc, tmp_path):
+    oc.snapshot.setup(name="mnist", tag="baseline")
+    oc.snapshot.text("notes.txt").save("first run")
+    for code in ("import opencrate as oc; oc.browse()", "%load_ext opencrate\n%crate browse"):
+        out = _in_a_terminal(code, tmp_path)
+        assert "snapshots  (1 snapshot)\n└── mnist  (1 version)\n    └── v0:baseline  1 artifact · " in out, out
+        assert "notes.txt  9 B · " in out
+        assert "SnapshotBrowser" not in out and "<style>" not in out
