@@ -211,3 +211,10 @@ def test_ipython_displays_it(result):
     data, _ = formatter.format(result)
     assert data["text/html"] == result._repr_html_()
     assert data["text/plain"] == str(result) == pretty(result)
+
+
+def test_every_html_cell_is_aligned_left_by_its_own_style(result):
+    """Notebook front ends right-align table cells and a stored notebook's viewer drops <style>."""
+    page = result._repr_html_()
+    cells = re.findall(r"<t[dh][ >][^>]*>", page)
+    assert cells and all("text-align:left" in cell for cell in cells), [c for c in cells if "text-align" not in c]

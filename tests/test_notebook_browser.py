@@ -64,8 +64,11 @@ def test_the_tree_opens_lazily_level_by_level(nb):
     assert "opencrate-browser-node" in v0.node._dom_classes and v0.node.tooltip == "mnist/v0:baseline"
     assert v0.info.value.startswith("3 artifacts \u00b7 ") and v0.toggle.description.startswith("\u25b8")
     assert len(nb._tree.children) == 3  # rows of closed folders are not widgets yet
+    assert v0.toggle.tooltip == "Expand v0:baseline" and _view(nb, "mnist").toggle.tooltip == "Collapse mnist"
 
     _click(nb, "mnist/v0:baseline")
+    assert v0.toggle.tooltip == "Collapse v0:baseline"
+    assert _view(nb, "mnist/v0:baseline/mnist.log").toggle.tooltip == ""  # nothing to open
     assert nb.visible_names == ["mnist", "v0:baseline", "csvs", "jsons", "texts", "mnist.log", "v1"]
     _view(nb, "mnist/v0:baseline/jsons").toggle.click()
     _view(nb, "mnist/v0:baseline/jsons/metrics.json").toggle.click()
