@@ -172,11 +172,7 @@ export function visibleRows(
       kind: '',
       depth: 0,
       path: label,
-      detail: trans._n(
-        '%1 snapshot',
-        '%1 snapshots',
-        rootTree.snapshots.length
-      ),
+      detail: '', // the whole width for the folder's path (its rows count the snapshots)
       expandable: true,
       expanded: open || query.trim().length > 0,
       versionPath: '',
