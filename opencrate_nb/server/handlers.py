@@ -137,8 +137,8 @@ class BaseHandler(APIHandler):
 
 
 class TreeHandler(BaseHandler):
-    """Every snapshot under the root, with ``ETag: "<fingerprint>"``: the sidebar polls it with
-    ``If-None-Match`` and gets 304 (no tree built, nothing sent) while nothing changed."""
+    """Every snapshot under every root (``roots``), with ``ETag: "<fingerprint>"`` stamping them all: the
+    sidebar polls it with ``If-None-Match`` and gets 304 (no tree built, nothing sent) while nothing changed."""
 
     @web.authenticated
     @authorized
@@ -245,9 +245,12 @@ ROUTES: dict[str, type[BaseHandler]] = {
 
 def _warm_up(server_root: str, settings: OpenCrate, log: logging.Logger) -> None:
     try:
-        root = api.snapshot_root(server_root, settings.snapshot_root)
-        if os.path.isdir(root):
-            api.tree_json(root, server_root, api.fingerprint(root))
+        found = roots.snapshot_roots(
+            server_root, settings.snapshot_root, settings.snapshot_roots, settings.discover_roots
+        )  # also walks for the roots once, so the first poll finds that walk cached
+        for root in found:
+            if os.path.isdir(root):
+                api.tree_json(root, server_root, api.fingerprint(root))
     except Exception as exc:  # noqa: BLE001 - the first request will report it properly
         log.debug("opencrate-nb: warm-up read of the snapshot tree failed: %s", exc)
 
