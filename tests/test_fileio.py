@@ -62,6 +62,21 @@ def test_verbose_annotates_files_and_folders_with_time_and_size(oc, tmp_path, ca
     assert "\x1b" not in "".join(lines)  # captured output is not a terminal: plain
 
 
+def _read_all(master):
+    """Everything written to a pseudo-terminal whose other end is closed."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the writer's end is closed and everything was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return b"".join(chunks).decode()
+
+
 def test_verbose_annotations_are_dimmed_on_a_terminal_unless_no_color(oc, tmp_path, monkeypatch):
     make_tree(tmp_path / "snapshots")
     master, replica = os.openpty()
@@ -70,9 +85,7 @@ def test_verbose_annotations_are_dimmed_on_a_terminal_unless_no_color(oc, tmp_pa
         oc.io.show_files_in_dir("snapshots/snapshot_guide/v1", verbose=True, file=terminal)
         monkeypatch.setenv("NO_COLOR", "1")
         oc.io.show_files_in_dir("snapshots/snapshot_guide/v1", verbose=True, file=terminal)
-        terminal.flush()
-        written = os.read(master, 4096).decode().replace("\r\n", "\n").splitlines()
-    os.close(master)
+    written = _read_all(master).replace("\r\n", "\n").splitlines()
     assert re.fullmatch(rf"v1 \x1b\[2m\({STAMP}, 0 B\)\x1b\[0m", written[0])
     assert re.fullmatch(rf"v1 \({STAMP}, 0 B\)", written[1])
 
@@ -147,3 +160,26 @@ def test_unknown_io_attribute_lists_what_exists(oc):
 )
 def test_format_size(oc, size, text):
     assert oc.io.format_size(size) == text
+
+
+def test_in_a_notebook_the_tree_is_a_rich_display_with_or_without_cell_capture(tmp_path, monkeypatch):
+    """A real kernel: HTML with the text as its fallback, also when %load_ext opencrate wraps stdout."""
+    from _notebook_fixtures import kernel_env, require
+
+    require("nbclient", "a notebook in a real kernel")
+    require("ipykernel", "a notebook in a real kernel")
+    import nbformat
+    from nbclient import NotebookClient
+
+    kernel_env(monkeypatch)
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    (tmp_path / "runs" / "a" / "x.txt").write_text("x")
+    show = "import opencrate as oc\noc.io.show_files_in_dir('runs')"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in (show, "%load_ext opencrate\n%crate setup tree", show)]
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    for cell in (nb.cells[0], nb.cells[2]):
+        [output] = cell.outputs
+        assert output["output_type"] == "display_data"
+        assert output["data"]["text/plain"] == "runs\n└── a\n    └── x.txt"
+        assert output["data"]["text/html"].startswith('<pre class="oc-file-tree"')

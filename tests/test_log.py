@@ -115,12 +115,21 @@ def _console_on_a_terminal(oc, monkeypatch, no_color):
         oc.snapshot.setup(name="tty", start="new")
         oc.success("done")
         terminal.flush()
-        return os.read(master, 4096).decode()
     finally:
         log.detach()
         monkeypatch.undo()
         terminal.close()
-        os.close(master)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the writer's end is closed and everything was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return b"".join(chunks).decode()
 
 
 def test_levels_are_coloured_on_a_terminal(oc, monkeypatch):

@@ -18,9 +18,19 @@ def no_color() -> bool:
     return bool(os.environ.get("NO_COLOR"))
 
 
+def _underlying(stream: Any) -> Any:
+    """The stream below the cell capture's tees (``%load_ext opencrate`` wraps stdout and stderr)."""
+    for _ in range(8):
+        inner = getattr(stream, "_oc_stream", None)
+        if inner is None:
+            break
+        stream = inner
+    return stream
+
+
 def _is_kernel_stream(stream: Any) -> bool:
     """A Jupyter kernel's stdout/stderr (ipykernel's OutStream), which the front end shows with colours."""
-    return type(stream).__module__.startswith("ipykernel") and "ipykernel" in sys.modules
+    return type(_underlying(stream)).__module__.startswith("ipykernel") and "ipykernel" in sys.modules
 
 
 def wants_colour(stream: Optional[TextIO] = None) -> bool:
