@@ -413,6 +413,9 @@ def build(execute=True):
                     for output in cell.outputs:
                         if "text" in output:
                             output["text"] = sanitize(output["text"])
+                        for mime in ("text/plain", "text/html"):  # a rich display (the file tree)
+                            if mime in output.get("data", {}):
+                                output["data"][mime] = sanitize(output["data"][mime])
             nbformat.write(nb, path)
             print("wrote", os.path.relpath(path))
     finally:

@@ -226,3 +226,10 @@ def test_a_number_shared_by_a_tagged_and_an_untagged_version_is_not_picked_silen
         oc.snapshot.diff(0, 1)
     assert oc.snapshot.diff("v0:try", 1).changed == ["jsons/metrics.json"]
     assert oc.snapshot.diff("v0", 1).added == ["jsons/metrics.json"]
+
+
+def test_every_html_cell_is_aligned_left_by_its_own_style(result):
+    """Notebook front ends right-align table cells and a stored notebook's viewer drops <style>."""
+    page = result._repr_html_()
+    cells = re.findall(r"<t[dh][ >][^>]*>", page)
+    assert cells and all("text-align:left" in cell for cell in cells), [c for c in cells if "text-align" not in c]

@@ -17,43 +17,98 @@ def make_tree(root):
     (root / "snapshot_guide" / "v1").mkdir()
 
 
-FULL_TREE = """snapshots/
-└── snapshot_guide/
-    ├── v0:initial-run/
-    │   ├── texts/
+FULL_TREE = """snapshots
+└── snapshot_guide
+    ├── v0:initial-run
+    │   ├── texts
     │   │   └── greeting.txt
     │   └── snapshot_guide.log
-    └── v1/
+    └── v1
 """
+STAMP = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"  # the guide's annotations: to the minute
 
 
 @pytest.mark.parametrize(
     "depth, shown", [(None, range(7)), (4, range(7)), (3, [0, 1, 2, 3, 5, 6]), (2, [0, 1, 2, 6]), (0, [0])]
 )
 def test_show_files_in_dir_prints_a_tree_without_hidden_entries(oc, tmp_path, capsys, depth, shown):
-    """Folders first, then files; ``depth`` levels below the top; ``.crate`` and temporary files never shown."""
+    """The folder's own name first, then folders before files; ``depth`` levels below the top;
+    ``.crate`` and temporary files never shown."""
     make_tree(tmp_path / "snapshots")
-    oc.io.show_files_in_dir("snapshots", depth=depth)
+    oc.io.show_files_in_dir("snapshots/", depth=depth)
     full = FULL_TREE.splitlines()
     assert capsys.readouterr().out.splitlines() == [full[i] for i in shown]
 
 
-def test_verbose_adds_sizes_and_modification_times(oc, tmp_path, capsys):
+def test_the_tree_of_a_deep_path_starts_with_its_own_name(oc, tmp_path, capsys):
+    make_tree(tmp_path / "snapshots")
+    oc.io.show_files_in_dir(str(tmp_path / "snapshots" / "snapshot_guide" / "v0:initial-run" / "texts"))
+    assert capsys.readouterr().out == "texts\n└── greeting.txt\n"
+    os.chdir(tmp_path / "snapshots")
+    oc.io.show_files_in_dir(".", depth=1)
+    assert capsys.readouterr().out == "snapshots\n└── snapshot_guide\n"
+
+
+def test_verbose_annotates_files_and_folders_with_time_and_size(oc, tmp_path, capsys, monkeypatch):
+    """As the guide prints it: ``name (YYYY-MM-DD HH:MM, SIZE)``, a folder with the total of the files below it."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
     make_tree(tmp_path / "snapshots")
     oc.io.show_files_in_dir("snapshots/snapshot_guide/v0:initial-run", verbose=True)
     lines = capsys.readouterr().out.splitlines()
-    stamp = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"
-    assert lines[0] == "snapshots/snapshot_guide/v0:initial-run/"
-    assert lines[1] == "├── texts/"
-    assert re.fullmatch(rf"│   └── greeting.txt  \(2 B, {stamp}\)", lines[2])
-    assert re.fullmatch(rf"└── snapshot_guide.log  \(2.0 KB, {stamp}\)", lines[3])
+    assert re.fullmatch(rf"v0:initial-run \({STAMP}, 2.0 KB\)", lines[0])  # 2 B + 2048 B; .crate not counted
+    assert re.fullmatch(rf"├── texts \({STAMP}, 2 B\)", lines[1])
+    assert re.fullmatch(rf"│   └── greeting.txt \({STAMP}, 2 B\)", lines[2])
+    assert re.fullmatch(rf"└── snapshot_guide.log \({STAMP}, 2.0 KB\)", lines[3])
+    assert "\x1b" not in "".join(lines)  # captured output is not a terminal: plain
+
+
+def _read_all(master):
+    """Everything written to a pseudo-terminal whose other end is closed."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the writer's end is closed and everything was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return b"".join(chunks).decode()
+
+
+def test_verbose_annotations_are_dimmed_on_a_terminal_unless_no_color(oc, tmp_path, monkeypatch):
+    make_tree(tmp_path / "snapshots")
+    master, replica = os.openpty()
+    with os.fdopen(replica, "w", encoding="utf-8") as terminal:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+        oc.io.show_files_in_dir("snapshots/snapshot_guide/v1", verbose=True, file=terminal)
+        monkeypatch.setenv("NO_COLOR", "1")
+        oc.io.show_files_in_dir("snapshots/snapshot_guide/v1", verbose=True, file=terminal)
+    written = _read_all(master).replace("\r\n", "\n").splitlines()
+    assert re.fullmatch(rf"v1 \x1b\[2m\({STAMP}, 0 B\)\x1b\[0m", written[0])
+    assert re.fullmatch(rf"v1 \({STAMP}, 0 B\)", written[1])
+
+
+def test_the_tree_as_html_escapes_names_and_keeps_the_text_fallback(oc, tmp_path):
+    from opencrate_nb.core.fileio import file_tree
+
+    (tmp_path / "runs" / "<i>x").mkdir(parents=True)
+    (tmp_path / "runs" / "a&b.txt").write_text("abc")
+    tree = file_tree(tmp_path / "runs", verbose=True)
+    bundle = tree._repr_mimebundle_()
+    assert bundle["text/plain"] == tree.text() == str(tree)
+    assert bundle["text/plain"].splitlines()[1].startswith("├── <i>x (")
+    html = bundle["text/html"]
+    assert html.startswith("<pre") and "<b>&lt;i&gt;x</b>" in html and "a&amp;b.txt" in html
+    assert re.search(rf"\({STAMP}, 3 B\)</span>", html)
 
 
 def test_show_files_in_dir_of_a_file_and_to_another_stream(oc, tmp_path):
     (tmp_path / "a.txt").write_text("abc")
     out = io.StringIO()
     oc.io.show_files_in_dir(tmp_path / "a.txt", file=out)
-    assert out.getvalue() == f"{tmp_path / 'a.txt'}\n"
+    assert out.getvalue() == "a.txt\n"
 
 
 def test_show_files_in_dir_bad_inputs(oc, tmp_path):
@@ -105,3 +160,26 @@ def test_unknown_io_attribute_lists_what_exists(oc):
 )
 def test_format_size(oc, size, text):
     assert oc.io.format_size(size) == text
+
+
+def test_in_a_notebook_the_tree_is_a_rich_display_with_or_without_cell_capture(tmp_path, monkeypatch):
+    """A real kernel: HTML with the text as its fallback, also when %load_ext opencrate wraps stdout."""
+    from _notebook_fixtures import kernel_env, require
+
+    require("nbclient", "a notebook in a real kernel")
+    require("ipykernel", "a notebook in a real kernel")
+    import nbformat
+    from nbclient import NotebookClient
+
+    kernel_env(monkeypatch)
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    (tmp_path / "runs" / "a" / "x.txt").write_text("x")
+    show = "import opencrate as oc\noc.io.show_files_in_dir('runs')"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in (show, "%load_ext opencrate\n%crate setup tree", show)]
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    for cell in (nb.cells[0], nb.cells[2]):
+        [output] = cell.outputs
+        assert output["output_type"] == "display_data"
+        assert output["data"]["text/plain"] == "runs\n└── a\n    └── x.txt"
+        assert output["data"]["text/html"].startswith('<pre class="oc-file-tree"')

@@ -56,19 +56,110 @@ def test_several_arguments_are_joined_by_spaces(oc, capsys):
     assert capsys.readouterr().out == "INFO      epoch 3 loss 0.25\n"
 
 
-def test_exception_adds_the_traceback_to_console_and_file(oc, capsys):
+def test_exception_adds_the_traceback_to_console_and_file_in_the_guides_layout(oc, capsys):
+    """A blank line after the header, after each frame and so before the exception line; no caret lines."""
     oc.snapshot.setup(name="guide", start="new")
     capsys.readouterr()
     try:
-        10 / 0
+        result = 10 / 0  # noqa: F841
     except ZeroDivisionError:
         oc.exception("Caught a division by zero error.")
+    oc.info("All log messages have been dispatched.")
     out = capsys.readouterr().out
-    assert out.startswith("ERROR     Caught a division by zero error.\nTraceback (most recent call last):")
-    assert "ZeroDivisionError: division by zero" in out
+    expected = re.compile(
+        r"ERROR     Caught a division by zero error.\n"
+        r"Traceback \(most recent call last\):\n"
+        r"\n"
+        r'  File "[^"]+", line \d+, in test_exception\w+\n'
+        r"    result = 10 / 0  # noqa: F841\n"
+        r"\n"
+        r"ZeroDivisionError: division by zero\n"
+        r"INFO      All log messages have been dispatched.\n"
+    )
+    assert expected.fullmatch(out), out
     text = read(oc.snapshot.log_path)
-    assert "- ERROR    Caught a division by zero error.\nTraceback (most recent call last):" in text
-    assert "ZeroDivisionError: division by zero" in text
+    assert "- ERROR    Caught a division by zero error.\nTraceback (most recent call last):\n\n  File " in text
+    assert "\n\nZeroDivisionError: division by zero\n" in text
+    assert [e.level for e in log.read_entries(oc.snapshot.log_path)] == ["ERROR", "INFO"]  # still two entries
+
+
+def test_format_traceback_separates_frames_and_keeps_chained_exceptions():
+    def inner():
+        raise KeyError("k")
+
+    try:
+        try:
+            inner()
+        except KeyError as exc:
+            raise ValueError("outer") from exc
+    except ValueError as exc:
+        text = log.format_traceback(type(exc), exc, exc.__traceback__)
+    assert "\n\nThe above exception was the direct cause of the following exception:\n\n" in text
+    assert text.count("Traceback (most recent call last):\n\n  File ") == 2
+    assert '    inner()\n\n  File "' in text  # a blank line between two frames
+    assert text.endswith("\n\nValueError: outer\n")
+    assert not re.search(r"^\s*[~^]+\s*$", text, re.M)
+
+
+def _console_on_a_terminal(oc, monkeypatch, no_color):
+    """What the console sink writes when stdout is a real pseudo-terminal."""
+    import sys
+
+    master, replica = os.openpty()
+    terminal = os.fdopen(replica, "w", encoding="utf-8")
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr(sys, "stdout", terminal)
+    try:
+        oc.snapshot.setup(name="tty", start="new")
+        oc.success("done")
+        terminal.flush()
+    finally:
+        log.detach()
+        monkeypatch.undo()
+        terminal.close()
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the writer's end is closed and everything was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return b"".join(chunks).decode()
+
+
+def test_levels_are_coloured_on_a_terminal(oc, monkeypatch):
+    written = _console_on_a_terminal(oc, monkeypatch, no_color=False)
+    assert re.search(r"(\x1b\[[0-9;]+m)+SUCCESS\x1b\[0m   done", written), repr(written)
+
+
+def test_no_color_keeps_a_terminal_plain(oc, monkeypatch):
+    written = _console_on_a_terminal(oc, monkeypatch, no_color=True)
+    assert "SUCCESS   done" in written and "\x1b" not in written
+
+
+def test_levels_are_coloured_in_a_kernel_and_files_stay_plain(tmp_path, monkeypatch):
+    """In a real Jupyter kernel (whose front end renders ANSI colours), as the guide's notebook shows them."""
+    from _notebook_fixtures import kernel_env, require
+
+    require("nbclient", "a notebook in a real kernel")
+    require("ipykernel", "a notebook in a real kernel")
+    import nbformat
+    from nbclient import NotebookClient
+
+    kernel_env(monkeypatch)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import opencrate as oc\noc.snapshot.setup(name='k')\noc.warning('careful')")]
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    [output] = nb.cells[0].outputs
+    assert re.fullmatch(r"(\x1b\[[0-9;]+m)+WARNING\x1b\[0m   careful\n", output["text"]), output
+    assert read(tmp_path / "snapshots" / "k" / "v0" / "k.log").endswith(" - WARNING  careful\n")
 
 
 def test_log_level_filters_console_and_files(oc, capsys):

@@ -64,8 +64,11 @@ def test_the_tree_opens_lazily_level_by_level(nb):
     assert "opencrate-browser-node" in v0.node._dom_classes and v0.node.tooltip == "mnist/v0:baseline"
     assert v0.info.value.startswith("3 artifacts \u00b7 ") and v0.toggle.description.startswith("\u25b8")
     assert len(nb._tree.children) == 3  # rows of closed folders are not widgets yet
+    assert v0.toggle.tooltip == "Expand v0:baseline" and _view(nb, "mnist").toggle.tooltip == "Collapse mnist"
 
     _click(nb, "mnist/v0:baseline")
+    assert v0.toggle.tooltip == "Collapse v0:baseline"
+    assert _view(nb, "mnist/v0:baseline/mnist.log").toggle.tooltip == ""  # nothing to open
     assert nb.visible_names == ["mnist", "v0:baseline", "csvs", "jsons", "texts", "mnist.log", "v1"]
     _view(nb, "mnist/v0:baseline/jsons").toggle.click()
     _view(nb, "mnist/v0:baseline/jsons/metrics.json").toggle.click()
@@ -304,3 +307,54 @@ def test_the_widget_and_crate_ls_read_each_fact_the_same(nb, ip):
     assert data["size_text"] in row and data["modified_text"] in row and data["cell_label"] in row
     for fact in (data["size_text"], data["modified_text"], data["cell_label"]):
         assert preview.esc(fact) in nb._meta.value
+
+
+def test_the_widgets_text_fallback_is_the_tree(nb):
+    """What an executed notebook stores next to the widget, and what viewers without widgets show."""
+    data = nb._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    text = data["text/plain"]
+    assert text.startswith("snapshots  (1 snapshot)\n└── mnist  (2 versions)\n")
+    assert "metrics.json" in text and "1 backup" in text and "SnapshotBrowser(" not in text
+
+
+def _in_a_terminal(code, cwd):
+    """Run terminal IPython on a real pseudo-terminal; what it printed."""
+    import subprocess
+    import sys
+
+    from _notebook_fixtures import REPO
+
+    master, replica = os.openpty()
+    env = dict(os.environ, PYTHONPATH=REPO, TERM="dumb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "IPython", "--no-banner", "--simple-prompt", "--colors=NoColor", "-c", code],
+        stdin=replica,
+        stdout=replica,
+        stderr=replica,
+        cwd=cwd,
+        env=env,
+    )
+    os.close(replica)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(master)
+    return b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def test_browse_in_a_terminal_prints_the_tree_as_text(oc, tmp_path):
+    oc.snapshot.setup(name="mnist", tag="baseline")
+    oc.snapshot.text("notes.txt").save("first run")
+    for code in ("import opencrate as oc; oc.browse()", "%load_ext opencrate\n%crate browse"):
+        out = _in_a_terminal(code, tmp_path)
+        assert "snapshots  (1 snapshot)\n└── mnist  (1 version)\n    └── v0:baseline  1 artifact · " in out, out
+        assert "notes.txt  9 B · " in out
+        assert "SnapshotBrowser" not in out and "<style>" not in out

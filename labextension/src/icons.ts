@@ -57,6 +57,8 @@ const BY_KIND: Record<string, LabIcon> = {
 
 export function iconFor(row: IRow): LabIcon {
   switch (row.type) {
+    case 'folder':
+      return folderIcon;
     case 'snapshot':
       return crateIcon;
     case 'version':

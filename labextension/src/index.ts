@@ -19,7 +19,7 @@ import { crateIcon } from './icons';
 import { SnapshotModel } from './model';
 import { IPanelSettings, PANEL_ID, SnapshotPanel } from './panel';
 import { fetchTree, requestAPI } from './request';
-import { IRow, serverPath, versionLog } from './tree';
+import { IRow, serverPath, treeOf, versionLog } from './tree';
 
 const PLUGIN_ID = 'opencrate-nb-labextension:plugin';
 
@@ -84,7 +84,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     const openFile = (row: IRow) =>
       commands.execute('docmanager:open', {
-        path: serverPath(model.tree, row.path)
+        path: serverPath(treeOf(model.tree, row.root), row.path)
       });
     const panel = new SnapshotPanel({
       model,
@@ -169,7 +169,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         const { code } = await requestAPI<{ code: string }>('snippet', {
           path: row.path,
-          cwd: PathExt.dirname(notebook.context.path)
+          cwd: PathExt.dirname(notebook.context.path),
+          ...(row.root ? { root: row.root } : {})
         });
         insertBelow(notebook, code);
         shell.activateById(notebook.id);
@@ -182,7 +183,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: () => {
         const row = targetRow();
         if (row) {
-          Clipboard.copyToSystem(serverPath(model.tree, row.path));
+          Clipboard.copyToSystem(
+            serverPath(treeOf(model.tree, row.root), row.path)
+          );
         }
       }
     });
@@ -194,16 +197,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return (
           !!row &&
           !!row.versionPath &&
-          !!versionLog(model.tree, row.versionPath)
+          !!versionLog(treeOf(model.tree, row.root), row.versionPath)
         );
       },
       execute: () => {
         const row = targetRow();
-        const log = row ? versionLog(model.tree, row.versionPath) : null;
+        const log = row
+          ? versionLog(treeOf(model.tree, row.root), row.versionPath)
+          : null;
         if (row && log) {
-          void panel.previewLog(row.versionPath);
+          void panel.previewLog(row.versionPath, row.root);
           return commands.execute('docmanager:open', {
-            path: serverPath(model.tree, log.path)
+            path: serverPath(treeOf(model.tree, row.root), log.path)
           });
         }
       }

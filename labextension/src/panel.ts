@@ -15,7 +15,7 @@ import { iconFor } from './icons';
 import { SnapshotModel } from './model';
 import { IFileSummary, el, renderMessage, renderPreview } from './preview';
 import { requestAPI } from './request';
-import { IRow, ITree, findArtifact, versionLog } from './tree';
+import { IRow, ITree, findArtifact, treeOf, versionLog } from './tree';
 
 export const PANEL_ID = 'opencrate-snapshots';
 const ROW_HEIGHT = 24;
@@ -56,7 +56,10 @@ export class SnapshotPanel extends Widget {
     );
     this._filter = el('input', 'jp-mod-styled opencrate-filter');
     this._filter.type = 'search';
-    this._filter.placeholder = trans.__('Filter, e.g. mnist v3 loss');
+    this._filter.placeholder = trans.__('Filter…');
+    this._filter.title = trans.__(
+      'Shows the items whose path holds every word typed, in any case, e.g. mnist v3 .pt'
+    );
     this._filter.setAttribute(
       'aria-label',
       trans.__('Filter artifacts by the words of their path')
@@ -135,13 +138,15 @@ export class SnapshotPanel extends Widget {
         path: row.path,
         max_bytes: String(s.previewTextBytes),
         rows: String(s.previewTableRows),
-        lines: String(s.logTailLines)
+        lines: String(s.logTailLines),
+        ...(row.root ? { root: row.root } : {})
       });
+      summary.root = row.root;
       if (token === this._previewToken) {
         renderPreview(
           this._preview,
           summary,
-          findArtifact(this.tree, row.path),
+          findArtifact(treeOf(this.tree, row.root), row.path),
           { mediaAutoLoadBytes: s.mediaAutoLoadBytes },
           this._trans
         );
@@ -154,8 +159,8 @@ export class SnapshotPanel extends Widget {
   }
 
   /** The tail of a version's run log in the preview area (the preview of its log file). */
-  async previewLog(versionPath: string): Promise<void> {
-    const log = versionLog(this.tree, versionPath);
+  async previewLog(versionPath: string, root = ''): Promise<void> {
+    const log = versionLog(treeOf(this.tree, root), versionPath);
     if (!log) {
       renderMessage(
         this._preview,
@@ -163,10 +168,10 @@ export class SnapshotPanel extends Widget {
       );
       return;
     }
-    const row = this._rows.find(r => r.id === log.path);
+    const row = this._rows.find(r => r.root === root && r.path === log.path);
     await this.preview(
       row ?? {
-        id: log.path,
+        id: root ? `${root}//${log.path}` : log.path,
         type: 'log',
         name: log.name,
         kind: 'log',
@@ -175,7 +180,8 @@ export class SnapshotPanel extends Widget {
         detail: log.size_text,
         expandable: false,
         expanded: false,
-        versionPath
+        versionPath,
+        root
       }
     );
   }
@@ -206,7 +212,11 @@ export class SnapshotPanel extends Widget {
     const tree = model.tree;
     if (model.error) {
       this._setStatus(model.error);
-    } else if (tree && tree.snapshots.length === 0) {
+    } else if (
+      tree &&
+      tree.snapshots.length === 0 &&
+      (tree.roots ?? []).every(r => r.snapshots.length === 0)
+    ) {
       this._setStatus(
         this._trans.__(
           'No snapshots in %1 yet.',
@@ -299,6 +309,11 @@ export class SnapshotPanel extends Widget {
       'opencrate-caret',
       row.expandable ? (row.expanded ? '▾' : '▸') : ''
     );
+    if (row.expandable) {
+      caret.title = row.expanded
+        ? this._trans.__('Collapse %1', row.name)
+        : this._trans.__('Expand %1', row.name);
+    }
     const icon = el('span', 'opencrate-icon');
     const labIcon = iconFor(row);
     icon.dataset.icon = labIcon.name;
@@ -324,11 +339,18 @@ export class SnapshotPanel extends Widget {
       return;
     }
     this._select(row);
+    const onCaret = (event.target as HTMLElement).closest('.opencrate-caret');
+    if (row.type === 'version') {
+      // a version row shows its run log; only its caret opens or closes it
+      if (onCaret) {
+        this._model.toggle(row.id, !row.expanded);
+      } else {
+        void this.previewLog(row.path, row.root);
+      }
+      return;
+    }
     if (row.expandable) {
       this._model.toggle(row.id, !row.expanded);
-      if (row.type === 'version') {
-        void this.previewLog(row.path);
-      }
       return;
     }
     void this.preview(row);
@@ -384,6 +406,11 @@ export class SnapshotPanel extends Widget {
     const row = this.rowOf(event.target as HTMLElement);
     if (row && !row.expandable) {
       this._open(row);
+    } else if (
+      row?.type === 'version' &&
+      !(event.target as HTMLElement).closest('.opencrate-caret')
+    ) {
+      this._model.toggle(row.id, !row.expanded);
     }
   }
 

@@ -10,6 +10,8 @@ import { IArtifact } from './tree';
 
 export interface IFileSummary {
   path: string;
+  /** the base of the snapshot root the file is in ("" for the configured root); set by the panel */
+  root?: string;
   name: string;
   kind: string;
   is_dir: boolean;
@@ -155,7 +157,7 @@ function media(
   const holder = el('div', 'opencrate-media');
   const load = () => {
     holder.textContent = '';
-    const url = rawUrl(summary.path);
+    const url = rawUrl(summary.path, summary.root ?? '');
     const type = summary.preview.type;
     if (type === 'audio' || type === 'video') {
       const player = el(type, 'opencrate-player');

@@ -79,10 +79,10 @@ export async function requestAPI<T>(
 }
 
 /** The URL that streams a file's content (for img, audio and video elements). */
-export function rawUrl(path: string): string {
+export function rawUrl(path: string, root = ''): string {
   const settings = ServerConnection.makeSettings();
   return (
     URLExt.join(settings.baseUrl, API_PATH, 'file') +
-    URLExt.objectToQueryString({ path, raw: '1' })
+    URLExt.objectToQueryString({ path, raw: '1', ...(root ? { root } : {}) })
   );
 }

@@ -62,10 +62,15 @@ export interface ITree {
   base: string;
   fingerprint: string;
   snapshots: ISnapshot[];
+  /**
+   * The other snapshot roots below the server root (a notebook in `experiments/` writes
+   * `experiments/snapshots/`), each a tree of its own; empty or absent when there is one root.
+   */
+  roots?: ITree[];
 }
 
 export type RowType =
-  'snapshot' | 'version' | 'kind' | 'artifact' | 'backup' | 'log';
+  'folder' | 'snapshot' | 'version' | 'kind' | 'artifact' | 'backup' | 'log';
 
 export interface IRow {
   /** stable id: the path relative to the snapshot root (kind folders and snapshots too) */
@@ -81,6 +86,8 @@ export interface IRow {
   expandable: boolean;
   expanded: boolean;
   versionPath: string;
+  /** the base of the row's snapshot root ("" for the configured root): requests send it as `root` */
+  root: string;
 }
 
 /**
@@ -134,10 +141,59 @@ export function visibleRows(
   query: string,
   trans: TranslationBundle
 ): IRow[] {
-  const rows: IRow[] = [];
   if (!tree) {
-    return rows;
+    return [];
   }
+  const others = tree.roots ?? [];
+  if (others.length === 0) {
+    return rootRows(tree, '', 0, expansion, query, trans);
+  }
+  // several roots: one folder row per root (its path below the server root), its snapshots inside
+  const rows: IRow[] = [];
+  const groups: [ITree, string][] = [
+    [tree, ''],
+    ...others.map(o => [o, o.base] as [ITree, string])
+  ];
+  for (const [rootTree, root] of groups) {
+    const id = `${root}//`;
+    const open = expansion.isOpen(id, 'folder', true);
+    const inner =
+      open || query.trim()
+        ? rootRows(rootTree, root, 1, expansion, query, trans)
+        : [];
+    if (query.trim() && inner.length === 0) {
+      continue;
+    }
+    const label = rootTree.base || rootTree.root;
+    rows.push({
+      id,
+      type: 'folder',
+      name: label,
+      kind: '',
+      depth: 0,
+      path: label,
+      detail: '', // the whole width for the folder's path (its rows count the snapshots)
+      expandable: true,
+      expanded: open || query.trim().length > 0,
+      versionPath: '',
+      root
+    });
+    rows.push(...(open || query.trim() ? inner : []));
+  }
+  return rows;
+}
+
+/** The rows of one root's snapshots; `root` prefixes ids (so two roots' `mnist` stay apart) and `depth` indents. */
+function rootRows(
+  tree: ITree,
+  root: string,
+  depth: number,
+  expansion: Expansion,
+  query: string,
+  trans: TranslationBundle
+): IRow[] {
+  const rows: IRow[] = [];
+  const prefix = root ? `${root}//` : '';
   const terms = queryTerms(query);
   const filtering = terms.length > 0;
   for (const snapshot of tree.snapshots) {
@@ -146,12 +202,20 @@ export function visibleRows(
       ? snapshot.versions[snapshot.versions.length - 1].path
       : '';
     const snapshotOpen =
-      filtering || expansion.isOpen(snapshot.name, 'snapshot', true);
+      filtering || expansion.isOpen(prefix + snapshot.name, 'snapshot', true);
     // newest first: the run a user looks for is usually the last one
     for (let v = snapshot.versions.length - 1; v >= 0; v--) {
       const version = snapshot.versions[v];
       const isNewest = version.path === newest;
-      const children = versionChildren(version, expansion, terms, isNewest);
+      const children = versionChildren(
+        version,
+        expansion,
+        terms,
+        isNewest,
+        prefix,
+        depth,
+        trans
+      );
       if (
         filtering &&
         children.length === 0 &&
@@ -160,18 +224,20 @@ export function visibleRows(
         continue;
       }
       const open =
-        filtering || expansion.isOpen(version.path, 'version', isNewest);
+        filtering ||
+        expansion.isOpen(prefix + version.path, 'version', isNewest);
       snapshotRows.push({
-        id: version.path,
+        id: prefix + version.path,
         type: 'version',
         name: version.folder,
         kind: '',
-        depth: 1,
+        depth: depth + 1,
         path: version.path,
-        detail: `${version.artifact_count} · ${version.size_text}`,
+        detail: `${trans._n('%1 artifact', '%1 artifacts', version.artifact_count)} · ${version.size_text}`,
         expandable: true,
         expanded: open,
-        versionPath: version.path
+        versionPath: version.path,
+        root
       });
       if (open) {
         snapshotRows.push(...children);
@@ -185,16 +251,17 @@ export function visibleRows(
       continue;
     }
     rows.push({
-      id: snapshot.name,
+      id: prefix + snapshot.name,
       type: 'snapshot',
       name: snapshot.name,
       kind: '',
-      depth: 0,
+      depth,
       path: snapshot.name,
       detail: trans._n('%1 version', '%1 versions', snapshot.versions.length),
       expandable: true,
       expanded: snapshotOpen,
-      versionPath: ''
+      versionPath: '',
+      root
     });
     if (snapshotOpen) {
       rows.push(...snapshotRows);
@@ -208,24 +275,38 @@ function versionChildren(
   version: IVersion,
   expansion: Expansion,
   terms: string[],
-  newest: boolean
+  newest: boolean,
+  prefix: string,
+  depth: number,
+  trans: TranslationBundle
 ): IRow[] {
   const filtering = terms.length > 0;
-  if (!filtering && !expansion.isOpen(version.path, 'version', newest)) {
+  if (
+    !filtering &&
+    !expansion.isOpen(prefix + version.path, 'version', newest)
+  ) {
     return [];
   }
+  const root = prefix ? prefix.slice(0, -2) : '';
+  const file = (
+    entry: IFileEntry,
+    type: RowType,
+    kind: string,
+    level: number
+  ) => fileRow(entry, type, kind, depth + level, version.path, prefix, root);
   const rows: IRow[] = [];
   for (const log of version.logs) {
     if (!filtering || pathMatches(log.path, terms)) {
-      rows.push(fileRow(log, 'log', 'log', 2, version.path));
+      rows.push(file(log, 'log', 'log', 2));
     }
   }
   for (const folder of version.kinds) {
-    const id = `${version.path}/${folder.folder}`;
+    const path = `${version.path}/${folder.folder}`;
+    const id = prefix + path;
     const artifacts = filtering
       ? folder.artifacts.filter(a => artifactMatches(a, terms))
       : folder.artifacts;
-    if (artifacts.length === 0 && !(filtering && pathMatches(id, terms))) {
+    if (artifacts.length === 0 && !(filtering && pathMatches(path, terms))) {
       continue;
     }
     const open = filtering || expansion.isOpen(id, 'kind', true);
@@ -234,21 +315,22 @@ function versionChildren(
       type: 'kind',
       name: folder.folder,
       kind: folder.kind,
-      depth: 2,
-      path: id,
-      detail: String(folder.artifacts.length),
+      depth: depth + 2,
+      path,
+      detail: trans._n('%1 artifact', '%1 artifacts', folder.artifacts.length),
       expandable: true,
       expanded: open,
-      versionPath: version.path
+      versionPath: version.path,
+      root
     });
     if (!open) {
       continue;
     }
     for (const artifact of artifacts) {
-      rows.push(fileRow(artifact, 'artifact', artifact.kind, 3, version.path));
+      rows.push(file(artifact, 'artifact', artifact.kind, 3));
       for (const backup of artifact.backups) {
         if (!filtering || pathMatches(backup.path, terms)) {
-          rows.push(fileRow(backup, 'backup', artifact.kind, 4, version.path));
+          rows.push(file(backup, 'backup', artifact.kind, 4));
         }
       }
     }
@@ -261,10 +343,12 @@ function fileRow(
   type: RowType,
   kind: string,
   depth: number,
-  versionPath: string
+  versionPath: string,
+  prefix: string,
+  root: string
 ): IRow {
   return {
-    id: entry.path,
+    id: prefix + entry.path,
     type,
     name: entry.name,
     kind,
@@ -273,8 +357,17 @@ function fileRow(
     detail: entry.size_text,
     expandable: false,
     expanded: false,
-    versionPath
+    versionPath,
+    root
   };
+}
+
+/** The tree of the root a row belongs to (`root`: its base, "" for the configured root). */
+export function treeOf(tree: ITree | null, root: string): ITree | null {
+  if (!tree || !root) {
+    return tree;
+  }
+  return (tree.roots ?? []).find(r => r.base === root) ?? null;
 }
 
 /** The path of a file for JupyterLab (relative to the server root). */

@@ -7,6 +7,7 @@ import {
   pathMatches,
   queryTerms,
   serverPath,
+  treeOf,
   versionLog,
   visibleRows
 } from '../src/tree';
@@ -145,11 +146,47 @@ describe('the rows', () => {
     const detail = Object.fromEntries(rows.map(r => [r.name, r.detail]));
     expect(detail).toEqual({
       mnist: '1 version',
-      v0: '1 · 45.6 KB',
+      v0: '1 artifact · 45.6 KB',
       'mnist.log': '120 B',
-      jsons: '1',
+      jsons: '1 artifact',
       'a.json': '1.5 KB'
     });
+  });
+
+  it("group several snapshot roots by folder, keeping two roots' snapshots apart", () => {
+    const main = tree(version('mnist/v0', { jsons: ['a.json'] }));
+    const other = {
+      ...tree(version('mnist/v0', { texts: ['b.txt'] })),
+      root: 'snapshots',
+      base: 'experiments/snapshots'
+    };
+    main.roots = [other];
+    const rows = visibleRows(main, new Expansion(), '', trans);
+    expect(rows.map(r => [r.type, r.name, r.depth, r.root])).toEqual([
+      ['folder', main.base || main.root, 0, ''],
+      ['snapshot', 'mnist', 1, ''],
+      ['version', 'v0', 2, ''],
+      ['log', 'mnist.log', 3, ''],
+      ['kind', 'jsons', 3, ''],
+      ['artifact', 'a.json', 4, ''],
+      ['folder', 'experiments/snapshots', 0, 'experiments/snapshots'],
+      ['snapshot', 'mnist', 1, 'experiments/snapshots'],
+      ['version', 'v0', 2, 'experiments/snapshots'],
+      ['log', 'mnist.log', 3, 'experiments/snapshots'],
+      ['kind', 'texts', 3, 'experiments/snapshots'],
+      ['artifact', 'b.txt', 4, 'experiments/snapshots']
+    ]);
+    expect(new Set(rows.map(r => r.id)).size).toBe(rows.length);
+    expect(rows[7].path).toBe('mnist'); // paths stay relative to their own root
+    expect(treeOf(main, 'experiments/snapshots')).toBe(other);
+    expect(treeOf(main, '')).toBe(main);
+    const expansion = new Expansion();
+    expansion.set('experiments/snapshots//', false);
+    const closed = visibleRows(main, expansion, '', trans);
+    expect(closed[closed.length - 1].name).toBe('experiments/snapshots');
+    expect(
+      visibleRows(main, new Expansion(), 'b.txt', trans).map(r => r.name)
+    ).toEqual(['experiments/snapshots', 'mnist', 'v0', 'texts', 'b.txt']);
   });
 
   it('are empty without a tree', () => {

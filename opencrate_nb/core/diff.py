@@ -197,7 +197,7 @@ class Diff:
         if self.log:
             parts.append(f"<details><summary>run log</summary>{_detail_html(self.log)}</details>")
         parts.append("</div>")
-        return "".join(parts)
+        return _left_aligned("".join(parts))
 
 
 _CSS = (
@@ -209,6 +209,15 @@ _CSS = (
     ".opencrate-diff .side{display:flex;gap:12px;align-items:flex-start}"
     ".opencrate-diff .side img{min-width:96px;max-width:320px;max-height:320px;image-rendering:pixelated}"
 )
+
+
+_CELL_ALIGN = "text-align:left;vertical-align:top;padding:2px 8px"
+
+
+def _left_aligned(markup):
+    """Every cell aligned left by its own style attribute: notebook front ends right-align table cells,
+    and a stored notebook's viewer drops the <style> element (style attributes are kept)."""
+    return markup.replace("<td", f"<td style='{_CELL_ALIGN}'").replace("<th>", f"<th style='{_CELL_ALIGN}'>")
 
 
 def _size(entry, format_size):

@@ -19,15 +19,18 @@ keep receiving everything.
 import os
 import re
 import sys
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from . import _terminal
 from .errors import InvalidNameError, NotSetUpError
 
 LEVELS = ("trace", "debug", "info", "success", "warning", "error", "critical")
-CONSOLE_FORMAT = "{level: <10}{message}"
 FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss} - {level: <8} {message}"
+_TRACEBACK_KEY = "opencrate_nb_traceback"
+_CARETS = re.compile(r"\s*[~^]+[\s~^]*")  # the 3.11+ markers under a failing expression
 _LOGURU_DEFAULT_FORMAT = (
     "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> | <level>{level: <8}</level> | "
     "<cyan>{name}</cyan>:<cyan>{function}</cyan>:<cyan>{line}</cyan> - <level>{message}</level>"
@@ -50,6 +53,46 @@ class _Stdout:
             sys.stdout.flush()
         except (AttributeError, ValueError):
             pass
+
+
+def format_traceback(exc_type, exc_value, tb) -> str:
+    """A traceback laid out as the OpenCrate guide prints it: a blank line after the header, after each
+    frame (so also before the exception line), no caret lines; chained exceptions keep Python's separators."""
+    out: list[str] = []
+    for chunk in traceback.TracebackException(exc_type, exc_value, tb).format():
+        if chunk.startswith("Traceback (most recent call last):"):
+            out.append(chunk + "\n")
+        elif chunk.startswith("  File ") or chunk.startswith("  [Previous line repeated"):
+            kept = [line for line in chunk.splitlines() if not _CARETS.fullmatch(line)]
+            out.append("\n".join(kept) + "\n\n")
+        else:
+            out.append(chunk)
+    return "".join(out)
+
+
+def _traceback_of(record) -> str:
+    """The record's traceback text (guide layout), stored once in its extra so every sink shows the same."""
+    extra = record["extra"]
+    if _TRACEBACK_KEY not in extra:
+        exc = record["exception"]
+        text = ""
+        if exc is not None and exc.type is not None:
+            text = format_traceback(exc.type, exc.value, exc.traceback).rstrip("\n") + "\n"
+        extra[_TRACEBACK_KEY] = text
+    return extra[_TRACEBACK_KEY]
+
+
+def _console_format(record) -> str:
+    """'LEVEL     message' with the level in loguru's colour (shown only where colours are on)."""
+    _traceback_of(record)
+    padding = " " * max(1, 10 - len(record["level"].name))
+    return "<level>{level}</level>" + padding + "{message}\n{extra[" + _TRACEBACK_KEY + "]}"
+
+
+def _file_format(record) -> str:
+    """FILE_FORMAT with the guide's traceback layout."""
+    _traceback_of(record)
+    return FILE_FORMAT + "\n{extra[" + _TRACEBACK_KEY + "]}"
 
 
 def check_level(level):
@@ -140,12 +183,12 @@ def configure(log_path, history_path, level="info", version_dir=None):
     _start_run_log(log_path, version_dir)
     _replace_default_sink(logger)
     console = _Stdout()
-    colorize = bool(getattr(sys.stdout, "isatty", lambda: False)())
+    colorize = _terminal.wants_colour(sys.stdout)
     _handler_ids.append(
         logger.add(
             console,
             level=level,
-            format=CONSOLE_FORMAT,
+            format=_console_format,
             filter=_console_filter,
             colorize=colorize,
             backtrace=False,
@@ -156,7 +199,7 @@ def configure(log_path, history_path, level="info", version_dir=None):
         logger.add(
             log_path,
             level=level,
-            format=FILE_FORMAT,
+            format=_file_format,
             filter=_ours,
             mode="a",
             encoding="utf-8",
@@ -170,7 +213,7 @@ def configure(log_path, history_path, level="info", version_dir=None):
             logger.add(
                 history_path,
                 level=level,
-                format=FILE_FORMAT,
+                format=_file_format,
                 filter=_ours,
                 mode="a",
                 encoding="utf-8",

@@ -39,7 +39,7 @@ _CSS = (
   background: transparent; box-shadow: none; text-align: left; width: auto; overflow: hidden;
   text-overflow: ellipsis; white-space: nowrap; }
 .opencrate-browser .opencrate-browser-row button:hover { background: var(--jp-layout-color2, #eee); }
-.opencrate-browser .opencrate-browser-toggle { min-width: 44px; max-width: 44px; }
+.opencrate-browser .opencrate-browser-toggle { min-width: 18px; max-width: 40px; padding: 0 2px; }
 .opencrate-browser .opencrate-browser-row button.opencrate-browser-selected {
   background: var(--jp-brand-color3, #bbdefb); font-weight: 600; }
 .opencrate-browser .opencrate-browser-more { font-style: italic; }
@@ -87,7 +87,7 @@ class _Shared:
 
     def __init__(self):
         self.row = widgets.Layout(width="100%", overflow="hidden")
-        self.toggle = widgets.Layout(width="44px", min_width="44px")
+        self.toggle = widgets.Layout(width="auto", min_width="18px")  # the caret (and icon) only: no gap
         self.node = widgets.Layout(width="auto", max_width="70%")
         self.info = widgets.Layout(width="auto")
         self.button_style = widgets.ButtonStyle()
@@ -112,6 +112,7 @@ class _RowView:
         self.toggle = widgets.Button(
             description=toggle,
             disabled=bool(row.more) or not row.node.expandable,
+            tooltip=_toggle_tip(row),
             layout=shared.toggle,
             style=shared.button_style,
             _dom_classes=("opencrate-browser-toggle",),
@@ -155,6 +156,7 @@ class _RowView:
             self.depth = depth
         toggle, node_text, info, node_classes = self._texts(row, selected)
         self.toggle.description = toggle
+        self.toggle.tooltip = _toggle_tip(row)
         self.node.description = node_text
         self.info.value = info
         if not row.more:
@@ -170,6 +172,13 @@ class _RowView:
     def close(self):
         for widget in (self.toggle, self.node, self.info, self.box):
             widget.close()
+
+
+def _toggle_tip(row):
+    """'Expand mnist' / 'Collapse mnist' (a caret alone says nothing to a screen reader or a hover)."""
+    if row.more or not row.node.expandable:
+        return ""
+    return f"{'Collapse' if row.expanded else 'Expand'} {row.label}"
 
 
 def _panel(value="", css_class=None, visible=True):

@@ -18,10 +18,10 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
-from traitlets import Bool, Unicode
+from traitlets import Bool, List, Unicode
 from traitlets.config import Configurable
 
-from . import api
+from . import api, roots
 
 API_PATH = "opencrate/api"
 CHUNK_BYTES = 256 << 10
@@ -36,6 +36,18 @@ class OpenCrate(Configurable):
         config=True,
         help="Folder holding the snapshots, relative to the server root (the root given to "
         "oc.snapshot.setup / %crate setup by notebooks started there). It may not leave the server root.",
+    )
+    snapshot_roots = List(
+        Unicode(),
+        default_value=[],
+        config=True,
+        help="More snapshot folders to show, relative to the server root (each may not leave it).",
+    )
+    discover_roots = Bool(
+        True,
+        config=True,
+        help="Also show every folder named 'snapshots' holding versions below the server root (found by a "
+        "bounded walk that skips hidden folders, node_modules and virtual environments).",
     )
     warm_up = Bool(
         True,
@@ -67,8 +79,15 @@ class BaseHandler(APIHandler):
     def allow_hidden(self) -> bool:
         return bool(getattr(self.contents_manager, "allow_hidden", False))
 
+    def snapshot_roots(self) -> list[str]:
+        settings = self.crate_settings
+        return roots.snapshot_roots(
+            self.server_root, settings.snapshot_root, settings.snapshot_roots, settings.discover_roots
+        )
+
     def snapshot_root(self) -> str:
-        return api.snapshot_root(self.server_root, self.crate_settings.snapshot_root)
+        """The root the request names with ``?root=<base>`` (default: the configured root)."""
+        return roots.pick(self.snapshot_roots(), self.server_root, self.get_argument("root", ""))
 
     async def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run file work in the default thread pool."""
@@ -118,21 +137,21 @@ class BaseHandler(APIHandler):
 
 
 class TreeHandler(BaseHandler):
-    """Every snapshot under the root, with ``ETag: "<fingerprint>"``: the sidebar polls it with
-    ``If-None-Match`` and gets 304 (no tree built, nothing sent) while nothing changed."""
+    """Every snapshot under every root (``roots``), with ``ETag: "<fingerprint>"`` stamping them all: the
+    sidebar polls it with ``If-None-Match`` and gets 304 (no tree built, nothing sent) while nothing changed."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        root = self.snapshot_root()
-        stamp = await self.run(api.fingerprint, root)
+        all_roots = await self.run(self.snapshot_roots)
+        stamp, stamps = await self.run(roots.fingerprints, all_roots)
         self.set_header("ETag", f'"{stamp}"')
         self.set_header("Cache-Control", "no-cache")
         if api.etag_matches(self.request.headers.get("If-None-Match"), stamp):
             self.set_status(304)
             self.finish()
             return
-        body = await self.run(api.tree_json, root, self.server_root, stamp)
+        body = await self.run(roots.tree_json, all_roots, stamps, self.server_root, stamp)
         self.finish(body, set_content_type="application/json; charset=UTF-8")
 
     def check_etag_header(self) -> bool:
@@ -226,9 +245,12 @@ ROUTES: dict[str, type[BaseHandler]] = {
 
 def _warm_up(server_root: str, settings: OpenCrate, log: logging.Logger) -> None:
     try:
-        root = api.snapshot_root(server_root, settings.snapshot_root)
-        if os.path.isdir(root):
-            api.tree_json(root, server_root, api.fingerprint(root))
+        found = roots.snapshot_roots(
+            server_root, settings.snapshot_root, settings.snapshot_roots, settings.discover_roots
+        )  # also walks for the roots once, so the first poll finds that walk cached
+        for root in found:
+            if os.path.isdir(root):
+                api.tree_json(root, server_root, api.fingerprint(root))
     except Exception as exc:  # noqa: BLE001 - the first request will report it properly
         log.debug("opencrate-nb: warm-up read of the snapshot tree failed: %s", exc)
 
