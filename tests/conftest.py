@@ -26,6 +26,8 @@ def _isolated(tmp_path, monkeypatch):
     from opencrate_nb.core.snapshot import snapshot
 
     monkeypatch.chdir(tmp_path)
+    # a setup exports the job id its child processes join (core/distributed.py): no test inherits another's
+    monkeypatch.delenv("OPENCRATE_JOB_ID", raising=False)
     forget_snapshot()
     Artifact.forget_folders()
 

@@ -184,7 +184,8 @@ def test_a_rank_whose_rank_0_never_comes_names_what_it_waited_for(tmp_path):
 def test_a_rank_with_no_job_identity_refuses_with_the_fix(run_python, tmp_path):
     result = run_python(
         "import opencrate as oc\noc.snapshot.setup(name='lost')",
-        env={"RANK": "1", "WORLD_SIZE": "2", "TORCHELASTIC_RUN_ID": "none"},
+        # no job id of its own either (a setup earlier in this test process exported one for its children)
+        env={"RANK": "1", "WORLD_SIZE": "2", "TORCHELASTIC_RUN_ID": "none", "OPENCRATE_JOB_ID": ""},
         check=False,
     )
     assert result.returncode != 0
