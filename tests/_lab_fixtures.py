@@ -29,7 +29,7 @@ import time
 import urllib.parse
 
 import pytest
-from _notebook_fixtures import IN_CI, REPO, forget_snapshot
+from _notebook_fixtures import IN_CI, REPO, forget_snapshot, skip_or_fail
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -49,13 +49,6 @@ LABEXTENSION_NAME = "opencrate-nb-labextension"
 BUILT_LABEXTENSION = os.path.join(REPO, "opencrate_nb", "labextension")
 
 _shared = {}
-
-
-def skip_or_fail(reason):
-    """Outside CI: skip with the reason. With CI=true a missing tool is a failure."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: nothing may be skipped)")
-    pytest.skip(reason)
 
 
 def free_port():

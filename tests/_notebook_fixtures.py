@@ -14,6 +14,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def skip_or_fail(reason):
+    """Outside CI: skip with the reason. With CI=true a missing tool is a failure."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: nothing may be skipped)")
+    pytest.skip(reason)
+
+
 def require(module, why):
     """Import an optional tool; outside CI a missing one skips the test (saying why), in CI it fails."""
     try:
@@ -119,6 +126,7 @@ def kernel_env(monkeypatch):
 
 __all__ = [
     "REPO",
+    "skip_or_fail",
     "IN_CI",
     "require",
     "forget_snapshot",

@@ -13,7 +13,7 @@ import sys
 import textwrap
 
 import pytest
-from _notebook_fixtures import REPO
+from _notebook_fixtures import REPO, skip_or_fail
 
 from opencrate_nb.core import distributed
 from opencrate_nb.core.errors import InvalidNameError
@@ -74,7 +74,7 @@ def _reports(folder):
 def _torchrun():
     found = shutil.which("torchrun", path=os.path.dirname(sys.executable)) or shutil.which("torchrun")
     if found is None:
-        pytest.skip("torchrun is not installed (the [torch] extra), so real two-rank jobs cannot run here")
+        skip_or_fail("torchrun is not installed (the [torch] extra), so real two-rank jobs cannot run here")
     return found
 
 

@@ -8,7 +8,7 @@ First the analysis on its own (sources in, slices out), then in a real IPython s
 import json
 
 import pytest
-from _notebook_fixtures import require, run, run_captured
+from _notebook_fixtures import require, run, run_captured, skip_or_fail
 
 from opencrate_nb.core import gather
 
@@ -130,7 +130,7 @@ def test_warnings_for_edited_cells_and_cells_run_out_of_order(crate, workdir, mo
     import inspect
 
     if "cell_id" not in inspect.signature(crate.run_cell).parameters:
-        pytest.skip("this IPython's run_cell takes no cell_id (IPython 8)")
+        skip_or_fail("this IPython's run_cell takes no cell_id (IPython 8)")
     from opencrate_nb.notebook import preview
 
     # the notebook as the front end has it: "save" sits above "define"

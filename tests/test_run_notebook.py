@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from _notebook_fixtures import REPO, require, run
+from _notebook_fixtures import REPO, require, run, skip_or_fail
 
 from opencrate_nb.core import run_notebook
 
@@ -60,7 +60,7 @@ def test_front_end_cell_ids_are_kept_and_made_unique(crate):
     import inspect
 
     if "cell_id" not in inspect.signature(crate.run_cell).parameters:
-        pytest.skip("this IPython's run_cell takes no cell_id (IPython 8)")
+        skip_or_fail("this IPython's run_cell takes no cell_id (IPython 8)")
     crate.run_cell("x = 1", store_history=True, cell_id="cell-a")
     crate.run_cell("x = 2", store_history=True, cell_id="cell-a")  # the same cell, edited and re-run
     cells = _code(_notebook())

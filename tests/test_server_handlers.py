@@ -7,6 +7,7 @@ import urllib.parse
 import numpy as np
 import pytest
 from _lab_fixtures import save_artifacts
+from _notebook_fixtures import skip_or_fail
 
 ROUTES = ["tree", "file?path=x", "snippet?path=x"]
 
@@ -245,7 +246,7 @@ def _peak_rss_kib(pid):
 
 def test_a_one_line_114_mb_csv_previews_in_little_server_memory(lab, version):
     if not os.path.exists(f"/proc/{lab.process.pid}/status"):
-        pytest.skip("no /proc here to read the server's peak memory from")
+        skip_or_fail("no /proc here to read the server's peak memory from")
     path = os.path.join(lab.snapshots, version, "csvs")
     os.makedirs(path, exist_ok=True)
     with open(os.path.join(path, "wide.csv"), "w") as f:
