@@ -133,7 +133,8 @@ def main(argv):
     def crate_ls_cli():
         with contextlib.redirect_stdout(io.StringIO()) as out:
             assert crate(["--root", root, "ls", "bench_index"]) == 0
-        assert f"{count} artifacts" in out.getvalue(), out.getvalue()
+        row = out.getvalue().splitlines()[1].split()  # the table's row of v0: version, artifacts, ...
+        assert row[:2] == ["v0", str(count)], out.getvalue()
 
     base, _ = timed(baseline, rounds)
     rows = [("parse the record once (baseline)", base, 1)]
