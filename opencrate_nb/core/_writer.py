@@ -21,6 +21,7 @@ import os
 import secrets
 import shutil
 import warnings
+from typing import Any
 
 from . import _atomic, _journal, _objects, _retention, record
 from ._savelock import version_lock
@@ -298,21 +299,7 @@ def delete(version_dir: str, rel: str, path: str, name: str, kind: str, link: bo
             doomed = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.deleting")
             entry = record.make_entry("delete", name, kind, rel)
             journal.begin({"op": "delete", "entry": entry, "old": old, "doomed": _rel(version_dir, doomed)})
-            try:
-                os.rename(path, doomed)  # the name disappears at once and whole
-            except BaseException:
-                journal.end()
-                raise
-            try:
-                record.append_line(version_dir, entry)
-            except BaseException:
-                try:
-                    os.rename(doomed, path)
-                except BaseException:
-                    journal.abandon()
-                    raise
-                journal.end()
-                raise
+            _move_then_record(journal, version_dir, entry, path, doomed)  # the name disappears at once and whole
             _atomic.remove_quietly(doomed)
             journal.end()
             if old is not None:
@@ -320,6 +307,29 @@ def delete(version_dir: str, rel: str, path: str, name: str, kind: str, link: bo
         return True
     except BaseException as exc:
         _reraise_if_full(exc, "deleting", path)
+        raise
+
+
+def _move_then_record(journal: Any, version_dir: str, entry: dict, source: str, target: str) -> None:
+    """Rename ``source`` to ``target``, then write the record line (the caller began the intent).
+
+    A record line that cannot be written moves the file back, so the disk and the record keep
+    agreeing; if even that fails, the intent is left for the next use of the version to settle.
+    """
+    try:
+        os.rename(source, target)
+    except BaseException:
+        journal.end()
+        raise
+    try:
+        record.append_line(version_dir, entry)
+    except BaseException:
+        try:
+            os.rename(target, source)
+        except BaseException:
+            journal.abandon()
+            raise
+        journal.end()
         raise
 
 
@@ -343,21 +353,7 @@ def backup(version_dir: str, source: str, target: str, name: str, kind: str, of:
                 return None  # taken meanwhile (same second, another process): the caller tries the next name
             entry = record.make_entry("backup", name, kind, rel, size, sha, of=of)
             journal.begin({"op": "backup", "entry": entry, "ino": ino, "tmp": _rel(version_dir, tmp)})
-            try:
-                os.rename(tmp, target)
-            except BaseException:
-                journal.end()
-                raise
-            try:
-                record.append_line(version_dir, entry)
-            except BaseException:
-                try:
-                    os.rename(target, tmp)
-                except BaseException:
-                    journal.abandon()
-                    raise
-                journal.end()
-                raise
+            _move_then_record(journal, version_dir, entry, tmp, target)
             journal.end()
         return sha, size
     except BaseException as exc:
