@@ -137,15 +137,15 @@ class LabServer:
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")[-chars:]
 
-    def fetch(self, path, token=True, headers=None, timeout=30):
-        """GET ``path`` (relative to the server URL, sent as is); returns (status, headers, body bytes)."""
+    def fetch(self, path, token=True, headers=None, timeout=30, method="GET"):
+        """GET (or ``method``) ``path`` (relative to the server URL, sent as is); returns (status, headers, body)."""
         import http.client
 
         if token:
             path += ("&" if "?" in path else "?") + "token=" + self.token
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            connection.request("GET", "/" + path, headers=headers or {})
+            connection.request(method, "/" + path, headers=headers or {})
             response = connection.getresponse()
             return response.status, response.headers, response.read()
         finally:

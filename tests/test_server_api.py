@@ -6,7 +6,9 @@ import os
 import numpy as np
 import pytest
 from _lab_fixtures import save_artifacts
+from _notebook_fixtures import run
 
+from opencrate_nb.core import run_notebook
 from opencrate_nb.server import api
 
 
@@ -370,3 +372,66 @@ def test_tree_json_is_the_tree_and_follows_saves(server_root, store):
 )
 def test_if_none_match_names_the_tree_it_holds(header, matches):
     assert api.etag_matches(header, "abc") is matches
+
+
+# ------------------------------------------------------------------------------------------------
+# the run's notebook
+# ------------------------------------------------------------------------------------------------
+def test_the_tree_names_the_run_notebook_of_versions_that_captured_cells(tmp_path, crate, store):
+    root = api.snapshot_root(str(tmp_path))
+    run(crate, "print('captured')")
+    versions = {v["path"]: v for s in api.tree(root, str(tmp_path))["snapshots"] for v in s["versions"]}
+    assert versions["nbtest/v0"]["notebook"] == "nbtest/v0/run.ipynb"
+    saved_only, _ = store  # saved by the library, no cell captured: nothing to open
+    assert api.tree(saved_only, str(tmp_path))["snapshots"][0]["versions"][0]["notebook"] is None
+
+
+def test_the_notebook_route_brings_run_ipynb_up_to_date(tmp_path, crate):
+    import nbformat
+
+    root = api.snapshot_root(str(tmp_path))
+    run(crate, "print('first')")
+    assert api.notebook(root, "nbtest/v0") == {"path": "nbtest/v0/run.ipynb"}
+    run(crate, "print('second')")  # captured after the last build: the route builds again
+    assert api.notebook(root, "nbtest/v0/") == {"path": "nbtest/v0/run.ipynb"}
+    notebook = nbformat.read(os.path.join(root, "nbtest", "v0", "run.ipynb"), as_version=4)
+    nbformat.validate(notebook)
+    assert [c.source for c in notebook.cells if c.cell_type == "code"][-2:] == ["print('first')", "print('second')"]
+
+
+@pytest.mark.parametrize(
+    "bad, status, words",
+    [
+        ("", 400, "?path="),
+        ("nbtest", 400, "not a version folder"),
+        ("nbtest/v0/notes.txt", 400, "not a version folder"),
+        ("nbtest/v7", 404, "No file or folder"),
+        ("../nbtest/v0", 403, ""),
+        ("nbtest/v0/.crate", 403, "hidden"),
+        ("saved/v0", 404, "no cell was captured"),
+    ],
+)
+def test_the_notebook_route_refuses_what_is_not_a_captured_version(tmp_path, crate, bad, status, words):
+    root = api.snapshot_root(str(tmp_path))
+    with open(os.path.join(root, "nbtest", "v0", "notes.txt"), "w") as f:
+        f.write("a file, not a version")
+    save_artifacts(root, "saved", [("json", "m.json", {"a": 1})])  # saved by the library, no cell captured
+    with pytest.raises(api.ApiError) as caught:
+        api.notebook(root, bad)
+    assert caught.value.status == status and words in caught.value.message
+
+
+def test_a_run_notebook_that_cannot_be_built_is_409_or_the_last_one_built(tmp_path, crate):
+    root = api.snapshot_root(str(tmp_path))
+    folder = os.path.join(root, "nbtest", "v0")
+    run(crate, "print('built')")
+    api.notebook(root, "nbtest/v0")
+    stamp = run_notebook._stamp_path(folder)
+    os.remove(stamp)
+    os.mkdir(stamp)  # the build cannot be recorded: the run.ipynb built last is what opens
+    assert api.notebook(root, "nbtest/v0") == {"path": "nbtest/v0/run.ipynb"}
+    os.remove(run_notebook.notebook_path(folder))
+    os.mkdir(run_notebook.notebook_path(folder))  # nor written: there is nothing to open
+    with pytest.raises(api.ApiError) as caught:
+        api.notebook(root, "nbtest/v0")
+    assert caught.value.status == 409 and "cannot be built" in caught.value.message

@@ -7,7 +7,7 @@ import urllib.parse
 import numpy as np
 import pytest
 from _lab_fixtures import save_artifacts
-from _notebook_fixtures import skip_or_fail
+from _notebook_fixtures import run, skip_or_fail
 
 ROUTES = ["tree", "file?path=x", "snippet?path=x"]
 
@@ -146,6 +146,28 @@ def test_snippet_route(lab, version):
     status, body = lab.api("snippet", path=f"{version}/jsons/metrics.json", cwd="")
     assert status == 200
     assert body["code"].endswith(f"oc.io.json.load('snapshots/{version}/jsons/metrics.json')\nmetrics")
+
+
+def test_notebook_route_builds_run_ipynb_and_needs_the_token_and_a_post(lab, version, ip):
+    import opencrate as oc
+
+    def post(path, token=True):
+        status, _, body = lab.fetch(f"opencrate/api/notebook?path={path}", token=token, method="POST")
+        return status, json.loads(body)
+
+    assert post(version, token=False)[0] == 403
+    assert lab.get(f"opencrate/api/notebook?path={version}")[0] == 405  # it may write: POST only
+    status, body = post(version)
+    assert status == 404 and "no cell was captured" in body["message"]
+    run(ip, f"import opencrate as oc\noc.snapshot.setup(name='h_notebook', root={lab.snapshots!r})")
+    run(ip, "print('from the kernel')")
+    captured = os.path.relpath(oc.snapshot.dir_path, lab.snapshots).replace(os.sep, "/")
+    status, body = post(urllib.parse.quote(captured))
+    assert status == 200 and body == {"path": f"{captured}/run.ipynb"}
+    with open(os.path.join(lab.snapshots, captured, "run.ipynb")) as f:
+        assert "from the kernel" in f.read()
+    status, body = post("..%2fsecret")
+    assert status == 403 and body["message"]
 
 
 def test_warm_up_reads_the_tree_before_the_first_request(tmp_path):

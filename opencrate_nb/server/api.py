@@ -14,12 +14,13 @@ import functools
 import io
 import json
 import os
+import posixpath
 import re
 import stat
 import urllib.parse
 from typing import Any, Optional
 
-from ..core import catalog, handlers
+from ..core import catalog, handlers, run_notebook, versions
 from ..core.format import format_size, format_time
 from ..core.handlers import get_handler, kind_for_folder, kind_for_suffix
 
@@ -193,10 +194,19 @@ def tree(root: str, server_root: str, stamp: Optional[str] = None) -> dict[str, 
     """``catalog.tree`` plus its fingerprint and ``base`` (where the root is, for opening files in tabs)."""
     stamp = stamp or catalog.fingerprint(root)
     payload = catalog.tree(root)
+    for snapshot in payload["snapshots"]:
+        snapshot["versions"] = [_with_notebook(root, version) for version in snapshot["versions"]]
     payload["root"] = os.path.basename(root)
     payload["base"] = base_path(server_root, root)
     payload["fingerprint"] = stamp
     return payload
+
+
+def _with_notebook(root: str, version: dict[str, Any]) -> dict[str, Any]:
+    """The version with ``notebook``: the path of its ``run.ipynb`` when it captured cells (so the
+    file exists or can be built, see ``notebook``), else None. A copy: the catalog's dicts are its cache's."""
+    captured = run_notebook.has_notebook(os.path.join(root, *version["path"].split("/")))
+    return {**version, "notebook": f"{version['path']}/{run_notebook.NOTEBOOK_FILE}" if captured else None}
 
 
 _encoded_trees: dict[tuple[str, str], tuple[str, bytes]] = {}  # (root, server root) -> (fingerprint, JSON)
@@ -515,3 +525,33 @@ def snippet(
     root_from_cwd = os.path.relpath(root, folder).replace(os.sep, "/")
     kind = kind_of(rel_path)
     return {"path": rel_path, "kind": kind, "code": catalog.load_snippet(root_from_cwd, rel_path, kind)}
+
+
+# ------------------------------------------------------------------------------------------------
+# the run's notebook
+# ------------------------------------------------------------------------------------------------
+def notebook(root: str, rel_path: Optional[str], allow_hidden: bool = False) -> dict[str, str]:
+    """The path of version ``rel_path``'s ``run.ipynb``, brought up to date with the cells captured
+    since it was last built (``run_notebook.ensure``), so that the tab opened shows every cell run.
+
+    A version whose folder cannot be written gets the ``run.ipynb`` built last, if any (409 if none).
+    """
+    folder = resolve(root, rel_path, allow_hidden)
+    assert rel_path is not None  # resolve refused an empty path
+    rel = posixpath.normpath(rel_path.strip("/"))
+    parts = rel.split("/")
+    if not os.path.isdir(folder) or len(parts) != 2 or versions.parse_folder(parts[1]) is None:
+        raise ApiError(400, f"{rel_path!r} is not a version folder: give one from the tree, e.g. ?path=mnist/v0.")
+    try:
+        built = run_notebook.ensure(folder)
+    except OSError as exc:
+        built = run_notebook.notebook_path(folder)
+        if not os.path.isfile(built):
+            raise ApiError(409, f"The run notebook of {rel!r} cannot be built there: {exc.strerror or exc}.") from None
+    if built is None:
+        raise ApiError(
+            404,
+            f"{rel!r} has no run notebook: no cell was captured there "
+            "(load the extension with %load_ext opencrate before running the cells).",
+        )
+    return {"path": f"{rel}/{run_notebook.NOTEBOOK_FILE}"}

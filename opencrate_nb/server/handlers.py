@@ -236,10 +236,22 @@ class SnippetHandler(BaseHandler):
         )
 
 
+class NotebookHandler(BaseHandler):
+    """``POST notebook?path=<version>``: the version's ``run.ipynb`` built up to date, and its path (the
+    sidebar then opens it in a tab). POST: it may write the file, so it needs the permission to write."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        root = self.snapshot_root()
+        self.reply(await self.run(api.notebook, root, self.path_argument("path"), self.allow_hidden))
+
+
 ROUTES: dict[str, type[BaseHandler]] = {
     "tree": TreeHandler,
     "file": FileHandler,
     "snippet": SnippetHandler,
+    "notebook": NotebookHandler,
 }
 
 
