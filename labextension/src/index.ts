@@ -1,7 +1,7 @@
 /**
  * opencrate-nb's JupyterLab extension: the "OpenCrate snapshots" sidebar, its commands
  * (open the panel from the palette, open a file, insert a load snippet into the current
- * notebook, copy path, open log, refresh) and its context menu.
+ * notebook, copy path, open log, open a version's run notebook, refresh) and its context menu.
  */
 import {
   ILayoutRestorer,
@@ -19,7 +19,7 @@ import { crateIcon } from './icons';
 import { SnapshotModel } from './model';
 import { IPanelSettings, PANEL_ID, SnapshotPanel } from './panel';
 import { fetchTree, requestAPI } from './request';
-import { IRow, serverPath, treeOf, versionLog } from './tree';
+import { IRow, runNotebookOf, serverPath, treeOf, versionLog } from './tree';
 
 const PLUGIN_ID = 'opencrate-nb-labextension:plugin';
 
@@ -28,6 +28,7 @@ namespace CommandIDs {
   export const insertSnippet = 'opencrate:insert-snippet';
   export const copyPath = 'opencrate:copy-path';
   export const openLog = 'opencrate:open-log';
+  export const openRunNotebook = 'opencrate:open-run-notebook';
   export const refresh = 'opencrate:refresh';
   export const show = 'opencrate:show-snapshots';
   export const compare = 'opencrate:compare-versions';
@@ -214,6 +215,43 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    commands.addCommand(CommandIDs.openRunNotebook, {
+      label: trans.__('Open Run Notebook'),
+      caption: trans.__(
+        'Open run.ipynb: the cells of this version as they were executed, with their outputs'
+      ),
+      isVisible: () => targetRow()?.type === 'version',
+      isEnabled: () => {
+        const row = targetRow();
+        return !!row && !!runNotebookOf(model.tree, row);
+      },
+      execute: async () => {
+        const row = targetRow();
+        if (!row || !runNotebookOf(model.tree, row)) {
+          return;
+        }
+        try {
+          // the server first brings run.ipynb up to date with the cells captured since it was built
+          const { path } = await requestAPI<{ path: string }>(
+            'notebook',
+            { path: row.path, ...(row.root ? { root: row.root } : {}) },
+            'POST'
+          );
+          return await commands.execute('docmanager:open', {
+            path: serverPath(treeOf(model.tree, row.root), path),
+            factory: 'Notebook'
+          });
+        } catch (error) {
+          Notification.error(
+            trans.__(
+              'Could not open the run notebook: %1',
+              (error as Error).message ?? String(error)
+            )
+          );
+        }
+      }
+    });
+
     commands.addCommand(CommandIDs.compare, {
       label: trans.__('Compare Versions'),
       isVisible: () => targetRow()?.type === 'snapshot',
@@ -244,6 +282,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
       rank: 3
     });
     app.contextMenu.addItem({ command: CommandIDs.openLog, selector, rank: 4 });
+    app.contextMenu.addItem({
+      command: CommandIDs.openRunNotebook,
+      selector,
+      rank: 5
+    });
     app.contextMenu.addItem({
       command: CommandIDs.refresh,
       selector: '.opencrate-panel',

@@ -12,11 +12,12 @@ import type { ITree } from './tree';
 
 const API_PATH = 'opencrate/api';
 
-/** GET a route; `params` as pairs when a key repeats (`ignore=a&ignore=b`). */
+/** GET (or `method`) a route; `params` as pairs when a key repeats (`ignore=a&ignore=b`). */
 export async function send(
   route: string,
   params: Record<string, string> | [string, string][],
-  headers: Record<string, string> = {}
+  headers: Record<string, string> = {},
+  method = 'GET'
 ): Promise<Response> {
   const settings = ServerConnection.makeSettings();
   const url =
@@ -28,7 +29,7 @@ export async function send(
     // no-store: the browser neither caches nor revalidates by itself; If-None-Match is ours
     return await ServerConnection.makeRequest(
       url,
-      { cache: 'no-store', headers },
+      { cache: 'no-store', headers, method },
       settings
     );
   } catch (error) {
@@ -70,12 +71,13 @@ export async function fetchTree(etag: string | null): Promise<TreeResponse> {
   return { status: 200, etag: response.headers.get('ETag'), tree };
 }
 
-/** GET an API route and parse its JSON; a failure throws with the server's message. */
+/** GET (or `method`) an API route and parse its JSON; a failure throws with the server's message. */
 export async function requestAPI<T>(
   route: string,
-  params: Record<string, string> = {}
+  params: Record<string, string> = {},
+  method = 'GET'
 ): Promise<T> {
-  return parse<T>(await send(route, params));
+  return parse<T>(await send(route, params, {}, method));
 }
 
 /** The URL that streams a file's content (for img, audio and video elements). */

@@ -49,6 +49,8 @@ export interface IVersion {
   logs: IFileEntry[];
   kinds: IKindFolder[];
   warnings?: string[];
+  /** its run notebook (`<version>/run.ipynb`) when it captured cells, else null (absent from older servers) */
+  notebook?: string | null;
 }
 
 export interface ISnapshot {
@@ -399,6 +401,18 @@ export function versionLog(
   return (
     version.logs.find(l => l.name === `${name}.log`) ?? version.logs[0] ?? null
   );
+}
+
+/**
+ * The run notebook a row offers to open ("Open Run Notebook"): a version row's `run.ipynb`
+ * (relative to its snapshot root) when the version captured cells; null for any other row.
+ */
+export function runNotebookOf(tree: ITree | null, row: IRow): string | null {
+  if (row.type !== 'version') {
+    return null;
+  }
+  const version = versionOf(treeOf(tree, row.root), row.path);
+  return version?.path === row.path ? (version.notebook ?? null) : null;
 }
 
 /** Artifact facts for the preview header, found by path. */

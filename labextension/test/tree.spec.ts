@@ -6,6 +6,7 @@ import {
   findArtifact,
   pathMatches,
   queryTerms,
+  runNotebookOf,
   serverPath,
   treeOf,
   versionLog,
@@ -218,5 +219,52 @@ describe('lookups in the tree', () => {
   it('give paths relative to the server root', () => {
     expect(serverPath(snapshots, 'mnist/v0')).toBe('snapshots/mnist/v0');
     expect(serverPath({ ...snapshots, base: '' }, 'mnist/v0')).toBe('mnist/v0');
+  });
+});
+
+describe('the run notebook a row offers', () => {
+  const captured = version(
+    'mnist/v1:best',
+    { jsons: ['metrics.json'] },
+    { notebook: 'mnist/v1:best/run.ipynb' }
+  );
+  const main = tree(
+    version('mnist/v0', { jsons: ['metrics.json'] }, { notebook: null }),
+    captured
+  );
+  main.roots = [
+    {
+      ...tree({ ...captured, notebook: undefined }),
+      base: 'experiments/snapshots'
+    }
+  ];
+  const rows = visibleRows(main, new Expansion(), 'mnist', trans);
+  const row = (name: string, root = '') =>
+    rows.find(r => r.name === name && r.root === root)!;
+
+  it('is the run.ipynb of a version that captured cells', () => {
+    expect(runNotebookOf(main, row('v1:best'))).toBe('mnist/v1:best/run.ipynb');
+  });
+
+  it('is none for a version without one, or from a server that does not say', () => {
+    expect(runNotebookOf(main, row('v0'))).toBeNull();
+    expect(
+      runNotebookOf(main, row('v1:best', 'experiments/snapshots'))
+    ).toBeNull();
+  });
+
+  it('is none for the rows inside a version and above it', () => {
+    const inside = rows.filter(
+      r => r.versionPath === 'mnist/v1:best' && r.root === ''
+    );
+    expect(inside.map(r => r.type)).toEqual([
+      'version',
+      'log',
+      'kind',
+      'artifact'
+    ]);
+    for (const other of [...inside.slice(1), row('mnist'), rows[0]]) {
+      expect(runNotebookOf(main, other)).toBeNull();
+    }
   });
 });
