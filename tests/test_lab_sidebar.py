@@ -22,6 +22,7 @@ from _lab_fixtures import (
     screenshot,
     tree_row,
 )
+from _notebook_fixtures import run
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -191,6 +192,40 @@ def test_double_click_and_context_menu_open_files(page, gallery):
     page.locator(".lm-Menu-item", has_text="Open Run Log").click()
     main_tab(page, "gallery.log").wait_for()
     page.wait_for_selector(f'{SIDEBAR} .opencrate-preview[data-preview-type="log"][data-path="{gallery}/gallery.log"]')
+
+
+def test_a_versions_run_notebook_opens_from_the_context_menu(lab, page, gallery, ip):
+    run(ip, f"import opencrate as oc\noc.snapshot.setup(name='ran', root={lab.snapshots!r})")
+    run(ip, "print('hello from the run')")
+    run(ip, "oc.snapshot.json('m.json').save({'a': 1})")
+    open_sidebar(page)
+    version = page.locator(f'{SIDEBAR} .opencrate-node[data-type="version"][data-path="ran/v0"]')
+    version.click(button="right")
+    page.locator(".lm-Menu-item:not(.lm-mod-disabled)", has_text="Open Run Notebook").click()
+    path = "snapshots/ran/v0/run.ipynb"
+    page.wait_for_function(
+        """(path) => {
+        const w = window.jupyterapp.shell.currentWidget;
+        return w && w.context && w.context.path === path && w.context.isReady;
+    }""",
+        arg=path,
+    )
+    sources = page.evaluate(
+        "() => Array.from(window.jupyterapp.shell.currentWidget.content.model.cells).map(c => c.sharedModel.source)"
+    )
+    assert sources[-2:] == ["print('hello from the run')", "oc.snapshot.json('m.json').save({'a': 1})"]
+    notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    notebook.locator(".jp-OutputArea-output", has_text="hello from the run").wait_for()
+    main_tab(page, "run.ipynb").wait_for()
+
+    page.keyboard.press("Escape")
+    gallery_version = page.locator(f'{SIDEBAR} .opencrate-node[data-type="version"][data-path="{gallery}"]')
+    gallery_version.click(button="right")  # saved by the library, no cell captured: nothing to open
+    page.locator(".lm-Menu-item.lm-mod-disabled", has_text="Open Run Notebook").wait_for()
+    page.keyboard.press("Escape")
+    tree_row(page, "m.json").click(button="right")  # offered on versions only
+    page.locator(".lm-Menu-item", has_text="Copy Path").wait_for()
+    assert page.locator(".lm-Menu-item", has_text="Open Run Notebook").is_hidden()
 
 
 def test_copy_path_puts_the_server_path_on_the_clipboard(page, gallery):
