@@ -4,12 +4,11 @@
  * server computed for it (`GET compare`, from opencrate_nb.core.compare).
  *
  * Nothing is computed here that core computes: which columns differ, the sort order and every
- * cell's text come from the server. The model keeps the table current by polling with the last
- * ETag (304 while no version changed), and turns the plotted column into points on a chart.
+ * cell's text come from the server. The model keeps the table current as a `PolledResource`
+ * (with the last ETag: 304 while no version changed), and turns the plotted column into points
+ * on a chart.
  */
-import { IDisposable } from '@lumino/disposable';
-import { IPoll, Poll } from '@lumino/polling';
-import { ISignal, Signal } from '@lumino/signaling';
+import { Fetched, PolledResource } from './polled';
 
 export type Group = 'run' | 'config' | 'metric';
 
@@ -51,8 +50,7 @@ export interface ICompareQuery {
   sort: string | null;
 }
 
-export type CompareResponse =
-  { status: 200; etag: string | null; table: ICompareTable } | { status: 304 };
+export type CompareResponse = Fetched<{ table: ICompareTable }>;
 
 export type CompareFetcher = (
   query: ICompareQuery,
@@ -157,28 +155,14 @@ export function plotPoints(
   return { label, points, min, max };
 }
 
-export class CompareModel implements IDisposable {
+export class CompareModel extends PolledResource<{ table: ICompareTable }> {
   constructor(options: ICompareModelOptions) {
+    super({
+      name: `opencrate-nb:compare:${options.name}`,
+      pollSeconds: options.pollSeconds
+    });
     this._query = { name: options.name, all: false, ignore: [], sort: null };
     this._fetch = options.fetch;
-    this._poll = new Poll({
-      auto: false,
-      factory: () => this._update(),
-      frequency: CompareModel.frequency(options.pollSeconds),
-      name: `opencrate-nb:compare:${options.name}`,
-      standby: () => (this._active ? 'when-hidden' : true)
-    });
-  }
-
-  /** Poll intervals: `seconds` while it works, backing off to a minute on errors. */
-  static frequency(seconds: number): IPoll.Frequency {
-    const interval = Math.max(1, seconds) * 1000;
-    return { interval, backoff: true, max: Math.max(interval, 60_000) };
-  }
-
-  /** Emitted when the table, the choices or the error changed. */
-  get changed(): ISignal<this, void> {
-    return this._changed;
   }
 
   get name(): string {
@@ -191,14 +175,6 @@ export class CompareModel implements IDisposable {
 
   get table(): ICompareTable | null {
     return this._table;
-  }
-
-  get error(): string | null {
-    return this._error;
-  }
-
-  get etag(): string | null {
-    return this._etag;
   }
 
   /** The metric columns of the table (what can be plotted). */
@@ -221,28 +197,7 @@ export class CompareModel implements IDisposable {
 
   set metric(label: string | null) {
     this._metric = label;
-    this._changed.emit();
-  }
-
-  /** Whether the panel is visible: polling runs only then. Turning it on asks at once. */
-  set active(value: boolean) {
-    if (value === this._active || this.isDisposed) {
-      return;
-    }
-    this._active = value;
-    if (value) {
-      void (this._poll.state.phase === 'constructed'
-        ? this._poll.start()
-        : this._poll.refresh());
-    }
-  }
-
-  get active(): boolean {
-    return this._active;
-  }
-
-  set pollSeconds(seconds: number) {
-    this._poll.frequency = CompareModel.frequency(seconds);
+    this.emitChanged();
   }
 
   /** Show every column (true) or only those whose values differ (false). */
@@ -273,65 +228,29 @@ export class CompareModel implements IDisposable {
 
   /** Fetch now, without If-None-Match. */
   async refresh(): Promise<void> {
-    this._etag = null;
-    await this._poll.refresh();
-    await this._poll.tick;
+    await super.refresh(true);
   }
 
-  get isDisposed(): boolean {
-    return this._poll.isDisposed;
+  protected async fetch(etag: string | null): Promise<CompareResponse | null> {
+    const query = this._query;
+    const response = await this._fetch(query, etag);
+    // the choices changed while this request ran: its refresh brings the right table
+    return query === this._query ? response : null;
   }
 
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._poll.dispose();
-    Signal.clearData(this);
+  protected receive(response: { table: ICompareTable }): void {
+    this._table = response.table;
+    this.emitChanged();
   }
 
   private async _change(change: Partial<ICompareQuery>): Promise<void> {
     this._query = { ...this._query, ...change };
-    this._changed.emit();
+    this.emitChanged();
     await this.refresh();
-  }
-
-  private async _update(): Promise<void> {
-    const query = this._query;
-    let response: CompareResponse;
-    try {
-      response = await this._fetch(query, this._etag);
-    } catch (reason) {
-      const message = (reason as Error).message ?? String(reason);
-      if (message !== this._error) {
-        this._error = message;
-        this._changed.emit();
-      }
-      throw reason;
-    }
-    if (query !== this._query) {
-      return; // the choices changed while this request ran: its refresh brings the right table
-    }
-    const recovered = this._error !== null;
-    this._error = null;
-    if (response.status === 304) {
-      if (recovered) {
-        this._changed.emit();
-      }
-      return;
-    }
-    this._table = response.table;
-    this._etag = response.etag;
-    this._changed.emit();
   }
 
   private _query: ICompareQuery;
   private _fetch: CompareFetcher;
-  private _poll: Poll;
-  private _changed = new Signal<this, void>(this);
   private _table: ICompareTable | null = null;
-  private _error: string | null = null;
-  private _etag: string | null = null;
   private _metric: string | null = null;
-  private _active = false;
 }
