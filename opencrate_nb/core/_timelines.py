@@ -125,12 +125,52 @@ def _path_error(path: str) -> Optional[str]:
 _OPTIONAL_TEXT = ("name", "kind", "time", "of")
 
 
+def _is_common(entry: Entry) -> bool:
+    """True for a line of the shape the writer writes, checked in one pass: exactly the fields of
+    ``record.make_entry`` (and a backup's "of"), every text field ASCII, a path with no "." or empty
+    part, a whole size, a sha256 in hex, a numbered cell.
+
+    It says yes only to lines that :func:`record_entry_error`'s detailed checks accept too; any
+    other line (False) gets those checks, which say what is wrong. Reading 10,000 lines costs
+    one call per line here instead of a dozen.
+    """
+    try:
+        text = entry["op"] + entry["path"] + entry["name"] + entry["kind"] + entry["time"]
+        size, sha, cell = entry["size"], entry["sha256"], entry["cell"]
+        if len(entry) != 8:
+            text += entry["of"]
+            if len(entry) != 9:
+                return False
+    except (KeyError, TypeError):  # a field missing, or not text (a kind of None): the detailed checks decide
+        return False
+    path = entry["path"]
+    if entry["op"] not in RECORD_OPS or not text.isascii() or not path or path[0] in "/." or path[-1] == "/":
+        return False
+    if "\x00" in path or "\\" in path or "/." in path or "//" in path:
+        return False
+    if size is not None and (type(size) is not int or size < 0):
+        return False
+    if sha is not None and (type(sha) is not str or not _HEX64.match(sha)):
+        return False
+    if cell is None:
+        return True
+    if type(cell) is not dict:
+        return False
+    count, cell_id = cell.get("execution_count"), cell.get("cell_id")
+    return (count is None or type(count) is int) and (cell_id is None or (type(cell_id) is str and cell_id.isascii()))
+
+
 def record_entry_error(entry: Entry) -> Optional[str]:
     """Why a record line's object cannot be used (wrong types, a path leaving the version), or None.
 
     Operations other than save, backup and delete are kept (for writers newer than this
     reader) but only their ``op`` is checked; they change no timeline.
     """
+    return None if _is_common(entry) else _entry_error(entry)
+
+
+def _entry_error(entry: Entry) -> Optional[str]:
+    """The detailed checks of a record line, each saying what is wrong."""
     error = _text_error(entry, "op", required=True)
     if error or entry["op"] not in RECORD_OPS:
         return error
