@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import functools
 import gc
 import hashlib
 import json
@@ -293,9 +292,8 @@ def _build_version(version_dir, rel, number, tag, listing):
     for kind_folder, recorded in sorted(by_folder.items()):
         problems.append(f"the record lists {len(recorded)} artifact(s) in {kind_folder}/, which is missing")
     artifacts = [item for kind in kinds for item in kind["artifacts"]]
-    size = sum(log["size"] for log in logs) + sum(
-        item["size"] + sum(b["size"] for b in item["backups"]) for item in artifacts
-    )
+    size = sum(log["size"] for log in logs) + sum(item["size"] for item in artifacts)
+    size += sum(b["size"] for item in artifacts if item["backups"] for b in item["backups"])
     first_save = min((e["time"] for e in entries.values() if isinstance(e.get("time"), str)), default=None)
     return {
         "folder": rel.rsplit("/", 1)[-1],
@@ -307,7 +305,7 @@ def _build_version(version_dir, rel, number, tag, listing):
         "modified": _iso(newest),
         "modified_text": format_time(newest),
         "size": size,
-        "size_text": format_size(size),
+        "size_text": _size_text(size),
         "artifact_count": len(artifacts),
         "logs": logs,
         "kinds": kinds,
@@ -359,9 +357,8 @@ def _kind_items(version_dir, rel_folder, kind_folder, recorded, problems):
     artifacts, backups, maybe_backups = {}, [], []
     for file_name in names:
         entry = recorded.get(file_name)
-        item = _item(
-            folder, rel_folder, file_name, entry, _shown_name(file_name, f"{kind_folder}/{file_name}", problems)
-        )
+        shown = file_name if file_name.isascii() else _shown_name(file_name, f"{kind_folder}/{file_name}", problems)
+        item = _item(folder, rel_folder, file_name, entry, shown)
         if entry is not None and entry.get("op") == "backup" and type(entry.get("of")) is str:
             backups.append((item, entry["of"]))
             continue
@@ -433,16 +430,54 @@ def _shown_name(name, where, problems):
     return shown
 
 
-@functools.lru_cache(maxsize=1 << 16)
+# Each distinct size, time and saving cell is rendered once (a version's thousands of artifacts
+# share a few hundred sizes, times to the second and cells), and rebuilding a version after one
+# save renders one time, not all. The hot loop of _item reads these dicts directly.
+_RENDERED_MAX = 1 << 16
+_size_texts: dict[int, str] = {}
+_time_texts: dict[Any, Optional[str]] = {}
+_cells: dict[tuple[Any, Any], tuple[dict[str, Any], Optional[str]]] = {}
+
+
+def _size_text(size):
+    text = _size_texts.get(size)
+    if text is None:
+        text = format_size(size)
+        if type(size) is int:  # not True, whose hash is 1's
+            if len(_size_texts) > _RENDERED_MAX:
+                _size_texts.clear()
+            _size_texts[size] = text
+    return text
+
+
 def _time_text(iso):
-    """Rendered once per distinct time: rebuilding a version after one save re-renders one time, not all."""
-    return format_time(iso) if iso else None
+    if not iso:
+        return None
+    text = _time_texts.get(iso)
+    if text is None:
+        text = format_time(iso)
+        if len(_time_texts) > _RENDERED_MAX:
+            _time_texts.clear()
+        _time_texts[iso] = text
+    return text
 
 
 def _rendered(item):
-    item["size_text"] = format_size(item["size"])
+    item["size_text"] = _size_text(item["size"])
     item["modified_text"] = _time_text(item["modified"])
     return item
+
+
+def _cell(cell):
+    """(the saving cell as the tree has it, its label); the items share these (read-only) dicts."""
+    key = (cell.get("execution_count"), cell.get("cell_id"))
+    known = _cells.get(key)
+    if known is None:
+        if len(_cells) > _RENDERED_MAX:
+            _cells.clear()
+        shown = {"execution_count": key[0], "cell_id": key[1]}
+        known = _cells[key] = (shown, cell_label(shown))
+    return known
 
 
 def _item(folder, rel_folder, file_name, entry, shown):
@@ -456,19 +491,20 @@ def _item(folder, rel_folder, file_name, entry, shown):
         size, modified = stat.st_size, _iso(stat.st_mtime)
         if os.path.isdir(full):
             size = sum(os.path.getsize(os.path.join(base, f)) for base, _, files in os.walk(full) for f in files)
+    label = None
     if cell:
-        cell = {"execution_count": cell.get("execution_count"), "cell_id": cell.get("cell_id")}
+        cell, label = _cells.get((cell.get("execution_count"), cell.get("cell_id"))) or _cell(cell)
     return {
         "name": shown,
         "kind": get("kind"),
         "path": f"{rel_folder}/{shown}",
         "size": size,
-        "size_text": format_size(size),
+        "size_text": _size_texts.get(size) or _size_text(size),
         "modified": modified,
-        "modified_text": _time_text(modified),
+        "modified_text": _time_texts.get(modified) or _time_text(modified),
         "sha256": get("sha256"),
         "cell": cell or None,
-        "cell_label": cell_label(cell) if cell else None,
+        "cell_label": label,
         "summary": None,
         "backups": [],
     }
