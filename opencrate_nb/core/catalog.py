@@ -350,10 +350,10 @@ def _kind_items(version_dir, rel_folder, kind_folder, recorded, problems):
         names = [n for n in os.listdir(folder) if not n.startswith(".")]
     except OSError:
         return []
-    on_disk = set(names)
-    for file_name in recorded:
-        if file_name not in on_disk:
-            problems.append(f"{kind_folder}/{file_name} is in the record but not on disk")
+    gone = recorded.keys() - set(names)
+    if gone:
+        problems.extend(f"{kind_folder}/{n} is in the record but not on disk" for n in recorded if n in gone)
+    names.sort()  # the artifacts in order as they are made: no sorting after, unless backups move
     artifacts, backups, maybe_backups = {}, [], []
     for file_name in names:
         entry = recorded.get(file_name)
@@ -374,6 +374,8 @@ def _kind_items(version_dir, rel_folder, kind_folder, recorded, problems):
             if original is not None:
                 del artifacts[item["name"]]
                 backups.append((item, original))
+    if not backups:
+        return list(artifacts.values())
     for backup, original in sorted(backups, key=_backup_order(version_dir, kind_folder)):
         owner = artifacts.get(original)
         if owner is None:
