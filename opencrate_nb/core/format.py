@@ -14,7 +14,7 @@ from typing import Any, Optional, Union
 
 _UNITS = ("B", "KB", "MB", "GB", "TB")
 # the record's own spelling of a time: 2026-12-01T08:22:22.500680+00:00
-_RECORD_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?([+-]\d\d:\d\d)")
+_RECORD_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?[+-]\d\d:\d\d")
 
 
 def format_size(size: Optional[Union[int, float]]) -> str:
@@ -34,6 +34,8 @@ def format_time(when: Any) -> str:
 
     Unreadable values give '?'; times are shown to the second (the record keeps microseconds).
     """
+    if type(when) is str and _RECORD_TIME.fullmatch(when) is not None and _is_local_offset(when[:13], when[-6:]):
+        return f"{when[:10]} {when[11:19]}"  # already local wall time: no parsing (a listing shows thousands)
     value: Optional[_dt.datetime] = None
     if isinstance(when, _dt.datetime):
         value = when
@@ -43,9 +45,6 @@ def format_time(when: Any) -> str:
         except (OverflowError, OSError, ValueError):
             return "?"
     elif isinstance(when, str) and when:
-        match = _RECORD_TIME.fullmatch(when)
-        if match is not None and _is_local_offset(when[:13], match.group(1)):
-            return f"{when[:10]} {when[11:19]}"  # already local wall time: no parsing (a listing shows thousands)
         try:
             value = _dt.datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
         except ValueError:
