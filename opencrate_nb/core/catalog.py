@@ -37,8 +37,10 @@ import contextlib
 import datetime as _dt
 import gc
 import hashlib
+import itertools
 import json
 import keyword
+import operator
 import os
 import re
 import threading
@@ -255,6 +257,9 @@ def _iso(timestamp):
     return _dt.datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="microseconds")
 
 
+_KIND, _SIZE, _BACKUPS = operator.itemgetter("kind"), operator.itemgetter("size"), operator.itemgetter("backups")
+
+
 def _build_version(version_dir, rel, number, tag, listing):
     problems = []
     if not is_unicode(rel):
@@ -285,16 +290,18 @@ def _build_version(version_dir, rel, number, tag, listing):
         items = _kind_items(version_dir, f"{rel}/{shown}", name, by_folder.pop(name, {}), problems)
         if items:
             kind = next((i["kind"] for i in items if i["kind"]), None) or kind_for_folder(shown)
-            for item in items:
-                item["kind"] = item["kind"] or kind
+            if not all(map(_KIND, items)):
+                for item in items:
+                    item["kind"] = item["kind"] or kind
             kinds.append({"kind": kind, "folder": shown, "artifacts": items})
     _add_summaries(version_dir, kinds)
     for kind_folder, recorded in sorted(by_folder.items()):
         problems.append(f"the record lists {len(recorded)} artifact(s) in {kind_folder}/, which is missing")
     artifacts = [item for kind in kinds for item in kind["artifacts"]]
-    size = sum(log["size"] for log in logs) + sum(item["size"] for item in artifacts)
-    size += sum(b["size"] for item in artifacts if item["backups"] for b in item["backups"])
-    first_save = min((e["time"] for e in entries.values() if isinstance(e.get("time"), str)), default=None)
+    size = sum(log["size"] for log in logs) + sum(map(_SIZE, artifacts))
+    size += sum(b["size"] for backups in filter(None, map(_BACKUPS, artifacts)) for b in backups)
+    times = map(dict.get, entries.values(), itertools.repeat("time"))
+    first_save = min([t for t in times if isinstance(t, str)], default=None)
     return {
         "folder": rel.rsplit("/", 1)[-1],
         "number": number,
