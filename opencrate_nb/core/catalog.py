@@ -7,7 +7,8 @@ stats. Versions whose folders and record did not change since the last call are 
 from a cache, so rebuilding after one save re-reads only the version that saved.
 
     tree(root)         -> JSON-safe dict, below
-    version(dir)       -> the dict of one version folder, as in the tree (what ``%crate ls`` lists)
+    version(dir)       -> the dict of one version folder, as in the tree (what ``%crate ls`` lists,
+                          with ``summaries=False``: it shows none, so none is read)
     fingerprint(root)  -> str that changes whenever a record, log, kind or version folder changes
     resolve(root, rel) -> absolute path inside root, or ValueError
     load_snippet, log_tail, saving_cell: what the UIs show next to a selected item
@@ -48,7 +49,7 @@ from typing import Any, Optional
 
 from . import _timelines, record, versions
 from ._printable import is_unicode, printable
-from .format import cell_label, format_size, format_time
+from .format import cell_label, format_size, format_time, format_times
 from .handlers import get_handler, kind_for_folder
 
 DEFAULT_ROOT = "snapshots"
@@ -192,13 +193,17 @@ def tree(root: str | os.PathLike = DEFAULT_ROOT) -> dict[str, Any]:
         return _tree(os.fspath(root))
 
 
-def version(version_dir: str | os.PathLike) -> dict[str, Any]:
-    """The dict of one version folder, as :func:`tree` has it (cached the same way)."""
+def version(version_dir: str | os.PathLike, summaries: bool = True) -> dict[str, Any]:
+    """The dict of one version folder, as :func:`tree` has it (cached the same way).
+
+    ``summaries=False`` (a listing that shows none): the items' ``summary`` may be left None,
+    sparing a read of each small file; a later call that wants them fills them in the cache.
+    """
     path = os.path.abspath(os.fspath(version_dir))
     snapshot_dir, folder = os.path.split(path)
     number, tag = versions.parse_folder(folder) or (None, None)
     with _without_gc_pauses():
-        return _cached_version(path, path, f"{os.path.basename(snapshot_dir)}/{folder}", number, tag)
+        return _cached_version(path, path, f"{os.path.basename(snapshot_dir)}/{folder}", number, tag, summaries)
 
 
 @contextlib.contextmanager
@@ -234,7 +239,10 @@ def _tree(root_text):
     return {"root": root_text, "snapshots": snapshots}
 
 
-def _cached_version(cache_id, path, rel, number, tag):
+_PRIVATE = ("_created_from_env", "_summarised")
+
+
+def _cached_version(cache_id, path, rel, number, tag, summaries=True):
     key, listing = _version_state(path)
     with _cache_lock:
         hit = _version_cache.get(cache_id)
@@ -250,7 +258,10 @@ def _cached_version(cache_id, path, rel, number, tag):
         created = _created(path)
         if created:
             built.update(created=created, created_text=_time_text(created), _created_from_env=True)
-    return {k: v for k, v in built.items() if k != "_created_from_env"}
+    if summaries and not built["_summarised"]:
+        _add_summaries(path, built["kinds"])
+        built["_summarised"] = True
+    return {k: v for k, v in built.items() if k not in _PRIVATE}
 
 
 def _iso(timestamp):
@@ -294,7 +305,6 @@ def _build_version(version_dir, rel, number, tag, listing):
                 for item in items:
                     item["kind"] = item["kind"] or kind
             kinds.append({"kind": kind, "folder": shown, "artifacts": items})
-    _add_summaries(version_dir, kinds)
     for kind_folder, recorded in sorted(by_folder.items()):
         problems.append(f"the record lists {len(recorded)} artifact(s) in {kind_folder}/, which is missing")
     artifacts = [item for kind in kinds for item in kind["artifacts"]]
@@ -318,6 +328,7 @@ def _build_version(version_dir, rel, number, tag, listing):
         "kinds": kinds,
         "warnings": problems,
         "_created_from_env": False,
+        "_summarised": False,
     }
 
 
@@ -361,17 +372,19 @@ def _kind_items(version_dir, rel_folder, kind_folder, recorded, problems):
     if gone:
         problems.extend(f"{kind_folder}/{n} is in the record but not on disk" for n in recorded if n in gone)
     names.sort()  # the artifacts in order as they are made: no sorting after, unless backups move
-    artifacts, backups, maybe_backups = {}, [], []
+    artifacts, backups, maybe_backups, made = {}, [], [], []
     for file_name in names:
         entry = recorded.get(file_name)
         shown = file_name if file_name.isascii() else _shown_name(file_name, f"{kind_folder}/{file_name}", problems)
         item = _item(folder, rel_folder, file_name, entry, shown)
+        made.append(item)
         if entry is not None and entry.get("op") == "backup" and type(entry.get("of")) is str:
             backups.append((item, entry["of"]))
             continue
         if BACKUP_MARK in file_name and (entry is None or entry.get("rebuilt")):
             maybe_backups.append(item)
         artifacts[file_name] = item
+    _render_times(made)
     if maybe_backups:
         stems = {}
         for file_name in artifacts:
@@ -471,6 +484,13 @@ def _time_text(iso):
     return text
 
 
+def _render_times(items):
+    """Each item's ``modified_text``, formatted for all of them at once (a folder of 10,000 saves
+    has 10,000 distinct times: no cache helps the first listing)."""
+    for item, text in zip(items, format_times([item["modified"] for item in items])):
+        item["modified_text"] = text if item["modified"] else None
+
+
 def _rendered(item):
     item["size_text"] = _size_text(item["size"])
     item["modified_text"] = _time_text(item["modified"])
@@ -510,7 +530,7 @@ def _item(folder, rel_folder, file_name, entry, shown):
         "size": size,
         "size_text": _size_texts.get(size) or _size_text(size),
         "modified": modified,
-        "modified_text": _time_texts.get(modified) or _time_text(modified),
+        "modified_text": None,  # by _render_times, for all items of a folder at once
         "sha256": get("sha256"),
         "cell": cell or None,
         "cell_label": label,
