@@ -127,8 +127,8 @@ _OPTIONAL_TEXT = ("name", "kind", "time", "of")
 
 def _is_common(entry: Entry) -> bool:
     """True for a line of the shape the writer writes, checked in one pass: exactly the fields of
-    ``record.make_entry`` (and a backup's "of"), every text field ASCII, a path with no "." or empty
-    part, a whole size, a sha256 in hex, a numbered cell.
+    ``record.make_entry`` (and a backup's "of"), every text field ASCII, a relative path with no part
+    that is empty or starts with ".", a whole size, a sha256 in hex, a numbered cell.
 
     It says yes only to lines that :func:`record_entry_error`'s detailed checks accept too; any
     other line (False) gets those checks, which say what is wrong. Reading 10,000 lines costs
@@ -236,7 +236,7 @@ def _parse_all(chunk: bytes, lines: list[bytes], max_line: int) -> Optional[list
     (several times faster than a call per line), or None when a line is empty, too long, not
     ``{...}``, torn, or holds more than one value: then each line is read on its own, under the rule."""
     # every line is {...} when the chunk is and each newline stands between "}" and "{"
-    if chunk[:1] != b"{" or chunk[-1:] != b"}" or chunk.count(b"\n") != chunk.count(b"}\n{"):
+    if chunk[:1] != b"{" or chunk[-1:] != b"}" or chunk.count(b"}\n{") != len(lines) - 1:
         return None
     if max(map(len, lines)) > max_line:
         return None

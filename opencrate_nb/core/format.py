@@ -66,7 +66,10 @@ _TO_SECONDS = operator.itemgetter(slice(0, 19))
 def format_times(whens: Sequence[Any]) -> list[str]:
     """:func:`format_time` of each of ``whens``, in a few passes over all of them when they are all
     record times in this machine's local time (a listing renders thousands), else one by one."""
-    if whens and {str}.issuperset(map(type, whens)) and _RECORD_TIMES.fullmatch("\n".join(whens) + "\n"):
+    if not whens or not {str}.issuperset(map(type, whens)):
+        return [format_time(when) for when in whens]
+    joined = "\n".join(whens) + "\n"
+    if joined.count("\n") == len(whens) and _RECORD_TIMES.fullmatch(joined):  # one time per line
         hours = {when[:13] + when[-6:] for when in whens}
         if all(_is_local_offset(hour[:13], hour[13:]) for hour in hours):
             return list(map(str.replace, map(_TO_SECONDS, whens), itertools.repeat("T"), itertools.repeat(" ")))
