@@ -83,11 +83,15 @@ def counting_record_opens():
 
 
 def forget_indexes():
-    """A new process's state: nothing of the record or the tree is cached yet."""
-    from opencrate_nb.core import _timelines, catalog
+    """A new process's state: nothing of the record or the tree is cached yet, no summary read,
+    no size, time or cell rendered."""
+    from opencrate_nb.core import _timelines, catalog, format
 
     _timelines._indexes.clear()
     catalog._version_cache.clear()
+    for cache in (catalog._summaries, catalog._size_texts, catalog._time_texts, catalog._cells):
+        cache.clear()
+    format._is_local_offset.cache_clear()
 
 
 def timed(action, rounds, cold=True):

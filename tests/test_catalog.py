@@ -365,6 +365,26 @@ def test_a_summary_is_the_handlers_one_line_when_cheap(runs, monkeypatch):
     assert _artifacts(_version(catalog.tree("snapshots"), "mnist/v0:baseline"))["train_labels"]["summary"] is None
 
 
+def test_a_listing_without_summaries_reads_no_artifact_and_the_tree_still_has_them(runs, monkeypatch):
+    import builtins
+
+    folder = "snapshots/mnist/v0:baseline"
+    real_open, opened = builtins.open, []
+
+    def counted_open(file, *args, **kwargs):
+        opened.append(os.fspath(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counted_open)
+    listed = _artifacts(catalog.version(folder, summaries=False))  # what %crate ls asks: it shows no summary
+    assert listed["notes.txt"]["summary"] is None
+    assert not [path for path in opened if os.sep + "texts" + os.sep in path or "/texts/" in path]
+    monkeypatch.setattr(builtins, "open", real_open)
+    summarised = _artifacts(_version(catalog.tree("snapshots"), "mnist/v0:baseline"))  # from the same cache
+    assert summarised["notes.txt"]["summary"] is not None
+    assert summarised["notes.txt"] == _artifacts(catalog.version(folder))["notes.txt"]
+
+
 def test_names_that_are_not_utf8_are_shown_escaped_and_the_tree_stays_utf8(runs):
     with open(b"snapshots/mnist/v1/csvs/odd\xff.csv", "wb") as f:
         f.write(b"a\n1\n")

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from opencrate_nb.core.format import cell_label, format_size, format_time, plural
+from opencrate_nb.core.format import cell_label, format_size, format_time, format_times, plural
 
 
 @pytest.mark.parametrize(
@@ -51,6 +51,32 @@ def test_a_record_time_is_shown_in_the_local_zone_of_the_reader(run_python, zone
     """The shortcut for times already in local wall time (no parsing) agrees with a full conversion."""
     code = f"from opencrate_nb.core.format import format_time; print(format_time({stored!r}))"
     assert run_python(code, env={"TZ": zone}).stdout.strip() == shown
+
+
+def test_many_times_read_as_each_does_alone(run_python):
+    """format_times (a listing's times in one pass) gives what format_time gives each, whatever the mix."""
+    local = dt.datetime(2026, 12, 1, 8, 22, 22, 500680).astimezone()
+    record_times = [(local + dt.timedelta(minutes=7 * n)).isoformat(timespec="microseconds") for n in range(500)]
+    odd = [
+        "",
+        "yesterday",
+        "2026-12-01T08:22:22Z",
+        "2026-12-01T08:22:22+05:00",
+        "2026-12-01T08:22:22.5+00:00\n",
+        None,
+        3,
+    ]
+    odd.append(f"{record_times[0]}\n{record_times[1]}")  # two record times in one text: not a time
+    for whens in (record_times, [*record_times, *odd], odd, [], [record_times[0], "x"], [record_times[0], odd[-1]]):
+        assert format_times(whens) == [format_time(when) for when in whens]
+    code = (
+        "from opencrate_nb.core.format import format_time, format_times\n"
+        "whens = ['2026-07-01T08:22:22.5-04:00', '2026-12-01T08:22:22.000001-05:00', '2026-12-01T08:22:22+00:00']\n"
+        "assert format_times(whens) == [format_time(w) for w in whens], format_times(whens)\n"
+        "assert format_times(whens[:2]) == ['2026-07-01 08:22:22', '2026-12-01 08:22:22']\n"
+        "print('ok')"
+    )
+    assert run_python(code, env={"TZ": "America/New_York"}).stdout.strip() == "ok"  # summer and winter time
 
 
 def test_cells_read_as_the_notebook_numbers_them_never_as_raw_ids():

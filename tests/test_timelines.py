@@ -174,6 +174,58 @@ BAD_LINES = {
 }
 
 
+# each field's values: usual ones, odd but valid ones, and wrong ones
+FIELD_VALUES = {
+    "op": ["save", "backup", "delete", "rename", "", 3, None, ["save"]],
+    "name": ["m.json", "données.json", "\ud800.json", "", 3, None, ["m.json"]],
+    "kind": ["json", "", None, 3, {"kind": "json"}],
+    "path": [
+        "jsons/m.json",
+        "m.json",
+        "jsons/.m.json",
+        "jsons/../m.json",
+        "/etc/m.json",
+        "jsons//m.json",
+        "jsons/m.json/",
+        "jsons\\m.json",
+        "jsons/m\x00.json",
+        ".",
+        "",
+        "jsons/d\u00e9.json",
+        7,
+        None,
+    ],
+    "size": [3, 0, -1, 2.5, True, "3", None],
+    "sha256": ["a" * 64, "A" * 64, "a" * 63, "../" * 21 + "a", 64, None],
+    "time": ["2026-12-01T08:22:22.500680+00:00", "", None, 5, "\udcff"],
+    "cell": [
+        None,
+        {"execution_count": 5, "cell_id": None},
+        {"execution_count": None, "cell_id": "c1"},
+        {"execution_count": True},
+        {"cell_id": 4},
+        {"cell_id": "\ud800"},
+        {"execution_count": 5, "x": 1},
+        5,
+        [],
+    ],
+}
+
+
+@pytest.mark.parametrize("field", sorted(FIELD_VALUES))
+def test_the_one_pass_check_of_a_common_line_accepts_only_what_the_detailed_checks_accept(field):
+    base = json.loads(_line())
+    for value in FIELD_VALUES[field]:
+        for extra in ({}, {"of": "m.json"}, {"of": 3}, {"rebuilt": True}):
+            entry = {**base, field: value, **extra}
+            for shape in (entry, {k: v for k, v in entry.items() if k != "cell"}):
+                detailed = _timelines._entry_error(shape)
+                assert _timelines.record_entry_error(shape) == detailed, shape
+                if _timelines._is_common(shape):
+                    assert detailed is None, shape
+    assert _timelines._is_common(base) and _timelines._is_common({**base, "op": "backup", "of": "m.json"})
+
+
 @pytest.mark.parametrize("bad", sorted(BAD_LINES))
 def test_a_line_of_the_wrong_shape_is_skipped_with_one_warning_and_every_reader_keeps_working(bad, workdir, capsys):
     from opencrate_nb.cli import main as crate

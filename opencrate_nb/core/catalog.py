@@ -7,7 +7,8 @@ stats. Versions whose folders and record did not change since the last call are 
 from a cache, so rebuilding after one save re-reads only the version that saved.
 
     tree(root)         -> JSON-safe dict, below
-    version(dir)       -> the dict of one version folder, as in the tree (what ``%crate ls`` lists)
+    version(dir)       -> the dict of one version folder, as in the tree (what ``%crate ls`` lists,
+                          with ``summaries=False``: it shows none, so none is read)
     fingerprint(root)  -> str that changes whenever a record, log, kind or version folder changes
     resolve(root, rel) -> absolute path inside root, or ValueError
     load_snippet, log_tail, saving_cell: what the UIs show next to a selected item
@@ -35,11 +36,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import functools
 import gc
 import hashlib
+import itertools
 import json
 import keyword
+import operator
 import os
 import re
 import threading
@@ -47,7 +49,7 @@ from typing import Any, Optional
 
 from . import _timelines, record, versions
 from ._printable import is_unicode, printable
-from .format import cell_label, format_size, format_time
+from .format import cell_label, format_size, format_time, format_times
 from .handlers import get_handler, kind_for_folder
 
 DEFAULT_ROOT = "snapshots"
@@ -191,13 +193,17 @@ def tree(root: str | os.PathLike = DEFAULT_ROOT) -> dict[str, Any]:
         return _tree(os.fspath(root))
 
 
-def version(version_dir: str | os.PathLike) -> dict[str, Any]:
-    """The dict of one version folder, as :func:`tree` has it (cached the same way)."""
+def version(version_dir: str | os.PathLike, summaries: bool = True) -> dict[str, Any]:
+    """The dict of one version folder, as :func:`tree` has it (cached the same way).
+
+    ``summaries=False`` (a listing that shows none): the items' ``summary`` may be left None,
+    sparing a read of each small file; a later call that wants them fills them in the cache.
+    """
     path = os.path.abspath(os.fspath(version_dir))
     snapshot_dir, folder = os.path.split(path)
     number, tag = versions.parse_folder(folder) or (None, None)
     with _without_gc_pauses():
-        return _cached_version(path, path, f"{os.path.basename(snapshot_dir)}/{folder}", number, tag)
+        return _cached_version(path, path, f"{os.path.basename(snapshot_dir)}/{folder}", number, tag, summaries)
 
 
 @contextlib.contextmanager
@@ -233,7 +239,10 @@ def _tree(root_text):
     return {"root": root_text, "snapshots": snapshots}
 
 
-def _cached_version(cache_id, path, rel, number, tag):
+_PRIVATE = ("_created_from_env", "_summarised")
+
+
+def _cached_version(cache_id, path, rel, number, tag, summaries=True):
     key, listing = _version_state(path)
     with _cache_lock:
         hit = _version_cache.get(cache_id)
@@ -249,11 +258,17 @@ def _cached_version(cache_id, path, rel, number, tag):
         created = _created(path)
         if created:
             built.update(created=created, created_text=_time_text(created), _created_from_env=True)
-    return {k: v for k, v in built.items() if k != "_created_from_env"}
+    if summaries and not built["_summarised"]:
+        _add_summaries(path, built["kinds"])
+        built["_summarised"] = True
+    return {k: v for k, v in built.items() if k not in _PRIVATE}
 
 
 def _iso(timestamp):
     return _dt.datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="microseconds")
+
+
+_KIND, _SIZE, _BACKUPS = operator.itemgetter("kind"), operator.itemgetter("size"), operator.itemgetter("backups")
 
 
 def _build_version(version_dir, rel, number, tag, listing):
@@ -286,17 +301,17 @@ def _build_version(version_dir, rel, number, tag, listing):
         items = _kind_items(version_dir, f"{rel}/{shown}", name, by_folder.pop(name, {}), problems)
         if items:
             kind = next((i["kind"] for i in items if i["kind"]), None) or kind_for_folder(shown)
-            for item in items:
-                item["kind"] = item["kind"] or kind
+            if not all(map(_KIND, items)):
+                for item in items:
+                    item["kind"] = item["kind"] or kind
             kinds.append({"kind": kind, "folder": shown, "artifacts": items})
-    _add_summaries(version_dir, kinds)
     for kind_folder, recorded in sorted(by_folder.items()):
         problems.append(f"the record lists {len(recorded)} artifact(s) in {kind_folder}/, which is missing")
     artifacts = [item for kind in kinds for item in kind["artifacts"]]
-    size = sum(log["size"] for log in logs) + sum(
-        item["size"] + sum(b["size"] for b in item["backups"]) for item in artifacts
-    )
-    first_save = min((e["time"] for e in entries.values() if isinstance(e.get("time"), str)), default=None)
+    size = sum(log["size"] for log in logs) + sum(map(_SIZE, artifacts))
+    size += sum(b["size"] for backups in filter(None, map(_BACKUPS, artifacts)) for b in backups)
+    times = map(dict.get, entries.values(), itertools.repeat("time"))
+    first_save = min([t for t in times if isinstance(t, str)], default=None)
     return {
         "folder": rel.rsplit("/", 1)[-1],
         "number": number,
@@ -307,12 +322,13 @@ def _build_version(version_dir, rel, number, tag, listing):
         "modified": _iso(newest),
         "modified_text": format_time(newest),
         "size": size,
-        "size_text": format_size(size),
+        "size_text": _size_text(size),
         "artifact_count": len(artifacts),
         "logs": logs,
         "kinds": kinds,
         "warnings": problems,
         "_created_from_env": False,
+        "_summarised": False,
     }
 
 
@@ -352,22 +368,23 @@ def _kind_items(version_dir, rel_folder, kind_folder, recorded, problems):
         names = [n for n in os.listdir(folder) if not n.startswith(".")]
     except OSError:
         return []
-    on_disk = set(names)
-    for file_name in recorded:
-        if file_name not in on_disk:
-            problems.append(f"{kind_folder}/{file_name} is in the record but not on disk")
-    artifacts, backups, maybe_backups = {}, [], []
+    gone = recorded.keys() - set(names)
+    if gone:
+        problems.extend(f"{kind_folder}/{n} is in the record but not on disk" for n in recorded if n in gone)
+    names.sort()  # the artifacts in order as they are made: no sorting after, unless backups move
+    artifacts, backups, maybe_backups, made = {}, [], [], []
     for file_name in names:
         entry = recorded.get(file_name)
-        item = _item(
-            folder, rel_folder, file_name, entry, _shown_name(file_name, f"{kind_folder}/{file_name}", problems)
-        )
+        shown = file_name if file_name.isascii() else _shown_name(file_name, f"{kind_folder}/{file_name}", problems)
+        item = _item(folder, rel_folder, file_name, entry, shown)
+        made.append(item)
         if entry is not None and entry.get("op") == "backup" and type(entry.get("of")) is str:
             backups.append((item, entry["of"]))
             continue
         if BACKUP_MARK in file_name and (entry is None or entry.get("rebuilt")):
             maybe_backups.append(item)
         artifacts[file_name] = item
+    _render_times(made)
     if maybe_backups:
         stems = {}
         for file_name in artifacts:
@@ -377,6 +394,8 @@ def _kind_items(version_dir, rel_folder, kind_folder, recorded, problems):
             if original is not None:
                 del artifacts[item["name"]]
                 backups.append((item, original))
+    if not backups:
+        return list(artifacts.values())
     for backup, original in sorted(backups, key=_backup_order(version_dir, kind_folder)):
         owner = artifacts.get(original)
         if owner is None:
@@ -433,16 +452,61 @@ def _shown_name(name, where, problems):
     return shown
 
 
-@functools.lru_cache(maxsize=1 << 16)
+# Each distinct size, time and saving cell is rendered once (a version's thousands of artifacts
+# share a few hundred sizes, times to the second and cells), and rebuilding a version after one
+# save renders one time, not all. The hot loop of _item reads these dicts directly.
+_RENDERED_MAX = 1 << 16
+_size_texts: dict[int, str] = {}
+_time_texts: dict[Any, Optional[str]] = {}
+_cells: dict[tuple[Any, Any], tuple[dict[str, Any], Optional[str]]] = {}
+
+
+def _size_text(size):
+    text = _size_texts.get(size)
+    if text is None:
+        text = format_size(size)
+        if type(size) is int:  # not True, whose hash is 1's
+            if len(_size_texts) > _RENDERED_MAX:
+                _size_texts.clear()
+            _size_texts[size] = text
+    return text
+
+
 def _time_text(iso):
-    """Rendered once per distinct time: rebuilding a version after one save re-renders one time, not all."""
-    return format_time(iso) if iso else None
+    if not iso:
+        return None
+    text = _time_texts.get(iso)
+    if text is None:
+        text = format_time(iso)
+        if len(_time_texts) > _RENDERED_MAX:
+            _time_texts.clear()
+        _time_texts[iso] = text
+    return text
+
+
+def _render_times(items):
+    """Each item's ``modified_text``, formatted for all of them at once (a folder of 10,000 saves
+    has 10,000 distinct times: no cache helps the first listing)."""
+    for item, text in zip(items, format_times([item["modified"] for item in items])):
+        item["modified_text"] = text if item["modified"] else None
 
 
 def _rendered(item):
-    item["size_text"] = format_size(item["size"])
+    item["size_text"] = _size_text(item["size"])
     item["modified_text"] = _time_text(item["modified"])
     return item
+
+
+def _cell(cell):
+    """(the saving cell as the tree has it, its label); the items share these (read-only) dicts."""
+    key = (cell.get("execution_count"), cell.get("cell_id"))
+    known = _cells.get(key)
+    if known is None:
+        if len(_cells) > _RENDERED_MAX:
+            _cells.clear()
+        shown = {"execution_count": key[0], "cell_id": key[1]}
+        known = _cells[key] = (shown, cell_label(shown))
+    return known
 
 
 def _item(folder, rel_folder, file_name, entry, shown):
@@ -456,19 +520,20 @@ def _item(folder, rel_folder, file_name, entry, shown):
         size, modified = stat.st_size, _iso(stat.st_mtime)
         if os.path.isdir(full):
             size = sum(os.path.getsize(os.path.join(base, f)) for base, _, files in os.walk(full) for f in files)
+    label = None
     if cell:
-        cell = {"execution_count": cell.get("execution_count"), "cell_id": cell.get("cell_id")}
+        cell, label = _cells.get((cell.get("execution_count"), cell.get("cell_id"))) or _cell(cell)
     return {
         "name": shown,
         "kind": get("kind"),
         "path": f"{rel_folder}/{shown}",
         "size": size,
-        "size_text": format_size(size),
+        "size_text": _size_texts.get(size) or _size_text(size),
         "modified": modified,
-        "modified_text": _time_text(modified),
+        "modified_text": None,  # by _render_times, for all items of a folder at once
         "sha256": get("sha256"),
         "cell": cell or None,
-        "cell_label": cell_label(cell) if cell else None,
+        "cell_label": label,
         "summary": None,
         "backups": [],
     }

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import itertools
+import operator
 import re
+from collections.abc import Sequence
 from typing import Any, Optional, Union
 
 _UNITS = ("B", "KB", "MB", "GB", "TB")
 # the record's own spelling of a time: 2026-12-01T08:22:22.500680+00:00
-_RECORD_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?([+-]\d\d:\d\d)")
+_RECORD_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?[+-]\d\d:\d\d")
 
 
 def format_size(size: Optional[Union[int, float]]) -> str:
@@ -34,6 +37,8 @@ def format_time(when: Any) -> str:
 
     Unreadable values give '?'; times are shown to the second (the record keeps microseconds).
     """
+    if type(when) is str and _RECORD_TIME.fullmatch(when) is not None and _is_local_offset(when[:13], when[-6:]):
+        return f"{when[:10]} {when[11:19]}"  # already local wall time: no parsing (a listing shows thousands)
     value: Optional[_dt.datetime] = None
     if isinstance(when, _dt.datetime):
         value = when
@@ -43,9 +48,6 @@ def format_time(when: Any) -> str:
         except (OverflowError, OSError, ValueError):
             return "?"
     elif isinstance(when, str) and when:
-        match = _RECORD_TIME.fullmatch(when)
-        if match is not None and _is_local_offset(when[:13], match.group(1)):
-            return f"{when[:10]} {when[11:19]}"  # already local wall time: no parsing (a listing shows thousands)
         try:
             value = _dt.datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
         except ValueError:
@@ -55,6 +57,23 @@ def format_time(when: Any) -> str:
     if value.tzinfo is not None:
         value = value.astimezone()
     return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+_RECORD_TIMES = re.compile(f"(?:{_RECORD_TIME.pattern}\n)+")
+_TO_SECONDS = operator.itemgetter(slice(0, 19))
+
+
+def format_times(whens: Sequence[Any]) -> list[str]:
+    """:func:`format_time` of each of ``whens``, in a few passes over all of them when they are all
+    record times in this machine's local time (a listing renders thousands), else one by one."""
+    if not whens or not {str}.issuperset(map(type, whens)):
+        return [format_time(when) for when in whens]
+    joined = "\n".join(whens) + "\n"
+    if joined.count("\n") == len(whens) and _RECORD_TIMES.fullmatch(joined):  # one time per line
+        hours = {when[:13] + when[-6:] for when in whens}
+        if all(_is_local_offset(hour[:13], hour[13:]) for hour in hours):
+            return list(map(str.replace, map(_TO_SECONDS, whens), itertools.repeat("T"), itertools.repeat(" ")))
+    return [format_time(when) for when in whens]
 
 
 @functools.lru_cache(maxsize=512)

@@ -80,7 +80,7 @@ def version_listing(version_dir):
     from ..core import catalog
 
     items = []
-    for kind in catalog.version(version_dir)["kinds"]:
+    for kind in catalog.version(version_dir, summaries=False)["kinds"]:
         for artifact in kind["artifacts"]:
             items.append(artifact)
             for backup in artifact["backups"]:

@@ -3,7 +3,9 @@ the current version, named by file name."""
 
 import argparse
 import fnmatch
+import itertools
 import keyword
+from collections.abc import Sequence
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -36,20 +38,38 @@ def cmd_ls(magics: Any, args: argparse.Namespace) -> None:
         what = f" matching {args.pattern!r}" if args.pattern else ""
         print(f"no artifacts{what} in {snapshot.name} {snapshot.version_name}")
         return
-    rows = [ls_row(item) for item in items]
-    header = list(LS_HEADER)
-    if not any(row[-1] for row in rows):  # no backups: no note column
-        header, rows = header[:-1], [row[:-1] for row in rows]
-    widths = [max(map(len, column)) for column in zip(header, *rows)]
-    line = "  ".join(f"{{:<{w}}}" for w in widths).format
-    lines = [line(*row).rstrip() for row in [header, *rows]]
-    display("\n".join(lines), preview.table_html(header, rows[:LS_HTML_ROWS], total_rows=len(rows)))
+    header, columns = ls_columns(items)
+    if not any(columns[-1]):  # no backups: no note column
+        header, columns = header[:-1], columns[:-1]
+    display(table_text(header, columns), preview.table_html(header, _first_rows(columns), total_rows=len(items)))
 
 
-def ls_row(item: dict) -> list[str]:
-    """One ``%crate ls`` row from the catalog's listing: the texts every UI shows."""
-    note = f"backup of {item['backup_of']}" if item.get("backup_of") else ""
-    return [item["name"], item["kind"], item["size_text"], item["modified_text"] or "", item["cell_label"] or "", note]
+def ls_columns(items: list) -> tuple[list[str], list[Sequence[str]]]:
+    """(header, columns) of ``%crate ls`` from the catalog's listing: the texts every UI shows, a
+    list per column. No list or tuple is made per row: 10,000 of them would set off the garbage
+    collector twice over the 30,000 objects the catalog has just built."""
+    return list(LS_HEADER), [
+        [i["name"] for i in items],
+        [i["kind"] for i in items],
+        [i["size_text"] for i in items],
+        [i["modified_text"] or "" for i in items],
+        [i["cell_label"] or "" for i in items],
+        [f"backup of {i['backup_of']}" if i.get("backup_of") else "" for i in items],
+    ]
+
+
+def table_text(header: list[str], columns: list[Sequence[str]]) -> str:
+    """Columns left-aligned two spaces apart under their header, each line without trailing spaces."""
+    padded = []
+    for title, column in zip(header[:-1], columns[:-1]):
+        width = max(len(title), max(map(len, column), default=0))
+        padded.append([title.ljust(width), *map(str.ljust, column, itertools.repeat(width))])
+    padded.append([header[-1], *columns[-1]])
+    return "\n".join(map(str.rstrip, map("  ".join, zip(*padded))))
+
+
+def _first_rows(columns: list[Sequence[str]]) -> list[tuple[str, ...]]:
+    return list(itertools.islice(zip(*columns), LS_HTML_ROWS))
 
 
 @command("show NAME [--kind KIND]")
