@@ -141,6 +141,8 @@ class StreamCopy(list):
 
     def finish(self):
         """The kept text (with a marker where the middle was dropped)."""
+        if not self and not self.total:
+            return ""  # nothing was written (most cells)
         self.compact()
         if self.pending:
             pending, self.pending = self.pending.rstrip("\r"), ""
@@ -220,6 +222,9 @@ class _Tee:
 
     def __repr__(self):
         return f"<opencrate {self.stream_name} tee of {self._oc_stream!r}>"
+
+
+_set_copy = _Tee._oc_copy.__set__  # a tee's copy, set without going through its __setattr__
 
 
 class StdoutTee(_Tee):
@@ -357,6 +362,7 @@ class CellCapture:
         self._cell = None  # the outermost running cell
         self._tees = _weakref.WeakSet()
         self._hooked = []  # (object, attribute, wrapper)
+        self._hosts = ()  # (display_pub, displayhook) when the outputs were last hooked
         self._count_ahead = _counter_ahead(shell)
         self._paused = 0  # > 0 while opencrate's own output is written (a %crate magic)
         self._script_cells = 0
@@ -644,6 +650,17 @@ class CellCapture:
 
     # -- streams --------------------------------------------------------------------------------
     def _install_tees(self, cell):
+        out, err = _sys.stdout, _sys.stderr
+        if (
+            type(out) is StdoutTee
+            and out._oc_owner is self
+            and type(err) is StderrTee
+            and err._oc_owner is self
+            and len(self._tees) == 2
+        ):  # the usual case: our two tees are current and there are no others
+            _set_copy(out, cell.stdout)
+            _set_copy(err, cell.stderr)
+            return
         for name, copy in (("stdout", cell.stdout), ("stderr", cell.stderr)):
             current = getattr(_sys, name)
             if current is None:
@@ -659,7 +676,7 @@ class CellCapture:
 
     def _finish_streams(self, cell):
         for tee in list(self._tees):
-            tee._oc_copy = None
+            _set_copy(tee, None)
 
     def _uninstall_tees(self):
         for name in ("stdout", "stderr"):
@@ -687,6 +704,10 @@ class CellCapture:
         the shell's traceback and usage-error printers so that what they print (on stdout/stderr
         in a terminal) is not copied: the log has its own traceback section."""
         shell = self.shell
+        hosts = (getattr(shell, "display_pub", None), getattr(shell, "displayhook", None))
+        if self._hooked and hosts == self._hosts:
+            return  # hooked already, on the same objects (each is hooked once; a new one gets hooked)
+        self._hosts = hosts
         targets = (
             (getattr(shell, "display_pub", None), "publish", _display_wrapper),
             (getattr(shell, "displayhook", None), "write_format_data", _result_wrapper),
@@ -717,6 +738,7 @@ class CellCapture:
                 except AttributeError:
                     pass
         self._hooked = []
+        self._hosts = ()
 
 
 def _display_wrapper(capture, original):
