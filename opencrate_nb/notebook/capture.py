@@ -231,10 +231,30 @@ class StdoutTee(_Tee):
     __slots__ = ()
     stream_name = "stdout"
 
+    def write(self, text):
+        # _Tee.write with the stream named in the code: a print of many lines calls this for
+        # every line and every newline, so each lookup saved counts
+        written = self._oc_stream.write(text)
+        copy = self._oc_copy
+        if copy is not None and _sys.stdout is self:
+            copy.append(text)
+            if len(copy) > _COMPACT_EVERY:
+                copy.compact()
+        return written
+
 
 class StderrTee(_Tee):
     __slots__ = ()
     stream_name = "stderr"
+
+    def write(self, text):
+        written = self._oc_stream.write(text)  # as StdoutTee.write
+        copy = self._oc_copy
+        if copy is not None and _sys.stderr is self:
+            copy.append(text)
+            if len(copy) > _COMPACT_EVERY:
+                copy.compact()
+        return written
 
 
 _TEE_TYPES = {"stdout": StdoutTee, "stderr": StderrTee}
