@@ -98,6 +98,39 @@ def test_an_entry_the_file_system_cuts_short_is_taken_back(tmp_path):
         assert f.read() == b"first whole entry\nshort\n"
 
 
+TORN_THEN_FULL = textwrap.dedent(
+    """
+    import errno, resource, signal, sys
+    from opencrate_nb.core._appender import Appender
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    path = sys.argv[1]
+    appender = Appender(path)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (14, resource.RLIM_INFINITY))  # 2 bytes of room
+    try:
+        appender.append(b"a longer entry\\n")
+    except OSError as exc:
+        assert exc.errno == errno.EFBIG, exc
+    else:
+        sys.exit("the write past the limit did not fail")
+    resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    appender.append(b"next\\n")
+    """
+)
+
+
+def test_the_torn_line_is_still_ended_when_the_first_entry_after_it_failed(tmp_path):
+    path = tmp_path / "cells.jsonl"
+    path.write_bytes(b"whole\n{torn")  # 11 bytes
+    result = subprocess.run(
+        [sys.executable, "-c", TORN_THEN_FULL, str(path)],
+        env=dict(os.environ, PYTHONPATH=REPO),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert path.read_bytes() == b"whole\n{torn\nnext\n"
+
+
 def test_a_torn_last_line_left_by_a_crash_is_ended_before_the_next_entry(tmp_path):
     path = tmp_path / "cells.jsonl"
     path.write_bytes(b'{"whole": 1}\n{"torn')

@@ -86,6 +86,22 @@ def test_formatting_helpers():
     assert message == "cell [3] ok in 10 ms: print(1)\n--- stdout ---\n1"
 
 
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata", "Pacific/Chatham"])
+def test_a_cells_start_time_reads_as_datetimes_isoformat(zone, monkeypatch):
+    import datetime
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        for seconds in (1_764_590_000.25, 1_751_000_000.0625, 1_700_000_000.5):  # winter, summer, a half second
+            expected = datetime.datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="milliseconds")
+            assert capture.local_time_iso(seconds) == expected
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
 # -- the tees -----------------------------------------------------------------------------------
 def test_tee_forwards_everything_unchanged():
     target = io.StringIO()

@@ -10,11 +10,12 @@ to glue onto. Every writer of these files goes through this module.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from typing import Optional
 
-from ._atomic import note_failure, write_all
+from ._atomic import note_failure
 
 try:
     import fcntl as _fcntl
@@ -64,44 +65,23 @@ class Appender:
             fd = self._fd
             if fd is None or self._pid != os.getpid():
                 fd = self._open()  # first use, or a forked child: its own open file, its own lock
-            if _fcntl is None:  # pragma: no cover - Windows
-                self._write(fd, os.lseek(fd, 0, os.SEEK_END), data)
+            if _fcntl is None:  # pragma: no cover - Windows: appends of this process only
+                _write(fd, data)
                 return
-            status = self._lock_file(fd)
-            if status.st_nlink == 0 and self.reopen:
+            _fcntl.flock(fd, _fcntl.LOCK_EX)
+            if self.reopen and _removed(fd):
                 _fcntl.flock(fd, _fcntl.LOCK_UN)
                 fd = self._open()
-                status = self._lock_file(fd)
+                _fcntl.flock(fd, _fcntl.LOCK_EX)
             try:
                 if not self._checked:
-                    self._checked = True
-                    if status.st_size and os.pread(fd, 1, status.st_size - 1) != b"\n":
+                    size = os.fstat(fd).st_size
+                    if size and os.pread(fd, 1, size - 1) != b"\n":
                         data = b"\n" + data  # a torn last line (a process killed mid-line): end it first
-                self._write(fd, status.st_size, data)
+                _write(fd, data)
+                self._checked = True
             finally:
                 _fcntl.flock(fd, _fcntl.LOCK_UN)
-
-    @staticmethod
-    def _lock_file(fd: int) -> os.stat_result:
-        """Take the file's lock; its state (the end where the entry will start) once nobody else appends."""
-        _fcntl.flock(fd, _fcntl.LOCK_EX)
-        try:
-            return os.fstat(fd)
-        except BaseException:
-            _fcntl.flock(fd, _fcntl.LOCK_UN)
-            raise
-
-    @staticmethod
-    def _write(fd: int, start: int, data: bytes) -> None:
-        try:
-            write_all(fd, data)
-        except OSError as exc:
-            note_failure(exc)
-            try:
-                os.ftruncate(fd, start)  # take back what was written (nobody appends while we hold the lock)
-            except OSError:
-                pass
-            raise
 
     def _close_fd(self) -> None:
         fd, self._fd = self._fd, None
@@ -115,3 +95,33 @@ class Appender:
         """Close the file (it is opened again by the next append)."""
         with self._lock:
             self._close_fd()
+
+
+def _removed(fd: int) -> bool:
+    try:
+        return os.fstat(fd).st_nlink == 0
+    except OSError:
+        return True
+
+
+def _write(fd: int, data: bytes) -> None:
+    """Append all of ``data`` with (nearly always) one ``os.write``; what a failure left written is cut off again.
+
+    Cutting is safe because the caller holds the file's lock: nobody appended behind us.
+    """
+    done = 0
+    try:
+        done = os.write(fd, data)
+        while done < len(data):  # a short write: the disk is full, or a signal came
+            written = os.write(fd, memoryview(data)[done:])
+            if written <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            done += written
+    except OSError as exc:
+        note_failure(exc)
+        if done:
+            try:
+                os.ftruncate(fd, os.fstat(fd).st_size - done)
+            except OSError:
+                pass
+        raise

@@ -24,7 +24,6 @@ recorded twice.
 """
 
 import contextlib as _contextlib
-import datetime as _dt
 import os as _os
 import re as _re
 import sys as _sys
@@ -280,6 +279,17 @@ def format_duration(seconds):
         return f"{int(minutes)} min {rest:.0f} s"
     hours, minutes = divmod(minutes, 60)
     return f"{int(hours)} h {int(minutes)} min"
+
+
+def local_time_iso(seconds):
+    """``datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="milliseconds")``, at a
+    fraction of its cost (it runs at the start of every cell): ``2026-12-01T13:52:11.123+01:00``."""
+    local = _time.localtime(seconds)
+    offset = local.tm_gmtoff
+    sign = "-" if offset < 0 else "+"
+    hours, minutes = divmod(abs(offset) // 60, 60)
+    millis = int(seconds * 1000) % 1000
+    return f"{_time.strftime('%Y-%m-%dT%H:%M:%S', local)}.{millis:03d}{sign}{hours:02d}:{minutes:02d}"
 
 
 def first_line(source, limit=_SOURCE_HEAD_CHARS):
@@ -574,7 +584,7 @@ class CellCapture:
         self._cell = cell
         _core.set_current_cell({"execution_count": count, "cell_id": getattr(info, "cell_id", None)})
         if cell.capturing:
-            cell.start_time = _dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
+            cell.start_time = local_time_iso(_time.time())
             self._install_tees(cell)
             self._hook_outputs()
 
