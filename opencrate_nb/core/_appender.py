@@ -22,6 +22,16 @@ try:
 except ImportError:  # pragma: no cover - Windows: the thread lock only
     _fcntl = None  # type: ignore[assignment]
 
+_forks = [0]  # how many forks this process is from the one that opened a file: a child opens its own
+
+
+def _forked() -> None:
+    _forks[0] += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
 _FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -38,6 +48,7 @@ class Appender:
         self.reopen = reopen
         self._fd: Optional[int] = None
         self._pid = 0
+        self._fork = 0
         self._checked = False  # the end of the file was looked at since it was opened
         self._lock = threading.Lock()  # flock is per open file: threads of one process need this too
 
@@ -56,14 +67,14 @@ class Appender:
                 raise
             os.makedirs(folder, exist_ok=True)
             fd = os.open(self.path, _FLAGS, 0o644)
-        self._fd, self._pid, self._checked = fd, os.getpid(), False
+        self._fd, self._pid, self._fork, self._checked = fd, os.getpid(), _forks[0], False
         return fd
 
     def append(self, data: bytes) -> None:
         """Write ``data`` (whole lines) at the end; on failure none of it stays, and the error is raised."""
         with self._lock:
             fd = self._fd
-            if fd is None or self._pid != os.getpid():
+            if fd is None or self._fork != _forks[0]:
                 fd = self._open()  # first use, or a forked child: its own open file, its own lock
             if _fcntl is None:  # pragma: no cover - Windows: appends of this process only
                 _write(fd, data)

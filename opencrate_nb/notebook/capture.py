@@ -679,7 +679,8 @@ class CellCapture:
             self.problems.append(f"{where}: {type(exc).__name__}: {exc}")
 
     # -- streams --------------------------------------------------------------------------------
-    def _install_tees(self, cell):
+    def _only_current_tees(self):
+        """(stdout tee, stderr tee) when those two are current and are all our tees (the usual case), else None."""
         out, err = _sys.stdout, _sys.stderr
         if (
             type(out) is StdoutTee
@@ -687,9 +688,15 @@ class CellCapture:
             and type(err) is StderrTee
             and err._oc_owner is self
             and len(self._tees) == 2
-        ):  # the usual case: our two tees are current and there are no others
-            _set_copy(out, cell.stdout)
-            _set_copy(err, cell.stderr)
+        ):
+            return out, err
+        return None
+
+    def _install_tees(self, cell):
+        current = self._only_current_tees()
+        if current is not None:
+            _set_copy(current[0], cell.stdout)
+            _set_copy(current[1], cell.stderr)
             return
         for name, copy in (("stdout", cell.stdout), ("stderr", cell.stderr)):
             current = getattr(_sys, name)
@@ -705,7 +712,8 @@ class CellCapture:
                     tee._oc_copy = copy
 
     def _finish_streams(self, cell):
-        for tee in list(self._tees):
+        current = self._only_current_tees()
+        for tee in current if current is not None else list(self._tees):
             _set_copy(tee, None)
 
     def _uninstall_tees(self):
