@@ -1,11 +1,12 @@
 """Whole entries appended to an append-only file that several processes write: the run log, ``cells.jsonl``.
 
-Each file is opened once (``O_APPEND``) and every entry goes in with one ``os.write`` while
-that file's own ``flock`` is held: a few system calls, no lock file and no Python lock
-machinery per entry (a cell's capture writes two entries). The lock is what lets a write the
-disk cuts short be taken back: the file is truncated to where the entry started, which is
-only safe while nobody else can append behind it, so no torn entry is left for the next one
-to glue onto. Every writer of these files goes through this module.
+Each file is opened once (``O_APPEND``) and every entry goes in with one ``os.write``: the
+kernel places a single append at the end of the file as one piece, whoever else appends at
+the same time, so no lock is taken (a cell's capture writes two entries, and each system
+call a kernel's main thread makes hands the interpreter to its other threads). A write the
+disk cuts short is detected and the part that did get written is blanked out in place, so
+no torn entry is left for the next one to glue onto. Every writer of these files goes
+through this module.
 """
 
 from __future__ import annotations
@@ -71,28 +72,29 @@ class Appender:
         return fd
 
     def append(self, data: bytes) -> None:
-        """Write ``data`` (whole lines) at the end; on failure none of it stays, and the error is raised."""
+        """Write ``data`` (whole lines) at the end with one ``os.write``; on failure none of it stays, and
+        the error is raised."""
         with self._lock:
             fd = self._fd
-            if fd is None or self._fork != _forks[0]:
-                fd = self._open()  # first use, or a forked child: its own open file, its own lock
-            if _fcntl is None:  # pragma: no cover - Windows: appends of this process only
-                _write(fd, data)
-                return
-            _fcntl.flock(fd, _fcntl.LOCK_EX)
-            if self.reopen and _removed(fd):
-                _fcntl.flock(fd, _fcntl.LOCK_UN)
-                fd = self._open()
-                _fcntl.flock(fd, _fcntl.LOCK_EX)
+            if fd is None or self._fork != _forks[0] or (self.reopen and _removed(fd)):
+                fd = self._open()  # first use, a forked child (its own open file), or the file was removed
+            if not self._checked:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data  # a torn last line (a process killed mid-line): end it first
             try:
-                if not self._checked:
-                    size = os.fstat(fd).st_size
-                    if size and os.pread(fd, 1, size - 1) != b"\n":
-                        data = b"\n" + data  # a torn last line (a process killed mid-line): end it first
-                _write(fd, data)
-                self._checked = True
-            finally:
-                _fcntl.flock(fd, _fcntl.LOCK_UN)
+                written = os.write(fd, data)
+            except OSError as exc:  # nothing was written
+                note_failure(exc)
+                raise
+            if written != len(data):
+                _blank(fd, written)
+                short = OSError(
+                    errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: only {written} of {len(data)} bytes written"
+                )
+                note_failure(short)
+                raise short
+            self._checked = True
 
     def _close_fd(self) -> None:
         fd, self._fd = self._fd, None
@@ -115,24 +117,24 @@ def _removed(fd: int) -> bool:
         return True
 
 
-def _write(fd: int, data: bytes) -> None:
-    """Append all of ``data`` with (nearly always) one ``os.write``; what a failure left written is cut off again.
+def _blank(fd: int, count: int) -> None:
+    """Turn the ``count`` bytes a short write left at the end of our write into a blank line.
 
-    Cutting is safe because the caller holds the file's lock: nobody appended behind us.
+    Others may have appended behind them already (nobody waits for anybody), so they are
+    overwritten in place rather than cut off: the part of the entry is gone, the entries after
+    it start on a line of their own, and readers skip a blank line (a log reads it as an empty
+    continuation line). Overwriting needs no new blocks, so it works on a full disk.
     """
-    done = 0
+    if count <= 0:
+        return
+    end = os.lseek(fd, 0, os.SEEK_CUR)  # an O_APPEND write leaves the offset at its own end
+    flags = _fcntl.fcntl(fd, _fcntl.F_GETFL) if _fcntl is not None else None
     try:
-        done = os.write(fd, data)
-        while done < len(data):  # a short write: the disk is full, or a signal came
-            written = os.write(fd, memoryview(data)[done:])
-            if written <= 0:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            done += written
-    except OSError as exc:
-        note_failure(exc)
-        if done:
-            try:
-                os.ftruncate(fd, os.fstat(fd).st_size - done)
-            except OSError:
-                pass
-        raise
+        if flags is not None:
+            _fcntl.fcntl(fd, _fcntl.F_SETFL, flags & ~os.O_APPEND)  # pwrite would append otherwise (Linux)
+        os.pwrite(fd, b" " * (count - 1) + b"\n", end - count)
+    except OSError:
+        pass  # the next entry still starts after a newline: see Appender._checked
+    finally:
+        if flags is not None:
+            _fcntl.fcntl(fd, _fcntl.F_SETFL, flags)
