@@ -138,3 +138,16 @@ def _blank(fd: int, count: int) -> None:
     finally:
         if flags is not None:
             _fcntl.fcntl(fd, _fcntl.F_SETFL, flags)
+
+
+_shared: dict[str, Appender] = {}
+_shared_guard = threading.Lock()
+
+
+def shared(path: str) -> Appender:
+    """This process's one appender of a file in a version's record folder (opened again if it is removed)."""
+    appender = _shared.get(path)
+    if appender is None:
+        with _shared_guard:
+            appender = _shared.setdefault(path, Appender(path, reopen=True))
+    return appender

@@ -54,9 +54,6 @@ def write_to_files(level, message):
         _log.write_to_files(level, message)
 
 
-_cells_appenders: dict = {}  # version folder -> its cells.jsonl appender (few: one per version a kernel ran in)
-
-
 def append_cells_line(entry, version_dir=None):
     """Append one cell's entry to ``cells.jsonl``: one write on a file kept open (see core._appender).
 
@@ -67,11 +64,7 @@ def append_cells_line(entry, version_dir=None):
             return
         version_dir = os.path.abspath(snapshot.dir_path)
     line = (record._encode(entry) + "\n").encode("utf-8")
-    appender = _cells_appenders.get(version_dir)
-    if appender is None:
-        path = os.path.join(record.record_dir(version_dir), CELLS_FILE)
-        appender = _cells_appenders[version_dir] = _appender.Appender(path, reopen=True)
-    appender.append(line)
+    _appender.shared(os.path.join(record.record_dir(version_dir), CELLS_FILE)).append(line)
 
 
 def read_cells(version_dir=None):
