@@ -154,6 +154,16 @@ def test_cells_before_setup_are_not_recorded(ip):
     assert [e["source"] for e in cell_entries()] == ["%crate setup later"]
 
 
+def test_a_version_reset_and_made_again_gets_the_next_cells(crate):
+    """The cell log stays open between cells; a reset and a new setup of the same folder must not leave
+    the next cells in the removed file."""
+    run(crate, "x = 'before the reset'")
+    run(crate, "import opencrate as oc\noc.snapshot.reset(confirm=True)\noc.snapshot.setup(name='nbtest')")
+    run(crate, "x = 'after the reset'")
+    assert [e["source"] for e in cell_entries()][-1] == "x = 'after the reset'"
+    assert "x = 'after the reset'" in log_text() and "before the reset" not in log_text()
+
+
 def test_cells_jsonl_fields(crate):
     result = run(crate, "from IPython.display import HTML, display\ndisplay(HTML('<b>x</b>'))\nprint('p')\n42")
     entry = _entry("from IPython.display import HTML, display\ndisplay(HTML('<b>x</b>'))\nprint('p')\n42")

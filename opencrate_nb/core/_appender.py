@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+import time
 from typing import Optional
 
 from ._atomic import note_failure
@@ -33,6 +34,9 @@ def _forked() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forked)
 
+#: seconds between two looks for a removed file (``Appender(reopen=True)``)
+RECHECK_SECONDS = 0.5
+
 _FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -41,17 +45,20 @@ class Appender:
 
     ``reopen``: when the file was removed behind our back (its folder deleted and made again),
     open the file under ``path`` anew instead of writing into the removed one; the folder is
-    made only when its parent exists (a removed version is never made again from here).
+    made only when its parent exists (a removed version is never made again from here). That
+    is looked at (one ``fstat``) at most every ``recheck`` seconds, not for every entry.
     """
 
-    def __init__(self, path: str, reopen: bool = False) -> None:
+    def __init__(self, path: str, reopen: bool = False, recheck: float = RECHECK_SECONDS) -> None:
         self.path = path
         self.reopen = reopen
+        self.recheck = recheck
         self._fd: Optional[int] = None
         self._pid = 0
         self._fork = 0
+        self._next_check = 0.0  # time.monotonic() after which a removed file is looked for again
         self._checked = False  # the end of the file was looked at since it was opened
-        self._lock = threading.Lock()  # flock is per open file: threads of one process need this too
+        self._lock = threading.Lock()  # opening and blanking: one thread at a time
 
     def open(self) -> None:
         """Open (or create) the file now, so that it exists before the first entry."""
@@ -76,7 +83,7 @@ class Appender:
         the error is raised."""
         with self._lock:
             fd = self._fd
-            if fd is None or self._fork != _forks[0] or (self.reopen and _removed(fd)):
+            if fd is None or self._fork != _forks[0] or (self.reopen and self._removed(fd)):
                 fd = self._open()  # first use, a forked child (its own open file), or the file was removed
             if not self._checked:
                 size = os.fstat(fd).st_size
@@ -95,6 +102,13 @@ class Appender:
                 note_failure(short)
                 raise short
             self._checked = True
+
+    def _removed(self, fd: int) -> bool:
+        now = time.monotonic()
+        if now < self._next_check:
+            return False
+        self._next_check = now + self.recheck
+        return _removed(fd)
 
     def _close_fd(self) -> None:
         fd, self._fd = self._fd, None
@@ -151,3 +165,10 @@ def shared(path: str) -> Appender:
         with _shared_guard:
             appender = _shared.setdefault(path, Appender(path, reopen=True))
     return appender
+
+
+def close_shared() -> None:
+    """Close the shared appenders' files (each setup and reset: the next entry opens the file under its path)."""
+    with _shared_guard:
+        for appender in _shared.values():
+            appender.close()

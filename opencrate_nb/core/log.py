@@ -250,6 +250,7 @@ def detach():
                 pass
     while _file_sinks:
         _file_sinks.pop().close()
+    _appender.close_shared()  # the record folder's appenders (cells.jsonl...): a new run opens them anew
     _release_run_log()
     _bound = None
 
