@@ -82,7 +82,7 @@ class StreamCopy(list):
     __slots__ = ("head", "tail", "omitted", "pending", "total", "head_cap", "tail_cap")
 
     def __init__(self, max_chars=DEFAULT_MAX_CHARS):
-        super().__init__()
+        # no list.__init__: the list is new and empty (two of these start with every cell)
         max_chars = max(int(max_chars), 2)
         self.head_cap = max_chars * 4 // 5
         self.tail_cap = max_chars - self.head_cap
@@ -283,13 +283,20 @@ def format_duration(seconds):
 
 def local_time_iso(seconds):
     """``datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="milliseconds")``, at a
-    fraction of its cost (it runs at the start of every cell): ``2026-12-01T13:52:11.123+01:00``."""
-    local = _time.localtime(seconds)
-    offset = local.tm_gmtoff
-    sign = "-" if offset < 0 else "+"
-    hours, minutes = divmod(abs(offset) // 60, 60)
-    millis = int(seconds * 1000) % 1000
-    return f"{_time.strftime('%Y-%m-%dT%H:%M:%S', local)}.{millis:03d}{sign}{hours:02d}:{minutes:02d}"
+    fraction of its cost (it runs at the start of every cell): ``2026-12-01T13:52:11.123+01:00``.
+    The date and offset of the last second are kept (a ``time.tzset()`` shows from the next second)."""
+    whole = int(seconds // 1)
+    cached = _iso_second
+    if cached[0] != whole:  # a new second: its date, time and UTC offset (cells often share one)
+        local = _time.localtime(whole)
+        offset = local.tm_gmtoff
+        hours, minutes = divmod(abs(offset) // 60, 60)
+        zone = f"{'-' if offset < 0 else '+'}{hours:02d}:{minutes:02d}"
+        cached = _iso_second[:] = [whole, _time.strftime("%Y-%m-%dT%H:%M:%S", local) + ".", zone]
+    return f"{cached[1]}{int(seconds * 1000) % 1000:03d}{cached[2]}"
+
+
+_iso_second = [None, "", ""]  # [whole second, "YYYY-MM-DDTHH:MM:SS.", "+HH:MM"] of the last call
 
 
 def first_line(source, limit=_SOURCE_HEAD_CHARS):
