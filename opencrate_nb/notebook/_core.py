@@ -64,7 +64,15 @@ def append_cells_line(entry, version_dir=None):
             return
         version_dir = os.path.abspath(snapshot.dir_path)
     line = (record._encode(entry) + "\n").encode("utf-8")
-    _appender.shared(os.path.join(record.record_dir(version_dir), CELLS_FILE)).append(line)
+    appender = _cells_files.get(version_dir)
+    if appender is None:
+        appender = _cells_files[version_dir] = _appender.shared(
+            os.path.join(record.record_dir(version_dir), CELLS_FILE)
+        )
+    appender.append(line)
+
+
+_cells_files: dict = {}  # version folder -> the shared appender of its cells.jsonl
 
 
 def read_cells(version_dir=None):
