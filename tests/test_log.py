@@ -279,6 +279,27 @@ def test_write_to_files_skips_the_console(oc, capsys):
     assert ("INFO", "captured cell output") in file_messages(oc.snapshot.log_path)
 
 
+def test_write_to_files_keeps_the_runs_level_and_writes_both_logs(oc):
+    oc.snapshot.setup(name="levels", start="new", log_level="warning")
+    oc.snapshot.setup(name="levels", start=oc.snapshot.version, log_level="warning")  # a rerun: history log too
+    log.write_to_files("info", "a quiet cell")
+    log.write_to_files("error", "cell [2] error\n--- traceback ---\nZeroDivisionError")
+    for path in (oc.snapshot.log_path, oc.snapshot.history_log_path):
+        entries = log.read_entries(path)
+        assert [(e.level, e.message) for e in entries][-1] == (
+            "ERROR",
+            "cell [2] error\n--- traceback ---\nZeroDivisionError",
+        )
+        assert "a quiet cell" not in read(path)
+
+
+def test_text_no_encoding_can_hold_is_escaped_not_lost(oc):
+    oc.snapshot.setup(name="escaped", start="new")
+    log.write_to_files("info", "caf\udce9.txt")
+    oc.info("also caf\udce9")
+    assert [m for _, m in file_messages(oc.snapshot.log_path)][-2:] == ["caf\\udce9.txt", "also caf\\udce9"]
+
+
 # -- reading the log back: the one parser of the file format ----------------------------------------
 SAMPLE = (
     "2026-01-01 10:00:00 - INFO     one\n"

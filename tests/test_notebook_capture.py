@@ -86,6 +86,22 @@ def test_formatting_helpers():
     assert message == "cell [3] ok in 10 ms: print(1)\n--- stdout ---\n1"
 
 
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata", "Pacific/Chatham"])
+def test_a_cells_start_time_reads_as_datetimes_isoformat(zone, monkeypatch):
+    import datetime
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        for seconds in (1_764_590_000.25, 1_751_000_000.0625, 1_700_000_000.5):  # winter, summer, a half second
+            expected = datetime.datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="milliseconds")
+            assert capture.local_time_iso(seconds) == expected
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
 # -- the tees -----------------------------------------------------------------------------------
 def test_tee_forwards_everything_unchanged():
     target = io.StringIO()
@@ -136,6 +152,16 @@ def test_cells_before_setup_are_not_recorded(ip):
     run(ip, "%crate setup later")
     assert "before any snapshot" not in log_text()
     assert [e["source"] for e in cell_entries()] == ["%crate setup later"]
+
+
+def test_a_version_reset_and_made_again_gets_the_next_cells(crate):
+    """The cell log stays open between cells; a reset and a new setup of the same folder must not leave
+    the next cells in the removed file."""
+    run(crate, "x = 'before the reset'")
+    run(crate, "import opencrate as oc\noc.snapshot.reset(confirm=True)\noc.snapshot.setup(name='nbtest')")
+    run(crate, "x = 'after the reset'")
+    assert [e["source"] for e in cell_entries()][-1] == "x = 'after the reset'"
+    assert "x = 'after the reset'" in log_text() and "before the reset" not in log_text()
 
 
 def test_cells_jsonl_fields(crate):

@@ -132,6 +132,31 @@ def test_import_opencrate_does_not_import_ipython():
     assert out.stdout.strip() == "[]"
 
 
+LOAD_ONLY = textwrap.dedent("""
+    import sys
+    from IPython.core.interactiveshell import InteractiveShell
+    shell = InteractiveShell.instance()
+    heavy = ("numpy", "pandas", "torch", "ipywidgets", "fsspec", "opencrate_nb.notebook.magics._artifacts")
+    shell.run_line_magic("load_ext", "opencrate")
+    print("after load:", sorted(m for m in heavy if m in sys.modules))
+    shell.run_line_magic("crate", "help")
+    print("after %crate:", "opencrate_nb.notebook.magics._artifacts" in sys.modules)
+""")
+
+
+def test_load_ext_imports_only_what_capture_and_the_magics_entry_need():
+    """The subcommand groups, the browser and data libraries wait for the first ``%crate`` that needs them."""
+    out = subprocess.run(
+        [sys.executable, "-c", LOAD_ONLY],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": REPO},
+    )
+    assert "after load: []" in out.stdout, out.stdout + out.stderr
+    assert "after %crate: True" in out.stdout
+
+
 def test_extension_from_interactive_shell_app_config(tmp_path):
     """``c.InteractiveShellApp.extensions = ["opencrate"]`` in a profile loads it at start-up."""
     require("IPython", "the IPython application")

@@ -19,12 +19,13 @@ keep receiving everything.
 import os
 import re
 import sys
+import time as _time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional, Union
 
-from . import _terminal
+from . import _appender, _terminal
 from .errors import InvalidNameError, NotSetUpError
 
 LEVELS = ("trace", "debug", "info", "success", "warning", "error", "critical")
@@ -39,6 +40,8 @@ _LOGURU_DEFAULT_FORMAT = (
 _handler_ids: list[int] = []
 _log_hold: list[int] = []  # the fd of .crate/log.lock while this process writes a run log
 _bound = None  # the loguru logger bound with our marker, once configured
+_file_sinks: list["_FileSink"] = []  # the run log and the history log, while configured
+_file_level = [0]  # loguru's number of the level the files keep
 _default_replaced = False
 
 
@@ -53,6 +56,24 @@ class _Stdout:
             sys.stdout.flush()
         except (AttributeError, ValueError):
             pass
+
+
+class _FileSink:
+    """A log file as a loguru sink: each message is one whole append (see :mod:`._appender`).
+
+    Messages from several threads and processes (two kernels on one version) never interleave
+    within an entry, and :func:`write_to_files` writes its entries here without loguru.
+    """
+
+    def __init__(self, path):
+        self.appender = _appender.Appender(path)
+        self.appender.open()
+
+    def write(self, message):
+        self.appender.append(message.encode("utf-8", "backslashreplace"))
+
+    def close(self):
+        self.appender.close()
 
 
 def format_traceback(exc_type, exc_value, tb) -> str:
@@ -195,31 +216,22 @@ def configure(log_path, history_path, level="info", version_dir=None):
             diagnose=False,
         )
     )
-    _handler_ids.append(
-        logger.add(
-            log_path,
-            level=level,
-            format=_file_format,
-            filter=_ours,
-            mode="a",
-            encoding="utf-8",
-            backtrace=False,
-            diagnose=False,
-            colorize=False,
-        )
-    )
-    if history_path:
+    _file_level[0] = logger.level(level).no
+    for path in (log_path, history_path):
+        if not path:
+            continue
+        sink = _FileSink(path)
+        _file_sinks.append(sink)
         _handler_ids.append(
             logger.add(
-                history_path,
+                sink,
                 level=level,
                 format=_file_format,
                 filter=_ours,
-                mode="a",
-                encoding="utf-8",
                 backtrace=False,
                 diagnose=False,
                 colorize=False,
+                catch=True,
             )
         )
     _bound = logger.bind(opencrate_nb=True)
@@ -236,6 +248,9 @@ def detach():
                 logger.remove(_handler_ids.pop())
             except ValueError:
                 pass
+    while _file_sinks:
+        _file_sinks.pop().close()
+    _appender.close_shared()  # the record folder's appenders (cells.jsonl...): a new run opens them anew
     _release_run_log()
     _bound = None
 
@@ -286,9 +301,23 @@ def exception(*args):
     _logger().opt(exception=True).error(_join(args))
 
 
-def write_to_files(level, message):
-    """Write to the run's log files only (the notebook layer's cell capture uses this)."""
-    _logger().bind(files_only=True).log(level.upper(), message)
+_LEVEL_NUMBERS = {"TRACE": 5, "DEBUG": 10, "INFO": 20, "SUCCESS": 25, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+
+
+def write_to_files(level: str, message: str) -> None:
+    """Write to the run's log files only (the notebook layer's cell capture uses this).
+
+    The entry is laid out here as :data:`FILE_FORMAT` lays it out and appended directly, without
+    loguru's per-message machinery: a cell's capture pays for one formatted line and one write per file.
+    """
+    _logger()
+    name = level.upper()
+    if _LEVEL_NUMBERS.get(name, 0) < _file_level[0]:
+        return
+    stamp = _time.strftime("%Y-%m-%d %H:%M:%S")
+    data = f"{stamp} - {name: <8} {message}\n".encode("utf-8", "backslashreplace")
+    for sink in list(_file_sinks):
+        sink.appender.append(data)
 
 
 # -- reading the log files back ----------------------------------------------------------------

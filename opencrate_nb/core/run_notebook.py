@@ -26,7 +26,7 @@ import os
 import re
 from typing import Any, Optional
 
-from . import _atomic, record
+from . import _appender, _atomic, record
 
 NOTEBOOK_FILE = "run.ipynb"
 LINES_FILE = "notebook.jsonl"
@@ -72,11 +72,15 @@ def safe_value(value: Any) -> Any:
 
 
 def append(version_dir: str, entry: dict[str, Any]) -> None:
-    """Append one line (an ``outputs`` or ``cell`` entry); strings that UTF-8 cannot hold are escaped first."""
+    """Append one line (an ``outputs`` or ``cell`` entry); strings that UTF-8 cannot hold are escaped first.
+
+    One write on a file kept open (see :mod:`._appender`): it runs at the end of every cell that shows something.
+    """
     try:
-        record.append_line(version_dir, entry, file=LINES_FILE)
+        line = (record._encode(entry) + "\n").encode("utf-8")
     except UnicodeEncodeError:
-        record.append_line(version_dir, safe_value(entry), file=LINES_FILE)
+        line = (record._encode(safe_value(entry)) + "\n").encode("utf-8")
+    _appender.shared(lines_path(os.path.abspath(version_dir))).append(line)
 
 
 def _json_lines(path: str) -> list[dict[str, Any]]:

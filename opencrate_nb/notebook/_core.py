@@ -6,7 +6,7 @@ functions, so that a change in core is adapted here once.
 
 import os
 
-from ..core import errors, handlers, lineage, record
+from ..core import _appender, errors, handlers, lineage, record
 from ..core import log as _log
 from ..core.artifact import Artifact
 from ..core.snapshot import snapshot
@@ -33,7 +33,7 @@ __all__ = [
     "version_listing",
 ]
 
-CELLS_FILE = getattr(record, "CELLS_FILE", "cells.jsonl")
+CELLS_FILE = record.CELLS_FILE
 OpenCrateError = errors.OpenCrateError
 LOG_LEVELS = _log.LEVELS
 read_log_entries = _log.read_entries
@@ -55,8 +55,24 @@ def write_to_files(level, message):
 
 
 def append_cells_line(entry, version_dir=None):
-    if version_dir is not None or snapshot.is_set_up:
-        record.append_line(version_dir or snapshot.dir_path, entry, file=CELLS_FILE)
+    """Append one cell's entry to ``cells.jsonl``: one write on a file kept open (see core._appender).
+
+    Raises UnicodeEncodeError for text with lone surrogates (the caller escapes and retries).
+    """
+    if version_dir is None:
+        if not snapshot.is_set_up:
+            return
+        version_dir = os.path.abspath(snapshot.dir_path)
+    line = (record._encode(entry) + "\n").encode("utf-8")
+    appender = _cells_files.get(version_dir)
+    if appender is None:
+        appender = _cells_files[version_dir] = _appender.shared(
+            os.path.join(record.record_dir(version_dir), CELLS_FILE)
+        )
+    appender.append(line)
+
+
+_cells_files: dict = {}  # version folder -> the shared appender of its cells.jsonl
 
 
 def read_cells(version_dir=None):

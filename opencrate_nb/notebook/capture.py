@@ -24,7 +24,6 @@ recorded twice.
 """
 
 import contextlib as _contextlib
-import datetime as _dt
 import os as _os
 import re as _re
 import sys as _sys
@@ -83,7 +82,7 @@ class StreamCopy(list):
     __slots__ = ("head", "tail", "omitted", "pending", "total", "head_cap", "tail_cap")
 
     def __init__(self, max_chars=DEFAULT_MAX_CHARS):
-        super().__init__()
+        # no list.__init__: the list is new and empty (two of these start with every cell)
         max_chars = max(int(max_chars), 2)
         self.head_cap = max_chars * 4 // 5
         self.tail_cap = max_chars - self.head_cap
@@ -141,6 +140,8 @@ class StreamCopy(list):
 
     def finish(self):
         """The kept text (with a marker where the middle was dropped)."""
+        if not self and not self.total:
+            return ""  # nothing was written (most cells)
         self.compact()
         if self.pending:
             pending, self.pending = self.pending.rstrip("\r"), ""
@@ -222,14 +223,37 @@ class _Tee:
         return f"<opencrate {self.stream_name} tee of {self._oc_stream!r}>"
 
 
+_set_copy = _Tee._oc_copy.__set__  # a tee's copy, set without going through its __setattr__
+
+
 class StdoutTee(_Tee):
     __slots__ = ()
     stream_name = "stdout"
+
+    def write(self, text):
+        # _Tee.write with the stream named in the code: a print of many lines calls this for
+        # every line and every newline, so each lookup saved counts
+        written = self._oc_stream.write(text)
+        copy = self._oc_copy
+        if copy is not None and _sys.stdout is self:
+            copy.append(text)
+            if len(copy) > _COMPACT_EVERY:
+                copy.compact()
+        return written
 
 
 class StderrTee(_Tee):
     __slots__ = ()
     stream_name = "stderr"
+
+    def write(self, text):
+        written = self._oc_stream.write(text)  # as StdoutTee.write
+        copy = self._oc_copy
+        if copy is not None and _sys.stderr is self:
+            copy.append(text)
+            if len(copy) > _COMPACT_EVERY:
+                copy.compact()
+        return written
 
 
 _TEE_TYPES = {"stdout": StdoutTee, "stderr": StderrTee}
@@ -255,6 +279,24 @@ def format_duration(seconds):
         return f"{int(minutes)} min {rest:.0f} s"
     hours, minutes = divmod(minutes, 60)
     return f"{int(hours)} h {int(minutes)} min"
+
+
+def local_time_iso(seconds):
+    """``datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="milliseconds")``, at a
+    fraction of its cost (it runs at the start of every cell): ``2026-12-01T13:52:11.123+01:00``.
+    The date and offset of the last second are kept (a ``time.tzset()`` shows from the next second)."""
+    whole = int(seconds // 1)
+    cached = _iso_second
+    if cached[0] != whole:  # a new second: its date, time and UTC offset (cells often share one)
+        local = _time.localtime(whole)
+        offset = local.tm_gmtoff
+        hours, minutes = divmod(abs(offset) // 60, 60)
+        zone = f"{'-' if offset < 0 else '+'}{hours:02d}:{minutes:02d}"
+        cached = _iso_second[:] = [whole, _time.strftime("%Y-%m-%dT%H:%M:%S", local) + ".", zone]
+    return f"{cached[1]}{int(seconds * 1000) % 1000:03d}{cached[2]}"
+
+
+_iso_second = [None, "", ""]  # [whole second, "YYYY-MM-DDTHH:MM:SS.", "+HH:MM"] of the last call
 
 
 def first_line(source, limit=_SOURCE_HEAD_CHARS):
@@ -357,6 +399,7 @@ class CellCapture:
         self._cell = None  # the outermost running cell
         self._tees = _weakref.WeakSet()
         self._hooked = []  # (object, attribute, wrapper)
+        self._hosts = ()  # (display_pub, displayhook) when the outputs were last hooked
         self._count_ahead = _counter_ahead(shell)
         self._paused = 0  # > 0 while opencrate's own output is written (a %crate magic)
         self._script_cells = 0
@@ -548,7 +591,7 @@ class CellCapture:
         self._cell = cell
         _core.set_current_cell({"execution_count": count, "cell_id": getattr(info, "cell_id", None)})
         if cell.capturing:
-            cell.start_time = _dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
+            cell.start_time = local_time_iso(_time.time())
             self._install_tees(cell)
             self._hook_outputs()
 
@@ -643,7 +686,25 @@ class CellCapture:
             self.problems.append(f"{where}: {type(exc).__name__}: {exc}")
 
     # -- streams --------------------------------------------------------------------------------
+    def _only_current_tees(self):
+        """(stdout tee, stderr tee) when those two are current and are all our tees (the usual case), else None."""
+        out, err = _sys.stdout, _sys.stderr
+        if (
+            type(out) is StdoutTee
+            and out._oc_owner is self
+            and type(err) is StderrTee
+            and err._oc_owner is self
+            and len(self._tees) == 2
+        ):
+            return out, err
+        return None
+
     def _install_tees(self, cell):
+        current = self._only_current_tees()
+        if current is not None:
+            _set_copy(current[0], cell.stdout)
+            _set_copy(current[1], cell.stderr)
+            return
         for name, copy in (("stdout", cell.stdout), ("stderr", cell.stderr)):
             current = getattr(_sys, name)
             if current is None:
@@ -658,8 +719,9 @@ class CellCapture:
                     tee._oc_copy = copy
 
     def _finish_streams(self, cell):
-        for tee in list(self._tees):
-            tee._oc_copy = None
+        current = self._only_current_tees()
+        for tee in current if current is not None else list(self._tees):
+            _set_copy(tee, None)
 
     def _uninstall_tees(self):
         for name in ("stdout", "stderr"):
@@ -687,6 +749,10 @@ class CellCapture:
         the shell's traceback and usage-error printers so that what they print (on stdout/stderr
         in a terminal) is not copied: the log has its own traceback section."""
         shell = self.shell
+        hosts = (getattr(shell, "display_pub", None), getattr(shell, "displayhook", None))
+        if self._hooked and hosts == self._hosts:
+            return  # hooked already, on the same objects (each is hooked once; a new one gets hooked)
+        self._hosts = hosts
         targets = (
             (getattr(shell, "display_pub", None), "publish", _display_wrapper),
             (getattr(shell, "displayhook", None), "write_format_data", _result_wrapper),
@@ -717,6 +783,7 @@ class CellCapture:
                 except AttributeError:
                     pass
         self._hooked = []
+        self._hosts = ()
 
 
 def _display_wrapper(capture, original):

@@ -6,34 +6,55 @@ subcommands, and ``%%crate save``'s cell rewriting. Each subcommand is a functio
 IPython ``magic_arguments``, so its options are parsed, checked and documented in one place;
 its docstring is its help. Importing the group modules registers their subcommands, in
 the order ``%crate help`` lists them.
+
+``%load_ext`` imports only the dispatcher: the groups (and what they import) are imported by
+:func:`load_groups` on the first ``%crate``, completion or help, or when one of this package's
+names below is first read.
 """
 
-from . import _artifacts, _compare, _compare_versions, _help, _log, _notebook, _setup
-from ._cell_save import cell_save, keep_last_value
+import importlib
+
 from ._dispatch import CrateMagics
-from ._help import overview
-from ._log import CAPTURE_STATES, DEFAULT_LOG_ENTRIES, LOG_LEVELS
-from ._lookup import resolve, save_as
-from ._registry import COMMANDS, SUBCOMMANDS, Rendered, order_by_module
 
 #: the modules whose subcommands are registered on import, in the order help lists them
-GROUPS = (_setup, _artifacts, _log, _compare, _compare_versions, _notebook, _help)
-order_by_module(GROUPS)
+GROUP_MODULES = ("_setup", "_artifacts", "_log", "_compare", "_compare_versions", "_notebook", "_help")
 
-CrateMagics.crate.__doc__ = overview()
+#: names of this package that come from a module imported only with the groups
+_LAZY = {
+    "CAPTURE_STATES": "_log",
+    "DEFAULT_LOG_ENTRIES": "_log",
+    "LOG_LEVELS": "_log",
+    "COMMANDS": "_registry",
+    "SUBCOMMANDS": "_registry",
+    "Rendered": "_registry",
+    "order_by_module": "_registry",
+    "cell_save": "_cell_save",
+    "keep_last_value": "_cell_save",
+    "overview": "_help",
+    "resolve": "_lookup",
+    "save_as": "_lookup",
+}
 
-__all__ = [
-    "CAPTURE_STATES",
-    "COMMANDS",
-    "DEFAULT_LOG_ENTRIES",
-    "GROUPS",
-    "LOG_LEVELS",
-    "SUBCOMMANDS",
-    "CrateMagics",
-    "Rendered",
-    "cell_save",
-    "keep_last_value",
-    "overview",
-    "resolve",
-    "save_as",
-]
+__all__ = ["GROUPS", "CrateMagics", "load_groups", *sorted(_LAZY)]
+
+
+def load_groups() -> tuple:
+    """Import every subcommand group once (registering its subcommands in help's order); the group modules."""
+    groups = globals().get("GROUPS")
+    if groups is None:
+        groups = tuple(importlib.import_module(f"{__name__}.{name}") for name in GROUP_MODULES)
+        from ._registry import order_by_module
+
+        order_by_module(groups)
+        globals()["GROUPS"] = groups
+    return groups
+
+
+def __getattr__(name: str):
+    if name == "GROUPS":
+        return load_groups()
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    load_groups()
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

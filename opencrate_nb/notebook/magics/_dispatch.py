@@ -4,6 +4,7 @@ options, runs it, and turns the errors a user can fix into one-line ``UsageError
 
 from collections.abc import Callable
 from contextlib import nullcontext
+from types import MethodType
 from typing import Any, Optional
 
 from IPython.core.error import UsageError
@@ -11,9 +12,6 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import parse_argstring
 
 from .. import _core
-from ._cell_save import USAGE as CELL_USAGE
-from ._cell_save import cell_save, run_cell_save
-from ._help import overview, unknown_subcommand
 from ._registry import SUBCOMMANDS
 
 
@@ -47,6 +45,44 @@ def run_mapped(work: Callable[[], Any], user_errors: tuple[type[BaseException], 
         raise UsageError(user_message(exc)) from None
 
 
+def _groups() -> None:
+    from . import load_groups
+
+    load_groups()
+
+
+def _overview() -> str:
+    _groups()
+    from ._help import overview
+
+    return overview()
+
+
+class _LazyDocMethod:
+    """A method whose docstring (what ``%crate?`` shows) is written when first read: it lists every
+    subcommand, so it needs every subcommand group, which ``%load_ext`` does not import."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        self.__name__ = func.__name__
+        self.__qualname__ = func.__qualname__
+        self.__module__ = func.__module__
+        self.__wrapped__ = func
+        self._doc: Optional[str] = None
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        return self if obj is None else MethodType(self, obj)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+    @property  # type: ignore[misc]
+    def __doc__(self) -> str:
+        if self._doc is None:
+            self._doc = _overview()
+        return self._doc
+
+
 @magics_class
 class CrateMagics(Magics):
     """The ``%crate`` magics; ``capture`` is the extension's CellCapture (for %crate capture/status)."""
@@ -64,11 +100,14 @@ class CrateMagics(Magics):
         sub, rest = _split(line)
         if cell is not None:
             return self._cell(sub, rest, cell)
+        _groups()
         if not sub or sub in ("-h", "--help"):
-            print(overview())
+            print(_overview())
             return None
         subcommand = SUBCOMMANDS.get(sub)
         if subcommand is None:
+            from ._help import unknown_subcommand
+
             raise unknown_subcommand(sub)
         if _wants_help(rest):
             print(subcommand.help)
@@ -77,6 +116,10 @@ class CrateMagics(Magics):
         return run_mapped(lambda: subcommand.func(self, args), subcommand.user_errors)
 
     def _cell(self, sub: str, rest: str, cell: str) -> Any:
+        _groups()
+        from ._cell_save import USAGE as CELL_USAGE
+        from ._cell_save import cell_save, run_cell_save
+
         if sub != "save":
             raise UsageError(
                 f"The cell magic is {CELL_USAGE}; "
@@ -87,3 +130,6 @@ class CrateMagics(Magics):
             print(cell_save.parser.format_help().strip())
             return None
         return run_mapped(lambda: run_cell_save(self, rest, cell))
+
+
+CrateMagics.crate = _LazyDocMethod(CrateMagics.__dict__["crate"])  # type: ignore[method-assign]
