@@ -94,6 +94,27 @@ def test_built_only_when_cells_were_added(crate):
     assert os.stat(path).st_ino != built and _code(_notebook())[-1].source == "y = 3"
 
 
+def test_a_stamp_written_for_another_build_does_not_vouch_for_the_file_there(crate):
+    """Two builds at once (a kernel and the server): B's file, then A's file, then B's stamp."""
+    import opencrate as oc
+
+    folder = oc.snapshot.dir_path
+    path = run_notebook.ensure(folder)
+    with open(path, "rb") as f:
+        current = f.read()
+    run(crate, "z = 4")
+    run_notebook.write(folder)  # build B: up to date, with its stamp
+    with open(run_notebook._stamp_path(folder), "rb") as f:
+        stamp_of_b = f.read()
+    with open(path + ".older", "wb") as f:
+        f.write(current)  # build A, started before "z = 4", lands its file after B's
+    os.replace(path + ".older", path)
+    with open(run_notebook._stamp_path(folder), "wb") as f:
+        f.write(stamp_of_b)  # and B's stamp lands last
+    run_notebook.ensure(folder)
+    assert _code(_notebook())[-1].source == "z = 4"
+
+
 def test_a_torn_last_line_is_skipped(crate):
     import opencrate as oc
 

@@ -301,9 +301,21 @@ def write(version_dir: str) -> Optional[str]:
     notebook = build(version_dir)
     data = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
     path = notebook_path(version_dir)
-    _atomic.write_bytes(path, safe_text(data).encode("utf-8"))
-    _atomic.write_bytes(_stamp_path(version_dir), state.encode("ascii"))
+    staged = _atomic.stage_bytes(path, safe_text(data).encode("utf-8"))
+    try:
+        os.replace(staged.tmp, path)
+    except BaseException:
+        _atomic.remove_quietly(staged.tmp)
+        raise
+    # the stamp names the file it describes: if another process's build replaces run.ipynb between
+    # our two writes, the stamp no longer matches the file there and the next ensure() rebuilds
+    _atomic.write_bytes(_stamp_path(version_dir), f"{state} {_identity(staged.st)}".encode("ascii"))
     return path
+
+
+def _identity(st: os.stat_result) -> str:
+    """Which file this is: a rename keeps both its inode and its modification time."""
+    return f"{st.st_ino}:{st.st_mtime_ns}"
 
 
 def ensure(version_dir: str) -> Optional[str]:
@@ -318,7 +330,11 @@ def ensure(version_dir: str) -> Optional[str]:
             built = f.read().decode("ascii", "replace")
     except FileNotFoundError:
         built = ""
-    if built != state or not os.path.exists(path):
+    try:
+        current = _identity(os.stat(path))
+    except FileNotFoundError:
+        return write(version_dir)
+    if built != f"{state} {current}":
         return write(version_dir)
     return path
 
