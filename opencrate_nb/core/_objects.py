@@ -83,28 +83,28 @@ def store_file(version_dir: str, source: str, sha: str, link: bool = True) -> bo
     ``link=False`` copies instead of hard-linking (for files a handler may rewrite in place).
     """
     target = object_path(version_dir, sha)
-    if os.path.exists(target):
-        return False
     try:
-        _place(source, target, link)
+        return _place(source, target, link)
     except FileNotFoundError:
         if os.path.isdir(os.path.dirname(target)):
             raise  # the source is gone: nothing to keep
         os.makedirs(os.path.dirname(target), exist_ok=True)  # a new shard folder
-        _place(source, target, link)
-    return True
+        return _place(source, target, link)
 
 
 def _place(source, target, link):
+    """Link (or copy) ``source`` to ``target``; False when the object was there already."""
     if link:
         try:
-            os.link(source, target)
-            return
+            os.link(source, target)  # an existing object says so itself: no stat first
+            return True
         except FileExistsError:
-            return
+            return False
         except OSError as exc:
             if exc.errno not in (errno.EPERM, errno.EXDEV, errno.EMLINK, errno.EOPNOTSUPP, errno.ENOTSUP):
                 raise  # ENOSPC, EDQUOT, ENOENT...: the caller must know
+    if os.path.exists(target):
+        return False
     tmp = _atomic.temp_path_for(target)
     try:
         shutil.copyfile(source, tmp)
@@ -112,6 +112,7 @@ def _place(source, target, link):
     except BaseException:
         _atomic.remove_quietly(tmp)
         raise
+    return True
 
 
 def tree_manifest(folder: str) -> tuple:

@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from . import _atomic
-from ._objects import TREES_DIR, is_object_name, object_path, read_tree, tmp_dir, tree_path
+from ._objects import TREES_DIR, is_object_name, object_path, read_tree, tmp_dir
 from ._timelines import index_for
 from .record import RECORD_DIR
 
@@ -33,20 +33,20 @@ def keep_count() -> int:
     return keep
 
 
-def _tree_members(version_dir):
+def _trees(version_dir):
+    """(names of the folder contents kept, hashes of the files they hold): one listdir when there are none."""
     folder = os.path.join(version_dir, RECORD_DIR, TREES_DIR)
-    members = set()
     try:
-        names = os.listdir(folder)
+        names = {name for name in os.listdir(folder) if is_object_name(name)}
     except FileNotFoundError:
-        return members
+        return set(), set()
+    members = set()
     for name in names:
-        if is_object_name(name):
-            try:
-                members.update(sha for _, sha in read_tree(version_dir, name))
-            except (OSError, UnicodeDecodeError):
-                continue
-    return members
+        try:
+            members.update(sha for _, sha in read_tree(version_dir, name))
+        except (OSError, UnicodeDecodeError):
+            continue
+    return names, members
 
 
 def prune(version_dir: str, rel: str, keep=None) -> list:
@@ -66,16 +66,14 @@ def prune(version_dir: str, rel: str, keep=None) -> list:
     dropped = {c.sha256 for c in earlier[timeline.pruned : cut] if c.sha256} - timeline.retained(keep)
     timeline.pruned = cut
     removed = []
-    in_trees = None
+    trees = None
     for sha in dropped:
         if _kept_elsewhere(index, sha, keep, rel):
             continue
-        if os.path.exists(tree_path(version_dir, sha)):
-            continue  # folder contents are collected by gc, which follows their manifests
-        if in_trees is None:
-            in_trees = _tree_members(version_dir)
-        if sha in in_trees:
-            continue
+        if trees is None:
+            trees = _trees(version_dir)
+        if sha in trees[0] or sha in trees[1]:
+            continue  # folder contents (and their files) are collected by gc, which follows their manifests
         target = object_path(version_dir, sha)
         if discard(version_dir, target):
             removed.append(target)

@@ -288,6 +288,27 @@ class LineFile:
         self._tail = data[max(0, end - 31) : end + 1]
         return restart, self.entries[start:]
 
+    def appended(self, identity: tuple[int, int], start: int, line: bytes) -> Optional[Entry]:
+        """This process appended ``line`` at ``start``: take it without reading the file back.
+
+        Only when this file was read up to ``start`` (same file, nothing pending); the line is
+        parsed and checked as a read would (the writer's own dict is not trusted to equal it).
+        Returns the entry taken, or None (then the next :meth:`update` reads it from the file).
+        """
+        if identity != self.identity or start != self.offset or self.pending:
+            return None
+        try:
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
+            return None
+        if type(entry) is not dict or self.check(entry) is not None:
+            return None
+        self.entries.append(entry)
+        self.line_count += 1
+        self.offset = start + len(line)
+        self._tail = (self._tail + line)[-32:]
+        return entry
+
     def _take(self, raw: bytes) -> None:
         salvaged = False
         if len(raw) > self.max_line:
@@ -450,6 +471,19 @@ class RecordIndex:
             if self._wanted:
                 self._catch_up()  # timelines handed out before stay current
         return self
+
+    def appended(self, identity: tuple[int, int], start: int, line: bytes) -> None:
+        """A record line this process wrote (see :meth:`LineFile.appended`): applied in memory."""
+        with self._guard:
+            if self.rebuilt:
+                return
+            entry = self._record.appended(identity, start, line)
+            if entry is None:
+                return
+            self.has_record = True
+            self.apply(entry)
+            if self._wanted:
+                self._catch_up()
 
     def _load_from_files(self) -> None:
         self.rebuilt = True
@@ -641,3 +675,14 @@ def index_for(version_dir: Union[str, os.PathLike], fresh: bool = False) -> Reco
         while len(_indexes) > _INDEX_CACHE_SIZE:
             _indexes.pop(next(iter(_indexes)))
     return index.refresh()
+
+
+def note_appended(version_dir: str, identity: tuple[int, int], start: int, line: bytes) -> None:
+    """The writer appended ``line`` to the record of ``version_dir`` (absolute) at ``start``.
+
+    A cached index that had read the record up to there takes the line in memory, so the
+    save after it (retention, the old content's hash) costs no read of the record.
+    """
+    index = _indexes.get(version_dir)
+    if index is not None:
+        index.appended(identity, start, line)

@@ -43,14 +43,18 @@ class _Change:
         self.lock.acquire()
         try:
             journal = self.journal = _journal.journal_for(self.version_dir)
-            if self.lock.depth == 1 and journal.orphaned():
-                _journal.recover(self.version_dir)
+            if self.lock.depth == 1:
+                if journal.orphaned():
+                    _journal.recover(self.version_dir)
+                journal.held(True)
         except BaseException:
             self.lock.release()
             raise
         return journal
 
     def __exit__(self, *exc):
+        if self.lock.depth == 1 and self.journal is not None:
+            self.journal.held(False)
         self.lock.release()
 
 
@@ -182,8 +186,9 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
         if keep:
             old, _ = _objects.keep_current(version_dir, rel, path, link=True, new_sha=staged.sha)
         entry = record.make_entry("save", name, kind, rel, staged.size, staged.sha)
+        line = record.encode_line(entry)  # encoded once: the intent holds the same line
         tmp_rel = f"{rel.rpartition('/')[0]}/{os.path.basename(staged.tmp)}"  # a sibling of the artifact
-        journal.begin({"op": "save", "entry": entry, "old": old, "ino": staged.st.st_ino, "tmp": tmp_rel})
+        journal.begin({"op": "save", "old": old, "ino": staged.st.st_ino, "tmp": tmp_rel}, line)
         try:
             if keep and old is None:
                 os.rename(staged.tmp, path)  # nothing there (keeping looked): a first save
@@ -194,19 +199,32 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
             journal.end()  # nothing moved
             raise
         try:
-            record.append_line(version_dir, entry)
+            record.append_line(version_dir, entry, line=line)
         except BaseException:
             _undo_swap(version_dir, journal, staged.tmp, path, how, old)
             raise
         if how == _atomic.EXCHANGED:
-            _atomic.remove_quietly(staged.tmp)  # the old file (its content is in the store when kept)
+            _drop_old_file(version_dir, staged.tmp, staged.size)  # its content is in the store when kept
         journal.end()
-        _objects.remember(path, staged.sha)
+        if keep:
+            _objects.remember(path, staged.sha)  # the next save keeps this content without hashing it
         if staged.size >= _atomic.FSYNC_MIN_BYTES:
             _atomic.fsync_dir(os.path.dirname(path) or ".")
         if old is not None and old != staged.sha:
             _prune(version_dir, rel)
     return staged.sha, staged.size
+
+
+def _drop_old_file(version_dir, old_path, size):
+    """Remove the replaced file. A large one is handed to the background reaper: freeing its blocks
+    and cached pages takes milliseconds per 64 MB (the same content saved again is not kept twice)."""
+    if size >= _atomic.FSYNC_MIN_BYTES:
+        try:
+            if _retention.discard(version_dir, old_path):
+                return
+        except OSError:
+            pass
+    _atomic.remove_quietly(old_path)
 
 
 def _undo_swap(version_dir, journal, tmp, path, how, old):

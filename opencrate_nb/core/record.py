@@ -12,6 +12,7 @@ import datetime as _dt
 import json
 import os
 from collections.abc import Iterable
+from typing import Optional
 
 from . import _timelines, lineage
 from ._printable import is_unicode
@@ -66,21 +67,30 @@ def close_all():
             pass
 
 
-def append_line(version_dir: str, entry: dict, file: str = RECORD_FILE) -> None:
+def encode_line(entry: dict) -> bytes:
+    """One record line: ``entry`` as compact JSON and a newline (what :func:`append_line` writes)."""
+    return (_encode(entry) + "\n").encode("utf-8")
+
+
+def append_line(version_dir: str, entry: dict, file: str = RECORD_FILE, line: Optional[bytes] = None) -> None:
     """Append one JSON object as one line, under the version's save lock.
 
     A line that cannot be written whole (a full disk writes part of it) is taken back by
     truncating to the old end, so no torn line is ever left for the next one to glue onto;
-    the error is raised.
+    the error is raised. ``line`` is ``encode_line(entry)`` when the caller has it already.
+    A record line this process writes extends the cached record index in memory
+    (``_timelines.note_appended``), so the next reader does not read it back.
     """
     from ._savelock import version_lock
 
-    line = (_encode(entry) + "\n").encode("utf-8")
-    key = (os.path.abspath(version_dir), file)
-    with version_lock(version_dir):
+    if line is None:
+        line = encode_line(entry)
+    key = (version_dir if os.path.isabs(version_dir) else os.path.abspath(version_dir), file)
+    with version_lock(key[0]):
         fd = _fd_for(key, version_dir, file)
         try:
-            if os.fstat(fd).st_nlink == 0:
+            st = os.fstat(fd)
+            if st.st_nlink == 0:
                 raise FileNotFoundError("the record file was removed")
         except OSError:
             # the folder or the file was removed or replaced behind our back: reopen once
@@ -90,13 +100,17 @@ def append_line(version_dir: str, entry: dict, file: str = RECORD_FILE) -> None:
             except OSError:
                 pass
             fd = _fd_for(key, version_dir, file)
-        _append_whole(fd, line)
+            st = os.fstat(fd)
+        _append_whole(fd, line, st.st_size)  # appends are serialised by the save lock: the end is st_size
+        if file == RECORD_FILE:
+            _timelines.note_appended(key[0], (st.st_dev, st.st_ino), st.st_size, line)
 
 
-def _append_whole(fd, line):
+def _append_whole(fd, line, start=None):
     from ._atomic import note_failure, write_all
 
-    start = os.lseek(fd, 0, os.SEEK_END)  # appends are serialised by the save lock
+    if start is None:
+        start = os.lseek(fd, 0, os.SEEK_END)
     try:
         write_all(fd, line)
     except OSError as exc:
@@ -120,7 +134,8 @@ def make_entry(op: str, name: str, kind, rel_path: str, size=None, sha256=None, 
         "time": now_iso(),
         "cell": lineage.current_cell(),
     }
-    entry.update(extra)
+    if extra:
+        entry.update(extra)
     return entry
 
 

@@ -173,11 +173,10 @@ class CheckpointHandler(Handler):
         suffix = _check_supported(path)
         if suffix in _TORCH:
             torch = require("torch", "torch", "Saving .pt/.pth checkpoints")
-            from .._atomic import HashingWriter
+            from .._atomic import FileWriter
 
-            with HashingWriter(path) as writer:
+            with FileWriter(path) as writer:  # hashed while it is flushed (core/_atomic.stage_file)
                 torch.save(obj, writer, **kwargs)
-            return writer.hexdigest()
         elif suffix == ".safetensors":
             st = require("safetensors.torch", "torch", "Saving .safetensors checkpoints")
             tensors = _state_dict(obj)
