@@ -41,6 +41,11 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reseed_tokens)  # a forked child must not reuse the parent's names
 
 
+def next_token() -> int:
+    """The next 32-bit token of this process (see :func:`temp_path_for`)."""
+    return next(_tokens) & 0xFFFFFFFF
+
+
 def temp_path_for(path):
     """A hidden sibling of ``path`` that keeps its suffix (handlers pick formats by suffix).
 

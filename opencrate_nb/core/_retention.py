@@ -49,21 +49,24 @@ def _trees(version_dir):
     return names, members
 
 
-def prune(version_dir: str, rel: str, keep=None) -> list:
+def prune(version_dir: str, rel: str, keep=None, index=None) -> list:
     """Remove objects of ``rel`` that fell out of retention and nothing else keeps. Returns their paths.
 
-    Call with the version lock held (saves do), so that the record is complete.
+    Call with the version lock held (saves do), so that the record is complete. ``index``:
+    the record index when the caller knows it is complete (it just extended it), else it is read.
     """
     keep = keep_count() if keep is None else keep
-    index = index_for(version_dir)
+    if index is None:
+        index = index_for(version_dir)
     timeline = index.timelines.get(rel)
     if timeline is None:
         return []
-    earlier = timeline.earlier()
-    cut = len(earlier) - keep
+    contents = timeline.contents  # the earlier contents, then the current one unless deleted
+    cut = len(contents) - (0 if timeline.deleted else 1) - keep
     if cut <= timeline.pruned:
         return []  # only the contents pushed out since the last prune are looked at (gc does the rest)
-    dropped = {c.sha256 for c in earlier[timeline.pruned : cut] if c.sha256} - timeline.retained(keep)
+    dropped = {c.sha256 for c in contents[timeline.pruned : cut] if c.sha256}
+    dropped -= {c.sha256 for c in contents[cut:]}  # what retention keeps: Timeline.retained(keep), without copies
     timeline.pruned = cut
     removed = []
     trees = None
@@ -92,6 +95,7 @@ def _kept_elsewhere(index, sha, keep, rel):
 
 # -- freeing pruned contents in the background ----------------------------------------------------
 _doomed: queue.SimpleQueue[str] = queue.SimpleQueue()
+_TAIL = secrets.token_hex(2)  # with the counter: another process's names do not meet this one's
 _deleter = None
 _deleter_guard = threading.Lock()
 
@@ -105,7 +109,8 @@ def discard(version_dir: str, target: str) -> bool:
     files, which gc removes. Returns False when ``target`` was not there.
     """
     global _deleter
-    trash = os.path.join(tmp_dir(version_dir), f"{PRUNED_PREFIX}{secrets.token_hex(6)}")
+    # a per-process counter from a random start (no system call per save, as for temporary files)
+    trash = os.path.join(tmp_dir(version_dir), f"{PRUNED_PREFIX}{_atomic.next_token():08x}{_TAIL}")
     try:
         os.rename(target, trash)
     except FileNotFoundError:

@@ -9,7 +9,7 @@ mention. The run environment's writer takes it too.
 import os
 import threading
 
-from .record import RECORD_DIR
+from . import record as _record  # a module, not a name: record imports this module too
 
 LOCK_FILE = "save.lock"
 
@@ -33,7 +33,7 @@ class VersionLock:
     """
 
     def __init__(self, version_dir):
-        self.path = os.path.join(version_dir, RECORD_DIR, LOCK_FILE)
+        self.path = os.path.join(version_dir, _record.RECORD_DIR, LOCK_FILE)
         self._thread_lock = threading.RLock()
         self._depth = 0
         self._fd = None

@@ -215,6 +215,25 @@ def _loads(raw: bytes) -> tuple[Any, Optional[str]]:
         return None, "torn or not JSON"
 
 
+_PLAIN_TYPES = (str, int, bool, type(None))
+
+
+def _is_plain(entry: Any) -> bool:
+    """Whether ``entry`` is a dict of str, int, bool, None (or a dict of those): it survives JSON unchanged."""
+    if type(entry) is not dict:
+        return False
+    for key, value in entry.items():
+        if type(key) is not str:
+            return False
+        kind = type(value)
+        if kind is dict:
+            if not all(type(k) is str and type(v) in _PLAIN_TYPES for k, v in value.items()):
+                return False
+        elif kind not in _PLAIN_TYPES:
+            return False
+    return True
+
+
 class LineFile:
     """The entries of one JSON-lines file, kept current by reading only what was appended."""
 
@@ -288,21 +307,24 @@ class LineFile:
         self._tail = data[max(0, end - 31) : end + 1]
         return restart, self.entries[start:]
 
-    def appended(self, identity: tuple[int, int], start: int, line: bytes) -> Optional[Entry]:
-        """This process appended ``line`` at ``start``: take it without reading the file back.
+    def appended(self, identity: tuple[int, int], start: int, line: bytes, entry: Entry) -> Optional[Entry]:
+        """This process appended ``line`` (the encoding of the writer's ``entry``) at ``start``: take it
+        without reading the file back.
 
-        Only when this file was read up to ``start`` (same file, nothing pending); the line is
-        parsed and checked as a read would (the writer's own dict is not trusted to equal it).
+        Only when this file was read up to ``start`` (same file, nothing pending). An entry of
+        plain JSON values (what ``record.make_entry`` builds) is taken as it is, unchecked: it
+        equals what a reader would parse; anything else is parsed from ``line`` and checked.
         Returns the entry taken, or None (then the next :meth:`update` reads it from the file).
         """
         if identity != self.identity or start != self.offset or self.pending:
             return None
-        try:
-            entry = json.loads(line)
-        except (ValueError, RecursionError):
-            return None
-        if type(entry) is not dict or self.check(entry) is not None:
-            return None
+        if not _is_plain(entry):
+            try:
+                entry = json.loads(line)
+            except (ValueError, RecursionError):
+                return None
+            if type(entry) is not dict or self.check(entry) is not None:
+                return None
         self.entries.append(entry)
         self.line_count += 1
         self.offset = start + len(line)
@@ -472,18 +494,22 @@ class RecordIndex:
                 self._catch_up()  # timelines handed out before stay current
         return self
 
-    def appended(self, identity: tuple[int, int], start: int, line: bytes) -> None:
-        """A record line this process wrote (see :meth:`LineFile.appended`): applied in memory."""
+    def appended(self, identity: tuple[int, int], start: int, line: bytes, entry: Entry) -> bool:
+        """A record line this process wrote (see :meth:`LineFile.appended`): applied in memory.
+
+        True when it was (the index then holds the whole record, as of the end of that line).
+        """
         with self._guard:
             if self.rebuilt:
-                return
-            entry = self._record.appended(identity, start, line)
-            if entry is None:
-                return
+                return False
+            taken = self._record.appended(identity, start, line, entry)
+            if taken is None:
+                return False
             self.has_record = True
-            self.apply(entry)
+            self.apply(taken)
             if self._wanted:
                 self._catch_up()
+            return True
 
     def _load_from_files(self) -> None:
         self.rebuilt = True
@@ -677,12 +703,17 @@ def index_for(version_dir: Union[str, os.PathLike], fresh: bool = False) -> Reco
     return index.refresh()
 
 
-def note_appended(version_dir: str, identity: tuple[int, int], start: int, line: bytes) -> None:
-    """The writer appended ``line`` to the record of ``version_dir`` (absolute) at ``start``.
+def note_appended(
+    version_dir: str, identity: tuple[int, int], start: int, line: bytes, entry: Entry
+) -> Optional[RecordIndex]:
+    """The writer appended ``line`` (the encoding of ``entry``, which it no longer changes) to the
+    record of ``version_dir`` (absolute) at ``start``.
 
     A cached index that had read the record up to there takes the line in memory, so the
-    save after it (retention, the old content's hash) costs no read of the record.
+    save after it (retention, the old content's hash) costs no read of the record. Returns
+    that index (complete: the writer holds the save lock), or None.
     """
     index = _indexes.get(version_dir)
-    if index is not None:
-        index.appended(identity, start, line)
+    if index is not None and index.appended(identity, start, line, entry):
+        return index
+    return None

@@ -199,7 +199,7 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
             journal.end()  # nothing moved
             raise
         try:
-            record.append_line(version_dir, entry, line=line)
+            index = record.append_line(version_dir, entry, line=line)  # the index, when extended in memory
         except BaseException:
             _undo_swap(version_dir, journal, staged.tmp, path, how, old)
             raise
@@ -211,7 +211,7 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
         if staged.size >= _atomic.FSYNC_MIN_BYTES:
             _atomic.fsync_dir(os.path.dirname(path) or ".")
         if old is not None and old != staged.sha:
-            _prune(version_dir, rel)
+            _prune(version_dir, rel, index)
     return staged.sha, staged.size
 
 
@@ -242,9 +242,9 @@ def _undo_swap(version_dir, journal, tmp, path, how, old):
     journal.end()
 
 
-def _prune(version_dir, rel):
+def _prune(version_dir, rel, index=None):
     try:
-        _retention.prune(version_dir, rel)
+        _retention.prune(version_dir, rel, index=index)
     except OSError as exc:  # retention is housekeeping: gc does it later
         warnings.warn(f"History retention could not prune {rel!r}: {exc}", stacklevel=3)
 
