@@ -32,7 +32,9 @@ def objects_dir(version_dir: str) -> str:
 
 
 def object_path(version_dir: str, sha: str) -> str:
-    return os.path.join(version_dir, RECORD_DIR, OBJECTS_DIR, sha[:2], sha)
+    if version_dir.endswith(os.sep) or not version_dir:
+        return os.path.join(version_dir, RECORD_DIR, OBJECTS_DIR, sha[:2], sha)
+    return f"{version_dir}{os.sep}{RECORD_DIR}{os.sep}{OBJECTS_DIR}{os.sep}{sha[:2]}{os.sep}{sha}"  # a join, cheaper
 
 
 def tree_path(version_dir: str, sha: str) -> str:

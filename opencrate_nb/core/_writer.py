@@ -211,7 +211,7 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
         if staged.size >= _atomic.FSYNC_MIN_BYTES:
             _atomic.fsync_dir(os.path.dirname(path) or ".")
         if old is not None and old != staged.sha:
-            _prune(version_dir, rel, index)
+            _prune(version_dir, rel, index, keep)
     return staged.sha, staged.size
 
 
@@ -242,9 +242,9 @@ def _undo_swap(version_dir, journal, tmp, path, how, old):
     journal.end()
 
 
-def _prune(version_dir, rel, index=None):
+def _prune(version_dir, rel, index=None, keep=None):
     try:
-        _retention.prune(version_dir, rel, index=index)
+        _retention.prune(version_dir, rel, keep, index)
     except OSError as exc:  # retention is housekeeping: gc does it later
         warnings.warn(f"History retention could not prune {rel!r}: {exc}", stacklevel=3)
 
