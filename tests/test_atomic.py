@@ -75,7 +75,7 @@ def test_create_temp_never_shares_a_name(tmp_path):
     assert second != first and os.path.basename(second) == ".a.txt.00003039.tmp.txt"
 
 
-def test_file_writer_writes_every_byte_in_order(tmp_path):
+def test_file_writer_writes_every_byte_in_order_and_hashes_behind(tmp_path):
     chunks = [os.urandom(n) for n in (10, 2 << 20, 7, 1 << 20)]
     path = str(tmp_path / "out.bin")
     with _atomic.FileWriter(path) as writer:
@@ -83,6 +83,8 @@ def test_file_writer_writes_every_byte_in_order(tmp_path):
             assert writer.write(chunk) == len(chunk)
     data = b"".join(chunks)
     assert writer.size == len(data) and open(path, "rb").read() == data
+    assert writer.hexdigest() == hashlib.sha256(data).hexdigest()  # hashed behind the writes
+    assert _atomic.stage_file(path, writer).sha == hashlib.sha256(data).hexdigest()
 
 
 def test_a_large_staged_file_is_hashed_while_it_is_flushed(tmp_path):

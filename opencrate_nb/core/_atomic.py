@@ -126,15 +126,16 @@ class FileWriter:
     """A binary file object over a raw descriptor, for libraries that write to a file object (torch.save).
 
     It writes every byte (short writes looped) and remembers a full disk (:func:`note_failure`),
-    which the library may report only as its own message. It does not hash: the hash of a
-    large file is computed while the file is flushed (:func:`stage_file`), when this thread
-    waits for the disk anyway; hashing during the write would put it on the critical path
-    whenever no second core is free.
+    which the library may report only as its own message. A second thread hashes the file
+    behind the writer, reading back what was written (from the page cache): on a free core
+    the hash is done with the write; otherwise it finishes while :func:`stage_file` waits for
+    the flush. The writer never waits for the hash. :meth:`hexdigest` gives it.
     """
 
     def __init__(self, path):
         self._fd = os.open(path, _REWRITE_FLAGS, 0o666)
         self.size = 0
+        self._behind = _HashBehind(path)
 
     def write(self, data):
         view = memoryview(data).cast("B")
@@ -144,6 +145,7 @@ class FileWriter:
             note_failure(exc)
             raise
         self.size += view.nbytes
+        self._behind.advance(self.size)
         return view.nbytes
 
     def flush(self):
@@ -151,6 +153,14 @@ class FileWriter:
 
     def writable(self):
         return True
+
+    def hexdigest(self):
+        """The sha256 of everything written (waits for the hashing thread)."""
+        return self._behind.finish(self.size)
+
+    def cancel(self):
+        """Stop the hashing thread (the write failed, or its file is not used)."""
+        self._behind.cancel()
 
     def close(self):
         if self._fd is not None:
@@ -162,6 +172,66 @@ class FileWriter:
 
     def __exit__(self, *exc):
         self.close()
+        if exc[0] is not None:
+            self._behind.cancel()
+
+
+class _HashBehind:
+    """A thread that hashes a file up to where its writer has got (see :class:`FileWriter`)."""
+
+    def __init__(self, path):
+        self._path = path
+        self._hash = hashlib.sha256()
+        self._ready = 0  # bytes written so far
+        self._end = None  # the final size, once the writer is done
+        self._error = None
+        self._cancelled = False
+        self._wake = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="opencrate-hash", daemon=True)
+        self._thread.start()
+
+    def advance(self, size):
+        with self._wake:
+            self._ready = size
+            self._wake.notify()
+
+    def _run(self):
+        try:
+            with open(self._path, "rb", buffering=0) as f:
+                done, buf = 0, bytearray(_CHUNK * 4)
+                view = memoryview(buf)
+                while True:
+                    with self._wake:
+                        while not self._cancelled and self._ready <= done and self._end is None:
+                            self._wake.wait()
+                        if self._cancelled:
+                            return
+                        limit = self._end if self._end is not None else self._ready
+                    while done < limit:
+                        n = f.readinto(view[: min(len(buf), limit - done)])
+                        if not n:
+                            raise OSError(errno.EIO, f"{self._path} is shorter than what was written to it")
+                        self._hash.update(view[:n])
+                        done += n
+                    if self._end is not None and done >= self._end:
+                        return
+        except BaseException as exc:  # noqa: BLE001 - raised by finish() in the writer's thread
+            self._error = exc
+
+    def finish(self, size):
+        with self._wake:
+            self._end = size
+            self._wake.notify()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._hash.hexdigest()
+
+    def cancel(self):
+        with self._wake:
+            self._cancelled = True
+            self._wake.notify()
+        self._thread.join()
 
 
 def finish_file(temp_path, final_path, before_replace=None, known_sha=None):
@@ -335,7 +405,19 @@ def stage_bytes(path, data):
 
 
 def stage_file(tmp, known_sha=None):
-    """Hash (unless ``known_sha``) and flush (when large) a temporary file a library wrote."""
+    """Hash (unless ``known_sha``) and flush (when large) a temporary file a library wrote.
+
+    ``known_sha`` is the hash, or an object whose ``hexdigest()`` gives it once this thread has
+    flushed the file (a :class:`FileWriter`, whose thread hashes meanwhile).
+    """
+    if known_sha is not None and not isinstance(known_sha, str):
+        try:
+            staged = stage_file(tmp, "")
+        except BaseException:
+            known_sha.cancel()
+            raise
+        staged.sha = known_sha.hexdigest()
+        return staged
     st = os.stat(tmp)
     size = st.st_size
     if known_sha is not None:

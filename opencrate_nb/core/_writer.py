@@ -117,7 +117,8 @@ def stage(handler, obj, path: str, args=(), kwargs=None) -> _atomic.Staged:
 
     In-memory formats go through ``to_bytes``; the others are written by their library
     into the temporary file. A handler's ``save`` may return the sha256 of what it wrote
-    (computed while writing) to spare reading the file again.
+    (computed while writing), or the :class:`_atomic.FileWriter` it wrote through (which
+    hashed behind the write), to spare reading the file again.
     """
     kwargs = kwargs or {}
     _atomic.forget_failures()
@@ -141,10 +142,16 @@ def stage(handler, obj, path: str, args=(), kwargs=None) -> _atomic.Staged:
     try:
         written_sha = handler.save(obj, tmp, *args, **kwargs)
         if not os.path.exists(tmp) or os.path.getsize(tmp) == 0:
+            if isinstance(written_sha, _atomic.FileWriter):
+                written_sha.cancel()
             raise RuntimeError(
                 f"The {handler.kind} handler wrote nothing for {os.path.basename(path)!r}; nothing was saved."
             )
-        known = written_sha if isinstance(written_sha, str) and len(written_sha) == 64 else None
+        known: Any = None
+        if isinstance(written_sha, _atomic.FileWriter):
+            known = written_sha  # its thread hashed the file while it was written; done during the flush
+        elif isinstance(written_sha, str) and len(written_sha) == 64:
+            known = written_sha
         return _atomic.stage_file(tmp, known)
     except BaseException as exc:
         try:

@@ -175,8 +175,9 @@ class CheckpointHandler(Handler):
             torch = require("torch", "torch", "Saving .pt/.pth checkpoints")
             from .._atomic import FileWriter
 
-            with FileWriter(path) as writer:  # hashed while it is flushed (core/_atomic.stage_file)
+            with FileWriter(path) as writer:  # a second thread hashes behind the write
                 torch.save(obj, writer, **kwargs)
+            return writer  # the hash is taken once the file is flushed (core/_writer.stage)
         elif suffix == ".safetensors":
             st = require("safetensors.torch", "torch", "Saving .safetensors checkpoints")
             tensors = _state_dict(obj)
