@@ -1,5 +1,6 @@
 """core/_atomic.py: atomic writes, temporary names and content hashes."""
 
+import errno
 import hashlib
 import os
 import signal
@@ -74,15 +75,24 @@ def test_create_temp_never_shares_a_name(tmp_path):
     assert second != first and os.path.basename(second) == ".a.txt.00003039.tmp.txt"
 
 
-def test_hashing_writer_matches_hashlib(tmp_path):
+def test_file_writer_writes_every_byte_in_order_and_hashes_behind(tmp_path):
     chunks = [os.urandom(n) for n in (10, 2 << 20, 7, 1 << 20)]
     path = str(tmp_path / "out.bin")
-    with _atomic.HashingWriter(path) as writer:
+    with _atomic.FileWriter(path) as writer:
         for chunk in chunks:
-            writer.write(chunk)
+            assert writer.write(chunk) == len(chunk)
     data = b"".join(chunks)
-    assert writer.hexdigest() == hashlib.sha256(data).hexdigest() and writer.size == len(data)
-    assert open(path, "rb").read() == data
+    assert writer.size == len(data) and open(path, "rb").read() == data
+    assert writer.hexdigest() == hashlib.sha256(data).hexdigest()  # hashed behind the writes
+    assert _atomic.stage_file(path, writer).sha == hashlib.sha256(data).hexdigest()
+
+
+def test_a_large_staged_file_is_hashed_while_it_is_flushed(tmp_path):
+    data = os.urandom(3 << 20)
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+    staged = _atomic.stage_file(str(path))
+    assert staged.sha == hashlib.sha256(data).hexdigest() and staged.size == len(data)
 
 
 def test_hash_tree_covers_names_and_contents(tmp_path):
@@ -161,13 +171,20 @@ def test_a_process_killed_mid_save_leaves_old_or_new_never_torn(tmp_path, kind):
             assert any(loaded.shape == e.shape and (loaded == e).all() for e in expected)
 
 
-def test_hashing_writer_reports_a_failed_large_write(tmp_path):
-    writer = _atomic.HashingWriter(str(tmp_path / "x.bin"))
+def test_file_writer_reports_a_failed_write_and_remembers_a_full_disk(tmp_path):
+    writer = _atomic.FileWriter(str(tmp_path / "x.bin"))
     os.close(writer._fd)
-    writer._fd = os.open(str(tmp_path / "x.bin"), os.O_RDONLY)  # writing to it fails in the helper thread
+    writer._fd = os.open(str(tmp_path / "x.bin"), os.O_RDONLY)  # writing to it fails
     with pytest.raises(OSError):
         writer.write(b"x" * (2 << 20))
     writer.close()
+    if os.path.exists("/dev/full"):
+        _atomic.forget_failures()
+        writer = _atomic.FileWriter("/dev/full")
+        with pytest.raises(OSError):
+            writer.write(b"x" * 100)
+        writer.close()
+        assert _atomic.disk_full_cause(RuntimeError("unexpected pos 704 vs 598")).errno == errno.ENOSPC
 
 
 def test_swap_in_keeps_the_old_file_to_put_back(tmp_path):

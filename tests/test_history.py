@@ -119,6 +119,19 @@ def test_retention_keeps_the_last_contents(snap, monkeypatch):
         log.load(version=0)
 
 
+def test_a_large_file_saved_again_is_kept_once_and_the_replaced_copy_freed_in_the_background(snap):
+    big = oc.snapshot.text("big.txt")
+    content = "x" * (2 << 20)  # large: the replaced file goes to the reaper instead of being unlinked in the save
+    big.save(content)
+    big.save(content)
+    big.save("small now")
+    assert [item["saves"] for item in big.history()] == [2, 1]
+    assert len(_stored(snap.dir_path)) == 1 and big.load(version=0) == content
+    _retention.drain()
+    assert os.listdir(os.path.join(snap.dir_path, ".crate", "tmp")) == []
+    assert sorted(os.listdir(os.path.dirname(big.path))) == ["big.txt"]  # no temporary file left either
+
+
 def test_history_off_keeps_nothing(snap, monkeypatch):
     monkeypatch.setattr(history, "KEEP", 0)
     log = oc.snapshot.text("log.txt")

@@ -327,3 +327,48 @@ def test_an_unfinished_last_line_is_not_read_again_until_the_file_changes(versio
     with pytest.warns(record.RecordWarning, match="line 2"):
         oc.snapshot.json("b.json").save([2])  # the writer ends the torn line first; the save is read
         assert "jsons/b.json" in _timelines.index_for(version).current
+
+
+def _snapshot_of(index):
+    """What an index says, in plain values: entries, current entries, timelines."""
+    lines = {
+        path: [(c.sha256, c.size, c.saves, c.time, c.until) for c in line.contents] + [bool(line.deleted)]
+        for path, line in index.timelines.items()
+    }
+    return index.entries, index.current, lines, index.offset
+
+
+def test_lines_this_process_writes_extend_the_index_in_memory_exactly_as_a_read_would(version, monkeypatch):
+    artifact = oc.snapshot.json("m.json")
+    artifact.save({"a": 0})
+    index = _timelines.index_for(version)  # has read the record up to its end
+    index.timelines  # timelines asked for: they must follow every save too
+    reads = []
+    real_open = open
+
+    def counting_open(path, *args, **kwargs):
+        if str(path).endswith(record.RECORD_FILE):
+            reads.append(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", counting_open)
+    for value in ({"a": 1}, {"a": 2}, {"a": 2}):
+        artifact.save(value)
+    artifact.backup("t")
+    oc.snapshot.text("n.txt").save("x")
+    artifact.delete(confirm=True)
+    assert _timelines.index_for(version) is index and reads == []  # nothing was read back
+    monkeypatch.setattr("builtins.open", real_open)
+    assert _snapshot_of(index) == _snapshot_of(_timelines.index_for(version, fresh=True))
+
+
+def test_a_line_another_process_wrote_first_makes_the_index_read_the_record_again(version):
+    artifact = oc.snapshot.json("m.json")
+    artifact.save({"a": 1})
+    index = _timelines.index_for(version)
+    entry = record.make_entry("save", "o.json", "json", "jsons/o.json", 2, "b" * 64)
+    with open(_record_path(version), "ab") as f:  # as another writer would (this process's index does not know)
+        f.write(record.encode_line(entry))
+    artifact.save({"a": 2})  # appended after a line the index has not read: not taken in memory
+    assert _snapshot_of(_timelines.index_for(version)) == _snapshot_of(_timelines.index_for(version, fresh=True))
+    assert "jsons/o.json" in index.current

@@ -22,8 +22,6 @@ from typing import Any
 # their cost would be dominated by the flush, and the rename alone already
 # protects them against a killed process.
 FSYNC_MIN_BYTES = 1 << 20
-# Chunks at least this large are hashed and written at the same time (see HashingWriter).
-PARALLEL_MIN_BYTES = 1 << 20
 _CHUNK = 1 << 20
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _REWRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -41,6 +39,11 @@ def _reseed_tokens():
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reseed_tokens)  # a forked child must not reuse the parent's names
+
+
+def next_token() -> int:
+    """The next 32-bit token of this process (see :func:`temp_path_for`)."""
+    return next(_tokens) & 0xFFFFFFFF
 
 
 def temp_path_for(path):
@@ -119,48 +122,31 @@ def fsync_dir(folder):
         os.close(fd)
 
 
-class HashingWriter:
-    """A binary file writer that hashes what passes through it.
+class FileWriter:
+    """A binary file object over a raw descriptor, for libraries that write to a file object (torch.save).
 
-    A large chunk is written by a helper thread while this thread hashes the same
-    bytes (both release the GIL), so the hash costs no copy and little time; the
-    caller's buffer is not read after ``write`` returns. The kernel is asked to start
-    writing each large chunk to disk at once, so the final fsync has little left to do.
+    It writes every byte (short writes looped) and remembers a full disk (:func:`note_failure`),
+    which the library may report only as its own message. A second thread hashes the file
+    behind the writer, reading back what was written (from the page cache): on a free core
+    the hash is done with the write; otherwise it finishes while :func:`stage_file` waits for
+    the flush. The writer never waits for the hash. :meth:`hexdigest` gives it.
     """
 
     def __init__(self, path):
         self._fd = os.open(path, _REWRITE_FLAGS, 0o666)
-        self._hash = hashlib.sha256()
         self.size = 0
-        self._writeback = _writeback_starter()
-
-    def _write_all(self, view, failure=None):
-        try:
-            write_all(self._fd, view)
-        except OSError as exc:
-            note_failure(exc)  # a library writing through us may hide it behind its own message
-            if failure is None:
-                raise
-            failure.append(exc)
+        self._behind = _HashBehind(path)
 
     def write(self, data):
         view = memoryview(data).cast("B")
-        count = view.nbytes
-        if count >= PARALLEL_MIN_BYTES:
-            failure = []
-            writer = threading.Thread(target=self._write_all, args=(view, failure), name="opencrate-write")
-            writer.start()
-            self._hash.update(view)
-            writer.join()
-            if failure:
-                raise failure[0]
-            if self._writeback is not None:
-                self._writeback(self._fd, self.size, count)
-        else:
-            self._hash.update(view)
-            self._write_all(view)
-        self.size += count
-        return count
+        try:
+            write_all(self._fd, view)
+        except OSError as exc:
+            note_failure(exc)
+            raise
+        self.size += view.nbytes
+        self._behind.advance(self.size)
+        return view.nbytes
 
     def flush(self):
         pass
@@ -169,7 +155,12 @@ class HashingWriter:
         return True
 
     def hexdigest(self):
-        return self._hash.hexdigest()
+        """The sha256 of everything written (waits for the hashing thread)."""
+        return self._behind.finish(self.size)
+
+    def cancel(self):
+        """Stop the hashing thread (the write failed, or its file is not used)."""
+        self._behind.cancel()
 
     def close(self):
         if self._fd is not None:
@@ -181,40 +172,73 @@ class HashingWriter:
 
     def __exit__(self, *exc):
         self.close()
+        if exc[0] is not None:
+            self._behind.cancel()
 
 
-_WRITEBACK: list = []
+class _HashBehind:
+    """A thread that hashes a file up to where its writer has got (see :class:`FileWriter`)."""
 
+    def __init__(self, path):
+        self._path = path
+        self._hash = hashlib.sha256()
+        self._ready = 0  # bytes written so far
+        self._end = None  # the final size, once the writer is done
+        self._error = None
+        self._cancelled = False
+        self._wake = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="opencrate-hash", daemon=True)
+        self._thread.start()
 
-def _writeback_starter():
-    """Linux's sync_file_range(SYNC_FILE_RANGE_WRITE): start writing pages to disk without waiting.
+    def advance(self, size):
+        with self._wake:
+            self._ready = size
+            self._wake.notify()
 
-    Returns None where it is not available; it only makes the final fsync shorter.
-    """
-    if not _WRITEBACK:
-        starter = None
-        if sys.platform.startswith("linux"):
-            try:
-                import ctypes
+    def _run(self):
+        try:
+            with open(self._path, "rb", buffering=0) as f:
+                done, buf = 0, bytearray(_CHUNK * 4)
+                view = memoryview(buf)
+                while True:
+                    with self._wake:
+                        while not self._cancelled and self._ready <= done and self._end is None:
+                            self._wake.wait()
+                        if self._cancelled:
+                            return
+                        limit = self._end if self._end is not None else self._ready
+                    while done < limit:
+                        n = f.readinto(view[: min(len(buf), limit - done)])
+                        if not n:
+                            raise OSError(errno.EIO, f"{self._path} is shorter than what was written to it")
+                        self._hash.update(view[:n])
+                        done += n
+                    if self._end is not None and done >= self._end:
+                        return
+        except BaseException as exc:  # noqa: BLE001 - raised by finish() in the writer's thread
+            self._error = exc
 
-                libc = ctypes.CDLL(None, use_errno=True)
-                function = libc.sync_file_range
-                function.argtypes = (ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong, ctypes.c_uint)
-                function.restype = ctypes.c_int
+    def finish(self, size):
+        with self._wake:
+            self._end = size
+            self._wake.notify()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._hash.hexdigest()
 
-                def starter(fd, offset, count, _f=function):
-                    _f(fd, offset, count, 2)
-            except (OSError, AttributeError):
-                starter = None
-        _WRITEBACK.append(starter)
-    return _WRITEBACK[0]
+    def cancel(self):
+        with self._wake:
+            self._cancelled = True
+            self._wake.notify()
+        self._thread.join()
 
 
 def finish_file(temp_path, final_path, before_replace=None, known_sha=None):
     """Hash, flush (when large) and move ``temp_path`` to ``final_path``. Returns (sha256, size).
 
     ``before_replace(sha256, size)`` runs just before the move.
-    ``known_sha`` is the hash when the writer computed it while writing (see HashingWriter).
+    ``known_sha`` is the hash when the writer computed it while writing.
     """
     staged = stage_file(temp_path, known_sha)
     if before_replace is not None:
@@ -264,15 +288,17 @@ def copy_file(src, dst):
 
 
 def remove_quietly(path):
+    """Remove a file, link or folder; whatever is not there, or cannot go, is left to gc."""
     try:
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            os.unlink(path)
+        os.unlink(path)  # the common case first: no stat to find out what it is
     except FileNotFoundError:
         pass
     except OSError:
-        pass
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
 
 
 # -- writing whole, and knowing a full disk when we see one ---------------------------------------
@@ -282,12 +308,13 @@ _failures = threading.local()
 
 def write_all(fd, data):
     """Write every byte of ``data`` (``os.write`` may write less, e.g. when the disk fills up)."""
-    view = memoryview(data).cast("B")
-    while view:
-        written = os.write(fd, view)
+    view = data if type(data) is bytes else memoryview(data).cast("B")
+    total, done = len(view), 0
+    while done < total:
+        written = os.write(fd, memoryview(view)[done:] if done else view)
         if written <= 0:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        view = view[written:]
+        done += written
 
 
 def note_failure(exc):
@@ -378,7 +405,19 @@ def stage_bytes(path, data):
 
 
 def stage_file(tmp, known_sha=None):
-    """Hash (unless ``known_sha``) and flush (when large) a temporary file a library wrote."""
+    """Hash (unless ``known_sha``) and flush (when large) a temporary file a library wrote.
+
+    ``known_sha`` is the hash, or an object whose ``hexdigest()`` gives it once this thread has
+    flushed the file (a :class:`FileWriter`, whose thread hashes meanwhile).
+    """
+    if known_sha is not None and not isinstance(known_sha, str):
+        try:
+            staged = stage_file(tmp, "")
+        except BaseException:
+            known_sha.cancel()
+            raise
+        staged.sha = known_sha.hexdigest()
+        return staged
     st = os.stat(tmp)
     size = st.st_size
     if known_sha is not None:
@@ -386,18 +425,23 @@ def stage_file(tmp, known_sha=None):
             fsync_file(tmp)
         sha = known_sha
     elif size >= FSYNC_MIN_BYTES:
-        result = {}
+        result = []
 
         def _hash():
-            result["sha"] = hash_file(tmp)
+            try:
+                result.append(hash_file(tmp))
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
+                result.append(exc)
 
-        worker = threading.Thread(target=_hash, name="opencrate-hash")
+        worker = threading.Thread(target=_hash, name="opencrate-hash")  # reads the page cache while the disk works
         worker.start()
         try:
             fsync_file(tmp)
         finally:
             worker.join()
-        sha = result["sha"]
+        if isinstance(result[0], BaseException):
+            raise result[0]
+        sha = result[0]
     else:
         with open(tmp, "rb") as f:
             sha = hash_bytes(f.read())

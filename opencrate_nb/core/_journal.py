@@ -22,10 +22,10 @@ import json
 import os
 import threading
 import warnings
-from typing import Any
+from typing import Any, Optional
 
 from . import _atomic, _objects, record
-from ._savelock import version_lock
+from ._savelock import process_id, version_lock
 from ._timelines import index_for
 from .record import RECORD_DIR
 
@@ -56,10 +56,15 @@ class Journal:
         self._pid = None
         self._open = []  # offsets of this process's intents not yet completed (nested changes)
         self._oversized = False  # an intent took more than one slot: empty the file when done
+        self._checked = False  # the file was checked in this hold of the save lock
 
-    def _file(self):
+    def _file(self, check=True):
+        """The open journal; ``check``: first make sure it is still the file under its name
+        (the version folder may have been removed and made again). A change checks once."""
         fd = self._fd
-        if fd is not None and self._pid == os.getpid():
+        if fd is not None and self._pid == process_id():
+            if not check:
+                return fd
             try:
                 if os.fstat(fd).st_nlink:
                     return fd
@@ -77,7 +82,7 @@ class Journal:
                 raise
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             fd = os.open(self.path, flags, 0o644)
-        self._fd, self._pid, self._open = fd, os.getpid(), []
+        self._fd, self._pid, self._open = fd, process_id(), []
         return fd
 
     def orphaned(self) -> bool:
@@ -89,14 +94,23 @@ class Journal:
         except OSError:
             return False
 
-    def begin(self, intent: dict) -> None:
+    def held(self, checked: bool) -> None:
+        """The save lock was taken (``checked``: :meth:`orphaned` just checked the file) or let go
+        (False): within one hold, intents are written to the file checked at its start."""
+        self._checked = checked
+
+    def begin(self, intent: dict, entry_line: Optional[bytes] = None) -> None:
         """Write the intent of a change, whole, before the change touches anything.
 
         Intents go in fixed slots that are overwritten in place, so that once the journal has
         its first block a change costs no allocation (and a full disk cannot stop the intent).
+        ``entry_line`` is the record line the change will append (``record.encode_line``):
+        it becomes the intent's ``entry`` without being encoded a second time.
         """
-        fd = self._file()
+        fd = self._file(check=not self._checked)
         line = _encode(intent).encode("utf-8")
+        if entry_line is not None:
+            line = b'{"entry":' + entry_line.rstrip(b"\n") + (b"," + line[1:] if len(line) > 2 else b"}")
         size = -(-(len(line) + 1) // SLOT) * SLOT
         offset = self._open[-1][0] + self._open[-1][1] if self._open else 0
         data = line + b" " * (size - len(line) - 1) + b"\n"
@@ -165,6 +179,9 @@ _guard = threading.Lock()
 
 
 def journal_for(version_dir: str) -> Journal:
+    journal = _journals.get(version_dir)  # keys are absolute: a relative path never matches here
+    if journal is not None:
+        return journal
     key = os.path.abspath(version_dir)
     journal = _journals.get(key)
     if journal is None:

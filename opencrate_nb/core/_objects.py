@@ -32,7 +32,9 @@ def objects_dir(version_dir: str) -> str:
 
 
 def object_path(version_dir: str, sha: str) -> str:
-    return os.path.join(version_dir, RECORD_DIR, OBJECTS_DIR, sha[:2], sha)
+    if version_dir.endswith(os.sep) or not version_dir:
+        return os.path.join(version_dir, RECORD_DIR, OBJECTS_DIR, sha[:2], sha)
+    return f"{version_dir}{os.sep}{RECORD_DIR}{os.sep}{OBJECTS_DIR}{os.sep}{sha[:2]}{os.sep}{sha}"  # a join, cheaper
 
 
 def tree_path(version_dir: str, sha: str) -> str:
@@ -83,28 +85,28 @@ def store_file(version_dir: str, source: str, sha: str, link: bool = True) -> bo
     ``link=False`` copies instead of hard-linking (for files a handler may rewrite in place).
     """
     target = object_path(version_dir, sha)
-    if os.path.exists(target):
-        return False
     try:
-        _place(source, target, link)
+        return _place(source, target, link)
     except FileNotFoundError:
         if os.path.isdir(os.path.dirname(target)):
             raise  # the source is gone: nothing to keep
         os.makedirs(os.path.dirname(target), exist_ok=True)  # a new shard folder
-        _place(source, target, link)
-    return True
+        return _place(source, target, link)
 
 
 def _place(source, target, link):
+    """Link (or copy) ``source`` to ``target``; False when the object was there already."""
     if link:
         try:
-            os.link(source, target)
-            return
+            os.link(source, target)  # an existing object says so itself: no stat first
+            return True
         except FileExistsError:
-            return
+            return False
         except OSError as exc:
             if exc.errno not in (errno.EPERM, errno.EXDEV, errno.EMLINK, errno.EOPNOTSUPP, errno.ENOTSUP):
                 raise  # ENOSPC, EDQUOT, ENOENT...: the caller must know
+    if os.path.exists(target):
+        return False
     tmp = _atomic.temp_path_for(target)
     try:
         shutil.copyfile(source, tmp)
@@ -112,6 +114,7 @@ def _place(source, target, link):
     except BaseException:
         _atomic.remove_quietly(tmp)
         raise
+    return True
 
 
 def tree_manifest(folder: str) -> tuple:

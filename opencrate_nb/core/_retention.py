@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from . import _atomic
-from ._objects import TREES_DIR, is_object_name, object_path, read_tree, tmp_dir, tree_path
+from ._objects import TREES_DIR, is_object_name, object_path, read_tree, tmp_dir
 from ._timelines import index_for
 from .record import RECORD_DIR
 
@@ -33,49 +33,50 @@ def keep_count() -> int:
     return keep
 
 
-def _tree_members(version_dir):
+def _trees(version_dir):
+    """(names of the folder contents kept, hashes of the files they hold): one listdir when there are none."""
     folder = os.path.join(version_dir, RECORD_DIR, TREES_DIR)
-    members = set()
     try:
-        names = os.listdir(folder)
+        names = {name for name in os.listdir(folder) if is_object_name(name)}
     except FileNotFoundError:
-        return members
+        return set(), set()
+    members = set()
     for name in names:
-        if is_object_name(name):
-            try:
-                members.update(sha for _, sha in read_tree(version_dir, name))
-            except (OSError, UnicodeDecodeError):
-                continue
-    return members
+        try:
+            members.update(sha for _, sha in read_tree(version_dir, name))
+        except (OSError, UnicodeDecodeError):
+            continue
+    return names, members
 
 
-def prune(version_dir: str, rel: str, keep=None) -> list:
+def prune(version_dir: str, rel: str, keep=None, index=None) -> list:
     """Remove objects of ``rel`` that fell out of retention and nothing else keeps. Returns their paths.
 
-    Call with the version lock held (saves do), so that the record is complete.
+    Call with the version lock held (saves do), so that the record is complete. ``index``:
+    the record index when the caller knows it is complete (it just extended it), else it is read.
     """
     keep = keep_count() if keep is None else keep
-    index = index_for(version_dir)
+    if index is None:
+        index = index_for(version_dir)
     timeline = index.timelines.get(rel)
     if timeline is None:
         return []
-    earlier = timeline.earlier()
-    cut = len(earlier) - keep
+    contents = timeline.contents  # the earlier contents, then the current one unless deleted
+    cut = len(contents) - (0 if timeline.deleted else 1) - keep
     if cut <= timeline.pruned:
         return []  # only the contents pushed out since the last prune are looked at (gc does the rest)
-    dropped = {c.sha256 for c in earlier[timeline.pruned : cut] if c.sha256} - timeline.retained(keep)
+    dropped = {c.sha256 for c in contents[timeline.pruned : cut] if c.sha256}
+    dropped -= {c.sha256 for c in contents[cut:]}  # what retention keeps: Timeline.retained(keep), without copies
     timeline.pruned = cut
     removed = []
-    in_trees = None
+    trees = None
     for sha in dropped:
         if _kept_elsewhere(index, sha, keep, rel):
             continue
-        if os.path.exists(tree_path(version_dir, sha)):
-            continue  # folder contents are collected by gc, which follows their manifests
-        if in_trees is None:
-            in_trees = _tree_members(version_dir)
-        if sha in in_trees:
-            continue
+        if trees is None:
+            trees = _trees(version_dir)
+        if sha in trees[0] or sha in trees[1]:
+            continue  # folder contents (and their files) are collected by gc, which follows their manifests
         target = object_path(version_dir, sha)
         if discard(version_dir, target):
             removed.append(target)
@@ -94,6 +95,7 @@ def _kept_elsewhere(index, sha, keep, rel):
 
 # -- freeing pruned contents in the background ----------------------------------------------------
 _doomed: queue.SimpleQueue[str] = queue.SimpleQueue()
+_TAIL = secrets.token_hex(2)  # with the counter: another process's names do not meet this one's
 _deleter = None
 _deleter_guard = threading.Lock()
 
@@ -107,7 +109,8 @@ def discard(version_dir: str, target: str) -> bool:
     files, which gc removes. Returns False when ``target`` was not there.
     """
     global _deleter
-    trash = os.path.join(tmp_dir(version_dir), f"{PRUNED_PREFIX}{secrets.token_hex(6)}")
+    # a per-process counter from a random start (no system call per save, as for temporary files)
+    trash = os.path.join(tmp_dir(version_dir), f"{PRUNED_PREFIX}{_atomic.next_token():08x}{_TAIL}")
     try:
         os.rename(target, trash)
     except FileNotFoundError:

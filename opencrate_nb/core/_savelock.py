@@ -9,7 +9,7 @@ mention. The run environment's writer takes it too.
 import os
 import threading
 
-from .record import RECORD_DIR
+from . import record as _record  # a module, not a name: record imports this module too
 
 LOCK_FILE = "save.lock"
 
@@ -33,7 +33,7 @@ class VersionLock:
     """
 
     def __init__(self, version_dir):
-        self.path = os.path.join(version_dir, RECORD_DIR, LOCK_FILE)
+        self.path = os.path.join(version_dir, _record.RECORD_DIR, LOCK_FILE)
         self._thread_lock = threading.RLock()
         self._depth = 0
         self._fd = None
@@ -55,10 +55,10 @@ class VersionLock:
                 raise  # the version folder is gone (reset): never make it again from here
             os.makedirs(folder, exist_ok=True)
             self._fd = os.open(self.path, flags, 0o644)
-        self._pid = os.getpid()
+        self._pid = _pid[0]
 
     def _lock_file(self):
-        if self._fd is None or self._pid != os.getpid() or os.fstat(self._fd).st_nlink == 0:
+        if self._fd is None or self._pid != _pid[0] or os.fstat(self._fd).st_nlink == 0:
             self._open()  # first use, after a fork, or the folder was removed and made again
         if _fcntl is not None:
             _fcntl.flock(self._fd, _fcntl.LOCK_EX)
@@ -115,10 +115,27 @@ class VersionLock:
 
 _locks: dict[str, VersionLock] = {}
 _locks_guard = threading.Lock()
+_pid = [os.getpid()]  # this process's id, without a system call per save
+
+
+def _after_fork():
+    _pid[0] = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def process_id() -> int:
+    """``os.getpid()``, kept up to date across forks (the lock and the journal reopen their files in a child)."""
+    return _pid[0]
 
 
 def version_lock(version_dir):
     """The :class:`VersionLock` of a version folder (one object per folder and process)."""
+    lock = _locks.get(version_dir)  # keys are absolute: a relative path never matches here
+    if lock is not None:
+        return lock
     key = os.path.abspath(version_dir)
     lock = _locks.get(key)
     if lock is None:

@@ -258,6 +258,25 @@ def _loads(raw: bytes) -> tuple[Any, Optional[str]]:
         return None, "torn or not JSON"
 
 
+_PLAIN_TYPES = (str, int, bool, type(None))
+
+
+def _is_plain(entry: Any) -> bool:
+    """Whether ``entry`` is a dict of str, int, bool, None (or a dict of those): it survives JSON unchanged."""
+    if type(entry) is not dict:
+        return False
+    for key, value in entry.items():
+        if type(key) is not str:
+            return False
+        kind = type(value)
+        if kind is dict:
+            if not all(type(k) is str and type(v) in _PLAIN_TYPES for k, v in value.items()):
+                return False
+        elif kind not in _PLAIN_TYPES:
+            return False
+    return True
+
+
 class LineFile:
     """The entries of one JSON-lines file, kept current by reading only what was appended."""
 
@@ -339,6 +358,30 @@ class LineFile:
         self.offset += end + 1
         self._tail = data[max(0, end - 31) : end + 1]
         return restart, self.entries[start:]
+
+    def appended(self, identity: tuple[int, int], start: int, line: bytes, entry: Entry) -> Optional[Entry]:
+        """This process appended ``line`` (the encoding of the writer's ``entry``) at ``start``: take it
+        without reading the file back.
+
+        Only when this file was read up to ``start`` (same file, nothing pending). An entry of
+        plain JSON values (what ``record.make_entry`` builds) is taken as it is, unchecked: it
+        equals what a reader would parse; anything else is parsed from ``line`` and checked.
+        Returns the entry taken, or None (then the next :meth:`update` reads it from the file).
+        """
+        if identity != self.identity or start != self.offset or self.pending:
+            return None
+        if not _is_plain(entry):
+            try:
+                entry = json.loads(line)
+            except (ValueError, RecursionError):
+                return None
+            if type(entry) is not dict or self.check(entry) is not None:
+                return None
+        self.entries.append(entry)
+        self.line_count += 1
+        self.offset = start + len(line)
+        self._tail = (self._tail + line)[-32:]
+        return entry
 
     def _take(self, raw: bytes) -> None:
         salvaged = False
@@ -501,6 +544,23 @@ class RecordIndex:
             if self._wanted:
                 self._catch_up()  # timelines handed out before stay current
         return self
+
+    def appended(self, identity: tuple[int, int], start: int, line: bytes, entry: Entry) -> bool:
+        """A record line this process wrote (see :meth:`LineFile.appended`): applied in memory.
+
+        True when it was (the index then holds the whole record, as of the end of that line).
+        """
+        with self._guard:
+            if self.rebuilt:
+                return False
+            taken = self._record.appended(identity, start, line, entry)
+            if taken is None:
+                return False
+            self.has_record = True
+            self.apply(taken)
+            if self._wanted:
+                self._catch_up()
+            return True
 
     def _load_from_files(self) -> None:
         self.rebuilt = True
@@ -702,3 +762,19 @@ def index_for(version_dir: Union[str, os.PathLike], fresh: bool = False) -> Reco
         while len(_indexes) > _INDEX_CACHE_SIZE:
             _indexes.pop(next(iter(_indexes)))
     return index.refresh()
+
+
+def note_appended(
+    version_dir: str, identity: tuple[int, int], start: int, line: bytes, entry: Entry
+) -> Optional[RecordIndex]:
+    """The writer appended ``line`` (the encoding of ``entry``, which it no longer changes) to the
+    record of ``version_dir`` (absolute) at ``start``.
+
+    A cached index that had read the record up to there takes the line in memory, so the
+    save after it (retention, the old content's hash) costs no read of the record. Returns
+    that index (complete: the writer holds the save lock), or None.
+    """
+    index = _indexes.get(version_dir)
+    if index is not None and index.appended(identity, start, line, entry):
+        return index
+    return None

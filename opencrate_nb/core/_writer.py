@@ -43,14 +43,18 @@ class _Change:
         self.lock.acquire()
         try:
             journal = self.journal = _journal.journal_for(self.version_dir)
-            if self.lock.depth == 1 and journal.orphaned():
-                _journal.recover(self.version_dir)
+            if self.lock.depth == 1:
+                if journal.orphaned():
+                    _journal.recover(self.version_dir)
+                journal.held(True)
         except BaseException:
             self.lock.release()
             raise
         return journal
 
     def __exit__(self, *exc):
+        if self.lock.depth == 1 and self.journal is not None:
+            self.journal.held(False)
         self.lock.release()
 
 
@@ -113,7 +117,8 @@ def stage(handler, obj, path: str, args=(), kwargs=None) -> _atomic.Staged:
 
     In-memory formats go through ``to_bytes``; the others are written by their library
     into the temporary file. A handler's ``save`` may return the sha256 of what it wrote
-    (computed while writing) to spare reading the file again.
+    (computed while writing), or the :class:`_atomic.FileWriter` it wrote through (which
+    hashed behind the write), to spare reading the file again.
     """
     kwargs = kwargs or {}
     _atomic.forget_failures()
@@ -137,10 +142,16 @@ def stage(handler, obj, path: str, args=(), kwargs=None) -> _atomic.Staged:
     try:
         written_sha = handler.save(obj, tmp, *args, **kwargs)
         if not os.path.exists(tmp) or os.path.getsize(tmp) == 0:
+            if isinstance(written_sha, _atomic.FileWriter):
+                written_sha.cancel()
             raise RuntimeError(
                 f"The {handler.kind} handler wrote nothing for {os.path.basename(path)!r}; nothing was saved."
             )
-        known = written_sha if isinstance(written_sha, str) and len(written_sha) == 64 else None
+        known: Any = None
+        if isinstance(written_sha, _atomic.FileWriter):
+            known = written_sha  # its thread hashed the file while it was written; done during the flush
+        elif isinstance(written_sha, str) and len(written_sha) == 64:
+            known = written_sha
         return _atomic.stage_file(tmp, known)
     except BaseException as exc:
         try:
@@ -182,8 +193,9 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
         if keep:
             old, _ = _objects.keep_current(version_dir, rel, path, link=True, new_sha=staged.sha)
         entry = record.make_entry("save", name, kind, rel, staged.size, staged.sha)
+        line = record.encode_line(entry)  # encoded once: the intent holds the same line
         tmp_rel = f"{rel.rpartition('/')[0]}/{os.path.basename(staged.tmp)}"  # a sibling of the artifact
-        journal.begin({"op": "save", "entry": entry, "old": old, "ino": staged.st.st_ino, "tmp": tmp_rel})
+        journal.begin({"op": "save", "old": old, "ino": staged.st.st_ino, "tmp": tmp_rel}, line)
         try:
             if keep and old is None:
                 os.rename(staged.tmp, path)  # nothing there (keeping looked): a first save
@@ -194,19 +206,32 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
             journal.end()  # nothing moved
             raise
         try:
-            record.append_line(version_dir, entry)
+            index = record.append_line(version_dir, entry, line=line)  # the index, when extended in memory
         except BaseException:
             _undo_swap(version_dir, journal, staged.tmp, path, how, old)
             raise
         if how == _atomic.EXCHANGED:
-            _atomic.remove_quietly(staged.tmp)  # the old file (its content is in the store when kept)
+            _drop_old_file(version_dir, staged.tmp, staged.size)  # its content is in the store when kept
         journal.end()
-        _objects.remember(path, staged.sha)
+        if keep:
+            _objects.remember(path, staged.sha)  # the next save keeps this content without hashing it
         if staged.size >= _atomic.FSYNC_MIN_BYTES:
             _atomic.fsync_dir(os.path.dirname(path) or ".")
         if old is not None and old != staged.sha:
-            _prune(version_dir, rel)
+            _prune(version_dir, rel, index, keep)
     return staged.sha, staged.size
+
+
+def _drop_old_file(version_dir, old_path, size):
+    """Remove the replaced file. A large one is handed to the background reaper: freeing its blocks
+    and cached pages takes milliseconds per 64 MB (the same content saved again is not kept twice)."""
+    if size >= _atomic.FSYNC_MIN_BYTES:
+        try:
+            if _retention.discard(version_dir, old_path):
+                return
+        except OSError:
+            pass
+    _atomic.remove_quietly(old_path)
 
 
 def _undo_swap(version_dir, journal, tmp, path, how, old):
@@ -224,9 +249,9 @@ def _undo_swap(version_dir, journal, tmp, path, how, old):
     journal.end()
 
 
-def _prune(version_dir, rel):
+def _prune(version_dir, rel, index=None, keep=None):
     try:
-        _retention.prune(version_dir, rel)
+        _retention.prune(version_dir, rel, keep, index)
     except OSError as exc:  # retention is housekeeping: gc does it later
         warnings.warn(f"History retention could not prune {rel!r}: {exc}", stacklevel=3)
 

@@ -12,8 +12,9 @@ import datetime as _dt
 import json
 import os
 from collections.abc import Iterable
+from typing import Optional
 
-from . import _timelines, lineage
+from . import _atomic, _savelock, _timelines, lineage
 from ._printable import is_unicode
 
 RECORD_DIR = ".crate"
@@ -66,21 +67,29 @@ def close_all():
             pass
 
 
-def append_line(version_dir: str, entry: dict, file: str = RECORD_FILE) -> None:
+def encode_line(entry: dict) -> bytes:
+    """One record line: ``entry`` as compact JSON and a newline (what :func:`append_line` writes)."""
+    return (_encode(entry) + "\n").encode("utf-8")
+
+
+def append_line(version_dir: str, entry: dict, file: str = RECORD_FILE, line: Optional[bytes] = None):
     """Append one JSON object as one line, under the version's save lock.
 
     A line that cannot be written whole (a full disk writes part of it) is taken back by
     truncating to the old end, so no torn line is ever left for the next one to glue onto;
-    the error is raised.
+    the error is raised. ``line`` is ``encode_line(entry)`` when the caller has it already.
+    A record line this process writes extends the cached record index in memory
+    (``_timelines.note_appended``), so the next reader does not read it back; that index is
+    returned (None when it had to be read from the file anyway).
     """
-    from ._savelock import version_lock
-
-    line = (_encode(entry) + "\n").encode("utf-8")
-    key = (os.path.abspath(version_dir), file)
-    with version_lock(version_dir):
+    if line is None:
+        line = encode_line(entry)
+    key = (version_dir if os.path.isabs(version_dir) else os.path.abspath(version_dir), file)
+    with _savelock.version_lock(key[0]):
         fd = _fd_for(key, version_dir, file)
         try:
-            if os.fstat(fd).st_nlink == 0:
+            st = os.fstat(fd)
+            if st.st_nlink == 0:
                 raise FileNotFoundError("the record file was removed")
         except OSError:
             # the folder or the file was removed or replaced behind our back: reopen once
@@ -90,17 +99,20 @@ def append_line(version_dir: str, entry: dict, file: str = RECORD_FILE) -> None:
             except OSError:
                 pass
             fd = _fd_for(key, version_dir, file)
-        _append_whole(fd, line)
+            st = os.fstat(fd)
+        _append_whole(fd, line, st.st_size)  # appends are serialised by the save lock: the end is st_size
+        if file == RECORD_FILE:
+            return _timelines.note_appended(key[0], (st.st_dev, st.st_ino), st.st_size, line, entry)
+    return None
 
 
-def _append_whole(fd, line):
-    from ._atomic import note_failure, write_all
-
-    start = os.lseek(fd, 0, os.SEEK_END)  # appends are serialised by the save lock
+def _append_whole(fd, line, start=None):
+    if start is None:
+        start = os.lseek(fd, 0, os.SEEK_END)
     try:
-        write_all(fd, line)
+        _atomic.write_all(fd, line)
     except OSError as exc:
-        note_failure(exc)
+        _atomic.note_failure(exc)
         try:
             os.ftruncate(fd, start)
         except OSError:
@@ -120,7 +132,8 @@ def make_entry(op: str, name: str, kind, rel_path: str, size=None, sha256=None, 
         "time": now_iso(),
         "cell": lineage.current_cell(),
     }
-    entry.update(extra)
+    if extra:
+        entry.update(extra)
     return entry
 
 
@@ -169,7 +182,6 @@ def scan_files(version_dir: str, with_hash: bool = True) -> list[dict]:
     A file directly inside a kind folder is one artifact; a folder inside a kind folder
     is one folder artifact (custom handlers such as a folder of label files).
     """
-    from . import _atomic
     from .handlers import kind_for_folder
 
     entries: list[dict] = []
@@ -208,15 +220,11 @@ def scan_files(version_dir: str, with_hash: bool = True) -> list[dict]:
 
 
 def _tree_size(folder):
-    from ._atomic import iter_files
-
-    return sum(os.path.getsize(full) for _, full in iter_files(folder))
+    return sum(os.path.getsize(full) for _, full in _atomic.iter_files(folder))
 
 
 def rebuild_record(version_dir: str) -> list[dict]:
     """Write a fresh record from the files (hashing them); the old one is kept as ``record.jsonl.bak``."""
-    from . import _atomic
-
     entries = scan_files(version_dir, with_hash=True)
     folder = record_dir(version_dir)
     os.makedirs(folder, exist_ok=True)

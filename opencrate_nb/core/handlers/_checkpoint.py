@@ -173,11 +173,11 @@ class CheckpointHandler(Handler):
         suffix = _check_supported(path)
         if suffix in _TORCH:
             torch = require("torch", "torch", "Saving .pt/.pth checkpoints")
-            from .._atomic import HashingWriter
+            from .._atomic import FileWriter
 
-            with HashingWriter(path) as writer:
+            with FileWriter(path) as writer:  # a second thread hashes behind the write
                 torch.save(obj, writer, **kwargs)
-            return writer.hexdigest()
+            return writer  # the hash is taken once the file is flushed (core/_writer.stage)
         elif suffix == ".safetensors":
             st = require("safetensors.torch", "torch", "Saving .safetensors checkpoints")
             tensors = _state_dict(obj)
