@@ -77,9 +77,9 @@ def append(version_dir: str, entry: dict[str, Any]) -> None:
     One write on a file kept open (see :mod:`._appender`): it runs at the end of every cell that shows something.
     """
     try:
-        line = (record._encode(entry) + "\n").encode("utf-8")
+        line = record.encode_line(entry)
     except UnicodeEncodeError:
-        line = (record._encode(safe_value(entry)) + "\n").encode("utf-8")
+        line = record.encode_line(safe_value(entry))
     _appender.shared(lines_path(os.path.abspath(version_dir))).append(line)
 
 

@@ -63,7 +63,7 @@ def append_cells_line(entry, version_dir=None):
         if not snapshot.is_set_up:
             return
         version_dir = os.path.abspath(snapshot.dir_path)
-    line = (record._encode(entry) + "\n").encode("utf-8")
+    line = record.encode_line(entry)
     appender = _cells_files.get(version_dir)
     if appender is None:
         appender = _cells_files[version_dir] = _appender.shared(
