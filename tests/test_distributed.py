@@ -248,3 +248,24 @@ def test_ranks_is_checked_before_anything_is_written(oc, tmp_path):
     with pytest.raises(InvalidNameError, match="ranks='every'.*'main'.*'all'"):
         oc.snapshot.setup(name="x", ranks="every")
     assert not (tmp_path / "snapshots").exists()
+
+
+def test_a_process_alone_leaves_no_claim_behind_when_it_exits(run_python, tmp_path):
+    """Its claims serve only ranks it starts while it runs: one file per run must not pile up."""
+    code = textwrap.dedent(
+        """
+        import os
+        import opencrate as oc
+        from opencrate_nb.core import distributed
+        oc.snapshot.setup(name="alone", start="new")
+        oc.snapshot.setup(name="again", start="new")
+        claims = [distributed._job_file(os.path.abspath(f"snapshots/{n}"), os.environ["OPENCRATE_JOB_ID"])
+                  for n in ("alone", "again")]
+        print(all(os.path.exists(c) for c in claims))
+        print("\\n".join(claims))
+        """
+    )
+    result = run_python(code, env={"PYTHONPATH": REPO})
+    existed, *claims = result.stdout.split("\n")
+    assert existed == "True" and len([c for c in claims if c]) == 2
+    assert not any(os.path.exists(c) for c in claims if c)

@@ -25,6 +25,7 @@ imported torch already, so ``sys.modules`` says all there is to know.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import json
@@ -310,6 +311,24 @@ def _publish_alone(snapshot_dir: str, sequence: int, result: tuple) -> None:
         own = mine + secrets.token_hex(4)
         os.environ[ENV_JOB_ID] = own
     _write_claim(snapshot_dir, own, sequence, result)
+    path = _job_file(snapshot_dir, own)
+    if path not in _claims_to_remove:
+        if not _claims_to_remove:
+            atexit.register(_remove_own_claims)
+        _claims_to_remove.append(path)
+
+
+#: the claim files this process published alone: they serve only ranks it starts while it runs,
+#: so they go when it exits (a killed process's wait for CLAIM_MAX_AGE); else one per run piles up
+_claims_to_remove: list[str] = []
+
+
+def _remove_own_claims() -> None:
+    while _claims_to_remove:
+        try:
+            os.unlink(_claims_to_remove.pop())
+        except OSError:
+            pass
 
 
 def _timeout() -> float:
