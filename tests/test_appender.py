@@ -1,5 +1,6 @@
 """core/_appender.py: whole entries appended by several processes, and nothing torn left behind."""
 
+import errno
 import os
 import subprocess
 import sys
@@ -192,3 +193,17 @@ def test_a_forked_child_appends_through_its_own_open_file(tmp_path):
     os.waitpid(pid, 0)
     appender.append(b"parent after\n")
     assert path.read_bytes() == b"parent before\nchild\nparent after\n"
+
+
+def test_the_write_that_keeps_the_interpreter_lock_behaves_as_os_write(tmp_path):
+    from opencrate_nb.core import _appender
+
+    write = _appender._bind_write()
+    assert write is not os.write or sys.platform == "win32"  # POSIX: the C library's write is called directly
+    fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    assert write(fd, b"one\n") == 4 and write(fd, bytearray(b"two\n")) == 4
+    os.close(fd)
+    assert (tmp_path / "f").read_bytes() == b"one\ntwo\n"
+    with pytest.raises(OSError) as closed:
+        write(fd, b"x")
+    assert closed.value.errno == errno.EBADF

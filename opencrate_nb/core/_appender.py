@@ -90,7 +90,7 @@ class Appender:
                 if size and os.pread(fd, 1, size - 1) != b"\n":
                     data = b"\n" + data  # a torn last line (a process killed mid-line): end it first
             try:
-                written = os.write(fd, data)
+                written = _write(fd, data)
             except OSError as exc:  # nothing was written
                 note_failure(exc)
                 raise
@@ -122,6 +122,44 @@ class Appender:
         """Close the file (it is opened again by the next append)."""
         with self._lock:
             self._close_fd()
+
+
+def _write(fd: int, data: bytes) -> int:
+    """``os.write``, but keeping the interpreter lock where the C library can be called that way.
+
+    ``os.write`` lets the lock go for the call; in a kernel, the thread that sends messages then
+    takes it and the cell waits until that thread lets go again: measured 60-70 us per entry at
+    the end of every cell, against a few microseconds for the write itself (a small append to
+    the page cache). Bound once, at the first entry (ctypes is not imported before).
+    """
+    global _write
+    _write = _bind_write()
+    return _write(fd, data)
+
+
+def _bind_write():
+    try:
+        import ctypes
+
+        libc = ctypes.PyDLL(None, use_errno=True)  # PyDLL: calls keep the interpreter lock
+        c_write = libc.write
+        c_write.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t)
+        c_write.restype = ctypes.c_ssize_t
+    except (ImportError, OSError, AttributeError):  # no C library to call (Windows): the plain write
+        return os.write
+
+    def write_holding_the_lock(fd: int, data: bytes) -> int:
+        if type(data) is not bytes:
+            data = bytes(data)
+        while True:
+            written = c_write(fd, data, len(data))
+            if written >= 0:
+                return written
+            code = ctypes.get_errno()
+            if code != errno.EINTR:
+                raise OSError(code, os.strerror(code))
+
+    return write_holding_the_lock
 
 
 def _removed(fd: int) -> bool:
