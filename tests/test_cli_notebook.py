@@ -1,6 +1,9 @@
 """``crate notebook NAME VERSION [-o FILE]``: a version's run notebook, written out."""
 
 import json
+import os
+import stat
+import threading
 
 from _notebook_fixtures import run
 
@@ -32,3 +35,17 @@ def test_a_version_it_cannot_write_into_is_written_out_all_the_same(crate, workd
     capsys.readouterr()
     assert main(["notebook", "nbtest", "0"]) == 0
     assert "archived" in capsys.readouterr().out
+
+
+def test_an_output_that_is_not_a_regular_file_is_written_into_not_replaced(crate, workdir):
+    """``-o /dev/stdout`` or a pipe: replacing it (as a file is replaced) would break it for everyone."""
+    run(crate, "print('piped')")
+    pipe = workdir / "pipe"
+    os.mkfifo(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    reader.start()
+    assert main(["notebook", "nbtest", "0", "-o", str(pipe)]) == 0
+    reader.join(10)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    assert "piped" in json.loads(received[0])["cells"][1]["outputs"][0]["text"]

@@ -8,6 +8,7 @@ a file of its own (ranks share one stdout, where their lines can interleave).
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import textwrap
@@ -83,6 +84,7 @@ def test_two_torchrun_jobs_at_once_each_make_one_version(tmp_path):
     torch = pytest.importorskip("torch")
     script = tmp_path / "train.py"
     script.write_text(DDP_SCRIPT)
+    devnull = os.stat(os.devnull)
     jobs = {}
     for ranks in ("main", "all"):
         report = tmp_path / f"reports-{ranks}"
@@ -109,6 +111,8 @@ def test_two_torchrun_jobs_at_once_each_make_one_version(tmp_path):
     log = (main / "ddp.log").read_text()
     assert "epoch 0 rank 0" in log and "epoch 1 rank 0" in log and "rank 1" not in log
     assert sorted(p.name for p in main.glob("*.log")) == ["ddp.log"]  # rank 1 wrote no log
+    now = os.stat(os.devnull)  # nor anywhere else: its run log is no file (not os.devnull, which a run replaced)
+    assert stat.S_ISCHR(now.st_mode) and now.st_ino == devnull.st_ino, "a rank without a log replaced os.devnull"
     records = [json.loads(line) for line in (main / ".crate" / "record.jsonl").read_text().splitlines()]
     assert [r["path"] for r in records].count("jsons/metrics.json") == 2  # rank 0's saves only
     assert json.loads((main / "jsons" / "metrics.json").read_text())["epoch"] == 1

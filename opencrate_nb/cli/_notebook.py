@@ -29,6 +29,6 @@ def run(args):
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return 0
-    _atomic.write_bytes(os.path.abspath(args.output), data)
+    _atomic.write_output(os.path.abspath(args.output), data)
     print(f"wrote {ref.label}'s run notebook to {args.output}", file=sys.stderr)
     return 0

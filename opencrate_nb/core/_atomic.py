@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import sys
 import threading
 from typing import Any
@@ -274,6 +275,20 @@ def write_bytes(path, data, before_replace=None):
         remove_quietly(staged.tmp)
         raise
     return staged.sha, staged.size
+
+
+def write_output(path: str, data: bytes) -> None:
+    """Write a file the user named (``crate notebook ... -o FILE``): atomically, except into what is
+    not a regular file (``/dev/null``, ``/dev/stdout``, a pipe), which is written into, never replaced."""
+    try:
+        special = not stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        special = False
+    if not special:
+        write_bytes(path, data)
+        return
+    with open(path, "wb") as f:
+        f.write(data)
 
 
 def copy_file(src, dst):

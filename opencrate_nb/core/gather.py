@@ -536,11 +536,11 @@ class Lineage:
         }
 
     def write(self, path: str) -> str:
-        """Write :meth:`notebook` to ``path`` atomically; returns the path."""
+        """Write :meth:`notebook` to ``path`` (atomically, see ``_atomic.write_output``); returns the path."""
         from . import _atomic
 
         data = json.dumps(self.notebook(), indent=1, ensure_ascii=False) + "\n"
-        _atomic.write_bytes(path, run_notebook.safe_text(data).encode("utf-8"))
+        _atomic.write_output(path, run_notebook.safe_text(data).encode("utf-8"))
         return path
 
     def to_dict(self) -> dict[str, Any]:

@@ -201,7 +201,8 @@ def configure(log_path, history_path, level="info", version_dir=None):
 
     level = check_level(level)
     detach()
-    _start_run_log(log_path, version_dir)
+    if log_path:  # None: a rank that writes no log file
+        _start_run_log(log_path, version_dir)
     _replace_default_sink(logger)
     console = _Stdout()
     colorize = _terminal.wants_colour(sys.stdout)

@@ -91,16 +91,17 @@ class Snapshot:
         Artifact.forget_folders()
         log.detach()
         stem = distributed.log_stem(name)  # <name>, <name>.rank<N> with ranks="all", None: a rank that writes no log
-        log_path = os.path.join(dir_path, f"{stem}.log")
+        log_file = os.path.join(dir_path, f"{stem}.log")
         history_file = os.path.join(dir_path, f"{stem}.history.log")
+        log_path: Optional[str] = log_file
         history_path: Optional[str] = history_file
-        if stem is None:
-            log_path, history_path, log_level = os.devnull, None, distributed.console_level(log_level)
+        if stem is None:  # no log file at all: never a path such as os.devnull, which a new run would replace
+            log_path, history_path, log_level = None, None, distributed.console_level(log_level)
         elif not os.path.exists(history_file):
-            if os.path.exists(log_path):
+            if os.path.exists(log_file):
                 from ._atomic import copy_file
 
-                copy_file(log_path, history_file)  # the first rerun: history starts with the first run
+                copy_file(log_file, history_file)  # the first rerun: history starts with the first run
             else:
                 history_path = None  # a first run: only <name>.log
         log.configure(log_path, history_path, log_level, version_dir=dir_path)
