@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from opencrate_nb.core.format import cell_label, format_size, format_time, format_times, plural
+from opencrate_nb.core.format import cell_label, format_size, format_time, format_times, local_iso, plural
 
 
 @pytest.mark.parametrize(
@@ -161,3 +161,22 @@ def test_one_artifact_reads_the_same_in_every_ui(ip, capsys):
         assert label in facts and size in facts and time in facts
     finally:
         browser.close()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata", "Pacific/Chatham"])
+def test_a_local_iso_time_reads_as_datetimes_isoformat(zone, monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        for seconds in (1_764_590_000.25, 1_751_000_000.0625, 1_700_000_000.5):  # winter, summer, a half second
+            when = dt.datetime.fromtimestamp(seconds).astimezone()
+            assert local_iso(seconds) == when.isoformat(timespec="microseconds")
+            assert local_iso(seconds, 3) == when.isoformat(timespec="milliseconds")
+        assert local_iso(1_764_590_000.9999).startswith(
+            dt.datetime.fromtimestamp(1_764_590_000).astimezone().isoformat()[:19]
+        )  # a fraction never rounds into the next second
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

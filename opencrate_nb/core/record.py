@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import time as _time
 from collections.abc import Iterable
 from typing import Optional
 
 from . import _atomic, _savelock, _timelines, lineage
 from ._printable import is_unicode
+from .format import local_iso
 
 RECORD_DIR = ".crate"
 RECORD_FILE = "record.jsonl"
@@ -31,7 +33,7 @@ class RecordWarning(UserWarning):
 
 def now_iso():
     """Local time with microseconds and UTC offset, e.g. 2026-11-22T20:31:05.123456+00:00."""
-    return _dt.datetime.now().astimezone().isoformat(timespec="microseconds")
+    return local_iso(_time.time())
 
 
 def record_dir(version_dir):

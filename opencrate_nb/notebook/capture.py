@@ -32,6 +32,7 @@ import traceback as _traceback
 import types as _types
 import weakref as _weakref
 
+from ..core.format import local_iso
 from ..core.run_notebook import safe_text, safe_value
 from . import _core, _run_notebook
 from ._run_notebook import RunNotebook, notebook_outputs
@@ -282,21 +283,8 @@ def format_duration(seconds):
 
 
 def local_time_iso(seconds):
-    """``datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="milliseconds")``, at a
-    fraction of its cost (it runs at the start of every cell): ``2026-12-01T13:52:11.123+01:00``.
-    The date and offset of the last second are kept (a ``time.tzset()`` shows from the next second)."""
-    whole = int(seconds // 1)
-    cached = _iso_second
-    if cached[0] != whole:  # a new second: its date, time and UTC offset (cells often share one)
-        local = _time.localtime(whole)
-        offset = local.tm_gmtoff
-        hours, minutes = divmod(abs(offset) // 60, 60)
-        zone = f"{'-' if offset < 0 else '+'}{hours:02d}:{minutes:02d}"
-        cached = _iso_second[:] = [whole, _time.strftime("%Y-%m-%dT%H:%M:%S", local) + ".", zone]
-    return f"{cached[1]}{int(seconds * 1000) % 1000:03d}{cached[2]}"
-
-
-_iso_second = [None, "", ""]  # [whole second, "YYYY-MM-DDTHH:MM:SS.", "+HH:MM"] of the last call
+    """A cell's start time, ``2026-12-01T13:52:11.123+01:00`` (milliseconds: see :func:`format.local_iso`)."""
+    return local_iso(seconds, 3)
 
 
 def first_line(source, limit=_SOURCE_HEAD_CHARS):
