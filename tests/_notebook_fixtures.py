@@ -32,11 +32,12 @@ def require(module, why):
 
 
 def forget_snapshot():
-    """Undo ``oc.snapshot.setup`` for the next test (close log and record files)."""
-    from opencrate_nb.core import lineage, log, record
+    """Undo ``oc.snapshot.setup`` for the next test (close log and record files, let env.json land)."""
+    from opencrate_nb.core import environment, lineage, log, record
     from opencrate_nb.core.artifact import Artifact
     from opencrate_nb.core.snapshot import snapshot
 
+    environment.wait()  # the run's git look-up and env.json write, which would otherwise land later, mid-test
     log.detach()
     record.close_all()
     Artifact.forget_folders()
