@@ -20,12 +20,11 @@ The journal is not part of the record: readers of the record never see intents.
 import errno
 import json
 import os
-import threading
 import warnings
-from typing import Any, Optional
+from typing import Optional
 
 from . import _atomic, _objects, record
-from ._savelock import process_id, version_lock
+from ._savelock import PerFolder, process_id, version_lock
 from ._timelines import index_for
 from .record import RECORD_DIR
 
@@ -174,22 +173,8 @@ def _pwrite_all(fd, data, offset):
         view, offset = view[written:], offset + written
 
 
-_journals: dict[str, Any] = {}
-_guard = threading.Lock()
-
-
-def journal_for(version_dir: str) -> Journal:
-    journal = _journals.get(version_dir)  # keys are absolute: a relative path never matches here
-    if journal is not None:
-        return journal
-    key = os.path.abspath(version_dir)
-    journal = _journals.get(key)
-    if journal is None:
-        with _guard:
-            journal = _journals.get(key)
-            if journal is None:
-                journal = _journals[key] = Journal(key)
-    return journal
+#: the :class:`Journal` of a version folder (one object per folder and process)
+journal_for = PerFolder(Journal)
 
 
 def _maybe_pending(version_dir):

@@ -8,6 +8,7 @@ mention. The run environment's writer takes it too.
 
 import os
 import threading
+from typing import Any
 
 from . import record as _record  # a module, not a name: record imports this module too
 
@@ -113,8 +114,6 @@ class VersionLock:
         self.release()
 
 
-_locks: dict[str, VersionLock] = {}
-_locks_guard = threading.Lock()
 _pid = [os.getpid()]  # this process's id, without a system call per save
 
 
@@ -131,16 +130,32 @@ def process_id() -> int:
     return _pid[0]
 
 
-def version_lock(version_dir):
-    """The :class:`VersionLock` of a version folder (one object per folder and process)."""
-    lock = _locks.get(version_dir)  # keys are absolute: a relative path never matches here
-    if lock is not None:
-        return lock
-    key = os.path.abspath(version_dir)
-    lock = _locks.get(key)
-    if lock is None:
-        with _locks_guard:
-            lock = _locks.get(key)
-            if lock is None:
-                lock = _locks[key] = VersionLock(key)
-    return lock
+class PerFolder:
+    """One object per version folder and process, made by ``make(absolute folder)`` on first use.
+
+    The save lock and the journal are kept this way: every save asks for both, so a folder
+    already seen costs one dict lookup (callers pass absolute folders; a relative one is made
+    absolute first).
+    """
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._made: dict[str, Any] = {}
+        self._guard = threading.Lock()
+
+    def __call__(self, version_dir: str) -> Any:
+        found = self._made.get(version_dir)
+        if found is not None:
+            return found
+        key = os.path.abspath(version_dir)
+        found = self._made.get(key)
+        if found is None:
+            with self._guard:
+                found = self._made.get(key)
+                if found is None:
+                    found = self._made[key] = self._make(key)
+        return found
+
+
+#: the :class:`VersionLock` of a version folder (one object per folder and process)
+version_lock = PerFolder(VersionLock)
