@@ -62,6 +62,14 @@ def test_temporary_names_are_hidden_keep_the_suffix_and_are_recognised(tmp_path)
     assert not _atomic.is_temp_name("model.pt") and not _atomic.is_temp_name(".crate")
 
 
+@pytest.mark.parametrize("path", ["/a/b/m.json", "/m.json", "m.json", "a/.hidden", "a/..json", "a/x.tar.gz", "a/b/noext", "/a/.b.c"])
+def test_temporary_names_sit_next_to_the_file_with_its_suffix(path):
+    folder, base = os.path.split(path)
+    temporary = _atomic.temp_path_for(path)
+    assert os.path.dirname(temporary) == folder and os.path.basename(temporary).startswith(f".{base}.")
+    assert temporary.endswith(_atomic.TEMP_MARK + os.path.splitext(base)[1])
+
+
 def test_create_temp_never_shares_a_name(tmp_path):
     path = str(tmp_path / "a.txt")
     first, fd = _atomic.create_temp(path)
@@ -205,6 +213,23 @@ def test_swap_in_keeps_the_old_file_to_put_back(tmp_path):
     assert _atomic.swap_in(tmp, first) == _atomic.CREATED
     _atomic.swap_back(tmp, first, _atomic.CREATED)
     assert not os.path.exists(first) and not os.path.exists(tmp)
+
+
+@pytest.mark.parametrize("one_call", [True, False], ids=["renameat2", "look-then-rename"])
+def test_rename_new_moves_only_onto_nothing(tmp_path, monkeypatch, one_call):
+    if not one_call:
+        monkeypatch.setattr(_atomic, "_NOREPLACE", [None])  # a platform without renameat2
+    tmp, path = str(tmp_path / ".a.json.0123abcd.tmp.json"), str(tmp_path / "a.json")
+    (tmp_path / ".a.json.0123abcd.tmp.json").write_text("new")
+    assert _atomic.rename_new(tmp, path) is True
+    assert open(path).read() == "new" and not os.path.exists(tmp)
+    for taken in ("a.json", "folder"):
+        (tmp_path / ".a.json.0123abcd.tmp.json").write_text("newer")
+        (tmp_path / "folder").mkdir(exist_ok=True)
+        assert _atomic.rename_new(tmp, str(tmp_path / taken)) is False  # nothing moved, nothing replaced
+        assert open(tmp).read() == "newer" and open(path).read() == "new"
+    with pytest.raises(FileNotFoundError):
+        _atomic.rename_new(str(tmp_path / "gone"), str(tmp_path / "b.json"))
 
 
 def test_disk_full_is_found_behind_a_library_error():

@@ -101,3 +101,67 @@ def test_nan_and_infinity_are_refused_before_anything_is_written(snap, value, wh
     assert len(artifact.history()) == 1
     with open(artifact.path, encoding="utf-8") as f:
         json.loads(f.read(), parse_constant=lambda name: pytest.fail(f"non-standard {name} on disk"))
+
+
+# -- the fast indented encoder (core/handlers/_indented_json.py) --------------------------------------
+def _random_plain_value(rng, depth=0):
+    pick = rng.randrange(10 if depth < 4 else 6)
+    if pick == 0:
+        return rng.choice([None, True, False])
+    if pick == 1:
+        return rng.randint(-(10**20), 10**20)
+    if pick == 2:
+        return rng.choice([0.0, -0.0, 1e-300, 3e-4, 1e22, rng.random() * 10 ** rng.randint(-8, 8)])
+    if pick in (3, 4, 5):
+        return "".join(rng.choice('ab"\\\n\té€😀\x00\x1f/') for _ in range(rng.randrange(6)))
+    size = rng.randrange(4)
+    if pick in (6, 7):
+        return {_random_key(rng): _random_plain_value(rng, depth + 1) for _ in range(size)}
+    items = [_random_plain_value(rng, depth + 1) for _ in range(size)]
+    return tuple(items) if pick == 8 else items
+
+
+def _random_key(rng):
+    return "".join(rng.choice('kz"\\é\n😀') for _ in range(rng.randrange(4)))
+
+
+def test_plain_values_are_written_exactly_as_json_writes_them():
+    import random
+
+    from opencrate_nb.core.handlers import _indented_json
+
+    rng = random.Random(20261201)
+    for _ in range(3000):
+        value = _random_plain_value(rng)
+        for indent, sort_keys, ensure_ascii in ((4, False, False), (2, True, True), (0, False, True), ("\t", True, False)):
+            expected = json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=ensure_ascii, allow_nan=False)
+            assert _indented_json.encode(value, indent, sort_keys, ensure_ascii) == expected, value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {1: "int key"},
+        {"x": float("nan")},
+        [float("-inf")],
+        {"x": np.float32(0.5)},
+        {"x": {1, 2}},
+        type("Sub", (dict,), {})(a=1),
+        [type("Text", (str,), {})("s")],
+        {"x": 10**5000},
+        json.loads("[" * 100 + "]" * 100),
+    ],
+    ids=["int-key", "nan", "inf", "numpy", "set", "dict-subclass", "str-subclass", "huge-int", "deep"],
+)
+def test_anything_but_plain_values_is_left_to_json(value):
+    from opencrate_nb.core.handlers import _indented_json
+
+    assert _indented_json.encode(value, 4) is None
+
+
+def test_a_circular_value_gets_jsons_error(snap):
+    loop: list = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="Circular reference"):
+        snap.json("loop.json").save(loop)
+    assert not snap.json("loop.json").exists

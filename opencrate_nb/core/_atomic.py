@@ -53,9 +53,17 @@ def temp_path_for(path):
     The token is a per-process counter from a random start (cheaper than fresh random
     bytes per save); files are created with O_EXCL, so a clash fails instead of sharing.
     """
+    if _PLAIN_SEPARATOR:
+        folder, separator, base = path.rpartition(os.sep)
+        dot = base.rfind(".")
+        suffix = base[dot:] if dot > 0 and base[:dot].lstrip(".") else ""  # os.path.splitext's rule
+        return f"{folder}{separator}.{base}.{next(_tokens) & 0xFFFFFFFF:08x}{TEMP_MARK}{suffix}"
     folder, base = os.path.split(path)
     _, suffix = os.path.splitext(base)
     return os.path.join(folder, f".{base}.{next(_tokens) & 0xFFFFFFFF:08x}{TEMP_MARK}{suffix}")
+
+
+_PLAIN_SEPARATOR = os.altsep is None  # one separator (POSIX): the name splits with one rpartition
 
 
 def is_temp_name(file_name):
@@ -401,16 +409,26 @@ class Staged:
         self.tmp, self.sha, self.size, self.st = tmp, sha, size, st
 
 
-def stage_bytes(path, data):
-    """Write ``data`` to a fresh temporary sibling of ``path`` (flushed when large). Returns a :class:`Staged`."""
+def stage_bytes(path, data, identity=True):
+    """Write ``data`` to a fresh temporary sibling of ``path`` (flushed when large). Returns a :class:`Staged`.
+
+    ``identity=False`` leaves ``st`` None: one system call less for a small file, whose
+    recovery can afford to hash it instead of comparing inodes.
+    """
+    if type(data) is not bytes:
+        data = memoryview(data).cast("B")  # its length in bytes
     sha = hash_bytes(data)
     tmp, fd = create_temp(path)
     try:
         try:
-            write_all(fd, data)
+            if os.write(fd, data) != len(data):  # a full disk may write part of it: retried, or ENOSPC
+                write_all(fd, memoryview(data)[os.lseek(fd, 0, os.SEEK_CUR) :])
+            st = None
             if len(data) >= FSYNC_MIN_BYTES:
                 os.fsync(fd)
-            st = os.fstat(fd)
+                st = os.fstat(fd)
+            elif identity:
+                st = os.fstat(fd)
         finally:
             os.close(fd)
     except BaseException:
@@ -463,13 +481,15 @@ def stage_file(tmp, known_sha=None):
     return Staged(tmp, sha, size, st)
 
 
+_RENAME_NOREPLACE = 1
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 _EXCHANGE: list[Any] = []
+_NOREPLACE: list[Any] = []
 
 
 def _exchanger():
-    """Linux's renameat2(RENAME_EXCHANGE): swap two names in one step; None where unavailable."""
+    """Linux's renameat2 (for RENAME_EXCHANGE: swap two names in one step); None where unavailable."""
     if not _EXCHANGE:
         function = None
         if sys.platform.startswith("linux"):
@@ -502,6 +522,32 @@ def exchange(a, b):
         _EXCHANGE[0] = None  # this file system cannot: plain renames from now on
         return False
     raise OSError(code, os.strerror(code), b)
+
+
+def rename_new(a, b):
+    """Move ``a`` to ``b`` unless something is at ``b`` (then False, nothing moved): a first save.
+
+    One system call where the platform has renameat2(RENAME_NOREPLACE); elsewhere a look,
+    then a rename (a file made at ``b`` in between is replaced, as ``os.rename`` would).
+    """
+    if not _NOREPLACE:
+        _NOREPLACE.append(_exchanger())
+    function = _NOREPLACE[0]
+    if function is not None:
+        if function(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_NOREPLACE) == 0:
+            return True
+        import ctypes
+
+        code = ctypes.get_errno()
+        if code == errno.EEXIST:
+            return False
+        if code not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise OSError(code, os.strerror(code), a, None, b)
+        _NOREPLACE[0] = None  # this file system cannot: a look, then a rename, from now on
+    if os.path.lexists(b):
+        return False
+    os.rename(a, b)
+    return True
 
 
 EXCHANGED, CREATED, REPLACED = "exchanged", "created", "replaced"

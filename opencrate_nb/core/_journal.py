@@ -24,14 +24,14 @@ import warnings
 from typing import Optional
 
 from . import _atomic, _objects, record
-from ._savelock import PerFolder, process_id, version_lock
+from ._savelock import PerFolder, version_lock
 from ._timelines import index_for
 from .record import RECORD_DIR
 
 JOURNAL_FILE = "journal.jsonl"
 SLOT = 4096  # bytes per intent: one page, overwritten in place
 LIVE, DONE = b"{", b"#"  # the first byte of a slot: an intent in progress, or one that is done
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode = record.encode_json
 
 
 class RecoveryWarning(UserWarning):
@@ -51,24 +51,24 @@ class Journal:
     def __init__(self, version_dir):
         self.version_dir = version_dir
         self.path = journal_path(version_dir)
+        self.lock = version_lock(version_dir)  #: the version's save lock, held whenever the journal is used
         self._fd = None
-        self._pid = None
+        self._opened_with = -1  # the lock's ``opened`` count when this file was opened
         self._open = []  # offsets of this process's intents not yet completed (nested changes)
         self._oversized = False  # an intent took more than one slot: empty the file when done
-        self._checked = False  # the file was checked in this hold of the save lock
 
-    def _file(self, check=True):
-        """The open journal; ``check``: first make sure it is still the file under its name
-        (the version folder may have been removed and made again). A change checks once."""
+    def _file(self):
+        """The open journal, still the file under its name.
+
+        The journal lives and dies with the version's ``.crate`` folder, as the lock file
+        does, and the lock checks its own file each time it is taken (reopening it after a
+        fork or when the folder was removed and made again): while the lock has not
+        reopened its file since the journal opened this one, this one is current too.
+        """
         fd = self._fd
-        if fd is not None and self._pid == process_id():
-            if not check:
-                return fd
-            try:
-                if os.fstat(fd).st_nlink:
-                    return fd
-            except OSError:
-                pass
+        if fd is not None and self._opened_with == self.lock.opened:
+            return fd
+        if fd is not None:
             try:
                 os.close(fd)
             except OSError:
@@ -81,7 +81,7 @@ class Journal:
                 raise
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             fd = os.open(self.path, flags, 0o644)
-        self._fd, self._pid, self._open = fd, process_id(), []
+        self._fd, self._opened_with, self._open = fd, self.lock.opened, []
         return fd
 
     def orphaned(self) -> bool:
@@ -93,11 +93,6 @@ class Journal:
         except OSError:
             return False
 
-    def held(self, checked: bool) -> None:
-        """The save lock was taken (``checked``: :meth:`orphaned` just checked the file) or let go
-        (False): within one hold, intents are written to the file checked at its start."""
-        self._checked = checked
-
     def begin(self, intent: dict, entry_line: Optional[bytes] = None) -> None:
         """Write the intent of a change, whole, before the change touches anything.
 
@@ -106,7 +101,7 @@ class Journal:
         ``entry_line`` is the record line the change will append (``record.encode_line``):
         it becomes the intent's ``entry`` without being encoded a second time.
         """
-        fd = self._file(check=not self._checked)
+        fd = self._file()
         line = _encode(intent).encode("utf-8")
         if entry_line is not None:
             line = b'{"entry":' + entry_line.rstrip(b"\n") + (b"," + line[1:] if len(line) > 2 else b"}")

@@ -39,6 +39,7 @@ class VersionLock:
         self._depth = 0
         self._fd = None
         self._pid = None
+        self.opened = 0  # how many times the lock file was opened: the journal reopens its file after each
 
     def _open(self):
         if self._fd is not None:
@@ -57,6 +58,7 @@ class VersionLock:
             os.makedirs(folder, exist_ok=True)
             self._fd = os.open(self.path, flags, 0o644)
         self._pid = _pid[0]
+        self.opened += 1
 
     def _lock_file(self):
         if self._fd is None or self._pid != _pid[0] or os.fstat(self._fd).st_nlink == 0:

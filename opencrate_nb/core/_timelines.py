@@ -764,6 +764,16 @@ def index_for(version_dir: Union[str, os.PathLike], fresh: bool = False) -> Reco
     return index.refresh()
 
 
+def cached_current(version_dir: str, rel: str) -> Optional[Entry]:
+    """The current entry of ``rel`` in the cached index of ``version_dir`` (absolute), as last read.
+
+    Not refreshed, so a hint only (another process may have written since): the writer tries
+    a first save's no-replace rename when it says nothing is there.
+    """
+    index = _indexes.get(version_dir)
+    return None if index is None else index.current.get(rel)
+
+
 def note_appended(
     version_dir: str, identity: tuple[int, int], start: int, line: bytes, entry: Entry
 ) -> Optional[RecordIndex]:

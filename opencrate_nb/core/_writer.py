@@ -25,7 +25,7 @@ from typing import Any
 
 from . import _atomic, _journal, _objects, _retention, record
 from ._savelock import version_lock
-from ._timelines import index_for
+from ._timelines import cached_current, index_for
 from .errors import DiskFullError
 
 
@@ -36,25 +36,21 @@ class _Change:
 
     def __init__(self, version_dir):
         self.version_dir = version_dir
-        self.lock = version_lock(version_dir)
-        self.journal = None
+        self.journal = _journal.journal_for(version_dir)
+        self.lock = self.journal.lock
 
     def __enter__(self):
         self.lock.acquire()
+        journal = self.journal
         try:
-            journal = self.journal = _journal.journal_for(self.version_dir)
-            if self.lock.depth == 1:
-                if journal.orphaned():
-                    _journal.recover(self.version_dir)
-                journal.held(True)
+            if self.lock.depth == 1 and journal.orphaned():
+                _journal.recover(self.version_dir)
         except BaseException:
             self.lock.release()
             raise
         return journal
 
     def __exit__(self, *exc):
-        if self.lock.depth == 1 and self.journal is not None:
-            self.journal.held(False)
         self.lock.release()
 
 
@@ -126,10 +122,10 @@ def stage(handler, obj, path: str, args=(), kwargs=None) -> _atomic.Staged:
         data = handler.to_bytes(obj, path, *args, **kwargs)
         try:
             try:
-                return _atomic.stage_bytes(path, data)
+                return _atomic.stage_bytes(path, data, identity=False)
             except FileNotFoundError:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
-                return _atomic.stage_bytes(path, data)
+                return _atomic.stage_bytes(path, data, identity=False)
         except OSError as exc:
             _reraise_if_full(exc, "saving", path)
             raise
@@ -188,23 +184,35 @@ def save(version_dir: str, rel: str, path: str, name: str, kind: str, handler, o
 
 def _commit_staged(version_dir, rel, path, name, kind, staged):
     keep = _retention.keep_count()
+    tmp_rel = rel[: rel.rfind("/") + 1] + os.path.basename(staged.tmp)  # a sibling of the artifact
+    ino = staged.st.st_ino if staged.st is not None else None  # None: recovery compares hashes
     with _Change(version_dir) as journal:
-        old = None
-        if keep:
-            old, _ = _objects.keep_current(version_dir, rel, path, link=True, new_sha=staged.sha)
         entry = record.make_entry("save", name, kind, rel, staged.size, staged.sha)
         line = record.encode_line(entry)  # encoded once: the intent holds the same line
-        tmp_rel = f"{rel.rpartition('/')[0]}/{os.path.basename(staged.tmp)}"  # a sibling of the artifact
-        journal.begin({"op": "save", "old": old, "ino": staged.st.st_ino, "tmp": tmp_rel}, line)
-        try:
-            if keep and old is None:
-                os.rename(staged.tmp, path)  # nothing there (keeping looked): a first save
-                how = _atomic.CREATED
-            else:
-                how = _atomic.swap_in(staged.tmp, path)
-        except BaseException:
-            journal.end()  # nothing moved
-            raise
+        old, how = None, None
+        if cached_current(version_dir, rel) is None:  # a first save, as far as this process knows
+            journal.begin({"op": "save", "old": None, "ino": ino, "tmp": tmp_rel}, line)
+            try:
+                if _atomic.rename_new(staged.tmp, path):
+                    how = _atomic.CREATED
+                else:
+                    journal.end()  # something is there after all: nothing moved, keep it first
+            except BaseException:
+                journal.end()  # nothing moved
+                raise
+        if how is None:
+            if keep:
+                old, _ = _objects.keep_current(version_dir, rel, path, link=True, new_sha=staged.sha)
+            journal.begin({"op": "save", "old": old, "ino": ino, "tmp": tmp_rel}, line)
+            try:
+                if keep and old is None:
+                    os.rename(staged.tmp, path)  # nothing there (keeping looked): a first save
+                    how = _atomic.CREATED
+                else:
+                    how = _atomic.swap_in(staged.tmp, path)
+            except BaseException:
+                journal.end()  # nothing moved
+                raise
         try:
             index = record.append_line(version_dir, entry, line=line)  # the index, when extended in memory
         except BaseException:

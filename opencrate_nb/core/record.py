@@ -24,7 +24,26 @@ RECORD_FILE = "record.jsonl"
 CELLS_FILE = "cells.jsonl"
 
 _open_fds: dict[tuple[str, str], int] = {}
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
+def _compact_encoder():
+    """Compact JSON (``separators=(",", ":")``, non-ASCII kept, unknown values as ``str``), built once.
+
+    ``json.dumps`` builds its C encoder anew on every call, which costs more than encoding a
+    record line; this one is built once (and skips the circular-reference check: record and
+    journal entries are flat values this package makes).
+    """
+    from json import encoder
+
+    if encoder.c_make_encoder is None:  # pragma: no cover - a Python without the _json accelerator
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+    chunks = encoder.c_make_encoder(None, str, encoder.encode_basestring, None, ":", ",", False, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+#: ``value`` as compact JSON text (what every record and journal line is made of)
+encode_json = _compact_encoder()
+_encode = encode_json
 
 
 class RecordWarning(UserWarning):

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from ..format import plural
+from . import _indented_json
 from ._base import Handler, corrupt
 from ._compare import Detail, compare_values
 
@@ -74,8 +75,10 @@ class JsonHandler(Handler):
         ensure_ascii: bool = False,
     ) -> bytes:
         """Standard JSON only: NaN and infinities are refused (most JSON readers reject them)."""
+        text = _indented_json.encode(obj, indent, sort_keys, ensure_ascii) if indent is not None else None
         try:
-            text = _encoder(indent, sort_keys, ensure_ascii)(obj)
+            if text is None:
+                text = _encoder(indent, sort_keys, ensure_ascii)(obj)
         except ValueError as exc:
             if "JSON compliant" not in str(exc):
                 raise

@@ -1,0 +1,42 @@
+"""core/_journal.py: the intent journal of a version (the kill-at-any-call sweep is in test_faults.py)."""
+
+import os
+import shutil
+
+from opencrate_nb.core import _journal
+
+ENTRY_LINE = b'{"op":"save","name":"m.json","kind":"json","path":"jsons/m.json","size":2,"sha256":null}\n'
+
+
+def _version(tmp_path):
+    folder = tmp_path / "snap" / "v0"
+    folder.mkdir(parents=True)
+    return str(folder)
+
+
+def test_an_intent_is_one_slot_holding_the_record_line_and_is_marked_done(tmp_path):
+    folder = _version(tmp_path)
+    journal = _journal.journal_for(folder)
+    with journal.lock:
+        journal.begin({"op": "save", "old": None, "tmp": "jsons/.m.json.0000abcd.tmp.json"}, ENTRY_LINE)
+        with open(_journal.journal_path(folder), "rb") as f:
+            slot = f.read()
+        assert len(slot) == _journal.SLOT and slot.startswith(b'{"entry":{"op":"save"')
+        assert [intent["tmp"] for intent in journal.read()] == ["jsons/.m.json.0000abcd.tmp.json"]
+        journal.end()
+    assert journal.read() == [] and not journal.orphaned()
+
+
+def test_after_the_record_folder_is_made_again_intents_go_to_the_new_journal(tmp_path):
+    folder = _version(tmp_path)
+    journal = _journal.journal_for(folder)
+    with journal.lock:
+        journal.begin({"op": "save"}, ENTRY_LINE)
+        journal.end()
+    shutil.rmtree(os.path.join(folder, ".crate"))  # a reset, then a new setup of the same version
+    os.makedirs(os.path.join(folder, ".crate"))
+    with journal.lock:  # the lock finds its file gone and opens the new one: the journal follows it
+        journal.begin({"op": "save"}, ENTRY_LINE)
+        assert os.path.getsize(_journal.journal_path(folder)) == _journal.SLOT
+        assert journal.read() != []
+        journal.end()
