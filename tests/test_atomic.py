@@ -62,7 +62,9 @@ def test_temporary_names_are_hidden_keep_the_suffix_and_are_recognised(tmp_path)
     assert not _atomic.is_temp_name("model.pt") and not _atomic.is_temp_name(".crate")
 
 
-@pytest.mark.parametrize("path", ["/a/b/m.json", "/m.json", "m.json", "a/.hidden", "a/..json", "a/x.tar.gz", "a/b/noext", "/a/.b.c"])
+@pytest.mark.parametrize(
+    "path", ["/a/b/m.json", "/m.json", "m.json", "a/.hidden", "a/..json", "a/x.tar.gz", "a/b/noext", "/a/.b.c"]
+)
 def test_temporary_names_sit_next_to_the_file_with_its_suffix(path):
     folder, base = os.path.split(path)
     temporary = _atomic.temp_path_for(path)

@@ -133,7 +133,12 @@ def test_plain_values_are_written_exactly_as_json_writes_them():
     rng = random.Random(20261201)
     for _ in range(3000):
         value = _random_plain_value(rng)
-        for indent, sort_keys, ensure_ascii in ((4, False, False), (2, True, True), (0, False, True), ("\t", True, False)):
+        for indent, sort_keys, ensure_ascii in (
+            (4, False, False),
+            (2, True, True),
+            (0, False, True),
+            ("\t", True, False),
+        ):
             expected = json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=ensure_ascii, allow_nan=False)
             assert _indented_json.encode(value, indent, sort_keys, ensure_ascii) == expected, value
 

@@ -24,7 +24,6 @@ import warnings
 from typing import Any
 
 from . import _atomic, _journal, _objects, _retention, record
-from ._savelock import version_lock
 from ._timelines import cached_current, index_for
 from .errors import DiskFullError
 
