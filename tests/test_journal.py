@@ -21,7 +21,7 @@ def test_an_intent_is_one_slot_holding_the_record_line_and_is_marked_done(tmp_pa
         journal.begin({"op": "save", "old": None, "tmp": "jsons/.m.json.0000abcd.tmp.json"}, ENTRY_LINE)
         with open(_journal.journal_path(folder), "rb") as f:
             slot = f.read()
-        assert len(slot) == _journal.SLOT and slot.startswith(b'{"entry":{"op":"save"')
+        assert slot.startswith(b'{"entry":{"op":"save"') and slot.endswith(b"}\n")  # the line alone
         assert [intent["tmp"] for intent in journal.read()] == ["jsons/.m.json.0000abcd.tmp.json"]
         journal.end()
     assert journal.read() == [] and not journal.orphaned()
@@ -37,6 +37,34 @@ def test_after_the_record_folder_is_made_again_intents_go_to_the_new_journal(tmp
     os.makedirs(os.path.join(folder, ".crate"))
     with journal.lock:  # the lock finds its file gone and opens the new one: the journal follows it
         journal.begin({"op": "save"}, ENTRY_LINE)
-        assert os.path.getsize(_journal.journal_path(folder)) == _journal.SLOT
+        assert os.path.getsize(_journal.journal_path(folder)) > 0
         assert journal.read() != []
         journal.end()
+
+
+def test_a_short_intent_over_a_longer_one_leaves_nothing_that_reads_as_an_intent(tmp_path):
+    folder = _version(tmp_path)
+    journal = _journal.journal_for(folder)
+    long_tmp = "jsons/" + "x" * 1500 + '{"entry":{"path":"ghost"}}'  # what is left after a short line
+    with journal.lock:
+        journal.begin({"op": "save", "tmp": long_tmp}, ENTRY_LINE)
+        journal.end()
+        journal.begin({"op": "save", "tmp": "t"}, ENTRY_LINE)
+        journal.begin({"op": "delete", "tmp": "u"}, ENTRY_LINE)  # nested: the next slot
+        assert [intent["tmp"] for intent in journal.read()] == ["t", "u"]
+        journal.end()
+        assert [intent["tmp"] for intent in journal.read()] == ["t"]
+        journal.end()
+    assert journal.read() == []
+
+
+def test_an_intent_longer_than_a_slot_takes_the_slots_it_needs(tmp_path):
+    folder = _version(tmp_path)
+    journal = _journal.journal_for(folder)
+    with journal.lock:
+        journal.begin({"op": "save", "tmp": "y" * (_journal.SLOT + 10)}, ENTRY_LINE)
+        journal.begin({"op": "delete", "tmp": "after"}, ENTRY_LINE)
+        assert [len(intent["tmp"]) for intent in journal.read()] == [_journal.SLOT + 10, 5]
+        journal.end()
+        journal.end()
+    assert os.path.getsize(_journal.journal_path(folder)) == 0  # emptied once an oversized one is done

@@ -98,18 +98,20 @@ class Journal:
 
         Intents go in fixed slots that are overwritten in place, so that once the journal has
         its first block a change costs no allocation (and a full disk cannot stop the intent).
-        ``entry_line`` is the record line the change will append (``record.encode_line``):
-        it becomes the intent's ``entry`` without being encoded a second time.
+        Only the intent's line is written: what an earlier, longer intent left after it in its
+        slot is never read (:meth:`read` looks only where slots start). ``entry_line`` is the record line the change will append
+        (``record.encode_line``): it becomes the intent's ``entry`` without being encoded again.
         """
         fd = self._file()
         line = _encode(intent).encode("utf-8")
         if entry_line is not None:
             line = b'{"entry":' + entry_line.rstrip(b"\n") + (b"," + line[1:] if len(line) > 2 else b"}")
-        size = -(-(len(line) + 1) // SLOT) * SLOT
+        line += b"\n"
+        size = -(-len(line) // SLOT) * SLOT
         offset = self._open[-1][0] + self._open[-1][1] if self._open else 0
-        data = line + b" " * (size - len(line) - 1) + b"\n"
         try:
-            _pwrite_all(fd, data, offset)
+            if os.pwrite(fd, line, offset) != len(line):
+                _pwrite_all(fd, line, offset)
         except OSError as exc:
             _atomic.note_failure(exc)
             try:
@@ -142,15 +144,22 @@ class Journal:
         except FileNotFoundError:
             return []
         intents = []
-        for line in data.split(b"\n"):
-            if not line.startswith(LIVE):
-                continue  # done (or never begun)
-            try:
-                intent = json.loads(line)
-            except (ValueError, UnicodeDecodeError):
-                continue  # the dead process was killed while writing it: it never touched anything
-            if isinstance(intent, dict) and isinstance(intent.get("entry"), dict):
-                intents.append(intent)
+        offset = 0
+        while offset < len(data):  # an intent starts a slot and takes as many slots as its line needs
+            first = data[offset : offset + 1]
+            if first not in (LIVE, DONE):
+                offset += SLOT  # never written
+                continue
+            end = data.find(b"\n", offset)
+            end = len(data) if end < 0 else end
+            if first == LIVE:
+                try:
+                    intent = json.loads(data[offset:end])
+                except (ValueError, UnicodeDecodeError):
+                    intent = None  # the dead process was killed while writing it: it never touched anything
+                if isinstance(intent, dict) and isinstance(intent.get("entry"), dict):
+                    intents.append(intent)
+            offset += -(-(end - offset + 1) // SLOT) * SLOT
         return intents
 
     def clear(self) -> None:

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
     from .gather import Lineage
 
 _known_dirs: set[str] = set()
+_environment: Any = None  # core/environment.py, imported at the first save (an import statement per save costs)
+
+
+def _load_environment() -> Any:
+    global _environment
+    from . import environment
+
+    _environment = environment
+    return environment
 
 
 class Artifact:
@@ -86,9 +95,7 @@ class Artifact:
 
         The protocol (temporary file, kept old content, intent, swap, record line) is in core/_writer.py.
         """
-        from . import environment
-
-        environment.note_save(self._version_dir, self._kind, self._handler)
+        (_environment or _load_environment()).note_save(self._version_dir, self._kind, self._handler)
         if self._custom:
 
             def run():
@@ -102,8 +109,8 @@ class Artifact:
             _writer.save_custom(self._version_dir, self._rel, self.path, self.name, self._kind, run)
         else:
             self._ensure_folder()
-            _writer.save(
-                self._version_dir, self._rel, self.path, self.name, self._kind, self._handler, obj, args, kwargs
+            _writer.save(  # the absolute path: no look at the current folder per save
+                self._version_dir, self._rel, self._full_path, self.name, self._kind, self._handler, obj, args, kwargs
             )
         if self.verbose:
             log.info(f"✓ '{self.name}' of '{self._kind}' saved successfully at '{self.path}'.")

@@ -105,9 +105,15 @@ def append_line(version_dir: str, entry: dict, file: str = RECORD_FILE, line: Op
     """
     if line is None:
         line = encode_line(entry)
-    key = (version_dir if os.path.isabs(version_dir) else os.path.abspath(version_dir), file)
-    with _savelock.version_lock(key[0]):
-        fd = _fd_for(key, version_dir, file)
+    if not os.path.isabs(version_dir):
+        version_dir = os.path.abspath(version_dir)
+    key = (version_dir, file)
+    lock = _savelock.version_lock(version_dir)
+    lock.acquire()  # re-entrant: the writer holds it already
+    try:
+        fd = _open_fds.get(key)
+        if fd is None:
+            fd = _fd_for(key, version_dir, file)
         try:
             st = os.fstat(fd)
             if st.st_nlink == 0:
@@ -121,17 +127,20 @@ def append_line(version_dir: str, entry: dict, file: str = RECORD_FILE, line: Op
                 pass
             fd = _fd_for(key, version_dir, file)
             st = os.fstat(fd)
-        _append_whole(fd, line, st.st_size)  # appends are serialised by the save lock: the end is st_size
+        start = st.st_size  # appends are serialised by the save lock: the end is the size
+        _append_whole(fd, line, start)
         if file == RECORD_FILE:
-            return _timelines.note_appended(key[0], (st.st_dev, st.st_ino), st.st_size, line, entry)
+            return _timelines.note_appended(version_dir, (st.st_dev, st.st_ino), start, line, entry)
+    finally:
+        lock.release()
     return None
 
 
-def _append_whole(fd, line, start=None):
-    if start is None:
-        start = os.lseek(fd, 0, os.SEEK_END)
+def _append_whole(fd, line, start):
+    """Append ``line`` whole at ``start`` (the end), or take back what was written of it and raise."""
     try:
-        _atomic.write_all(fd, line)
+        if os.write(fd, line) != len(line):  # a full disk may write part of it: the rest, or ENOSPC
+            _atomic.write_all(fd, line[os.lseek(fd, 0, os.SEEK_END) - start :])
     except OSError as exc:
         _atomic.note_failure(exc)
         try:
