@@ -193,7 +193,7 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
     object it spared is a measurable share of saving a small file (bench/bench_core.py).
     """
     keep = _retention.keep_count()
-    tmp_rel = rel[: rel.rfind("/") + 1] + os.path.basename(staged.tmp)  # a sibling of the artifact
+    tmp_rel = rel[: rel.rfind("/") + 1] + staged.tmp[staged.tmp.rfind(os.sep) + 1 :]  # a sibling of the artifact
     ino = staged.st.st_ino if staged.st is not None else None  # None: recovery compares hashes
     journal = _journal.journal_for(version_dir)
     lock = journal.lock
@@ -231,7 +231,7 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
                 journal.end()  # nothing moved
                 raise
         try:
-            index = record.append_line(version_dir, entry, line=line)  # the index, when extended in memory
+            index = record.append_locked(version_dir, entry, line)  # the index, when extended in memory
         except BaseException:
             _undo_swap(version_dir, journal, staged.tmp, path, how, old)
             raise

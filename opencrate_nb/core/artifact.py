@@ -244,7 +244,9 @@ class Artifact:
         _known_dirs.clear()
 
     def _ensure_folder(self):
-        folder = os.path.dirname(self._full_path)  # absolute: the cache must not depend on the current folder
+        folder = self._full_path[
+            : self._full_path.rfind(os.sep)
+        ]  # absolute: the cache must not depend on the current folder
         if folder not in _known_dirs:
             os.makedirs(folder, exist_ok=True)
             _known_dirs.add(folder)

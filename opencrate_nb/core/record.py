@@ -107,32 +107,33 @@ def append_line(version_dir: str, entry: dict, file: str = RECORD_FILE, line: Op
         line = encode_line(entry)
     if not os.path.isabs(version_dir):
         version_dir = os.path.abspath(version_dir)
+    with _savelock.version_lock(version_dir):
+        return append_locked(version_dir, entry, line, file)
+
+
+def append_locked(version_dir: str, entry: dict, line: bytes, file: str = RECORD_FILE):
+    """:func:`append_line` for a caller that holds the save lock of ``version_dir`` (absolute)."""
     key = (version_dir, file)
-    lock = _savelock.version_lock(version_dir)
-    lock.acquire()  # re-entrant: the writer holds it already
+    fd = _open_fds.get(key)
+    if fd is None:
+        fd = _fd_for(key, version_dir, file)
     try:
-        fd = _open_fds.get(key)
-        if fd is None:
-            fd = _fd_for(key, version_dir, file)
+        st = os.fstat(fd)
+        if st.st_nlink == 0:
+            raise FileNotFoundError("the record file was removed")
+    except OSError:
+        # the folder or the file was removed or replaced behind our back: reopen once
+        _open_fds.pop(key, None)
         try:
-            st = os.fstat(fd)
-            if st.st_nlink == 0:
-                raise FileNotFoundError("the record file was removed")
+            os.close(fd)
         except OSError:
-            # the folder or the file was removed or replaced behind our back: reopen once
-            _open_fds.pop(key, None)
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-            fd = _fd_for(key, version_dir, file)
-            st = os.fstat(fd)
-        start = st.st_size  # appends are serialised by the save lock: the end is the size
-        _append_whole(fd, line, start)
-        if file == RECORD_FILE:
-            return _timelines.note_appended(version_dir, (st.st_dev, st.st_ino), start, line, entry)
-    finally:
-        lock.release()
+            pass
+        fd = _fd_for(key, version_dir, file)
+        st = os.fstat(fd)
+    start = st.st_size  # appends are serialised by the save lock: the end is the size
+    _append_whole(fd, line, start)
+    if file == RECORD_FILE:
+        return _timelines.note_appended(version_dir, (st.st_dev, st.st_ino), start, line, entry)
     return None
 
 

@@ -29,9 +29,7 @@ def encode(value: Any, indent: int | str, sort_keys: bool = False, ensure_ascii:
     cls = value.__class__
     try:
         if cls is dict or cls is list or cls is tuple:
-            parts: list[str] = []
-            _container(value, cls, "\n", step, quote, sort_keys, parts.append, 0)
-            return "".join(parts)
+            return _container(value, cls, "\n", step, quote, sort_keys, 0)
         return _scalar(value, cls, quote)
     except (_NotPlain, ValueError, TypeError, RecursionError):
         return None  # json decides: its result, or its error (e.g. an int too long to print)
@@ -55,43 +53,32 @@ def _scalar(value: Any, cls: type, quote: Callable[[str], str]) -> str:
     raise _NotPlain
 
 
-def _container(value: Any, cls: type, pad: str, step: str, quote: Any, sort_keys: bool, add: Any, depth: int) -> None:
-    """Append the text of a dict, list or tuple; ``pad`` is the newline and indent of its closing line."""
+def _container(value: Any, cls: type, pad: str, step: str, quote: Any, sort_keys: bool, depth: int) -> str:
+    """The text of a dict, list or tuple; ``pad`` is the newline and indent of its closing line."""
     if depth > _MAX_DEPTH:
         raise _NotPlain
     inner = pad + step
+    pieces = []
+    add = pieces.append
     if cls is dict:
         if not value:
-            add("{}")
-            return
-        items = value.items()
-        if sort_keys:
-            items = sorted(items)
-        separator = "{" + inner
+            return "{}"
+        items = sorted(value.items()) if sort_keys else value.items()
         for key, item in items:
             if key.__class__ is not str:
                 raise _NotPlain  # json turns int, float, bool and None keys into strings its own way
-            add(separator)
-            add(quote(key))
-            add(": ")
             item_cls = item.__class__
             if item_cls is dict or item_cls is list or item_cls is tuple:
-                _container(item, item_cls, inner, step, quote, sort_keys, add, depth + 1)
+                add(f"{quote(key)}: {_container(item, item_cls, inner, step, quote, sort_keys, depth + 1)}")
             else:
-                add(_scalar(item, item_cls, quote))
-            separator = "," + inner
-        add(pad + "}")
-        return
+                add(f"{quote(key)}: {_scalar(item, item_cls, quote)}")
+        return f"{{{inner}{(',' + inner).join(pieces)}{pad}}}"
     if not value:
-        add("[]")
-        return
-    separator = "[" + inner
+        return "[]"
     for item in value:
-        add(separator)
         item_cls = item.__class__
         if item_cls is dict or item_cls is list or item_cls is tuple:
-            _container(item, item_cls, inner, step, quote, sort_keys, add, depth + 1)
+            add(_container(item, item_cls, inner, step, quote, sort_keys, depth + 1))
         else:
             add(_scalar(item, item_cls, quote))
-        separator = "," + inner
-    add(pad + "]")
+    return f"[{inner}{(',' + inner).join(pieces)}{pad}]"
