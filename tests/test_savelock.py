@@ -40,7 +40,7 @@ def test_reentrant_within_a_thread(tmp_path):
     lock = _savelock.version_lock(_version(tmp_path))
     with lock, lock:  # a save inside gc's decision, say: must not deadlock
         pass
-    assert lock._depth == 0
+    assert lock.depth == 0
 
 
 def test_exclusive_across_threads(tmp_path):

@@ -417,7 +417,7 @@ def stage_bytes(path, data, identity=True):
     """
     if type(data) is not bytes:
         data = memoryview(data).cast("B")  # its length in bytes
-    sha = hash_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
     tmp, fd = create_temp(path)
     try:
         try:

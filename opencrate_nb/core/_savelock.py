@@ -36,7 +36,7 @@ class VersionLock:
     def __init__(self, version_dir):
         self.path = os.path.join(version_dir, _record.RECORD_DIR, LOCK_FILE)
         self._thread_lock = threading.RLock()
-        self._depth = 0
+        self.depth = 0  #: how many times the holding thread has taken the lock (1: the outermost hold)
         self._fd = None
         self._pid = None
         self.opened = 0  # how many times the lock file was opened: the journal reopens its file after each
@@ -85,25 +85,20 @@ class VersionLock:
             os.lseek(self._fd, 0, os.SEEK_SET)
             _msvcrt.locking(self._fd, _msvcrt.LK_UNLCK, 1)
 
-    @property
-    def depth(self) -> int:
-        """How many times the holding thread has taken the lock (1: the outermost hold)."""
-        return self._depth
-
     def acquire(self):
         self._thread_lock.acquire()
-        if self._depth == 0:
+        if self.depth == 0:
             try:
                 self._lock_file()
             except BaseException:
                 self._thread_lock.release()
                 raise
-        self._depth += 1
+        self.depth += 1
 
     def release(self):
-        self._depth -= 1
+        self.depth -= 1
         try:
-            if self._depth == 0:
+            if self.depth == 0:
                 self._unlock_file()
         finally:
             self._thread_lock.release()

@@ -131,17 +131,24 @@ def append_locked(version_dir: str, entry: dict, line: bytes, file: str = RECORD
         fd = _fd_for(key, version_dir, file)
         st = os.fstat(fd)
     start = st.st_size  # appends are serialised by the save lock: the end is the size
-    _append_whole(fd, line, start)
+    try:
+        whole = os.write(fd, line) == len(line)
+    except OSError:
+        whole = False  # a full disk: _append_whole writes again, takes back and raises
+    if not whole:
+        _append_whole(fd, line, start)
     if file == RECORD_FILE:
         return _timelines.note_appended(version_dir, (st.st_dev, st.st_ino), start, line, entry)
     return None
 
 
 def _append_whole(fd, line, start):
-    """Append ``line`` whole at ``start`` (the end), or take back what was written of it and raise."""
+    """After a first write of ``line`` at ``start`` (the old end) fell short or failed: write the rest,
+    or take back what was written of it and raise (the disk-full error)."""
     try:
-        if os.write(fd, line) != len(line):  # a full disk may write part of it: the rest, or ENOSPC
-            _atomic.write_all(fd, line[os.lseek(fd, 0, os.SEEK_END) - start :])
+        written = os.lseek(fd, 0, os.SEEK_END) - start
+        if written != len(line):  # the rest, or ENOSPC
+            _atomic.write_all(fd, line[written:])
     except OSError as exc:
         _atomic.note_failure(exc)
         try:
@@ -160,7 +167,7 @@ def make_entry(op: str, name: str, kind, rel_path: str, size=None, sha256=None, 
         "path": rel_path,
         "size": size,
         "sha256": sha256,
-        "time": now_iso(),
+        "time": local_iso(_time.time()),
         "cell": lineage.current_cell(),
     }
     if extra:
