@@ -223,3 +223,24 @@ def test_concurrent_saves_from_two_processes_lose_nothing(workdir, monkeypatch):
         assert [v["n"] for v in loaded if v["writer"] == writer] == list(range(25))
     assert loaded[-1] == artifact.load()
     assert oc.snapshot.verify().ok
+
+
+def test_a_file_put_under_a_new_name_by_hand_is_kept_before_the_first_save_replaces_it(snap):
+    metrics = oc.snapshot.json("by_hand.json")
+    os.makedirs(os.path.dirname(metrics.path), exist_ok=True)
+    with open(metrics.path, "w") as f:
+        f.write('{"written": "by hand"}')  # the record knows nothing of it: a first save, it seems
+    metrics.save({"written": "by opencrate"})
+    assert metrics.load() == {"written": "by opencrate"}
+    kept = [open(path).read() for path in _stored(oc.snapshot.dir_path)]
+    assert kept == ['{"written": "by hand"}']  # moved aside into the store, not replaced
+    assert oc.snapshot.verify().ok
+
+
+def test_the_first_overwrite_after_a_first_save_keeps_the_first_content_under_its_hash(snap):
+    metrics = oc.snapshot.json("first.json")
+    metrics.save({"n": 1})
+    metrics.save({"n": 2})
+    assert [item["available"] for item in metrics.history()] == [True, True]
+    assert metrics.load(version=0) == {"n": 1}
+    assert oc.snapshot.verify().ok

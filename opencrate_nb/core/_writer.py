@@ -171,7 +171,10 @@ def write(handler, obj, path: str, args=(), kwargs=None) -> tuple:
 
 # -- the changes -------------------------------------------------------------------------------------
 def save(version_dir: str, rel: str, path: str, name: str, kind: str, handler, obj, args=(), kwargs=None) -> tuple:
-    """Save with a built-in handler: stage, then keep old / intent / swap / record. Returns (sha256, size)."""
+    """Save with a built-in handler: stage, then keep old / intent / swap / record. Returns (sha256, size).
+
+    ``version_dir`` and ``path`` are absolute (artifacts bind them at setup).
+    """
     staged = stage(handler, obj, path, args, kwargs)
     try:
         return _commit_staged(version_dir, rel, path, name, kind, staged)
@@ -189,8 +192,8 @@ _saved_here: dict[str, set] = {}
 def _commit_staged(version_dir, rel, path, name, kind, staged):
     """Under the save lock: keep the old content, write the intent, swap the new file in, record it.
 
-    Written as one straight function on purpose: it runs once per save, and each call and
-    object it spared is a measurable share of saving a small file (bench/bench_core.py).
+    The lock is taken by hand rather than through :class:`_Change`: on a small file every call
+    and object spared per save shows in bench/bench_core.py.
     """
     keep = _retention.keep_count()
     tmp_rel = rel[: rel.rfind("/") + 1] + staged.tmp[staged.tmp.rfind(os.sep) + 1 :]  # a sibling of the artifact

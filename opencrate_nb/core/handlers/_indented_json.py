@@ -58,7 +58,7 @@ def _container(value: Any, cls: type, pad: str, step: str, quote: Any, sort_keys
     if depth > _MAX_DEPTH:
         raise _NotPlain
     inner = pad + step
-    pieces = []
+    pieces: list[str] = []
     add = pieces.append
     if cls is dict:
         if not value:
