@@ -85,10 +85,8 @@ class Appender:
             fd = self._fd
             if fd is None or self._fork != _forks[0] or (self.reopen and self._removed(fd)):
                 fd = self._open()  # first use, a forked child (its own open file), or the file was removed
-            if not self._checked:
-                size = os.fstat(fd).st_size
-                if size and os.pread(fd, 1, size - 1) != b"\n":
-                    data = b"\n" + data  # a torn last line (a process killed mid-line): end it first
+            if not self._checked and _ends_mid_line(fd):
+                data = b"\n" + data  # a torn last line (a process killed mid-line): end it first
             try:
                 written = _write(fd, data)
             except OSError as exc:  # nothing was written
@@ -160,6 +158,31 @@ def _bind_write():
                 raise OSError(code, os.strerror(code))
 
     return write_holding_the_lock
+
+
+#: how long a file that ends mid-line is watched for another writer's append in progress
+TAIL_SETTLE_SECONDS = (0.001, 0.004, 0.016)
+
+
+def _ends_mid_line(fd: int) -> bool:
+    """Whether the file ends in the middle of a line that nobody is still writing (a killed writer's).
+
+    Another process's append may be under way: the file's size grows page by page during
+    one write, so its end seen meanwhile is mid-entry. Such an end moves within moments; a
+    torn one stays. A wrong guess only costs a blank line, which readers skip.
+    """
+    size = os.fstat(fd).st_size
+    for pause in (*TAIL_SETTLE_SECONDS, None):
+        if not size or os.pread(fd, 1, size - 1) == b"\n":
+            return False
+        if pause is None:
+            return True
+        time.sleep(pause)
+        later = os.fstat(fd).st_size
+        if later == size:
+            return True
+        size = later
+    return True
 
 
 def _removed(fd: int) -> bool:
