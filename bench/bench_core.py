@@ -1,6 +1,9 @@
 """Core speed, as ratios against plain Python measured in the same run.
 
-    python bench/bench_core.py [--quick]
+    python bench/bench_core.py [--quick] [--dir FOLDER]
+
+``--dir`` puts the files in FOLDER (default: the temporary folder); on a tmpfs such as
+/dev/shm the figures show what our code adds, without the disk's noise.
 
 Targets (issues 2 and 9): import adds <= 0.15 s and loads no heavy library; 1000 new small
 json artifacts, and 1000 overwrites of one json with history on (how metrics are saved every
@@ -27,10 +30,13 @@ HEAVY = ("numpy", "pandas", "torch", "matplotlib", "PIL", "soundfile", "IPython"
 
 
 def _settle():
-    """Let our background reaper finish what earlier saves handed it, so a baseline is not timed with it."""
+    """Let our background reaper finish what earlier saves handed it, so a baseline is not timed with it,
+    and flush what earlier rounds left dirty (``os.sync()``): a file system journal still writing out
+    the last round (ext4 with online discard takes seconds) makes every file creation wait."""
     from opencrate_nb.core import _retention
 
     _retention.drain()
+    os.sync()
 
 
 def _median_run(code, repeat):
@@ -62,11 +68,8 @@ def bench_import(repeat):
     }
 
 
-BLOCK = 50  # files per turn when plain Python and opencrate take turns (see _json_rounds)
-
-
 def bench_json(count, work, rounds, history_keep=None):
-    """Plain Python and opencrate take turns (this disk is shared and noisy); the median ratio is reported.
+    """Rounds of plain Python and opencrate (this disk is shared and noisy): ratios of the best rounds.
 
     ``history_keep=0`` switches artifact history off, to show what it adds to each save.
     """
@@ -85,18 +88,20 @@ def bench_json(count, work, rounds, history_keep=None):
 def _json_rounds(oc, count, work, rounds, history_keep):
     """Each round saves ``count`` new files, loads them, and overwrites one file ``count`` times.
 
-    Within a round the two sides take turns every ``BLOCK`` files (who goes first alternates),
-    and each side's time is summed over its turns. On this shared disk the cost of creating a
-    file swings by 2-5x within seconds; whole rounds one after the other (the first version of
-    this bench) measured that swing as often as our cost. Turns of 50 files (10-30 ms) are
-    long enough that one side's work does not run inside the other's timing, and short enough
-    that both see the same disk.
+    The ratios are of each side's best round (as ``timeit`` advises: on a shared machine noise
+    only ever adds time, and this disk's file creation swings by 2-20x from one second to the
+    next); the median of the rounds' ratios is given too.
+
+    Each side starts from a settled disk: ``os.sync()`` first, so that neither is timed while
+    the file system writes out what the other left dirty (with ext4's online discard a commit
+    after many files takes seconds, and every file creation waits for it). What a side leaves
+    dirty is then written out untimed, for both alike. Who goes first rotates.
     """
     payload = {"loss": 0.123, "accuracy": 0.98, "epoch": 7, "tags": ["a", "b"], "lr": 3e-4}
     plain_dir = os.path.join(work, f"plain{history_keep}")
     os.makedirs(plain_dir)
     oc.snapshot.setup(name="bench", start="new", root=os.path.join(work, "snapshots"))
-    save_ratios, floor_ratios, load_ratios, overwrite_ratios, last = [], [], [], [], None
+    rounds_seen = []  # per round: plain, ours, floor save; plain, ours load; plain, ours overwrite
     for r in range(rounds):
         names = [f"m{r}_{i}.json" for i in range(count)]
         artifacts = [oc.snapshot.json(name) for name in names]
@@ -127,40 +132,38 @@ def _json_rounds(oc, count, work, rounds, history_keep):
         def floor_save(turn, names=names, floor=floor):
             floor(names[turn])
 
-        _settle()
-        saves = _take_turns(count, plain_save, ours_save, floor_save, first=r % 3)
-        loads = _take_turns(count, plain_load, ours_load, first=r % 2)
+        saves = _each_in_turn(count, plain_save, ours_save, floor_save, first=r % 3)
+        loads = _each_in_turn(count, plain_load, ours_load, first=r % 2)
         overwrites = _overwrites(oc, plain_dir, payload, count, r)
-        save_ratios.append(saves[1] / saves[0])
-        floor_ratios.append(saves[2] / saves[0])
-        load_ratios.append(loads[1] / loads[0])
-        overwrite_ratios.append(overwrites[1] / overwrites[0])
-        last = (*saves[:2], *loads, *overwrites)
+        rounds_seen.append((*saves, *loads, *overwrites))
+    best = [min(column) for column in zip(*rounds_seen)]
     return {
-        "plain_save_s": last[0],
-        "ours_save_s": last[1],
-        "save_ratio": statistics.median(save_ratios),
-        "floor_ratio": statistics.median(floor_ratios),
-        "plain_load_s": last[2],
-        "ours_load_s": last[3],
-        "load_ratio": statistics.median(load_ratios),
-        "plain_overwrite_s": last[4],
-        "ours_overwrite_s": last[5],
-        "overwrite_ratio": statistics.median(overwrite_ratios),
+        "plain_save_s": best[0],
+        "ours_save_s": best[1],
+        "save_ratio": best[1] / best[0],
+        "floor_ratio": best[2] / best[0],
+        "save_ratio_median": statistics.median(r[1] / r[0] for r in rounds_seen),
+        "plain_load_s": best[3],
+        "ours_load_s": best[4],
+        "load_ratio": best[4] / best[3],
+        "plain_overwrite_s": best[5],
+        "ours_overwrite_s": best[6],
+        "overwrite_ratio": best[6] / best[5],
+        "overwrite_ratio_median": statistics.median(r[6] / r[5] for r in rounds_seen),
     }
 
 
-def _take_turns(count, *sides, first=0):
-    """Run each ``side(turn)`` over ``count`` items in turns of ``BLOCK``, the sides in rotation
-    (``first`` starts); each side's summed seconds, in the order given."""
+def _each_in_turn(count, *sides, first=0):
+    """Run each ``side(items)`` over all ``count`` items, one side after the other from a settled
+    disk (``_settle``), the order rotating from ``first``; each side's seconds, in the order given."""
     totals = [0.0] * len(sides)
-    order = [(first + k) % len(sides) for k in range(len(sides))]
-    for begin in range(0, count, BLOCK):
-        turn = slice(begin, begin + BLOCK)
-        for side in order:
-            start = time.perf_counter()
-            sides[side](turn)
-            totals[side] += time.perf_counter() - start
+    everything = slice(0, count)
+    for k in range(len(sides)):
+        side = (first + k) % len(sides)
+        _settle()
+        start = time.perf_counter()
+        sides[side](everything)
+        totals[side] = time.perf_counter() - start
     return tuple(totals)
 
 
@@ -213,8 +216,7 @@ def _overwrites(oc, plain_dir, payload, count, round_number):
         for value in values[turn]:
             artifact.save(value)
 
-    _settle()
-    return _take_turns(count, plain, ours, first=round_number % 2)
+    return _each_in_turn(count, plain, ours, first=round_number % 2)
 
 
 def bench_checkpoint(megabytes, work, rounds):
@@ -270,7 +272,8 @@ def bench_checkpoint(megabytes, work, rounds):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     quick = "--quick" in argv
-    work = tempfile.mkdtemp(prefix="opencrate-bench-")
+    where = argv[argv.index("--dir") + 1] if "--dir" in argv else None  # e.g. /dev/shm: no disk noise
+    work = tempfile.mkdtemp(prefix="opencrate-bench-", dir=where)
     try:
         imp = bench_import(3 if quick else 10)
         print(
@@ -280,23 +283,22 @@ def main(argv=None):
         )
         js = bench_json(1000, work, 3 if quick else 7)
         print(
-            f"1000 new json artifacts: median ratio {js['save_ratio']:.2f}x a plain json.dump loop (last round "
-            f"{js['ours_save_s']:.3f} s vs {js['plain_save_s']:.3f} s; target <= 1.3x); the write protocol's "
-            f"system calls alone, in a bare loop: {js['floor_ratio']:.2f}x"
+            f"1000 new json artifacts: {js['save_ratio']:.2f}x a plain json.dump loop (best rounds: "
+            f"{js['ours_save_s']:.3f} s vs {js['plain_save_s']:.3f} s; median of the rounds' ratios "
+            f"{js['save_ratio_median']:.2f}x; target <= 1.3x); the write protocol's system calls alone, "
+            f"in a bare loop: {js['floor_ratio']:.2f}x"
         )
         print(
-            f"1000 overwrites of one json, history on: median ratio {js['overwrite_ratio']:.2f}x a plain json.dump "
-            f"loop (last round {js['ours_overwrite_s']:.3f} s vs {js['plain_overwrite_s']:.3f} s; target <= 1.3x)"
+            f"1000 overwrites of one json, history on: {js['overwrite_ratio']:.2f}x a plain json.dump loop "
+            f"(best rounds: {js['ours_overwrite_s']:.3f} s vs {js['plain_overwrite_s']:.3f} s; median of the "
+            f"rounds' ratios {js['overwrite_ratio_median']:.2f}x; target <= 1.3x)"
         )
         print(
-            f"1000 json loads: median ratio {js['load_ratio']:.2f}x a plain json.load loop (last round "
+            f"1000 json loads: {js['load_ratio']:.2f}x a plain json.load loop (best rounds: "
             f"{js['ours_load_s']:.3f} s vs {js['plain_load_s']:.3f} s; target <= 1.5x)"
         )
         bare = bench_json(1000, work, 3 if quick else 7, history_keep=0)
-        print(
-            f"1000 json saves with artifact history off (OPENCRATE_HISTORY_KEEP=0): median ratio "
-            f"{bare['save_ratio']:.2f}x"
-        )
+        print(f"1000 json saves with artifact history off (OPENCRATE_HISTORY_KEEP=0): {bare['save_ratio']:.2f}x")
         ck = bench_checkpoint(64 if quick else 256, work, 3 if quick else 5)  # a median needs more than one round
         print(
             f"{ck['size_mb']} MB state dict overwritten with history (hash, then os.sync): {ck['ours_save_s']:.3f} s "
