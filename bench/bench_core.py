@@ -100,6 +100,9 @@ def _json_rounds(oc, count, work, rounds, history_keep):
     payload = {"loss": 0.123, "accuracy": 0.98, "epoch": 7, "tags": ["a", "b"], "lr": 3e-4}
     plain_dir = os.path.join(work, f"plain{history_keep}")
     os.makedirs(plain_dir)
+    floor_dir = os.path.join(work, f"floor{history_keep}")  # one folder for every round, as plain and ours have
+    os.makedirs(floor_dir)
+    floor = _protocol_floor(floor_dir, payload)
     oc.snapshot.setup(name="bench", start="new", root=os.path.join(work, "snapshots"))
     rounds_seen = []  # per round: plain, ours, floor save; plain, ours load; plain, ours overwrite
     for r in range(rounds):
@@ -125,11 +128,7 @@ def _json_rounds(oc, count, work, rounds, history_keep):
             for artifact in artifacts[turn]:
                 artifact.load()
 
-        floor_dir = os.path.join(work, f"floor{history_keep}_{r}")
-        os.makedirs(floor_dir)
-        floor = _protocol_floor(floor_dir, payload)
-
-        def floor_save(turn, names=names, floor=floor):
+        def floor_save(turn, names=names):
             floor(names[turn])
 
         saves = _each_in_turn(count, plain_save, ours_save, floor_save, first=r % 3)
