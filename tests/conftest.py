@@ -39,6 +39,14 @@ def _isolated(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def version_folder(tmp_path):
+    """An empty version folder (``<tmp>/snap/v0``), as a str: for the lock and the journal alone."""
+    folder = tmp_path / "snap" / "v0"
+    folder.mkdir(parents=True)
+    return str(folder)
+
+
+@pytest.fixture
 def oc():
     import opencrate
 

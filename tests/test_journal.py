@@ -8,14 +8,8 @@ from opencrate_nb.core import _journal
 ENTRY_LINE = b'{"op":"save","name":"m.json","kind":"json","path":"jsons/m.json","size":2,"sha256":null}\n'
 
 
-def _version(tmp_path):
-    folder = tmp_path / "snap" / "v0"
-    folder.mkdir(parents=True)
-    return str(folder)
-
-
-def test_an_intent_is_one_slot_holding_the_record_line_and_is_marked_done(tmp_path):
-    folder = _version(tmp_path)
+def test_an_intent_is_one_slot_holding_the_record_line_and_is_marked_done(version_folder):
+    folder = version_folder
     journal = _journal.journal_for(folder)
     with journal.lock:
         journal.begin({"op": "save", "old": None, "tmp": "jsons/.m.json.0000abcd.tmp.json"}, ENTRY_LINE)
@@ -27,8 +21,8 @@ def test_an_intent_is_one_slot_holding_the_record_line_and_is_marked_done(tmp_pa
     assert journal.read() == [] and not journal.orphaned()
 
 
-def test_after_the_record_folder_is_made_again_intents_go_to_the_new_journal(tmp_path):
-    folder = _version(tmp_path)
+def test_after_the_record_folder_is_made_again_intents_go_to_the_new_journal(version_folder):
+    folder = version_folder
     journal = _journal.journal_for(folder)
     with journal.lock:
         journal.begin({"op": "save"}, ENTRY_LINE)
@@ -42,8 +36,8 @@ def test_after_the_record_folder_is_made_again_intents_go_to_the_new_journal(tmp
         journal.end()
 
 
-def test_a_short_intent_over_a_longer_one_leaves_nothing_that_reads_as_an_intent(tmp_path):
-    folder = _version(tmp_path)
+def test_a_short_intent_over_a_longer_one_leaves_nothing_that_reads_as_an_intent(version_folder):
+    folder = version_folder
     journal = _journal.journal_for(folder)
     long_tmp = "jsons/" + "x" * 1500 + '{"entry":{"path":"ghost"}}'  # what is left after a short line
     with journal.lock:
@@ -58,8 +52,8 @@ def test_a_short_intent_over_a_longer_one_leaves_nothing_that_reads_as_an_intent
     assert journal.read() == []
 
 
-def test_an_intent_longer_than_a_slot_takes_the_slots_it_needs(tmp_path):
-    folder = _version(tmp_path)
+def test_an_intent_longer_than_a_slot_takes_the_slots_it_needs(version_folder):
+    folder = version_folder
     journal = _journal.journal_for(folder)
     with journal.lock:
         journal.begin({"op": "save", "tmp": "y" * (_journal.SLOT + 10)}, ENTRY_LINE)

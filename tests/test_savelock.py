@@ -23,28 +23,22 @@ print("released", flush=True)
 """
 
 
-def _version(tmp_path):
-    folder = tmp_path / "snap" / "v0"
-    folder.mkdir(parents=True)
-    return str(folder)
-
-
-def test_one_lock_object_per_folder(tmp_path):
-    folder = _version(tmp_path)
+def test_one_lock_object_per_folder(version_folder):
+    folder = version_folder
     assert _savelock.version_lock(folder) is _savelock.version_lock(os.path.join(folder, "."))
     with _savelock.version_lock(folder):
         assert os.path.exists(os.path.join(folder, ".crate", _savelock.LOCK_FILE))
 
 
-def test_reentrant_within_a_thread(tmp_path):
-    lock = _savelock.version_lock(_version(tmp_path))
+def test_reentrant_within_a_thread(version_folder):
+    lock = _savelock.version_lock(version_folder)
     with lock, lock:  # a save inside gc's decision, say: must not deadlock
         pass
     assert lock.depth == 0
 
 
-def test_exclusive_across_threads(tmp_path):
-    lock = _savelock.version_lock(_version(tmp_path))
+def test_exclusive_across_threads(version_folder):
+    lock = _savelock.version_lock(version_folder)
     order = []
     lock.acquire()
     worker = threading.Thread(target=lambda: (lock.acquire(), order.append("worker"), lock.release()))
@@ -56,8 +50,8 @@ def test_exclusive_across_threads(tmp_path):
     assert order == ["main", "worker"]
 
 
-def test_exclusive_across_processes(tmp_path):
-    folder = _version(tmp_path)
+def test_exclusive_across_processes(version_folder):
+    folder = version_folder
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER.format(repo=REPO, folder=folder, seconds=1.0)], stdout=subprocess.PIPE, text=True
     )
@@ -72,8 +66,8 @@ def test_exclusive_across_processes(tmp_path):
         holder.wait(30)
 
 
-def test_a_removed_version_is_not_made_again(tmp_path):
-    folder = _version(tmp_path)
+def test_a_removed_version_is_not_made_again(version_folder):
+    folder = version_folder
     os.rmdir(folder)
     lock = _savelock.VersionLock(folder)
     with pytest.raises(FileNotFoundError):

@@ -417,7 +417,7 @@ def stage_bytes(path, data, identity=True):
     """
     if type(data) is not bytes:
         data = memoryview(data).cast("B")  # its length in bytes
-    sha = hashlib.sha256(data).hexdigest()
+    sha = hash_bytes(data)
     tmp, fd = create_temp(path)
     try:
         try:

@@ -31,7 +31,6 @@ from .record import RECORD_DIR
 JOURNAL_FILE = "journal.jsonl"
 SLOT = 4096  # bytes per intent: one page, overwritten in place
 LIVE, DONE = b"{", b"#"  # the first byte of a slot: an intent in progress, or one that is done
-_encode = record.encode_json
 
 
 class RecoveryWarning(UserWarning):
@@ -99,11 +98,12 @@ class Journal:
         Intents go in fixed slots that are overwritten in place, so that once the journal has
         its first block a change costs no allocation (and a full disk cannot stop the intent).
         Only the intent's line is written: what an earlier, longer intent left after it in its
-        slot is never read (:meth:`read` looks only where slots start). ``entry_line`` is the record line the change will append
-        (``record.encode_line``): it becomes the intent's ``entry`` without being encoded again.
+        slot is never read (:meth:`read` looks only where slots start). ``entry_line`` is the
+        record line the change will append (``record.encode_line``): it becomes the intent's
+        ``entry`` without being encoded again.
         """
         fd = self._file()
-        line = _encode(intent).encode("utf-8")
+        line = record.encode_json(intent).encode("utf-8")
         if entry_line is not None:
             line = b'{"entry":' + entry_line.rstrip(b"\n") + (b"," + line[1:] if len(line) > 2 else b"}")
         line += b"\n"

@@ -39,18 +39,23 @@ class _Change:
         self.lock = self.journal.lock
 
     def __enter__(self):
-        self.lock.acquire()
-        journal = self.journal
-        try:
-            if self.lock.depth == 1 and journal.orphaned():
-                _journal.recover(self.version_dir)
-        except BaseException:
-            self.lock.release()
-            raise
-        return journal
+        _take(self.journal)
+        return self.journal
 
     def __exit__(self, *exc):
         self.lock.release()
+
+
+def _take(journal) -> None:
+    """Take the save lock of the journal's version; its outermost holder first finishes orphaned intents."""
+    lock = journal.lock
+    lock.acquire()
+    try:
+        if lock.depth == 1 and journal.orphaned():
+            _journal.recover(journal.version_dir)
+    except BaseException:
+        lock.release()
+        raise
 
 
 def changing(version_dir: str) -> _Change:
@@ -192,18 +197,15 @@ _saved_here: dict[str, set] = {}
 def _commit_staged(version_dir, rel, path, name, kind, staged):
     """Under the save lock: keep the old content, write the intent, swap the new file in, record it.
 
-    The lock is taken by hand rather than through :class:`_Change`: on a small file every call
-    and object spared per save shows in bench/bench_core.py.
+    The lock is held without a :class:`_Change` object: on a small file every call and object
+    spared per save shows in bench/bench_core.py.
     """
     keep = _retention.keep_count()
     tmp_rel = rel[: rel.rfind("/") + 1] + staged.tmp[staged.tmp.rfind(os.sep) + 1 :]  # a sibling of the artifact
     ino = staged.st.st_ino if staged.st is not None else None  # None: recovery compares hashes
     journal = _journal.journal_for(version_dir)
-    lock = journal.lock
-    lock.acquire()
+    _take(journal)
     try:
-        if lock.depth == 1 and journal.orphaned():
-            _journal.recover(version_dir)
         entry = record.make_entry("save", name, kind, rel, staged.size, staged.sha)
         line = record.encode_line(entry)  # encoded once: the intent holds the same line
         old, how = None, None
@@ -251,7 +253,7 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
         if old is not None and old != staged.sha:
             _prune(version_dir, rel, index, keep)
     finally:
-        lock.release()
+        journal.lock.release()
     return staged.sha, staged.size
 
 

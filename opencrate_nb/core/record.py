@@ -43,7 +43,6 @@ def _compact_encoder():
 
 #: ``value`` as compact JSON text (what every record and journal line is made of)
 encode_json = _compact_encoder()
-_encode = encode_json
 
 
 class RecordWarning(UserWarning):
@@ -90,7 +89,7 @@ def close_all():
 
 def encode_line(entry: dict) -> bytes:
     """One record line: ``entry`` as compact JSON and a newline (what :func:`append_line` writes)."""
-    return (_encode(entry) + "\n").encode("utf-8")
+    return (encode_json(entry) + "\n").encode("utf-8")
 
 
 def append_line(version_dir: str, entry: dict, file: str = RECORD_FILE, line: Optional[bytes] = None):
