@@ -234,6 +234,41 @@ def test_rename_new_moves_only_onto_nothing(tmp_path, monkeypatch, one_call):
         _atomic.rename_new(str(tmp_path / "gone"), str(tmp_path / "b.json"))
 
 
+@pytest.mark.parametrize("how", ["fd", "proc", None], ids=["by-descriptor", "through-proc", "named-temporary"])
+def test_an_unnamed_first_save_is_named_only_onto_nothing(tmp_path, monkeypatch, how):
+    """O_TMPFILE staging: linkat never replaces; each fallback (older kernels, other platforms) does the same."""
+    staged = _atomic.stage_bytes(str(tmp_path / "a.json"), b"new", identity=False, unnamed=True)
+    if staged.fd is None:
+        pytest.skip("this file system has no unnamed files (O_TMPFILE)")  # tmpfs and ext4 have them
+    function = _atomic._linkat()[0]
+    monkeypatch.setattr(_atomic, "_LINKAT", [function if how else None, how])
+    assert staged.tmp is None and os.listdir(tmp_path) == []  # nothing under any name yet
+    (tmp_path / "taken.json").write_text("old")
+    assert _atomic.link_new(staged, str(tmp_path / "taken.json")) is False
+    assert (tmp_path / "taken.json").read_text() == "old"
+    assert _atomic.link_new(staged, str(tmp_path / "a.json")) is True
+    assert (tmp_path / "a.json").read_text() == "new" and staged.fd is None
+    assert sorted(os.listdir(tmp_path)) == ["a.json", "taken.json"]  # no temporary left
+
+
+def test_an_unnamed_staged_content_can_be_given_a_temporary_name(tmp_path):
+    """Something was under the name after all: the save goes the usual way, from a named sibling."""
+    staged = _atomic.stage_bytes(str(tmp_path / "a.json"), b"new", identity=False, unnamed=True)
+    if staged.fd is None:
+        pytest.skip("this file system has no unnamed files (O_TMPFILE)")
+    _atomic.name_staged(staged, str(tmp_path / "a.json"))
+    assert staged.fd is None and _atomic.is_temp_name(os.path.basename(staged.tmp))
+    assert open(staged.tmp, "rb").read() == b"new"
+    staged.discard()
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_discarded_unnamed_content_leaves_nothing(tmp_path):
+    staged = _atomic.stage_bytes(str(tmp_path / "a.json"), b"new", identity=False, unnamed=True)
+    staged.discard()
+    assert os.listdir(tmp_path) == [] and staged.fd is None
+
+
 def test_disk_full_is_found_behind_a_library_error():
     try:
         try:

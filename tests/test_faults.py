@@ -1,7 +1,7 @@
 """Fault injection: every change of a version survives a SIGKILL after any of its file-system calls.
 
 Each operation runs in a real child process (``python -c``) that wraps the file-system calls
-of ``os`` and ``shutil`` (and the renameat2 calls of core/_atomic.py) and kills itself with
+of ``os`` and ``shutil`` (and the renameat2 and linkat calls of core/_atomic.py) and kills itself with
 SIGKILL right after its N-th call. A first run without a kill counts the calls; then N is
 sampled over all of them, first and last always. After each kill this process checks,
 through the public API only, what the write protocol promises (docs/architecture.md):
@@ -72,6 +72,7 @@ def start_counting():
         wrap(shutil, name)
     wrap(_atomic, "exchange")
     wrap(_atomic, "rename_new")
+    wrap(_atomic, "_link_unnamed")
 """
 
 

@@ -134,3 +134,58 @@ def test_saves_of_threads_keep_record_and_disk_in_agreement(tmp_path, keep, monk
     for thread in threads:
         thread.join()
     assert _record_agrees_with_disk(root)["n"] == 39
+
+
+TAKER = """
+import sys, time
+sys.path.insert(0, {repo!r})
+from opencrate_nb.core import _savelock
+started = time.monotonic()
+with _savelock.version_lock({folder!r}):
+    print(time.monotonic() - started, flush=True)
+"""
+
+
+def test_a_leased_lock_is_let_go_soon_after_its_last_use(version_folder):
+    """The file lock stays taken for this process a moment after a save (saves in a loop take it once),
+    and another process gets it within about LEASE_IDLE of the last use."""
+    lock = _savelock.version_lock(version_folder)
+    with lock:
+        assert lock.fresh
+    with lock:
+        assert not lock.fresh  # still leased: nothing to look at again
+    taker = subprocess.run(
+        [sys.executable, "-c", TAKER.format(repo=REPO, folder=version_folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert taker.returncode == 0, taker.stderr
+    with lock:
+        assert lock.fresh  # the other process held it in between
+
+
+def test_a_lease_ends_after_lease_max_of_use(version_folder, monkeypatch):
+    monkeypatch.setattr(_savelock, "LEASE_MAX", 0.0)
+    lock = _savelock.version_lock(version_folder)
+    taken = lock.taken
+    for _ in range(3):
+        with lock:
+            pass
+    assert lock.taken == taken + 3  # each hold took the file lock anew
+
+
+def test_a_forked_child_does_not_inherit_a_leased_lock(version_folder):
+    lock = _savelock.version_lock(version_folder)
+    with lock:
+        pass
+    pid = os.fork()
+    if pid == 0:  # the child: its own take of the file lock, never the parent's lease
+        code = 1
+        try:
+            with lock:
+                code = 0 if lock.fresh else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

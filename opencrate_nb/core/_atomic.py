@@ -401,23 +401,50 @@ def probe_space(path):
 
 # -- staging a new content, then swapping it in ----------------------------------------------------
 class Staged:
-    """A new content written to its temporary file: ``tmp``, ``sha`` (sha256), ``size``, ``st`` (its stat)."""
+    """A new content written to its temporary file: ``tmp``, ``sha`` (sha256), ``size``, ``st`` (its stat).
 
-    __slots__ = ("tmp", "sha", "size", "st")
+    A small first save may be staged in an unnamed file instead (``fd`` open, ``tmp`` None,
+    ``data`` kept to name it the classic way where linking cannot): see :func:`link_new`.
+    """
 
-    def __init__(self, tmp, sha, size, st):
-        self.tmp, self.sha, self.size, self.st = tmp, sha, size, st
+    __slots__ = ("tmp", "sha", "size", "st", "fd", "data")
+
+    def __init__(self, tmp, sha, size, st, fd=None, data=None):
+        self.tmp, self.sha, self.size, self.st, self.fd, self.data = tmp, sha, size, st, fd, data
+
+    def discard(self) -> None:
+        """The save did not happen: the staged content goes (an unnamed one just by closing it)."""
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self.tmp is not None:
+            remove_quietly(self.tmp)
 
 
-def stage_bytes(path, data, identity=True):
+def stage_bytes(path, data, identity=True, unnamed=False):
     """Write ``data`` to a fresh temporary sibling of ``path`` (flushed when large). Returns a :class:`Staged`.
 
     ``identity=False`` leaves ``st`` None: one system call less for a small file, whose
-    recovery can afford to hash it instead of comparing inodes.
+    recovery can afford to hash it instead of comparing inodes. ``unnamed=True`` (a first
+    save, it seems): a small content goes into an unnamed file of the folder where the
+    platform has them (:func:`create_unnamed`), to be given its name by :func:`link_new`.
     """
     if type(data) is not bytes:
         data = memoryview(data).cast("B")  # its length in bytes
     sha = hash_bytes(data)
+    if unnamed and len(data) < FSYNC_MIN_BYTES and _UNNAMED[0]:
+        fd = create_unnamed(path[: path.rfind(os.sep)] if _PLAIN_SEPARATOR else os.path.dirname(path))
+        if fd is not None:
+            try:
+                if os.write(fd, data) != len(data):
+                    write_all(fd, memoryview(data)[os.lseek(fd, 0, os.SEEK_CUR) :])
+            except BaseException:
+                os.close(fd)
+                raise
+            return Staged(None, sha, len(data), None, fd, data)
     tmp, fd = create_temp(path)
     try:
         try:
@@ -548,6 +575,116 @@ def rename_new(a, b):
         return False
     os.rename(a, b)
     return True
+
+
+# -- unnamed files: a first save that is killed leaves nothing behind ------------------------------
+# Linux makes a file without a name in a folder (O_TMPFILE) and names it later with linkat(),
+# which never replaces: a first save is then one name operation, where a temporary name and a
+# rename are two (on an ext4 disk that halves what a new small file costs).
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
+_UNNAMED = [bool(_O_TMPFILE) and sys.platform.startswith("linux")]  # False once the file system says no
+_AT_EMPTY_PATH, _AT_SYMLINK_FOLLOW = 0x1000, 0x400
+_LINKAT: list[Any] = []  # [libc linkat, how]: how is "fd" (AT_EMPTY_PATH), "proc" (/proc/self/fd) or None
+_UNSUPPORTED = (errno.EOPNOTSUPP, errno.ENOTSUP, errno.EISDIR, errno.EINVAL, errno.ENOSYS)
+
+
+def create_unnamed(folder):
+    """An unnamed file open for writing in ``folder`` (O_TMPFILE), or None where there is none to have.
+
+    Errors other than "not supported here" propagate (a full disk, no free inode, no folder).
+    """
+    try:
+        return os.open(folder, os.O_WRONLY | _O_TMPFILE | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as exc:
+        if exc.errno not in _UNSUPPORTED:
+            raise
+        _UNNAMED[0] = False  # this file system (or kernel) has none: named temporary files from now on
+        return None
+
+
+def _linkat():
+    if not _LINKAT:
+        function = None
+        try:
+            import ctypes
+
+            function = ctypes.CDLL(None, use_errno=True).linkat
+            function.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int)
+            function.restype = ctypes.c_int
+        except (OSError, AttributeError):
+            function = None
+        _LINKAT.extend((function, "fd" if function is not None else None))
+    return _LINKAT
+
+
+_NOT_BY_DESCRIPTOR = (errno.ENOENT, errno.EPERM, errno.EACCES, errno.EXDEV) + _UNSUPPORTED
+
+
+def _link_unnamed(fd, path):
+    """linkat() the unnamed file ``fd`` to ``path``: 0, or the error number (EEXIST: something is
+    there); None where descriptors cannot be linked at all. Kernels before 6.10 link by descriptor
+    only for privileged users: then through /proc/self/fd."""
+    function, how = _linkat()
+    target = os.fsencode(path)
+    while how is not None:
+        if how == "fd":
+            failed = function(fd, b"", _AT_FDCWD, target, _AT_EMPTY_PATH)
+        else:
+            failed = function(_AT_FDCWD, f"/proc/self/fd/{fd}".encode(), _AT_FDCWD, target, _AT_SYMLINK_FOLLOW)
+        if not failed:
+            return 0
+        import ctypes
+
+        code = ctypes.get_errno()
+        if code in _NOT_BY_DESCRIPTOR and os.path.isdir(os.path.dirname(path)):
+            how = _LINKAT[1] = "proc" if how == "fd" else None  # this way is closed here: the next one
+            continue
+        return code
+    return None
+
+
+def link_new(staged, path) -> bool:
+    """Give the unnamed file of ``staged`` the name ``path``, unless something is there (then False,
+    nothing changed): one linkat(), which never replaces."""
+    code = _link_unnamed(staged.fd, path)
+    if code == 0:
+        staged.discard()  # closes the file, which has its name now
+        return True
+    if code == errno.EEXIST:
+        return False
+    if code is not None:
+        raise OSError(code, os.strerror(code), path)
+    name_staged(staged, path)  # no linking of descriptors here: a temporary name, then a rename
+    return rename_new(staged.tmp, path)
+
+
+def name_staged(staged, path) -> None:
+    """Give an unnamed staged content a temporary name next to ``path`` (``staged.tmp``), for the
+    save to go the usual way (something was under the name after all)."""
+    if staged.fd is None:
+        return
+    while True:
+        tmp = temp_path_for(path)
+        code = _link_unnamed(staged.fd, tmp)
+        if code != errno.EEXIST:  # else another process holds that name: the next one
+            break
+    if code == 0:
+        staged.discard()
+        staged.tmp = tmp
+        return
+    if code is not None:
+        raise OSError(code, os.strerror(code), tmp)
+    tmp, fd = create_temp(path)  # descriptors cannot be linked here: the content is written out again
+    try:
+        try:
+            write_all(fd, staged.data)
+        finally:
+            os.close(fd)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    staged.discard()
+    staged.tmp = tmp
 
 
 EXCHANGED, CREATED, REPLACED = "exchanged", "created", "replaced"

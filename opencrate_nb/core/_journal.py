@@ -55,6 +55,9 @@ class Journal:
         self._opened_with = -1  # the lock's ``opened`` count when this file was opened
         self._open = []  # offsets of this process's intents not yet completed (nested changes)
         self._oversized = False  # an intent took more than one slot: empty the file when done
+        self._completed = False  # the first slot holds a completed save's intent, to mark done before letting go
+        self.abandoned = False  #: an intent of this process was left for recovery: look before the next change
+        self.lock.before_let_go = self._mark_completed
 
     def _file(self):
         """The open journal, still the file under its name.
@@ -80,15 +83,20 @@ class Journal:
                 raise
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             fd = os.open(self.path, flags, 0o644)
-        self._fd, self._opened_with, self._open = fd, self.lock.opened, []
+        self._fd, self._opened_with, self._open, self._completed = fd, self.lock.opened, [], False
         return fd
 
     def orphaned(self) -> bool:
         """Whether intents of a dead process wait (call right after taking the lock)."""
-        if self._open:
-            return False
         try:
-            return os.pread(self._file(), 1, 0) == LIVE
+            fd = self._file()  # first: a reopened file (after a fork) has nothing of this process's
+        except OSError:
+            return False
+        if self._open or self._completed:
+            return False
+        self.abandoned = False
+        try:
+            return os.pread(fd, 1, 0) == LIVE
         except OSError:
             return False
 
@@ -121,6 +129,8 @@ class Journal:
             raise
         self._oversized = self._oversized or size > SLOT
         self._open.append((offset, size))
+        if offset == 0:
+            self._completed = False  # its slot is this intent's now
 
     def end(self) -> None:
         """The change is complete (recorded) or undone: its intent is marked done."""
@@ -132,10 +142,31 @@ class Journal:
             os.ftruncate(self._fd, 0)
             self._oversized = False
 
+    def complete(self) -> None:
+        """A save is recorded: its intent is done. While the save lock is leased (core/_savelock.py)
+        the mark waits for the lock to be let go: nobody else reads the journal meanwhile, and one
+        write per lease is spared per save. A process killed before marking leaves an intent that
+        recovery finds complete and drops without a word."""
+        if len(self._open) == 1 and not self._oversized and self._open[0][0] == 0:
+            self._open.pop()
+            self._completed = True
+        else:
+            self.end()
+
+    def _mark_completed(self) -> None:
+        if self._completed:
+            self._completed = False
+            if self._fd is not None:
+                try:
+                    os.pwrite(self._fd, DONE, 0)
+                except OSError:
+                    pass  # the version folder is gone, or the disk failed: recovery finds the save complete
+
     def abandon(self) -> None:
         """A change failed half-way and could not be undone: leave its intent for recovery."""
         if self._open:
             self._open.pop()
+            self.abandoned = True
 
     def read(self) -> list:
         try:
@@ -165,7 +196,7 @@ class Journal:
     def clear(self) -> None:
         os.ftruncate(self._file(), 0)
         self._open = []
-        self._oversized = False
+        self._oversized = self._completed = False
 
 
 def _pwrite_all(fd, data, offset):
@@ -195,7 +226,10 @@ def pending(version_dir: str) -> list:
     if not _maybe_pending(version_dir):
         return []
     with version_lock(version_dir):
-        return journal_for(version_dir).read() if journal_for(version_dir).orphaned() else []
+        journal = journal_for(version_dir)
+        if not journal.orphaned():
+            return []
+        return [intent for intent in journal.read() if not _complete(version_dir, intent)]
 
 
 def describe(intent: dict) -> str:
@@ -219,7 +253,9 @@ def recover(version_dir: str) -> list:
     done = []
     for intent in journal.read():
         try:
-            done.append(_RECOVER[intent.get("op")](version_dir, intent))
+            what = _RECOVER[intent.get("op")](version_dir, intent)
+            if what is not None:  # None: it was complete, only not marked done
+                done.append(what)
         except KeyError:
             done.append(f"ignored an unknown intent {intent.get('op')!r}")
         except OSError as exc:
@@ -278,15 +314,26 @@ def _remove(version_dir, rel):
         _atomic.remove_quietly(_full(version_dir, rel))
 
 
+def _complete(version_dir, intent):
+    """A save or backup whose record line was written: its process died before marking it done
+    (core/_savelock.py leases the lock; the mark waits for the lease to end)."""
+    if intent.get("op") not in ("save", "backup"):
+        return False
+    entry = intent["entry"]
+    return _recorded_sha(version_dir, entry.get("path")) == entry.get("sha256")
+
+
 def _recover_save(version_dir, intent):
     entry = intent["entry"]
     rel = entry["path"]
-    forward = _holds(_full(version_dir, rel), entry, intent.get("ino"))
+    recorded = _complete(version_dir, intent)
+    forward = recorded or _holds(_full(version_dir, rel), entry, intent.get("ino"))
     _remove(version_dir, intent.get("tmp"))  # the new content not moved in, or the old one swapped out
+    if recorded:
+        return None  # complete: its process died before marking the intent done
     if not forward:
         return f"undid the unfinished {describe(intent)}"
-    if _recorded_sha(version_dir, rel) != entry.get("sha256"):
-        _append(version_dir, entry)
+    _append(version_dir, entry)
     return f"finished the {describe(intent)}"
 
 

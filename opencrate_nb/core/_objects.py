@@ -126,11 +126,17 @@ def tree_manifest(folder: str) -> tuple:
     return data, items
 
 
+#: how many folder contents this process has stored (retention's look at the stored trees is
+#: kept until this changes; see _retention._trees)
+trees_made = [0]
+
+
 def store_tree(version_dir: str, folder: str, link: bool = False) -> tuple:
     """Keep a folder's content: each file as an object, plus a manifest named by the folder hash.
 
     Returns (folder hash, whether anything new was stored).
     """
+    trees_made[0] += 1
     data, items = tree_manifest(folder)
     created = False
     for _, sha, full in items:
@@ -241,8 +247,12 @@ def break_links(path: str) -> None:
                 raise
 
 
-def restore(version_dir: str, sha, path: str) -> None:
-    """Put the kept content ``sha`` back at ``path`` (None: remove ``path``). Used to roll back."""
+def restore(version_dir: str, sha, path: str, link: bool = False) -> None:
+    """Put the kept content ``sha`` back at ``path`` (None: remove ``path``). Used to roll back.
+
+    ``link=True`` (a file that only built-in handlers write, never in place) hard-links the
+    object back, which needs no free block: the undo of a save that met a full disk.
+    """
     doomed = None
     if os.path.lexists(path):
         doomed = _atomic.temp_path_for(path) + ".deleting"
@@ -259,7 +269,7 @@ def restore(version_dir: str, sha, path: str) -> None:
                 dest = os.path.join(tmp, *rel.split("/"))
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
                 shutil.copyfile(object_path(version_dir, file_sha), dest)
-        else:
+        elif not link or not _place(object_path(version_dir, sha), tmp, True):
             shutil.copyfile(object_path(version_dir, sha), tmp)
         if doomed and (os.path.isdir(path) or os.path.isdir(tmp)):
             os.rename(path, doomed)  # a folder cannot be replaced in one step

@@ -13,7 +13,7 @@ import sys
 import threading
 from typing import Any
 
-from . import _atomic
+from . import _atomic, _objects, _savelock
 from ._objects import TREES_DIR, is_object_name, object_path, read_tree, tmp_dir
 from ._timelines import index_for
 from .record import RECORD_DIR
@@ -33,8 +33,26 @@ def keep_count() -> int:
     return keep
 
 
+_trees_seen: dict[str, tuple] = {}  # version folder -> ((lock hold, trees made here), what _trees found)
+
+
 def _trees(version_dir):
-    """(names of the folder contents kept, hashes of the files they hold): one listdir when there are none."""
+    """(names of the folder contents kept, hashes of the files they hold): one listdir when there are none.
+
+    Called with the save lock held. While this process keeps holding it (a leased lock: saves in a
+    loop), no other process can store a folder content, so the answer is kept until this process
+    stores one or takes the lock anew.
+    """
+    stamp = (_savelock.version_lock(version_dir).taken, _objects.trees_made[0])
+    seen = _trees_seen.get(version_dir)
+    if seen is not None and seen[0] == stamp:
+        return seen[1]
+    found = _trees_now(version_dir)
+    _trees_seen[version_dir] = (stamp, found)
+    return found
+
+
+def _trees_now(version_dir):
     folder = os.path.join(version_dir, RECORD_DIR, TREES_DIR)
     try:
         names = {name for name in os.listdir(folder) if is_object_name(name)}
@@ -65,8 +83,8 @@ def prune(version_dir: str, rel: str, keep=None, index=None) -> list:
     cut = len(contents) - (0 if timeline.deleted else 1) - keep
     if cut <= timeline.pruned:
         return []  # only the contents pushed out since the last prune are looked at (gc does the rest)
-    dropped = {c.sha256 for c in contents[timeline.pruned : cut] if c.sha256}
-    dropped -= {c.sha256 for c in contents[cut:]}  # what retention keeps: Timeline.retained(keep), without copies
+    sizes = {c.sha256: c.size for c in contents[timeline.pruned : cut] if c.sha256}
+    dropped = set(sizes) - {c.sha256 for c in contents[cut:]}  # what retention keeps: Timeline.retained(keep)
     timeline.pruned = cut
     removed = []
     trees = None
@@ -78,7 +96,14 @@ def prune(version_dir: str, rel: str, keep=None, index=None) -> list:
         if sha in trees[0] or sha in trees[1]:
             continue  # folder contents (and their files) are collected by gc, which follows their manifests
         target = object_path(version_dir, sha)
-        if discard(version_dir, target):
+        size = sizes[sha]
+        if type(size) is int and size < _atomic.FSYNC_MIN_BYTES:
+            try:
+                os.unlink(target)  # a small file: unlinked at once (one call; its blocks are few)
+                removed.append(target)
+            except FileNotFoundError:
+                pass
+        elif discard(version_dir, target):
             removed.append(target)
     return removed
 

@@ -6,9 +6,11 @@ while saves may be running, so nobody sees a content on disk that the record doe
 mention. The run environment's writer takes it too.
 """
 
+import atexit
 import os
 import threading
-from typing import Any
+import time
+from typing import Any, Optional
 
 from . import record as _record  # a module, not a name: record imports this module too
 
@@ -24,6 +26,14 @@ except ImportError:
     _msvcrt = None  # type: ignore[assignment]
 
 
+#: How long this process keeps the file lock after its last use (seconds), and for how long at most
+#: while it keeps using it. Saves in a loop then take the file lock once per LEASE_MAX instead of
+#: twice per save (a flock pair, a stat and a read of the journal); another process waits at most
+#: about this long more for its turn.
+LEASE_IDLE = 0.02
+LEASE_MAX = 0.01
+
+
 class VersionLock:
     """An exclusive lock of one version folder, across threads and processes.
 
@@ -31,6 +41,13 @@ class VersionLock:
     record line is written, and while garbage collection decides what to delete, so
     that nobody ever sees a content on disk that the record does not yet mention.
     Re-entrant within a thread. The lock file stays open between uses.
+
+    The file lock is leased: let go by the last holder, it stays taken for this process
+    until it has been idle for :data:`LEASE_IDLE` (a background thread lets it go), or at
+    the next letting go once it was held for :data:`LEASE_MAX`. ``fresh`` says whether the
+    outermost hold took the file lock anew (then what another process left must be looked at).
+    ``before_let_go`` runs just before the file lock is let go (the journal marks its last
+    intent done there).
     """
 
     def __init__(self, version_dir):
@@ -40,6 +57,12 @@ class VersionLock:
         self._fd = None
         self._pid = None
         self.opened = 0  # how many times the lock file was opened: the journal reopens its file after each
+        self.fresh = True  #: whether the outermost hold took the file lock anew
+        self.taken = 0  #: how many times this process took the file lock anew (what it saw since holds)
+        self.before_let_go: Optional[Any] = None
+        self._held_by: Optional[int] = None  # the process holding the file lock (a forked child does not)
+        self._held_since = 0.0
+        self._idle_since = 0.0
 
     def _open(self):
         if self._fd is not None:
@@ -88,18 +111,57 @@ class VersionLock:
     def acquire(self):
         self._thread_lock.acquire()
         if self.depth == 0:
-            try:
-                self._lock_file()
-            except BaseException:
-                self._thread_lock.release()
-                raise
+            if self._held_by == _pid[0]:
+                self.fresh = False  # still leased: nobody else can have changed anything
+            else:
+                try:
+                    self._lock_file()
+                except BaseException:
+                    self._thread_lock.release()
+                    raise
+                self.fresh = True
+                self.taken += 1
+                self._held_by = _pid[0]
+                self._held_since = time.monotonic()
         self.depth += 1
 
     def release(self):
         self.depth -= 1
         try:
             if self.depth == 0:
-                self._unlock_file()
+                now = time.monotonic()
+                if _fcntl is None or now - self._held_since >= LEASE_MAX:
+                    self._let_go()
+                else:
+                    self._idle_since = now
+                    _keeper.watch(self)
+        finally:
+            self._thread_lock.release()
+
+    def _let_go(self):
+        """Let the file lock go (the thread lock held, depth 0)."""
+        if self._held_by != _pid[0]:
+            return
+        self._held_by = None
+        try:
+            if self.before_let_go is not None:
+                self.before_let_go()
+        finally:
+            self._unlock_file()
+
+    def let_go_if_idle(self, idle: float = 0.0, then: Any = None) -> bool:
+        """Let the leased file lock go if no thread holds the lock and it was idle ``idle`` seconds;
+        ``then()`` runs after, still under the thread lock. True when it is not held any more."""
+        if not self._thread_lock.acquire(blocking=False):
+            return False
+        try:
+            if self._held_by == _pid[0]:
+                if self.depth or time.monotonic() - self._idle_since < idle:
+                    return False
+                self._let_go()
+            if then is not None:
+                then()
+            return True
         finally:
             self._thread_lock.release()
 
@@ -111,15 +173,73 @@ class VersionLock:
         self.release()
 
 
+class _LeaseKeeper:
+    """The background thread that lets leased file locks go once idle (started on the first lease)."""
+
+    def __init__(self):
+        self._leased: set = set()
+        self._guard = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def watch(self, lock: VersionLock) -> None:
+        if lock in self._leased and self._thread is not None:
+            return  # the common case: a save in a loop (a set lookup, no lock)
+        with self._guard:
+            self._leased.add(lock)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="opencrate-lease", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _run(self):
+        while True:
+            self._wake.wait()
+            time.sleep(LEASE_IDLE)
+            with self._guard:
+                leased = list(self._leased)
+            for lock in leased:
+                # forgotten under the lock's thread lock: a save that leases it again watches it again
+                lock.let_go_if_idle(LEASE_IDLE, then=lambda lock=lock: self._forget(lock))
+            with self._guard:
+                if not self._leased:
+                    self._wake.clear()
+
+    def _forget(self, lock):
+        with self._guard:
+            self._leased.discard(lock)
+
+    def let_all_go(self) -> None:
+        """Let every leased file lock go that no thread holds now (at exit, before a fork, in tests)."""
+        with self._guard:
+            leased = list(self._leased)
+        for lock in leased:
+            lock.let_go_if_idle(then=lambda lock=lock: self._forget(lock))
+
+    def after_fork_in_child(self):
+        self._leased, self._guard, self._wake, self._thread = set(), threading.Lock(), threading.Event(), None
+
+
+_keeper = _LeaseKeeper()
+
+
+def let_go_leases() -> None:
+    """Let go the file locks this process keeps leased (tests call it before looking at the files)."""
+    _keeper.let_all_go()
+
+
 _pid = [os.getpid()]  # this process's id, without a system call per save
 
 
 def _after_fork():
     _pid[0] = os.getpid()
+    _keeper.after_fork_in_child()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
+    # a child must not inherit a leased lock: it would keep it taken after this process died
+    os.register_at_fork(before=let_go_leases, after_in_child=_after_fork)
+atexit.register(let_go_leases)
 
 
 def process_id() -> int:

@@ -51,7 +51,7 @@ def _take(journal) -> None:
     lock = journal.lock
     lock.acquire()
     try:
-        if lock.depth == 1 and journal.orphaned():
+        if lock.depth == 1 and (lock.fresh or journal.abandoned) and journal.orphaned():  # leased: nothing new
             _journal.recover(journal.version_dir)
     except BaseException:
         lock.release()
@@ -112,13 +112,14 @@ def _create_temp(path):
         return _atomic.create_temp(path)
 
 
-def stage(handler, obj, path: str, args=(), kwargs=None) -> _atomic.Staged:
+def stage(handler, obj, path: str, args=(), kwargs=None, unnamed=False) -> _atomic.Staged:
     """Write ``obj`` with ``handler`` to a temporary sibling of ``path``; nothing under ``path`` changes.
 
     In-memory formats go through ``to_bytes``; the others are written by their library
     into the temporary file. A handler's ``save`` may return the sha256 of what it wrote
     (computed while writing), or the :class:`_atomic.FileWriter` it wrote through (which
-    hashed behind the write), to spare reading the file again.
+    hashed behind the write), to spare reading the file again. ``unnamed``: a first save,
+    it seems; in-memory formats are then staged in an unnamed file where the platform has them.
     """
     kwargs = kwargs or {}
     _atomic.forget_failures()
@@ -126,10 +127,10 @@ def stage(handler, obj, path: str, args=(), kwargs=None) -> _atomic.Staged:
         data = handler.to_bytes(obj, path, *args, **kwargs)
         try:
             try:
-                return _atomic.stage_bytes(path, data, identity=False)
+                return _atomic.stage_bytes(path, data, identity=False, unnamed=unnamed)
             except FileNotFoundError:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
-                return _atomic.stage_bytes(path, data, identity=False)
+                return _atomic.stage_bytes(path, data, identity=False, unnamed=unnamed)
         except OSError as exc:
             _reraise_if_full(exc, "saving", path)
             raise
@@ -180,28 +181,32 @@ def save(version_dir: str, rel: str, path: str, name: str, kind: str, handler, o
 
     ``version_dir`` and ``path`` are absolute (artifacts bind them at setup).
     """
-    staged = stage(handler, obj, path, args, kwargs)
+    saved_here = _saved_here.get(version_dir)
+    if saved_here is None:
+        saved_here = _saved_here[version_dir] = set()
+    first = rel not in saved_here and cached_current(version_dir, rel) is None  # a first save, it seems
+    staged = stage(handler, obj, path, args, kwargs, unnamed=first)
     try:
-        return _commit_staged(version_dir, rel, path, name, kind, staged)
+        return _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here)
     except BaseException as exc:
-        _atomic.remove_quietly(staged.tmp)
+        staged.discard()
         _reraise_if_full(exc, "saving", path)
         raise
 
 
 #: version folder -> the artifacts this process saved there: with the record index this process
-#: has (not refreshed), the hint that a save is a first one (then tried as a no-replace rename)
+#: has (not refreshed), the hint that a save is a first one (then staged unnamed and linked, or
+#: tried as a no-replace rename)
 _saved_here: dict[str, set] = {}
 
 
-def _commit_staged(version_dir, rel, path, name, kind, staged):
+def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here):
     """Under the save lock: keep the old content, write the intent, swap the new file in, record it.
 
     The lock is held without a :class:`_Change` object: on a small file every call and object
     spared per save shows in bench/bench_core.py.
     """
     keep = _retention.keep_count()
-    tmp_rel = rel[: rel.rfind("/") + 1] + staged.tmp[staged.tmp.rfind(os.sep) + 1 :]  # a sibling of the artifact
     ino = staged.st.st_ino if staged.st is not None else None  # None: recovery compares hashes
     journal = _journal.journal_for(version_dir)
     _take(journal)
@@ -209,20 +214,24 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
         entry = record.make_entry("save", name, kind, rel, staged.size, staged.sha)
         line = record.encode_line(entry)  # encoded once: the intent holds the same line
         old, how = None, None
-        saved_here = _saved_here.get(version_dir)
-        if saved_here is None:
-            saved_here = _saved_here[version_dir] = set()
-        if rel not in saved_here and cached_current(version_dir, rel) is None:  # a first save, it seems
-            journal.begin({"op": "save", "old": None, "ino": ino, "tmp": tmp_rel}, line)
+        if first:
+            journal.begin({"op": "save", "old": None, "ino": ino, "tmp": _tmp_rel(rel, staged)}, line)
             try:
-                if _atomic.rename_new(staged.tmp, path):
+                if staged.fd is not None:
+                    created = _atomic.link_new(staged, path)  # an unnamed file: nothing left if killed
+                else:
+                    created = _atomic.rename_new(staged.tmp, path)
+                if created:
                     how = _atomic.CREATED
                 else:
                     journal.end()  # something is there after all: nothing moved, keep it first
             except BaseException:
                 journal.end()  # nothing moved
                 raise
+            if how is None:
+                _atomic.name_staged(staged, path)  # the usual way from here: the new content needs a name
         if how is None:
+            tmp_rel = _tmp_rel(rel, staged)
             if keep:
                 old, _ = _objects.keep_current(version_dir, rel, path, link=True, new_sha=staged.sha)
             journal.begin({"op": "save", "old": old, "ino": ino, "tmp": tmp_rel}, line)
@@ -230,6 +239,9 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
                 if keep and old is None:
                     os.rename(staged.tmp, path)  # nothing there (keeping looked): a first save
                     how = _atomic.CREATED
+                elif keep and old != staged.sha:
+                    os.rename(staged.tmp, path)  # the old content is in the store: an undo takes it from there
+                    how = _atomic.REPLACED
                 else:
                     how = _atomic.swap_in(staged.tmp, path)
             except BaseException:
@@ -238,12 +250,12 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
         try:
             index = record.append_locked(version_dir, entry, line)  # the index, when extended in memory
         except BaseException:
-            _undo_swap(version_dir, journal, staged.tmp, path, how, old)
+            _undo_swap(version_dir, journal, staged.tmp or _atomic.temp_path_for(path), path, how, old)
             raise
         saved_here.add(rel)
         if how == _atomic.EXCHANGED:
             _drop_old_file(version_dir, staged.tmp, staged.size)  # its content is in the store when kept
-        journal.end()
+        journal.complete()
         if keep and how != _atomic.CREATED:
             # the next save keeps this content without hashing it (after a first save, the record's
             # line vouches for it: same size, not modified since; see _objects.current_hash)
@@ -255,6 +267,13 @@ def _commit_staged(version_dir, rel, path, name, kind, staged):
     finally:
         journal.lock.release()
     return staged.sha, staged.size
+
+
+def _tmp_rel(rel, staged):
+    """The journal's name of the staged file (a sibling of the artifact), None for an unnamed one."""
+    if staged.tmp is None:
+        return None
+    return rel[: rel.rfind("/") + 1] + staged.tmp[staged.tmp.rfind(os.sep) + 1 :]
 
 
 def _drop_old_file(version_dir, old_path, size):
@@ -275,7 +294,7 @@ def _undo_swap(version_dir, journal, tmp, path, how, old):
         if how != _atomic.REPLACED:
             _atomic.swap_back(tmp, path, how)
         elif old is not None:
-            _objects.restore(version_dir, old, path)  # no exchange on this platform: from the store
+            _objects.restore(version_dir, old, path, link=True)  # replaced: linked back from the store
         else:
             raise OSError(f"the previous content of {path!r} could not be put back (history is off)")
     except BaseException:

@@ -78,7 +78,9 @@ def _end_with_newline(fd):
 
 
 def close_all():
-    """Close cached record files (before a version folder is removed, and at exit)."""
+    """Close cached record files and let leased save locks go (before a version folder is removed,
+    at setup, and at exit): a lock or record file must not outlive its folder."""
+    _savelock.let_go_leases()
     while _open_fds:
         _, fd = _open_fds.popitem()
         try:
