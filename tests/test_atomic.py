@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from _notebook_fixtures import skip_or_fail
 
 from opencrate_nb.core import _atomic, _writer, handlers
 
@@ -239,7 +240,7 @@ def test_an_unnamed_first_save_is_named_only_onto_nothing(tmp_path, monkeypatch,
     """O_TMPFILE staging: linkat never replaces; each fallback (older kernels, other platforms) does the same."""
     staged = _atomic.stage_bytes(str(tmp_path / "a.json"), b"new", identity=False, unnamed=True)
     if staged.fd is None:
-        pytest.skip("this file system has no unnamed files (O_TMPFILE)")  # tmpfs and ext4 have them
+        skip_or_fail("this file system has no unnamed files (O_TMPFILE); tmpfs and ext4 have them")
     function = _atomic._linkat()[0]
     monkeypatch.setattr(_atomic, "_LINKAT", [function if how else None, how])
     assert staged.tmp is None and os.listdir(tmp_path) == []  # nothing under any name yet
@@ -255,7 +256,7 @@ def test_an_unnamed_staged_content_can_be_given_a_temporary_name(tmp_path):
     """Something was under the name after all: the save goes the usual way, from a named sibling."""
     staged = _atomic.stage_bytes(str(tmp_path / "a.json"), b"new", identity=False, unnamed=True)
     if staged.fd is None:
-        pytest.skip("this file system has no unnamed files (O_TMPFILE)")
+        skip_or_fail("this file system has no unnamed files (O_TMPFILE); tmpfs and ext4 have them")
     _atomic.name_staged(staged, str(tmp_path / "a.json"))
     assert staged.fd is None and _atomic.is_temp_name(os.path.basename(staged.tmp))
     assert open(staged.tmp, "rb").read() == b"new"
