@@ -5,7 +5,15 @@ import re
 
 import pytest
 
-from opencrate_nb.core.format import cell_label, format_size, format_time, format_times, local_iso, plural
+from opencrate_nb.core.format import (
+    cell_label,
+    format_size,
+    format_time,
+    format_times,
+    from_local_iso,
+    local_iso,
+    plural,
+)
 
 
 @pytest.mark.parametrize(
@@ -180,3 +188,19 @@ def test_a_local_iso_time_reads_as_datetimes_isoformat(zone, monkeypatch):
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_a_just_stamped_time_reads_back_as_datetime_reads_it():
+    """from_local_iso (the record index's fast path) gives what datetime.fromisoformat gives."""
+    import time
+
+    from opencrate_nb.core import _timelines
+
+    now = int(time.time())
+    for seconds in (now, now + 0.999999, now + 0.5, now + 0.000001):
+        text = local_iso(seconds)
+        fast = from_local_iso(text)
+        assert fast == dt.datetime.fromisoformat(text).timestamp()
+        assert _timelines.parse_time(text) == fast
+    assert from_local_iso("2001-01-01T00:00:00.000000+00:00") is None  # not the second last stamped
+    assert from_local_iso(local_iso(now, digits=3)) is None

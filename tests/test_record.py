@@ -151,3 +151,23 @@ def test_lines_from_several_processes_never_interleave(snap):
     assert all(p.wait(timeout=120) == 0 for p in procs)
     entries = record.read_lines(snap.dir_path)
     assert sorted(e["i"] for e in entries) == sorted(list(range(300)) * 3)
+
+
+@pytest.mark.parametrize(
+    "name, kind, path, cell",
+    [
+        ("m.json", "json", "jsons/m.json", None),
+        ('odd "name"\\é.txt', "text", 'texts/odd "name"\\é.txt', {"execution_count": 3, "cell_id": 'a"b'}),
+        ("ü/中文.csv", None, "csvs/ü/中文.csv", {"execution_count": None, "cell_id": None}),
+    ],
+)
+def test_a_save_line_is_the_encoding_of_its_entry(name, kind, path, cell):
+    """record.save_entry builds the line from a start kept per artifact: it must be what encode_line writes."""
+    lineage.set_current_cell(cell)
+    try:
+        for size, sha in ((0, "0" * 64), (123456, "ab" * 32)):
+            entry, line = record.save_entry(name, kind, path, size, sha)
+            assert line == record.encode_line(entry)
+            assert json.loads(line) == entry
+    finally:
+        lineage.set_current_cell(None)

@@ -195,22 +195,23 @@ def remember(path: str, sha: str) -> None:
         pass
 
 
-def current_hash(version_dir: str, rel: str, path: str, st: os.stat_result) -> str:
+def current_hash(version_dir: str, rel: str, path: str, st: os.stat_result, index=None) -> str:
     """sha256 of the file at ``path``: from this process's memory, the record, or by hashing it."""
     sha = _written.get(_identity(st))
     if sha is not None:
         return sha
-    timeline = index_for(version_dir).timelines.get(rel)
+    timeline = (index or index_for(version_dir)).timelines.get(rel)
     current = timeline.current() if timeline is not None else None
     return _trusted_hash(current, st) or _atomic.hash_file(path)
 
 
-def keep_current(version_dir: str, rel: str, path: str, link: bool = True, new_sha=None) -> tuple:
+def keep_current(version_dir: str, rel: str, path: str, link: bool = True, new_sha=None, index=None) -> tuple:
     """Keep what is at ``path`` now in the object store. Returns (its hash or None, whether new).
 
     None when nothing is there; nothing is stored when it is ``new_sha`` (the same content
     saved again). Errors (a full disk) propagate: a save must not go on when the content
-    it replaces could not be kept.
+    it replaces could not be kept. ``index``: the record index when the caller knows it is
+    complete (else it is refreshed).
     """
     try:
         st = os.stat(path)
@@ -218,7 +219,7 @@ def keep_current(version_dir: str, rel: str, path: str, link: bool = True, new_s
         return None, False
     if _stat.S_ISDIR(st.st_mode):
         return store_tree(version_dir, path, link=link)
-    sha = current_hash(version_dir, rel, path, st)
+    sha = current_hash(version_dir, rel, path, st, index)
     if sha == new_sha:
         return sha, False
     return sha, store_file(version_dir, path, sha, link=link)

@@ -59,6 +59,9 @@ class VersionLock:
         self.opened = 0  # how many times the lock file was opened: the journal reopens its file after each
         self.fresh = True  #: whether the outermost hold took the file lock anew
         self.taken = 0  #: how many times this process took the file lock anew (what it saw since holds)
+        #: (``taken``, the record index) as this process's last record line left it (record.append_locked):
+        #: complete while ``taken`` is unchanged, as nobody else writes the record meanwhile
+        self.index: Optional[tuple] = None
         self.before_let_go: Optional[Any] = None
         self._held_by: Optional[int] = None  # the process holding the file lock (a forked child does not)
         self._held_since = 0.0
@@ -199,8 +202,11 @@ class _LeaseKeeper:
             with self._guard:
                 leased = list(self._leased)
             for lock in leased:
-                # forgotten under the lock's thread lock: a save that leases it again watches it again
-                lock.let_go_if_idle(LEASE_IDLE, then=lambda lock=lock: self._forget(lock))
+                try:
+                    # forgotten under the lock's thread lock: a save that leases it again watches it again
+                    lock.let_go_if_idle(LEASE_IDLE, then=lambda lock=lock: self._forget(lock))
+                except Exception:  # noqa: BLE001 - this thread must outlive any one lock's trouble
+                    self._forget(lock)  # its file is gone (a removed folder): nothing left to let go
             with self._guard:
                 if not self._leased:
                     self._wake.clear()
@@ -226,6 +232,12 @@ _keeper = _LeaseKeeper()
 def let_go_leases() -> None:
     """Let go the file locks this process keeps leased (tests call it before looking at the files)."""
     _keeper.let_all_go()
+
+
+def forget_indexes() -> None:
+    """A record file was replaced or removed here: no lock vouches for an index any more."""
+    for lock in list(version_lock._made.values()):
+        lock.index = None
 
 
 _pid = [os.getpid()]  # this process's id, without a system call per save

@@ -31,6 +31,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Callable, Optional, Union
 
 from . import record as _record
+from .format import from_local_iso
 
 _INDEX_CACHE_SIZE = 64
 #: Lines longer than this are skipped unread (a record line is a few hundred bytes).
@@ -50,6 +51,9 @@ def parse_time(text: Any) -> Optional[float]:
     """An ISO 8601 time from the record -> POSIX timestamp (None when unreadable)."""
     if not isinstance(text, str):
         return None
+    recent = from_local_iso(text)
+    if recent is not None:
+        return recent
     try:
         value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

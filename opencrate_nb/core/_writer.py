@@ -211,8 +211,7 @@ def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here
     journal = _journal.journal_for(version_dir)
     _take(journal)
     try:
-        entry = record.make_entry("save", name, kind, rel, staged.size, staged.sha)
-        line = record.encode_line(entry)  # encoded once: the intent holds the same line
+        entry, line = record.save_entry(name, kind, rel, staged.size, staged.sha)  # the intent holds the same line
         old, how = None, None
         if first:
             journal.begin({"op": "save", "old": None, "ino": ino, "tmp": _tmp_rel(rel, staged)}, line)
@@ -233,7 +232,9 @@ def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here
         if how is None:
             tmp_rel = _tmp_rel(rel, staged)
             if keep:
-                old, _ = _objects.keep_current(version_dir, rel, path, link=True, new_sha=staged.sha)
+                old, _ = _objects.keep_current(
+                    version_dir, rel, path, link=True, new_sha=staged.sha, index=_complete_index(journal.lock)
+                )
             journal.begin({"op": "save", "old": old, "ino": ino, "tmp": tmp_rel}, line)
             try:
                 if keep and old is None:
@@ -256,9 +257,10 @@ def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here
         if how == _atomic.EXCHANGED:
             _drop_old_file(version_dir, staged.tmp, staged.size)  # its content is in the store when kept
         journal.complete()
-        if keep and how != _atomic.CREATED:
-            # the next save keeps this content without hashing it (after a first save, the record's
-            # line vouches for it: same size, not modified since; see _objects.current_hash)
+        if keep and how != _atomic.CREATED and staged.size >= _atomic.FSYNC_MIN_BYTES:
+            # the next save keeps this content without hashing it, whatever becomes of the record
+            # index; a small one needs no stat for that: the record's line vouches for it (same
+            # size, not modified since; see _objects.current_hash), and hashing it would be cheap
             _objects.remember(path, staged.sha)
         if staged.size >= _atomic.FSYNC_MIN_BYTES:
             _atomic.fsync_dir(os.path.dirname(path) or ".")
@@ -267,6 +269,13 @@ def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here
     finally:
         journal.lock.release()
     return staged.sha, staged.size
+
+
+def _complete_index(lock):
+    """The record index this process extended with its last record line, when nobody else can have
+    written since (the lock held, or leased, without a break): no look at the record file."""
+    known = lock.index
+    return known[1] if known is not None and known[0] == lock.taken else None
 
 
 def _tmp_rel(rel, staged):

@@ -52,6 +52,21 @@ def local_iso(seconds: float, digits: int = 6) -> str:
 _iso_second: list = [None, "", "", None]  # [second, "YYYY-MM-DDTHH:MM:SS.", "+HH:MM", time.tzname] of the last call
 
 
+def from_local_iso(text: str) -> Optional[float]:
+    """The POSIX time of a :func:`local_iso` text (6 digits) of the last second it stamped, else None.
+
+    The record index reads the time of each line a save appends (retention and the old content's
+    hash look at it), nearly always the second just stamped: no date parsing for those.
+    """
+    second, start, zone = _iso_second[0], _iso_second[1], _iso_second[2]
+    if second is None or len(text) != len(start) + 6 + len(zone) or not text.startswith(start):
+        return None
+    fraction = text[len(start) : len(start) + 6]
+    if not text.endswith(zone) or not fraction.isdigit():
+        return None
+    return (second * 1_000_000 + int(fraction)) / 1_000_000  # as datetime.timestamp() computes it
+
+
 def format_time(when: Any) -> str:
     """A record time (ISO 8601 text), datetime or POSIX timestamp -> '2026-12-01 08:22:22', local time.
 

@@ -81,6 +81,7 @@ def close_all():
     """Close cached record files and let leased save locks go (before a version folder is removed,
     at setup, and at exit): a lock or record file must not outlive its folder."""
     _savelock.let_go_leases()
+    _savelock.forget_indexes()
     while _open_fds:
         _, fd = _open_fds.popitem()
         try:
@@ -139,7 +140,10 @@ def append_locked(version_dir: str, entry: dict, line: bytes, file: str = RECORD
     if not whole:
         _append_whole(fd, line, start)
     if file == RECORD_FILE:
-        return _timelines.note_appended(version_dir, (st.st_dev, st.st_ino), start, line, entry)
+        index = _timelines.note_appended(version_dir, (st.st_dev, st.st_ino), start, line, entry)
+        lock = _savelock.version_lock(version_dir)
+        lock.index = (lock.taken, index) if index is not None else None
+        return index
     return None
 
 
@@ -174,6 +178,29 @@ def make_entry(op: str, name: str, kind, rel_path: str, size=None, sha256=None, 
     if extra:
         entry.update(extra)
     return entry
+
+
+_save_prefixes: dict[tuple, str] = {}  # (name, kind, path) -> the start of its save lines, up to the size
+_cell_text: list = [None, "null"]  # the running cell and its JSON (a cell runs many saves)
+
+
+def save_entry(name: str, kind, rel_path: str, size: int, sha256: str) -> tuple[dict, bytes]:
+    """``make_entry("save", ...)`` and its :func:`encode_line`, byte for byte, from a start kept per
+    artifact: every save makes one, and encoding the whole entry costs more than the rest of it."""
+    entry = make_entry("save", name, kind, rel_path, size, sha256)
+    if type(size) is not int or type(sha256) is not str or not sha256.isalnum():
+        return entry, encode_line(entry)
+    key = (name, kind, rel_path)
+    start = _save_prefixes.get(key)
+    if start is None:
+        if len(_save_prefixes) >= 4096:
+            _save_prefixes.clear()
+        start = _save_prefixes[key] = encode_json({"op": "save", "name": name, "kind": kind, "path": rel_path})[:-1]
+    cell = entry["cell"]
+    if cell is not _cell_text[0]:
+        _cell_text[:] = [cell, encode_json(cell)]
+    text = f'{start},"size":{size},"sha256":"{sha256}","time":"{entry["time"]}","cell":{_cell_text[1]}}}\n'
+    return entry, text.encode("utf-8")
 
 
 def log_operation(version_dir: str, op: str, name: str, kind, rel_path: str, size=None, sha256=None, **extra) -> dict:

@@ -44,7 +44,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
-from . import _atomic, refs
+from . import _atomic, record, refs
 from . import versions as version_folders
 from ._manifest import (
     ROOT_DIR,
@@ -640,6 +640,7 @@ def write_pulled_version(version_dir: str, files: dict[str, str]) -> None:
             os.replace(tmp, os.path.join(version_dir, *rel.split("/")))
         for rel, tmp in later:
             os.replace(tmp, os.path.join(version_dir, *rel.split("/")))
+    record.close_all()  # the record files were replaced: no open file or index of the old ones is used again
 
 
 @contextlib.contextmanager
