@@ -147,7 +147,7 @@ class Journal:
         the mark waits for the lock to be let go: nobody else reads the journal meanwhile, and one
         write per lease is spared per save. A process killed before marking leaves an intent that
         recovery finds complete and drops without a word."""
-        if len(self._open) == 1 and not self._oversized and self._open[0][0] == 0:
+        if len(self._open) == 1 and not self._oversized:  # the outermost change: the first slot
             self._open.pop()
             self._completed = True
         else:

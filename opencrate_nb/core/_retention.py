@@ -2,7 +2,8 @@
 
 The last :data:`opencrate_nb.core.history.KEEP` earlier contents of each artifact are kept;
 older ones are taken out of the object store when a save pushes them out (``prune``) or by
-gc. Taking out is a rename into ``.crate/tmp/pruned-*``; a background thread unlinks them.
+gc. A content under 1 MB is unlinked at once; a larger one is renamed into
+``.crate/tmp/pruned-*``, and a background thread unlinks it.
 """
 
 import atexit

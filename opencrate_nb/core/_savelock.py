@@ -59,9 +59,7 @@ class VersionLock:
         self.opened = 0  # how many times the lock file was opened: the journal reopens its file after each
         self.fresh = True  #: whether the outermost hold took the file lock anew
         self.taken = 0  #: how many times this process took the file lock anew (what it saw since holds)
-        #: (``taken``, the record index) as this process's last record line left it (record.append_locked):
-        #: complete while ``taken`` is unchanged, as nobody else writes the record meanwhile
-        self.index: Optional[tuple] = None
+        self._index: Optional[tuple] = None  # (taken, the record index) as our last record line left it
         self.before_let_go: Optional[Any] = None
         self._held_by: Optional[int] = None  # the process holding the file lock (a forked child does not)
         self._held_since = 0.0
@@ -152,6 +150,16 @@ class VersionLock:
         finally:
             self._unlock_file()
 
+    def note_index(self, index: Optional[Any]) -> None:
+        """The record index this process's record line just extended (None: it was not)."""
+        self._index = (self.taken, index) if index is not None else None
+
+    def complete_index(self) -> Optional[Any]:
+        """That index, while nobody else can have written the record since (the file lock held, or
+        leased, without a break): no look at the record file needed. None otherwise."""
+        known = self._index
+        return known[1] if known is not None and known[0] == self.taken else None
+
     def let_go_if_idle(self, idle: float = 0.0, then: Any = None) -> bool:
         """Let the leased file lock go if no thread holds the lock and it was idle ``idle`` seconds;
         ``then()`` runs after, still under the thread lock. True when it is not held any more."""
@@ -199,28 +207,26 @@ class _LeaseKeeper:
         while True:
             self._wake.wait()
             time.sleep(LEASE_IDLE)
-            with self._guard:
-                leased = list(self._leased)
-            for lock in leased:
-                try:
-                    # forgotten under the lock's thread lock: a save that leases it again watches it again
-                    lock.let_go_if_idle(LEASE_IDLE, then=lambda lock=lock: self._forget(lock))
-                except Exception:  # noqa: BLE001 - this thread must outlive any one lock's trouble
-                    self._forget(lock)  # its file is gone (a removed folder): nothing left to let go
+            self.sweep(LEASE_IDLE)
             with self._guard:
                 if not self._leased:
                     self._wake.clear()
 
-    def _forget(self, lock):
-        with self._guard:
-            self._leased.discard(lock)
-
-    def let_all_go(self) -> None:
-        """Let every leased file lock go that no thread holds now (at exit, before a fork, in tests)."""
+    def sweep(self, idle: float = 0.0) -> None:
+        """Let go every leased file lock that no thread holds and that was idle ``idle`` seconds
+        (idle 0: at exit, before a fork, in tests)."""
         with self._guard:
             leased = list(self._leased)
         for lock in leased:
-            lock.let_go_if_idle(then=lambda lock=lock: self._forget(lock))
+            try:
+                # forgotten under the lock's thread lock: a save that leases it again watches it again
+                lock.let_go_if_idle(idle, then=lambda lock=lock: self._forget(lock))
+            except Exception:  # noqa: BLE001 - the lease thread must outlive any one lock's trouble
+                self._forget(lock)  # its file is gone (a removed folder): nothing left to let go
+
+    def _forget(self, lock):
+        with self._guard:
+            self._leased.discard(lock)
 
     def after_fork_in_child(self):
         self._leased, self._guard, self._wake, self._thread = set(), threading.Lock(), threading.Event(), None
@@ -231,13 +237,13 @@ _keeper = _LeaseKeeper()
 
 def let_go_leases() -> None:
     """Let go the file locks this process keeps leased (tests call it before looking at the files)."""
-    _keeper.let_all_go()
+    _keeper.sweep()
 
 
 def forget_indexes() -> None:
     """A record file was replaced or removed here: no lock vouches for an index any more."""
     for lock in list(version_lock._made.values()):
-        lock.index = None
+        lock.note_index(None)
 
 
 _pid = [os.getpid()]  # this process's id, without a system call per save

@@ -3,13 +3,16 @@
 A change (save, custom save, backup, delete) goes:
 
 1. outside any lock: the new content is written to a hidden temporary file next to the
-   artifact and hashed (large files: the hash overlaps the write and the flush);
+   artifact (a small first save: to an unnamed file of its folder) and hashed (large files:
+   the hash overlaps the write and the flush);
 2. under the version's save lock (core/_savelock.py), after finishing any change a dead
    process left behind (core/_journal.py): the old content is kept in the object store
-   (history), the intent is written to the journal, the temporary file is swapped in
-   (``renameat2(RENAME_EXCHANGE)`` where the platform has it, so the old file can be put
-   back in one step), and the record line is appended whole;
-3. the intent is dropped and the lock let go; retention prunes what fell out.
+   (history), the intent is written to the journal, the new file is moved in (a first save
+   names it without replacing; an overwrite with the old content kept renames over it;
+   otherwise ``renameat2(RENAME_EXCHANGE)`` where the platform has it, so the old file can be
+   put back in one step), and the record line is appended whole;
+3. the intent is marked done (a save's when the leased lock is let go) and the lock let go;
+   retention prunes what fell out.
 
 A failure before the record line is written (a full disk included) puts the old content
 back under the name and raises; a kill leaves the intent, which the next user of the
@@ -233,7 +236,7 @@ def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here
             tmp_rel = _tmp_rel(rel, staged)
             if keep:
                 old, _ = _objects.keep_current(
-                    version_dir, rel, path, link=True, new_sha=staged.sha, index=_complete_index(journal.lock)
+                    version_dir, rel, path, link=True, new_sha=staged.sha, index=journal.lock.complete_index()
                 )
             journal.begin({"op": "save", "old": old, "ino": ino, "tmp": tmp_rel}, line)
             try:
@@ -269,13 +272,6 @@ def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here
     finally:
         journal.lock.release()
     return staged.sha, staged.size
-
-
-def _complete_index(lock):
-    """The record index this process extended with its last record line, when nobody else can have
-    written since (the lock held, or leased, without a break): no look at the record file."""
-    known = lock.index
-    return known[1] if known is not None and known[0] == lock.taken else None
 
 
 def _tmp_rel(rel, staged):

@@ -141,8 +141,7 @@ def append_locked(version_dir: str, entry: dict, line: bytes, file: str = RECORD
         _append_whole(fd, line, start)
     if file == RECORD_FILE:
         index = _timelines.note_appended(version_dir, (st.st_dev, st.st_ino), start, line, entry)
-        lock = _savelock.version_lock(version_dir)
-        lock.index = (lock.taken, index) if index is not None else None
+        _savelock.version_lock(version_dir).note_index(index)
         return index
     return None
 
