@@ -113,7 +113,7 @@ def test_retention_keeps_the_last_contents(snap, monkeypatch):
     assert [item["available"] for item in items] == [False, False, False, True, True, True]
     assert len(_stored(snap.dir_path)) == 2
     _retention.drain()
-    waiting = os.path.join(snap.dir_path, ".crate", "tmp")  # small pruned contents are unlinked at once
+    waiting = os.path.join(snap.dir_path, ".crate", "tmp")  # where pruned contents wait for the reaper
     assert not os.path.isdir(waiting) or os.listdir(waiting) == []  # pruned contents are freed
     assert log.load(version=3) == "content 3"
     with pytest.raises(history.NotInHistoryError, match=r"was not kept: history keeps the last 2"):
