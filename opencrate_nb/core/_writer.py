@@ -214,10 +214,13 @@ def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here
     journal = _journal.journal_for(version_dir)
     _take(journal)
     try:
-        entry, line = record.save_entry(name, kind, rel, staged.size, staged.sha)  # the intent holds the same line
+        entry, line, plain = record.save_entry(name, kind, rel, staged.size, staged.sha)  # the intent holds it too
         old, how = None, None
         if first:
-            journal.begin({"op": "save", "old": None, "ino": ino, "tmp": _tmp_rel(rel, staged)}, line)
+            if ino is None and staged.tmp is None:
+                journal.begin(_UNNAMED_FIRST_SAVE, line)  # the usual first save's intent, encoded once
+            else:
+                journal.begin({"op": "save", "old": None, "ino": ino, "tmp": _tmp_rel(rel, staged)}, line)
             try:
                 if staged.fd is not None:
                     created = _atomic.link_new(staged, path)  # an unnamed file: nothing left if killed
@@ -252,7 +255,7 @@ def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here
                 journal.end()  # nothing moved
                 raise
         try:
-            index = record.append_locked(version_dir, entry, line)  # the index, when extended in memory
+            index = record.append_locked(version_dir, entry, line, plain=plain)  # the index, when extended in memory
         except BaseException:
             _undo_swap(version_dir, journal, staged.tmp or _atomic.temp_path_for(path), path, how, old)
             raise
@@ -272,6 +275,11 @@ def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here
     finally:
         journal.lock.release()
     return staged.sha, staged.size
+
+
+#: the intent of a first save staged unnamed (no temporary name, no inode to compare), as
+#: ``_journal.Journal.begin`` takes it encoded
+_UNNAMED_FIRST_SAVE = record.encode_json({"op": "save", "old": None, "ino": None, "tmp": None}).encode()
 
 
 def _tmp_rel(rel, staged):

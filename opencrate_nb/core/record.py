@@ -43,6 +43,7 @@ def _compact_encoder():
 
 #: ``value`` as compact JSON text (what every record and journal line is made of)
 encode_json = _compact_encoder()
+_quote = json.encoder.encode_basestring  # the JSON text of a str, as encode_json writes it (non-ASCII kept)
 
 
 class RecordWarning(UserWarning):
@@ -113,8 +114,12 @@ def append_line(version_dir: str, entry: dict, file: str = RECORD_FILE, line: Op
         return append_locked(version_dir, entry, line, file)
 
 
-def append_locked(version_dir: str, entry: dict, line: bytes, file: str = RECORD_FILE):
-    """:func:`append_line` for a caller that holds the save lock of ``version_dir`` (absolute)."""
+def append_locked(version_dir: str, entry: dict, line: bytes, file: str = RECORD_FILE, plain: bool = False):
+    """:func:`append_line` for a caller that holds the save lock of ``version_dir`` (absolute).
+
+    ``plain``: ``entry`` is known to hold only what JSON gives back unchanged (:func:`save_entry`
+    says so), so the record index takes it without checking.
+    """
     key = (version_dir, file)
     fd = _open_fds.get(key)
     if fd is None:
@@ -140,7 +145,7 @@ def append_locked(version_dir: str, entry: dict, line: bytes, file: str = RECORD
     if not whole:
         _append_whole(fd, line, start)
     if file == RECORD_FILE:
-        index = _timelines.note_appended(version_dir, (st.st_dev, st.st_ino), start, line, entry)
+        index = _timelines.note_appended(version_dir, (st.st_dev, st.st_ino), start, line, entry, plain)
         _savelock.version_lock(version_dir).note_index(index)
         return index
     return None
@@ -180,26 +185,40 @@ def make_entry(op: str, name: str, kind, rel_path: str, size=None, sha256=None, 
 
 
 _save_prefixes: dict[tuple, str] = {}  # (name, kind, path) -> the start of its save lines, up to the size
-_cell_text: list = [None, "null"]  # the running cell and its JSON (a cell runs many saves)
+_cell_text: list = [None, "null", True]  # the running cell, its JSON, whether JSON gives it back as it is
 
 
-def save_entry(name: str, kind, rel_path: str, size: int, sha256: str) -> tuple[dict, bytes]:
-    """``make_entry("save", ...)`` and its :func:`encode_line`, byte for byte, from a start kept per
-    artifact: every save makes one, and encoding the whole entry costs more than the rest of it."""
+def save_entry(name: str, kind, rel_path: str, size: int, sha256: str) -> tuple[dict, bytes, bool]:
+    """``make_entry("save", ...)``, its :func:`encode_line` (byte for byte, from a start kept per
+    artifact: every save makes one, and encoding the whole entry costs more than the rest of it),
+    and whether the entry is plain (JSON gives it back unchanged: see :func:`append_locked`)."""
     entry = make_entry("save", name, kind, rel_path, size, sha256)
-    if type(size) is not int or type(sha256) is not str or not sha256.isalnum():
-        return entry, encode_line(entry)
+    if (
+        type(size) is not int
+        or type(sha256) is not str
+        or not sha256.isalnum()
+        or type(name) is not str
+        or type(rel_path) is not str
+        or (kind is not None and type(kind) is not str)
+    ):
+        return entry, encode_line(entry), False
     key = (name, kind, rel_path)
     start = _save_prefixes.get(key)
     if start is None:
         if len(_save_prefixes) >= 4096:
             _save_prefixes.clear()
-        start = _save_prefixes[key] = encode_json({"op": "save", "name": name, "kind": kind, "path": rel_path})[:-1]
+        # encode_json's text of {"op": "save", "name": name, "kind": kind, "path": rel_path} without its
+        # brace, in one f-string: a loop of first saves makes one per save
+        kind_text = "null" if kind is None else _quote(kind)
+        start = _save_prefixes[key] = (
+            f'{{"op":"save","name":{_quote(name)},"kind":{kind_text},"path":{_quote(rel_path)}'
+        )
     cell = entry["cell"]
     if cell is not _cell_text[0]:
-        _cell_text[:] = [cell, encode_json(cell)]
+        plain = cell is None or (type(cell) is dict and _timelines.is_plain({"cell": cell}))
+        _cell_text[:] = [cell, encode_json(cell), plain]
     text = f'{start},"size":{size},"sha256":"{sha256}","time":"{entry["time"]}","cell":{_cell_text[1]}}}\n'
-    return entry, text.encode("utf-8")
+    return entry, text.encode("utf-8"), _cell_text[2]
 
 
 def log_operation(version_dir: str, op: str, name: str, kind, rel_path: str, size=None, sha256=None, **extra) -> dict:

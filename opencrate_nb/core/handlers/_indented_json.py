@@ -68,7 +68,13 @@ def _container(value: Any, cls: type, pad: str, step: str, quote: Any, sort_keys
             if key.__class__ is not str:
                 raise _NotPlain  # json turns int, float, bool and None keys into strings its own way
             item_cls = item.__class__
-            if item_cls is dict or item_cls is list or item_cls is tuple:
+            if item_cls is str:  # the usual values in line: a call per value shows on a metrics dict
+                add(f"{quote(key)}: {quote(item)}")
+            elif item_cls is float and item - item == 0.0:  # finite (NaN and infinities: _scalar)
+                add(f"{quote(key)}: {_float_text(item)}")
+            elif item_cls is int:
+                add(f"{quote(key)}: {_int_text(item)}")
+            elif item_cls is dict or item_cls is list or item_cls is tuple:
                 add(f"{quote(key)}: {_container(item, item_cls, inner, step, quote, sort_keys, depth + 1)}")
             else:
                 add(f"{quote(key)}: {_scalar(item, item_cls, quote)}")
