@@ -42,7 +42,9 @@ def tree_path(version_dir: str, sha: str) -> str:
 
 
 def tmp_dir(version_dir: str) -> str:
-    return os.path.join(version_dir, RECORD_DIR, TMP_DIR)
+    if version_dir.endswith(os.sep) or not version_dir:
+        return os.path.join(version_dir, RECORD_DIR, TMP_DIR)
+    return f"{version_dir}{os.sep}{RECORD_DIR}{os.sep}{TMP_DIR}"  # a join, cheaper (each pruned content)
 
 
 def is_object_name(name: str) -> bool:

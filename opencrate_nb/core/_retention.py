@@ -130,7 +130,7 @@ def discard(version_dir: str, target: str) -> bool:
     """
     global _deleter
     # a per-process counter from a random start (no system call per save, as for temporary files)
-    trash = os.path.join(tmp_dir(version_dir), f"{PRUNED_PREFIX}{_atomic.next_token():08x}{_TAIL}")
+    trash = f"{tmp_dir(version_dir)}{os.sep}{PRUNED_PREFIX}{_atomic.next_token():08x}{_TAIL}"
     try:
         os.rename(target, trash)
     except FileNotFoundError:

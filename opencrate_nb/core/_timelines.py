@@ -596,6 +596,8 @@ class RecordIndex:
 
     def _catch_up(self) -> None:
         """Apply the entries read since the timelines were last asked for (listing needs no timelines)."""
+        if self._wanted and self._timed == len(self.entries):
+            return  # nothing new (a save asks two or three times): no lock, no slice
         with self._guard:
             self._wanted = True
             entries = self.entries
