@@ -141,7 +141,7 @@ import os, signal
 import opencrate as oc
 from opencrate_nb.core import record
 oc.snapshot.setup(name="ver", start=0)
-record.append_locked = lambda *_: os.kill(os.getpid(), signal.SIGKILL)  # dies right after the swap
+record.append_locked = lambda *_, **__: os.kill(os.getpid(), signal.SIGKILL)  # dies right after the swap
 oc.snapshot.json("metrics.json").save({"loss": 0.25})
 """
 

@@ -354,9 +354,10 @@ class Snapshot:
     def gc(self, dry_run: bool = True, **kwargs: Any) -> "GcReport":
         """Remove history contents beyond retention and leftovers of interrupted saves of this
         snapshot name. A dry run unless ``dry_run=False``; returns what was (or would be) removed."""
-        from . import gc
+        from . import environment, gc
 
         state = self._require()
+        environment.wait()  # this process's env.json write lands first: its temporary file is no leftover
         return gc.collect(state.root, name=state.name, dry_run=dry_run, **kwargs)
 
     # -- remotes (core/remote.py) ---------------------------------------------------------------------
