@@ -249,36 +249,28 @@ def bench_checkpoint(megabytes, work, rounds):
         torch.save(state, f)
     artifact.save(state)
     os.sync()
-    filling_raw, filling_ours, fresh_files = [], [], []
-    for n in range(history.KEEP + 1):  # every earlier content kept: each save needs fresh space
+
+    def epoch_round(raw_target):
+        """New weights, then (from a settled disk) raw torch.save into ``raw_target`` and the artifact's
+        save, each with os.sync(): their seconds."""
         next_epoch()
         _settle()
         start = time.perf_counter()
-        fresh_files.append(os.path.join(work, f"raw-new-{n}.pt"))  # kept, as history keeps ours
-        with open(fresh_files[-1], "wb") as f:
+        with open(raw_target, "wb") as f:
             torch.save(state, f)
         os.sync()
-        filling_raw.append(time.perf_counter() - start)
-        start = time.perf_counter()
+        middle = time.perf_counter()
         artifact.save(state)
         os.sync()
-        filling_ours.append(time.perf_counter() - start)
+        return middle - start, time.perf_counter() - middle
+
+    # every earlier content kept: each save needs fresh space; so does raw into new files, kept as ours are
+    fresh_files = [os.path.join(work, f"raw-new-{n}.pt") for n in range(history.KEEP + 1)]
+    filling_raw, filling_ours = zip(*(epoch_round(fresh) for fresh in fresh_files))
     for fresh in fresh_files:
         os.unlink(fresh)
-    raw_save, ours_save, raw_load, ours_load = [], [], [], []
-    for _ in range(rounds):
-        next_epoch()
-        _settle()
-        start = time.perf_counter()
-        with open(raw_path, "wb") as f:
-            torch.save(state, f)
-        os.sync()
-        raw_save.append(time.perf_counter() - start)
-
-        start = time.perf_counter()
-        artifact.save(state)
-        os.sync()
-        ours_save.append(time.perf_counter() - start)
+    raw_save, ours_save = zip(*(epoch_round(raw_path) for _ in range(rounds)))
+    raw_load, ours_load = [], []
     for _ in range(rounds):
         start = time.perf_counter()
         torch.load(raw_path, weights_only=True)
