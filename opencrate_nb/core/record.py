@@ -215,6 +215,7 @@ def save_entry(name: str, kind, rel_path: str, size: int, sha256: str) -> tuple[
         )
     cell = entry["cell"]
     if cell is not _cell_text[0]:
+        # checked where it sits, inside an entry: a cell of plain values only (not of nested dicts)
         plain = cell is None or (type(cell) is dict and _timelines.is_plain({"cell": cell}))
         _cell_text[:] = [cell, encode_json(cell), plain]
     text = f'{start},"size":{size},"sha256":"{sha256}","time":"{entry["time"]}","cell":{_cell_text[1]}}}\n'
