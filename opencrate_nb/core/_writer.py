@@ -8,9 +8,9 @@ A change (save, custom save, backup, delete) goes:
 2. under the version's save lock (core/_savelock.py), after finishing any change a dead
    process left behind (core/_journal.py): the old content is kept in the object store
    (history), the intent is written to the journal, the new file is moved in (a first save
-   names it without replacing; an overwrite with the old content kept renames over it;
-   otherwise ``renameat2(RENAME_EXCHANGE)`` where the platform has it, so the old file can be
-   put back in one step), and the record line is appended whole;
+   names it without replacing; an overwrite is ``renameat2(RENAME_EXCHANGE)`` where the
+   platform has it, so the old file can be put back in one step), and the record line is
+   appended whole;
 3. the intent is marked done (a save's when the leased lock is let go) and the lock let go;
    retention prunes what fell out.
 
@@ -246,10 +246,9 @@ def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here
                 if keep and old is None:
                     os.rename(staged.tmp, path)  # nothing there (keeping looked): a first save
                     how = _atomic.CREATED
-                elif keep and old != staged.sha:
-                    os.rename(staged.tmp, path)  # the old content is in the store: an undo takes it from there
-                    how = _atomic.REPLACED
                 else:
+                    # an exchange even when the old content is in the store: a rename over an existing
+                    # name makes ext4 write the new file out at once (auto_da_alloc), an exchange does not
                     how = _atomic.swap_in(staged.tmp, path)
             except BaseException:
                 journal.end()  # nothing moved
@@ -261,7 +260,7 @@ def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here
             raise
         saved_here.add(rel)
         if how == _atomic.EXCHANGED:
-            _drop_old_file(version_dir, staged.tmp, staged.size)  # its content is in the store when kept
+            _drop_old_file(version_dir, staged.tmp, staged.size, kept=old is not None and old != staged.sha)
         journal.complete()
         if keep and how != _atomic.CREATED and staged.size >= _atomic.FSYNC_MIN_BYTES:
             # the next save keeps this content without hashing it, whatever becomes of the record
@@ -289,10 +288,11 @@ def _tmp_rel(rel, staged):
     return rel[: rel.rfind("/") + 1] + staged.tmp[staged.tmp.rfind(os.sep) + 1 :]
 
 
-def _drop_old_file(version_dir, old_path, size):
-    """Remove the replaced file. A large one is handed to the background reaper: freeing its blocks
-    and cached pages takes milliseconds per 64 MB (the same content saved again is not kept twice)."""
-    if size >= _atomic.FSYNC_MIN_BYTES:
+def _drop_old_file(version_dir, old_path, size, kept=False):
+    """Remove the replaced file. ``kept``: its content is in the store, so only a name goes. Else a
+    large one is handed to the background reaper: freeing its blocks and cached pages takes
+    milliseconds per 64 MB (the same content saved again is not kept twice)."""
+    if size >= _atomic.FSYNC_MIN_BYTES and not kept:
         try:
             if _retention.discard(version_dir, old_path):
                 return
