@@ -3,8 +3,9 @@
 The last :data:`opencrate_nb.core.history.KEEP` earlier contents of each artifact are kept;
 older ones are taken out of the object store when a save pushes them out (``prune``) or by
 gc. A pruned content is renamed into ``.crate/tmp/pruned-*`` and a background thread unlinks
-it: on ext4 the unlink of a file written a few saves ago waits for its write-back (a rename
-over an existing file starts one), which made each overwrite of a small json 2.4x slower.
+it: on ext4 the unlink of a file whose write-back is under way waits for it (when overwrites
+were renames over the old name, which start one, that made each overwrite of a small json
+2.4x slower), and a rename never waits.
 """
 
 import atexit
