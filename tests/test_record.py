@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from opencrate_nb.core import lineage, record
+from opencrate_nb.core import _timelines, lineage, record
 from opencrate_nb.core.record import RecordWarning
 
 ISO_MICROSECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}[+-]\d{2}:\d{2}$")
@@ -174,13 +174,19 @@ def test_a_save_line_is_the_encoding_of_its_entry(name, kind, path, cell):
         lineage.set_current_cell(None)
 
 
-def test_a_save_line_of_a_cell_json_would_change_is_checked_by_the_index():
+def test_a_save_line_of_a_cell_json_would_change_is_checked_by_the_index(snap):
     """A cell that JSON does not give back as it is (a tuple, a float) makes the entry not plain: the
-    record index then parses the line instead of taking the entry as it is."""
+    record index then holds what the line says, as a reader of the file does."""
     lineage.set_current_cell({"execution_count": 3, "cell_id": ("a", "b")})
     try:
         entry, line, plain = record.save_entry("a.txt", "text", "texts/a.txt", 1, "0" * 64)
         assert not plain
         assert json.loads(line)["cell"] == {"execution_count": 3, "cell_id": ["a", "b"]}
+        with pytest.warns(RecordWarning, match="cell_id"):
+            snap.json("m.json").save({"loss": 1})
+            held = _timelines.index_for(snap.dir_path).current_entry("jsons/m.json")
+            read = _timelines.index_for(snap.dir_path, fresh=True).current_entry("jsons/m.json")
+        assert held == read  # the index took what the line says, as a reader of the file does
+        assert held is None  # (the line's list is no cell id: readers skip the line)
     finally:
         lineage.set_current_cell(None)

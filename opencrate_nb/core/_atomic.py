@@ -2,9 +2,10 @@
 
 Every artifact is written to a hidden temporary file in its final folder (a small first
 save: to an unnamed file there, named by ``linkat``) and moved into place: a process killed
-mid-save leaves either the old file or the new one under the real name, never a torn one. Large files are also flushed
-to disk (fsync) so that a power cut cannot leave a renamed-but-empty file; the hash
-is computed in a second thread while that flush runs, so it costs almost nothing.
+mid-save leaves either the old file or the new one under the real name, never a torn one.
+Large files are also flushed to disk (fsync) so that a power cut cannot leave a
+renamed-but-empty file; the hash is computed in a second thread while that flush runs, so
+it costs almost nothing.
 """
 
 import errno
