@@ -235,28 +235,42 @@ def test_rename_new_moves_only_onto_nothing(tmp_path, monkeypatch, one_call):
         _atomic.rename_new(str(tmp_path / "gone"), str(tmp_path / "b.json"))
 
 
-@pytest.mark.parametrize("how", ["fd", "proc", None], ids=["by-descriptor", "through-proc", "named-temporary"])
-def test_an_unnamed_first_save_is_named_only_onto_nothing(tmp_path, monkeypatch, how):
-    """O_TMPFILE staging: linkat never replaces; each fallback (older kernels, other platforms) does the same."""
-    staged = _atomic.stage_bytes(str(tmp_path / "a.json"), b"new", identity=False, unnamed=True)
-    if staged.fd is None:
+def _unnamed(folder, data=b"new"):
+    fd = _atomic.stage_unnamed(str(folder), data)
+    if fd is None:
         skip_or_fail("this file system has no unnamed files (O_TMPFILE); tmpfs and ext4 have them")
-    function = _atomic._linkat()[0]
-    monkeypatch.setattr(_atomic, "_LINKAT", [function if how else None, how])
-    assert staged.tmp is None and os.listdir(tmp_path) == []  # nothing under any name yet
+    return fd
+
+
+@pytest.mark.parametrize("how", ["fd", "proc"], ids=["by-descriptor", "through-proc"])
+def test_an_unnamed_first_save_is_named_only_onto_nothing(tmp_path, monkeypatch, how):
+    """O_TMPFILE staging: linkat never replaces, by descriptor or (older kernels) through /proc."""
+    fd = _unnamed(tmp_path)
+    monkeypatch.setattr(_atomic, "_LINKAT", [_atomic._linkat()[0], how])
+    assert os.listdir(tmp_path) == []  # nothing under any name yet
     (tmp_path / "taken.json").write_text("old")
-    assert _atomic.link_new(staged, str(tmp_path / "taken.json")) is False
+    assert _atomic._link_unnamed(fd, str(tmp_path / "taken.json")) == errno.EEXIST
     assert (tmp_path / "taken.json").read_text() == "old"
-    assert _atomic.link_new(staged, str(tmp_path / "a.json")) is True
-    assert (tmp_path / "a.json").read_text() == "new" and staged.fd is None
+    assert _atomic._link_unnamed(fd, str(tmp_path / "a.json")) == 0
+    os.close(fd)
+    assert (tmp_path / "a.json").read_text() == "new"
     assert sorted(os.listdir(tmp_path)) == ["a.json", "taken.json"]  # no temporary left
+
+
+def test_where_descriptors_cannot_be_linked_an_unnamed_content_is_written_under_a_temporary_name(tmp_path, monkeypatch):
+    fd = _unnamed(tmp_path)
+    monkeypatch.setattr(_atomic, "_LINKAT", [None, None])
+    assert _atomic._link_unnamed(fd, str(tmp_path / "a.json")) is None
+    staged = _atomic.Staged(None, hashlib.sha256(b"new").hexdigest(), 3, None, fd, b"new")
+    _atomic.name_staged(staged, str(tmp_path / "a.json"))
+    assert staged.fd is None and open(staged.tmp, "rb").read() == b"new"
+    staged.discard()
+    assert os.listdir(tmp_path) == []
 
 
 def test_an_unnamed_staged_content_can_be_given_a_temporary_name(tmp_path):
     """Something was under the name after all: the save goes the usual way, from a named sibling."""
-    staged = _atomic.stage_bytes(str(tmp_path / "a.json"), b"new", identity=False, unnamed=True)
-    if staged.fd is None:
-        skip_or_fail("this file system has no unnamed files (O_TMPFILE); tmpfs and ext4 have them")
+    staged = _atomic.Staged(None, hashlib.sha256(b"new").hexdigest(), 3, None, _unnamed(tmp_path), b"new")
     _atomic.name_staged(staged, str(tmp_path / "a.json"))
     assert staged.fd is None and _atomic.is_temp_name(os.path.basename(staged.tmp))
     assert open(staged.tmp, "rb").read() == b"new"
@@ -265,7 +279,7 @@ def test_an_unnamed_staged_content_can_be_given_a_temporary_name(tmp_path):
 
 
 def test_a_discarded_unnamed_content_leaves_nothing(tmp_path):
-    staged = _atomic.stage_bytes(str(tmp_path / "a.json"), b"new", identity=False, unnamed=True)
+    staged = _atomic.Staged(None, "", 3, None, _unnamed(tmp_path), b"new")
     staged.discard()
     assert os.listdir(tmp_path) == [] and staged.fd is None
 

@@ -13,7 +13,7 @@ import pytest
 from _notebook_fixtures import REPO
 
 import opencrate as oc
-from opencrate_nb.core import _objects, _retention, _timelines, history
+from opencrate_nb.core import _atomic, _objects, _retention, _timelines, history
 
 
 def _stored(version_dir):
@@ -226,7 +226,11 @@ def test_concurrent_saves_from_two_processes_lose_nothing(workdir, monkeypatch):
     assert oc.snapshot.verify().ok
 
 
-def test_a_file_put_under_a_new_name_by_hand_is_kept_before_the_first_save_replaces_it(snap):
+@pytest.mark.parametrize("linking", ["fd", "proc", None], ids=["by-descriptor", "through-proc", "no-linking"])
+def test_a_file_put_under_a_new_name_by_hand_is_kept_before_the_first_save_replaces_it(snap, monkeypatch, linking):
+    """However the platform names a new file (an unnamed file linked by descriptor or through /proc,
+    or a temporary name where it cannot), a first save that finds something there keeps it first."""
+    monkeypatch.setattr(_atomic, "_LINKAT", [_atomic._linkat()[0] if linking else None, linking])
     metrics = oc.snapshot.json("by_hand.json")
     os.makedirs(os.path.dirname(metrics.path), exist_ok=True)
     with open(metrics.path, "w") as f:

@@ -404,8 +404,8 @@ def probe_space(path):
 class Staged:
     """A new content written to its temporary file: ``tmp``, ``sha`` (sha256), ``size``, ``st`` (its stat).
 
-    A small first save may be staged in an unnamed file instead (``fd`` open, ``tmp`` None,
-    ``data`` kept to name it the classic way where linking cannot): see :func:`link_new`.
+    A first save staged in an unnamed file (:func:`stage_unnamed`) whose name turned out taken
+    comes here with ``fd`` open, ``tmp`` None and ``data`` kept, for :func:`name_staged`.
     """
 
     __slots__ = ("tmp", "sha", "size", "st", "fd", "data")
@@ -425,27 +425,16 @@ class Staged:
             remove_quietly(self.tmp)
 
 
-def stage_bytes(path, data, identity=True, unnamed=False):
+def stage_bytes(path, data, identity=True):
     """Write ``data`` to a fresh temporary sibling of ``path`` (flushed when large). Returns a :class:`Staged`.
 
     ``identity=False`` leaves ``st`` None: one system call less for a small file, whose
-    recovery can afford to hash it instead of comparing inodes. ``unnamed=True`` (a first
-    save, it seems): a small content goes into an unnamed file of the folder where the
-    platform has them (:func:`create_unnamed`), to be given its name by :func:`link_new`.
+    recovery can afford to hash it instead of comparing inodes. (A small first save is staged
+    in an unnamed file instead: :func:`stage_unnamed`.)
     """
     if type(data) is not bytes:
         data = memoryview(data).cast("B")  # its length in bytes
     sha = hash_bytes(data)
-    if unnamed and len(data) < FSYNC_MIN_BYTES and _UNNAMED[0]:
-        fd = create_unnamed(path[: path.rfind(os.sep)] if _PLAIN_SEPARATOR else os.path.dirname(path))
-        if fd is not None:
-            try:
-                if os.write(fd, data) != len(data):
-                    write_all(fd, memoryview(data)[os.lseek(fd, 0, os.SEEK_CUR) :])
-            except BaseException:
-                os.close(fd)
-                raise
-            return Staged(None, sha, len(data), None, fd, data)
     tmp, fd = create_temp(path)
     try:
         try:
@@ -583,24 +572,34 @@ def rename_new(a, b):
 # which never replaces: a first save is then one name operation, where a temporary name and a
 # rename are two (on an ext4 disk that halves what a new small file costs).
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _UNNAMED = [bool(_O_TMPFILE) and sys.platform.startswith("linux")]  # False once the file system says no
 _AT_EMPTY_PATH, _AT_SYMLINK_FOLLOW = 0x1000, 0x400
 _LINKAT: list[Any] = []  # [libc linkat, how]: how is "fd" (AT_EMPTY_PATH), "proc" (/proc/self/fd) or None
 _UNSUPPORTED = (errno.EOPNOTSUPP, errno.ENOTSUP, errno.EISDIR, errno.EINVAL, errno.ENOSYS)
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
-def create_unnamed(folder):
-    """An unnamed file open for writing in ``folder`` (O_TMPFILE), or None where there is none to have.
+def stage_unnamed(folder, data):
+    """``data`` (bytes) written to an unnamed file of ``folder`` (O_TMPFILE): its open descriptor, or
+    None where the platform has none. A kill before :func:`_link_unnamed` names it leaves nothing.
 
     Errors other than "not supported here" propagate (a full disk, no free inode, no folder).
     """
     try:
-        return os.open(folder, os.O_WRONLY | _O_TMPFILE | getattr(os, "O_CLOEXEC", 0), 0o666)
+        fd = os.open(folder, os.O_WRONLY | _O_TMPFILE | _O_CLOEXEC, 0o666)
     except OSError as exc:
         if exc.errno not in _UNSUPPORTED:
             raise
         _UNNAMED[0] = False  # this file system (or kernel) has none: named temporary files from now on
         return None
+    try:
+        if os.write(fd, data) != len(data):  # a full disk may write part of it: retried, or ENOSPC
+            write_all(fd, memoryview(data)[os.lseek(fd, 0, os.SEEK_CUR) :])
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _linkat():
@@ -626,8 +625,8 @@ def _link_unnamed(fd, path):
     """linkat() the unnamed file ``fd`` to ``path``: 0, or the error number (EEXIST: something is
     there); None where descriptors cannot be linked at all. Kernels before 6.10 link by descriptor
     only for privileged users: then through /proc/self/fd."""
-    function, how = _linkat()
-    target = os.fsencode(path)
+    function, how = _LINKAT if _LINKAT else _linkat()
+    target = path.encode(_FS_ENCODING, _FS_ERRORS)  # os.fsencode, without its call
     while how is not None:
         if how == "fd":
             failed = function(fd, b"", _AT_FDCWD, target, _AT_EMPTY_PATH)
@@ -643,21 +642,6 @@ def _link_unnamed(fd, path):
             continue
         return code
     return None
-
-
-def link_new(staged, path) -> bool:
-    """Give the unnamed file of ``staged`` the name ``path``, unless something is there (then False,
-    nothing changed): one linkat(), which never replaces."""
-    code = _link_unnamed(staged.fd, path)
-    if code == 0:
-        staged.discard()  # closes the file, which has its name now
-        return True
-    if code == errno.EEXIST:
-        return False
-    if code is not None:
-        raise OSError(code, os.strerror(code), path)
-    name_staged(staged, path)  # no linking of descriptors here: a temporary name, then a rename
-    return rename_new(staged.tmp, path)
 
 
 def name_staged(staged, path) -> None:

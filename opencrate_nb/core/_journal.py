@@ -110,7 +110,9 @@ class Journal:
         record line the change will append (``record.encode_line``): it becomes the intent's
         ``entry`` without being encoded again. ``intent`` may come encoded (bytes of a JSON object).
         """
-        fd = self._file()
+        fd = self._fd
+        if fd is None or self._opened_with != self.lock.opened:
+            fd = self._file()
         line = intent if type(intent) is bytes else record.encode_json(intent).encode("utf-8")
         if entry_line is not None:
             line = b'{"entry":' + entry_line.rstrip(b"\n") + (b"," + line[1:] if len(line) > 2 else b"}")

@@ -135,7 +135,8 @@ class VersionLock:
                     self._let_go()
                 else:
                     self._idle_since = now
-                    _keeper.watch(self)
+                    if self not in _keeper.leased:  # else watched already (a save in a loop)
+                        _keeper.watch(self)
         finally:
             self._thread_lock.release()
 
@@ -188,16 +189,16 @@ class _LeaseKeeper:
     """The background thread that lets leased file locks go once idle (started on the first lease)."""
 
     def __init__(self):
-        self._leased: set = set()
+        self.leased: set = set()  # read without the guard by VersionLock.release: a set lookup per save
         self._guard = threading.Lock()
         self._wake = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
     def watch(self, lock: VersionLock) -> None:
-        if lock in self._leased and self._thread is not None:
+        if lock in self.leased and self._thread is not None:
             return  # the common case: a save in a loop (a set lookup, no lock)
         with self._guard:
-            self._leased.add(lock)
+            self.leased.add(lock)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="opencrate-lease", daemon=True)
                 self._thread.start()
@@ -209,14 +210,14 @@ class _LeaseKeeper:
             time.sleep(LEASE_IDLE)
             self.sweep(LEASE_IDLE)
             with self._guard:
-                if not self._leased:
+                if not self.leased:
                     self._wake.clear()
 
     def sweep(self, idle: float = 0.0) -> None:
         """Let go every leased file lock that no thread holds and that was idle ``idle`` seconds
         (idle 0: at exit, before a fork, in tests)."""
         with self._guard:
-            leased = list(self._leased)
+            leased = list(self.leased)
         for lock in leased:
             try:
                 # forgotten under the lock's thread lock: a save that leases it again watches it again
@@ -226,10 +227,10 @@ class _LeaseKeeper:
 
     def _forget(self, lock):
         with self._guard:
-            self._leased.discard(lock)
+            self.leased.discard(lock)
 
     def after_fork_in_child(self):
-        self._leased, self._guard, self._wake, self._thread = set(), threading.Lock(), threading.Event(), None
+        self.leased, self._guard, self._wake, self._thread = set(), threading.Lock(), threading.Event(), None
 
 
 _keeper = _LeaseKeeper()

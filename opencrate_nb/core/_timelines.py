@@ -564,7 +564,10 @@ class RecordIndex:
             if taken is None:
                 return False
             self.has_record = True
-            self.apply(taken)  # timelines catch up when next asked for: a first save needs none
+            if taken["op"] == "save":  # the usual line, made current in line (as :meth:`_apply_all` does)
+                self.current[taken["path"]] = taken
+            else:
+                self.apply(taken)  # timelines catch up when next asked for: a first save needs none
             return True
 
     def _load_from_files(self) -> None:

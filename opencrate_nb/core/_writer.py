@@ -20,6 +20,7 @@ version rolls forward (the new content is there: write the record line) or back.
 """
 
 import errno
+import hashlib
 import os
 import secrets
 import shutil
@@ -115,25 +116,26 @@ def _create_temp(path):
         return _atomic.create_temp(path)
 
 
-def stage(handler, obj, path: str, args=(), kwargs=None, unnamed=False) -> _atomic.Staged:
+def stage(handler, obj, path: str, args=(), kwargs=None, data=None) -> _atomic.Staged:
     """Write ``obj`` with ``handler`` to a temporary sibling of ``path``; nothing under ``path`` changes.
 
     In-memory formats go through ``to_bytes``; the others are written by their library
     into the temporary file. A handler's ``save`` may return the sha256 of what it wrote
     (computed while writing), or the :class:`_atomic.FileWriter` it wrote through (which
-    hashed behind the write), to spare reading the file again. ``unnamed``: a first save,
-    it seems; in-memory formats are then staged in an unnamed file where the platform has them.
+    hashed behind the write), to spare reading the file again. ``data``: what ``to_bytes``
+    already gave for ``obj``.
     """
     kwargs = kwargs or {}
     _atomic.forget_failures()
     if handler.writes_bytes():
-        data = handler.to_bytes(obj, path, *args, **kwargs)
+        if data is None:
+            data = handler.to_bytes(obj, path, *args, **kwargs)
         try:
             try:
-                return _atomic.stage_bytes(path, data, identity=False, unnamed=unnamed)
+                return _atomic.stage_bytes(path, data, identity=False)
             except FileNotFoundError:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
-                return _atomic.stage_bytes(path, data, identity=False, unnamed=unnamed)
+                return _atomic.stage_bytes(path, data, identity=False)
         except OSError as exc:
             _reraise_if_full(exc, "saving", path)
             raise
@@ -188,12 +190,91 @@ def save(version_dir: str, rel: str, path: str, name: str, kind: str, handler, o
     if saved_here is None:
         saved_here = _saved_here[version_dir] = set()
     first = rel not in saved_here and cached_current(version_dir, rel) is None  # a first save, it seems
-    staged = stage(handler, obj, path, args, kwargs, unnamed=first)
+    data = None
+    if first and handler.to_bytes is not None:
+        data = handler.to_bytes(obj, path, *args, **kwargs) if args or kwargs else handler.to_bytes(obj, path)
+        if type(data) is bytes and len(data) < _atomic.FSYNC_MIN_BYTES and _atomic._UNNAMED[0]:
+            saved = _save_new(version_dir, rel, path, name, kind, data, saved_here)
+            if saved is not None:
+                return saved
+    staged = stage(handler, obj, path, args, kwargs, data)
     try:
         return _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here)
     except BaseException as exc:
         staged.discard()
         _reraise_if_full(exc, "saving", path)
+        raise
+
+
+def _save_new(version_dir, rel, path, name, kind, data, saved_here):
+    """A small first save, the most common save of all, in one frame: ``data`` goes into an unnamed
+    file of the artifact's folder, which one ``linkat()`` names under the save lock, between the
+    intent and the record line. Returns (sha256, size); None where unnamed files cannot be had
+    (nothing was written: the general path goes on).
+
+    The steps are those of :func:`_commit_staged` for a first save, written out flat: on a small
+    file every call and object spared per save shows in bench/bench_core.py. A kill before the
+    link leaves nothing; after it, the intent (the record line to write) for recovery to finish.
+    """
+    _atomic.forget_failures()
+    try:
+        fd = _atomic.stage_unnamed(path[: path.rfind(os.sep)], data)
+    except FileNotFoundError:
+        return None  # the kind folder was removed behind our back: the general path makes it again
+    except OSError as exc:
+        _reraise_if_full(exc, "saving", path)
+        raise
+    if fd is None:
+        return None
+    size = len(data)
+    sha = hashlib.sha256(data).hexdigest()
+    journal = _journal.journal_for(version_dir)
+    try:
+        _take(journal)
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        entry, line, plain = record.save_entry(name, kind, rel, size, sha)
+        journal.begin(_UNNAMED_FIRST_SAVE, line)  # the intent: with the record line it will append
+        try:
+            code = _atomic._link_unnamed(fd, path)
+        except BaseException:
+            journal.end()  # nothing moved
+            raise
+        if code != 0:  # something is there after all (EEXIST), or no linking here (None): the usual way
+            journal.end()
+            staged, fd = _atomic.Staged(None, sha, size, None, fd, data), None
+            if code not in (errno.EEXIST, None):
+                staged.discard()
+                raise OSError(code, os.strerror(code), path)
+            return _commit_named(version_dir, rel, path, name, kind, staged, saved_here)
+        os.close(fd)
+        fd = None
+        try:
+            record.append_locked(version_dir, entry, line, plain=plain, lock=journal.lock)
+        except BaseException:
+            _undo_swap(version_dir, journal, _atomic.temp_path_for(path), path, _atomic.CREATED, None)
+            raise
+        saved_here.add(rel)
+        journal.complete()
+    except BaseException as exc:
+        if fd is not None:
+            os.close(fd)
+        _reraise_if_full(exc, "saving", path)
+        raise
+    finally:
+        journal.lock.release()
+    return sha, size
+
+
+def _commit_named(version_dir, rel, path, name, kind, staged, saved_here):
+    """An unnamed first save whose name was taken meanwhile: given a temporary name, it goes the usual way."""
+    try:
+        _atomic.name_staged(staged, path)
+        return _commit_staged(version_dir, rel, path, name, kind, staged, False, saved_here)
+    except BaseException:
+        staged.discard()
         raise
 
 
@@ -217,24 +298,15 @@ def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here
         entry, line, plain = record.save_entry(name, kind, rel, staged.size, staged.sha)  # the intent holds it too
         old, how = None, None
         if first:
-            if ino is None and staged.tmp is None:
-                journal.begin(_UNNAMED_FIRST_SAVE, line)  # the usual first save's intent, encoded once
-            else:
-                journal.begin({"op": "save", "old": None, "ino": ino, "tmp": _tmp_rel(rel, staged)}, line)
+            journal.begin({"op": "save", "old": None, "ino": ino, "tmp": _tmp_rel(rel, staged)}, line)
             try:
-                if staged.fd is not None:
-                    created = _atomic.link_new(staged, path)  # an unnamed file: nothing left if killed
-                else:
-                    created = _atomic.rename_new(staged.tmp, path)
-                if created:
+                if _atomic.rename_new(staged.tmp, path):
                     how = _atomic.CREATED
                 else:
                     journal.end()  # something is there after all: nothing moved, keep it first
             except BaseException:
                 journal.end()  # nothing moved
                 raise
-            if how is None:
-                _atomic.name_staged(staged, path)  # the usual way from here: the new content needs a name
         if how is None:
             tmp_rel = _tmp_rel(rel, staged)
             if keep:
@@ -254,7 +326,8 @@ def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here
                 journal.end()  # nothing moved
                 raise
         try:
-            index = record.append_locked(version_dir, entry, line, plain=plain)  # the index, when extended in memory
+            # the index, when extended in memory
+            index = record.append_locked(version_dir, entry, line, plain=plain, lock=journal.lock)
         except BaseException:
             _undo_swap(version_dir, journal, staged.tmp or _atomic.temp_path_for(path), path, how, old)
             raise

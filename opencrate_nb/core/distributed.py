@@ -206,7 +206,7 @@ def writer_only(method: F) -> F:
 
     @functools.wraps(method)
     def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if writes():
+        if _binding.job is None or writes():  # not in a job: the check in line (every save comes here)
             return method(self, *args, **kwargs)
         job = _binding.job
         log.debug(

@@ -13,7 +13,7 @@ import json
 import os
 import time as _time
 from collections.abc import Iterable
-from typing import Optional
+from typing import Any, Optional
 
 from . import _atomic, _savelock, _timelines, lineage
 from ._printable import is_unicode
@@ -114,11 +114,14 @@ def append_line(version_dir: str, entry: dict, file: str = RECORD_FILE, line: Op
         return append_locked(version_dir, entry, line, file)
 
 
-def append_locked(version_dir: str, entry: dict, line: bytes, file: str = RECORD_FILE, plain: bool = False):
+def append_locked(
+    version_dir: str, entry: dict, line: bytes, file: str = RECORD_FILE, plain: bool = False, lock: Any = None
+):
     """:func:`append_line` for a caller that holds the save lock of ``version_dir`` (absolute).
 
     ``plain``: ``entry`` is known to hold only what JSON gives back unchanged (:func:`save_entry`
-    says so), so the record index takes it without checking.
+    says so), so the record index takes it without checking. ``lock``: that save lock, when the
+    caller has it at hand.
     """
     key = (version_dir, file)
     fd = _open_fds.get(key)
@@ -146,7 +149,7 @@ def append_locked(version_dir: str, entry: dict, line: bytes, file: str = RECORD
         _append_whole(fd, line, start)
     if file == RECORD_FILE:
         index = _timelines.note_appended(version_dir, (st.st_dev, st.st_ino), start, line, entry, plain)
-        _savelock.version_lock(version_dir).note_index(index)
+        (lock or _savelock.version_lock(version_dir)).note_index(index)
         return index
     return None
 
