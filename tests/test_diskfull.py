@@ -242,3 +242,43 @@ def test_a_library_hiding_the_full_disk_still_says_disk_full(small_disk):
     assert model.load()["w"].shape == (4,)
     assert not oc.snapshot.audio("tone.wav").exists
     assert oc.snapshot.verify().ok
+
+
+@pytest.mark.parametrize("failing", ["close", "record line"])
+def test_a_first_save_that_cannot_finish_after_naming_its_file_takes_the_name_back(snap, monkeypatch, failing):
+    """The new file has its name already when closing it (a file system may report a failed write
+    only then) or writing the record line fails: the name goes again, nothing is recorded."""
+    from opencrate_nb.core import _writer, record
+
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    if failing == "close":
+        real_close = os.close
+        closing = {"armed": False}
+        real_link = _writer._atomic._link_unnamed
+
+        def link_then_fail_close(fd, path):
+            code = real_link(fd, path)
+            closing["armed"] = code == 0
+            return code
+
+        def close(fd):
+            real_close(fd)
+            if closing.pop("armed", False):
+                raise full
+
+        monkeypatch.setattr(_writer._atomic, "_link_unnamed", link_then_fail_close)
+        monkeypatch.setattr(os, "close", close)
+    else:
+
+        def append_locked(*args, **kwargs):
+            raise full
+
+        monkeypatch.setattr(record, "append_locked", append_locked)
+    metrics = oc.snapshot.json("metrics.json")
+    with pytest.raises(DiskFullError, match="The disk is full while saving .*metrics.json"):
+        metrics.save({"loss": 0.5})
+    monkeypatch.undo()
+    assert not metrics.exists and metrics.history() == []
+    assert oc.snapshot.verify().ok
+    metrics.save({"loss": 0.25})  # nothing left in the way
+    assert metrics.load() == {"loss": 0.25} and oc.snapshot.verify().ok

@@ -207,7 +207,7 @@ def save(version_dir: str, rel: str, path: str, name: str, kind: str, handler, o
 
 
 def _save_new(version_dir, rel, path, name, kind, data, saved_here):
-    """A small first save, the most common save of all, in one frame: ``data`` goes into an unnamed
+    """A small first save, the most common save of all, in one function: ``data`` goes into an unnamed
     file of the artifact's folder, which one ``linkat()`` names under the save lock, between the
     intent and the record line. Returns (sha256, size); None where unnamed files cannot be had
     (nothing was written: the general path goes on).
@@ -249,9 +249,9 @@ def _save_new(version_dir, rel, path, name, kind, data, saved_here):
                 staged.discard()
                 raise OSError(code, os.strerror(code), path)
             return _commit_named(version_dir, rel, path, name, kind, staged, saved_here)
-        os.close(fd)
-        fd = None
+        linked, fd = fd, None
         try:
+            os.close(linked)  # a file system that reports a failed write only now: the save is undone
             record.append_locked(version_dir, entry, line, plain=plain, lock=journal.lock)
         except BaseException:
             _undo_swap(version_dir, journal, _atomic.temp_path_for(path), path, _atomic.CREATED, None)
