@@ -131,6 +131,32 @@ def test_writer_removes_the_temporary_when_the_handler_fails(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+class _ClaimsAHash:
+    """A handler that writes its file itself and returns what it says is the sha256 of it."""
+
+    to_bytes = None
+
+    def __init__(self, claim):
+        self.claim = claim
+
+    def writes_bytes(self):
+        return False
+
+    def save(self, obj, path):
+        with open(path, "w") as f:
+            f.write(obj)
+        return self.claim
+
+
+@pytest.mark.parametrize(
+    "claim", ['"' * 64, "\\" * 64, "é" * 64, "0" * 63], ids=["quotes", "backslashes", "not-ascii", "short"]
+)
+def test_a_hash_a_handler_returns_is_taken_only_when_it_looks_like_one(tmp_path, claim):
+    """Record lines embed the hash as it is: anything but 64 letters and digits is not taken (the file is hashed)."""
+    sha, size = _writer.write(_ClaimsAHash(claim), "content", str(tmp_path / "a.txt"))
+    assert sha == hashlib.sha256(b"content").hexdigest() and size == 7
+
+
 KILLED_SAVER = """
 import sys
 import opencrate as oc

@@ -162,7 +162,7 @@ def test_lines_from_several_processes_never_interleave(snap):
     ],
 )
 def test_a_save_line_is_the_encoding_of_its_entry(name, kind, path, cell):
-    """record.save_entry builds the line from a start kept per artifact: it must be what encode_line writes."""
+    """record.save_entry builds the line in one f-string: it must be what encode_line writes."""
     lineage.set_current_cell(cell)
     try:
         for size, sha in ((0, "0" * 64), (123456, "ab" * 32)):

@@ -72,6 +72,14 @@ def is_temp_name(file_name):
     return bool(_TEMP_PATTERN.match(file_name))
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
+
+
+def is_sha256(text) -> bool:
+    """Whether ``text`` reads as a sha256 (64 lowercase hex digits), as the record and the store write it."""
+    return type(text) is str and _SHA256.match(text) is not None
+
+
 def hash_bytes(data):
     return hashlib.sha256(data).hexdigest()
 

@@ -26,7 +26,6 @@ OBJECTS = "objects"
 FORMAT = "opencrate-remote/1"
 # filesystems whose single PUT appears whole or not at all (no temporary name needed)
 _ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory"}
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class RemoteError(OpenCrateError, RuntimeError):
@@ -114,7 +113,7 @@ class Remote:
         found = {}
         for key, info in listed.items():
             leaf = key.rstrip("/").rsplit("/", 1)[-1]
-            if _HEX64.match(leaf):
+            if _atomic.is_sha256(leaf):
                 found[leaf] = int(info.get("size") or 0)
         return found
 

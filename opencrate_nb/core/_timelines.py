@@ -24,12 +24,12 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import re
 import threading
 import warnings
 from contextlib import AbstractContextManager
 from typing import Any, Callable, Optional, Union
 
+from . import _atomic
 from . import record as _record
 from .format import from_local_iso
 
@@ -40,7 +40,6 @@ MAX_LINE_BYTES = 1 << 20
 MAX_CELL_LINE_BYTES = 16 << 20
 RECORD_OPS = ("save", "backup", "delete")
 
-_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 Entry = dict[str, Any]
 
 
@@ -154,7 +153,7 @@ def _is_common(entry: Entry) -> bool:
         return False
     if size is not None and (type(size) is not int or size < 0):
         return False
-    if sha is not None and (type(sha) is not str or not _HEX64.match(sha)):
+    if sha is not None and not _atomic.is_sha256(sha):
         return False
     if cell is None:
         return True
@@ -187,7 +186,7 @@ def _entry_error(entry: Entry) -> Optional[str]:
             return error
     error = _count_error(entry, "size") or _cell_error(entry.get("cell"))
     sha = entry.get("sha256")
-    if error is None and sha is not None and not (type(sha) is str and _HEX64.match(sha)):
+    if error is None and sha is not None and not _atomic.is_sha256(sha):
         error = f'"sha256" is {sha!r:.40}, not a sha256 in hex'
     return error
 

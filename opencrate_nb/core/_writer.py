@@ -156,8 +156,8 @@ def stage(handler, obj, path: str, args=(), kwargs=None, data=None) -> _atomic.S
         known: Any = None
         if isinstance(written_sha, _atomic.FileWriter):
             known = written_sha  # its thread hashed the file while it was written; done during the flush
-        elif isinstance(written_sha, str) and len(written_sha) == 64:
-            known = written_sha
+        elif _atomic.is_sha256(written_sha):
+            known = written_sha  # a handler's word, taken as the hash (else the file is hashed)
         return _atomic.stage_file(tmp, known)
     except BaseException as exc:
         try:

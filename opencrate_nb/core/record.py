@@ -187,41 +187,32 @@ def make_entry(op: str, name: str, kind, rel_path: str, size=None, sha256=None, 
     return entry
 
 
-_save_prefixes: dict[tuple, str] = {}  # (name, kind, path) -> the start of its save lines, up to the size
 _cell_text: list = [None, "null", True]  # the running cell, its JSON, whether JSON gives it back as it is
 
 
 def save_entry(name: str, kind, rel_path: str, size: int, sha256: str) -> tuple[dict, bytes, bool]:
-    """``make_entry("save", ...)``, its :func:`encode_line` (byte for byte, from a start kept per
-    artifact: every save makes one, and encoding the whole entry costs more than the rest of it),
-    and whether the entry is plain (JSON gives it back unchanged: see :func:`append_locked`)."""
+    """``make_entry("save", ...)``, its :func:`encode_line` (byte for byte, in one f-string: every
+    save makes one, and encoding the whole entry costs more than the rest of it), and whether the
+    entry is plain (JSON gives it back unchanged: see :func:`append_locked`)."""
     entry = make_entry("save", name, kind, rel_path, size, sha256)
     if (
         type(size) is not int
-        or type(sha256) is not str
-        or not sha256.isalnum()
+        or type(sha256) is not str  # hex digits: the writer hashed it, or checked a handler's hash
         or type(name) is not str
         or type(rel_path) is not str
         or (kind is not None and type(kind) is not str)
     ):
         return entry, encode_line(entry), False
-    key = (name, kind, rel_path)
-    start = _save_prefixes.get(key)
-    if start is None:
-        if len(_save_prefixes) >= 4096:
-            _save_prefixes.clear()
-        # encode_json's text of {"op": "save", "name": name, "kind": kind, "path": rel_path} without its
-        # brace, in one f-string: a loop of first saves makes one per save
-        kind_text = "null" if kind is None else _quote(kind)
-        start = _save_prefixes[key] = (
-            f'{{"op":"save","name":{_quote(name)},"kind":{kind_text},"path":{_quote(rel_path)}'
-        )
     cell = entry["cell"]
     if cell is not _cell_text[0]:
         # checked where it sits, inside an entry: a cell of plain values only (not of nested dicts)
         plain = cell is None or (type(cell) is dict and _timelines.is_plain({"cell": cell}))
         _cell_text[:] = [cell, encode_json(cell), plain]
-    text = f'{start},"size":{size},"sha256":"{sha256}","time":"{entry["time"]}","cell":{_cell_text[1]}}}\n'
+    text = (
+        f'{{"op":"save","name":{_quote(name)},"kind":{"null" if kind is None else _quote(kind)},'
+        f'"path":{_quote(rel_path)},"size":{size},"sha256":"{sha256}","time":"{entry["time"]}",'
+        f'"cell":{_cell_text[1]}}}\n'
+    )
     return entry, text.encode("utf-8"), _cell_text[2]
 
 
