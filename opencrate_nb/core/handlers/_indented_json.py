@@ -81,9 +81,15 @@ def _container(value: Any, cls: type, pad: str, step: str, quote: Any, sort_keys
         return f"{{{inner}{(',' + inner).join(pieces)}{pad}}}"
     if not value:
         return "[]"
-    for item in value:
+    for item in value:  # the usual items in line too: a list of per-epoch losses makes a call per item
         item_cls = item.__class__
-        if item_cls is dict or item_cls is list or item_cls is tuple:
+        if item_cls is float and item - item == 0.0:
+            add(_float_text(item))
+        elif item_cls is str:
+            add(quote(item))
+        elif item_cls is int:
+            add(_int_text(item))
+        elif item_cls is dict or item_cls is list or item_cls is tuple:
             add(_container(item, item_cls, inner, step, quote, sort_keys, depth + 1))
         else:
             add(_scalar(item, item_cls, quote))
