@@ -275,9 +275,9 @@ def test_an_unnamed_first_save_is_named_only_onto_nothing(tmp_path, monkeypatch,
     monkeypatch.setattr(_atomic, "_LINKAT", [_atomic._linkat()[0], how])
     assert os.listdir(tmp_path) == []  # nothing under any name yet
     (tmp_path / "taken.json").write_text("old")
-    assert _atomic._link_unnamed(fd, str(tmp_path / "taken.json")) == errno.EEXIST
+    assert _atomic.link_unnamed(fd, str(tmp_path / "taken.json")) == errno.EEXIST
     assert (tmp_path / "taken.json").read_text() == "old"
-    assert _atomic._link_unnamed(fd, str(tmp_path / "a.json")) == 0
+    assert _atomic.link_unnamed(fd, str(tmp_path / "a.json")) == 0
     os.close(fd)
     assert (tmp_path / "a.json").read_text() == "new"
     assert sorted(os.listdir(tmp_path)) == ["a.json", "taken.json"]  # no temporary left
@@ -286,7 +286,7 @@ def test_an_unnamed_first_save_is_named_only_onto_nothing(tmp_path, monkeypatch,
 def test_where_descriptors_cannot_be_linked_an_unnamed_content_is_written_under_a_temporary_name(tmp_path, monkeypatch):
     fd = _unnamed(tmp_path)
     monkeypatch.setattr(_atomic, "_LINKAT", [None, None])
-    assert _atomic._link_unnamed(fd, str(tmp_path / "a.json")) is None
+    assert _atomic.link_unnamed(fd, str(tmp_path / "a.json")) is None
     staged = _atomic.Staged(None, hashlib.sha256(b"new").hexdigest(), 3, None, fd, b"new")
     _atomic.name_staged(staged, str(tmp_path / "a.json"))
     assert staged.fd is None and open(staged.tmp, "rb").read() == b"new"

@@ -254,7 +254,7 @@ def test_a_first_save_that_cannot_finish_after_naming_its_file_takes_the_name_ba
     if failing == "close":
         real_close = os.close
         closing = {"armed": False}
-        real_link = _writer._atomic._link_unnamed
+        real_link = _writer._atomic.link_unnamed
 
         def link_then_fail_close(fd, path):
             code = real_link(fd, path)
@@ -266,7 +266,7 @@ def test_a_first_save_that_cannot_finish_after_naming_its_file_takes_the_name_ba
             if closing.pop("armed", False):
                 raise full
 
-        monkeypatch.setattr(_writer._atomic, "_link_unnamed", link_then_fail_close)
+        monkeypatch.setattr(_writer._atomic, "link_unnamed", link_then_fail_close)
         monkeypatch.setattr(os, "close", close)
     else:
 

@@ -72,7 +72,7 @@ def start_counting():
         wrap(shutil, name)
     wrap(_atomic, "exchange")
     wrap(_atomic, "rename_new")
-    wrap(_atomic, "_link_unnamed")
+    wrap(_atomic, "link_unnamed")
 """
 
 

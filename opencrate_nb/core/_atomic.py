@@ -590,10 +590,12 @@ _FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodee
 
 def stage_unnamed(folder, data):
     """``data`` (bytes) written to an unnamed file of ``folder`` (O_TMPFILE): its open descriptor, or
-    None where the platform has none. A kill before :func:`_link_unnamed` names it leaves nothing.
+    None where the platform has none. A kill before :func:`link_unnamed` names it leaves nothing.
 
     Errors other than "not supported here" propagate (a full disk, no free inode, no folder).
     """
+    if not _UNNAMED[0]:
+        return None
     try:
         fd = os.open(folder, os.O_WRONLY | _O_TMPFILE | _O_CLOEXEC, 0o666)
     except OSError as exc:
@@ -629,7 +631,7 @@ def _linkat():
 _NOT_BY_DESCRIPTOR = (errno.ENOENT, errno.EPERM, errno.EACCES, errno.EXDEV) + _UNSUPPORTED
 
 
-def _link_unnamed(fd, path):
+def link_unnamed(fd, path):
     """linkat() the unnamed file ``fd`` to ``path``: 0, or the error number (EEXIST: something is
     there); None where descriptors cannot be linked at all. Kernels before 6.10 link by descriptor
     only for privileged users: then through /proc/self/fd."""
@@ -659,7 +661,7 @@ def name_staged(staged, path) -> None:
         return
     while True:
         tmp = temp_path_for(path)
-        code = _link_unnamed(staged.fd, tmp)
+        code = link_unnamed(staged.fd, tmp)
         if code != errno.EEXIST:  # else another process holds that name: the next one
             break
     if code == 0:

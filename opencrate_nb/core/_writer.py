@@ -191,9 +191,9 @@ def save(version_dir: str, rel: str, path: str, name: str, kind: str, handler, o
         saved_here = _saved_here[version_dir] = set()
     first = rel not in saved_here and cached_current(version_dir, rel) is None  # a first save, it seems
     data = None
-    if first and handler.to_bytes is not None:
+    if first and handler.writes_bytes():
         data = handler.to_bytes(obj, path, *args, **kwargs) if args or kwargs else handler.to_bytes(obj, path)
-        if type(data) is bytes and len(data) < _atomic.FSYNC_MIN_BYTES and _atomic._UNNAMED[0]:
+        if type(data) is bytes and len(data) < _atomic.FSYNC_MIN_BYTES:
             saved = _save_new(version_dir, rel, path, name, kind, data, saved_here)
             if saved is not None:
                 return saved
@@ -238,7 +238,7 @@ def _save_new(version_dir, rel, path, name, kind, data, saved_here):
         entry, line, plain = record.save_entry(name, kind, rel, size, sha)
         journal.begin(_UNNAMED_FIRST_SAVE, line)  # the intent: with the record line it will append
         try:
-            code = _atomic._link_unnamed(fd, path)
+            code = _atomic.link_unnamed(fd, path)
         except BaseException:
             journal.end()  # nothing moved
             raise
@@ -286,6 +286,7 @@ _saved_here: dict[str, set] = {}
 
 def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here):
     """Under the save lock: keep the old content, write the intent, swap the new file in, record it.
+    ``staged`` has a temporary name (an unnamed first save is :func:`_save_new`'s).
 
     The lock is held without a :class:`_Change` object: on a small file every call and object
     spared per save shows in bench/bench_core.py.
@@ -329,7 +330,7 @@ def _commit_staged(version_dir, rel, path, name, kind, staged, first, saved_here
             # the index, when extended in memory
             index = record.append_locked(version_dir, entry, line, plain=plain, lock=journal.lock)
         except BaseException:
-            _undo_swap(version_dir, journal, staged.tmp or _atomic.temp_path_for(path), path, how, old)
+            _undo_swap(version_dir, journal, staged.tmp, path, how, old)
             raise
         saved_here.add(rel)
         if how == _atomic.EXCHANGED:
@@ -355,9 +356,7 @@ _UNNAMED_FIRST_SAVE = record.encode_json({"op": "save", "old": None, "ino": None
 
 
 def _tmp_rel(rel, staged):
-    """The journal's name of the staged file (a sibling of the artifact), None for an unnamed one."""
-    if staged.tmp is None:
-        return None
+    """The journal's name of the staged file (a sibling of the artifact)."""
     return rel[: rel.rfind("/") + 1] + staged.tmp[staged.tmp.rfind(os.sep) + 1 :]
 
 
