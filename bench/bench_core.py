@@ -166,38 +166,95 @@ def _each_in_turn(count, *sides, first=0):
     return tuple(totals)
 
 
+def _pin_mmap_threshold():
+    """Make every large allocation a fresh ``mmap`` (glibc): by default glibc raises its mmap threshold
+    when a large block is freed, so a 256 MB load lands either in memory the last load left (no page
+    faults: 25 ms) or in fresh pages (150 ms), at random; pinned, each load is what a kernel's first
+    load of a checkpoint is, on both sides."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD: 1 MB, fixed
+    except (OSError, AttributeError):
+        pass  # not glibc: its allocator's own ways, on both sides alike
+
+
+def _timed_pair(raw, ours, ours_first, then=None):
+    """Seconds of ``raw()`` and of ``ours()`` (each followed by ``then()``, timed with it), each from a
+    settled disk; ``ours_first`` says who goes first (alternate it: whoever runs second finds the
+    page cache and the allocator as the first left them)."""
+    seconds = {}
+    for side in (ours, raw) if ours_first else (raw, ours):
+        _settle()
+        start = time.perf_counter()
+        side()
+        if then is not None:
+            then()
+        seconds[side] = time.perf_counter() - start
+    return seconds[raw], seconds[ours]
+
+
 def _protocol_floor(folder, payload):
     """A first save's system calls and nothing else, in a straight loop: what the write protocol
-    (docs/architecture.md) costs before any of our Python runs. Returns ``side(turn)`` over names."""
-    import fcntl
+    (docs/architecture.md) costs before any of our Python runs. Returns ``side(turn)`` over names.
 
+    The calls are those a small first save makes (strace shows them): an unnamed file of the
+    folder (O_TMPFILE), the intent, a linkat() naming it, the record line; the save lock is leased
+    across saves, the intent marked done when the lease ends. Where unnamed files cannot be had,
+    a temporary name and a no-replace rename, as the writer falls back to.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
     record_dir = os.path.join(folder, ".crate")
     os.makedirs(record_dir)
-    lock = os.open(os.path.join(record_dir, "save.lock"), os.O_RDWR | os.O_CREAT, 0o644)
     journal = os.open(os.path.join(record_dir, "journal.jsonl"), os.O_RDWR | os.O_CREAT, 0o644)
     record = os.open(os.path.join(record_dir, "record.jsonl"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     data = json.dumps(payload, indent=4).encode()
     line = json.dumps({"op": "save", "path": "x" * 20, "sha256": "0" * 64, "time": "0" * 32}).encode() + b"\n"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    unnamed = getattr(os, "O_TMPFILE", 0) | os.O_WRONLY | os.O_CLOEXEC
+    named = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 
-    def side(names):
+    def link(fd, final):
+        if libc.linkat(fd, b"", -100, final, 0x1000) == 0:  # AT_EMPTY_PATH
+            return True
+        return libc.linkat(-100, f"/proc/self/fd/{fd}".encode(), -100, final, 0x400) == 0  # AT_SYMLINK_FOLLOW
+
+    def unnamed_side(names):
+        for name in names:
+            final = os.path.join(folder, name).encode()
+            fd = os.open(folder, unnamed, 0o666)  # stage
+            os.write(fd, data)
+            os.pwrite(journal, line, 0)  # intent
+            if not link(fd, final):  # swap
+                raise OSError(ctypes.get_errno(), "linkat", name)
+            os.close(fd)
+            os.fstat(record)  # record
+            os.write(record, line)
+
+    def named_side(names):
         for name in names:
             final = os.path.join(folder, name)
             temporary = os.path.join(folder, f".{name}.00000000.tmp.json")
-            fd = os.open(temporary, flags, 0o666)  # stage
+            fd = os.open(temporary, named, 0o666)  # stage
             os.write(fd, data)
             os.close(fd)
-            fcntl.flock(lock, fcntl.LOCK_EX)  # lock, check it, look for an orphaned intent
-            os.fstat(lock)
-            os.pread(journal, 1, 0)
             os.pwrite(journal, line, 0)  # intent
             os.rename(temporary, final)  # swap
             os.fstat(record)  # record
             os.write(record, line)
-            os.pwrite(journal, b"#", 0)  # done
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
-    return side
+    try:
+        os.close(os.open(folder, unnamed, 0o666))
+        probe = os.open(folder, unnamed, 0o666)
+        try:
+            works = link(probe, os.path.join(folder, ".probe").encode())
+        finally:
+            os.close(probe)
+        os.unlink(os.path.join(folder, ".probe"))
+    except OSError:
+        works = False
+    return unnamed_side if works else named_side
 
 
 def _overwrites(oc, plain_dir, payload, count, round_number):
@@ -235,6 +292,7 @@ def bench_checkpoint(megabytes, work, rounds):
     import opencrate as oc
     from opencrate_nb.core import history
 
+    _pin_mmap_threshold()
     per_tensor = 16 << 20
     state = {f"layer{i}.weight": torch.randn(per_tensor // 4) for i in range((megabytes << 20) // per_tensor)}
 
@@ -250,37 +308,31 @@ def bench_checkpoint(megabytes, work, rounds):
     artifact.save(state)
     os.sync()
 
-    def epoch_round(raw_target):
-        """New weights, then (from a settled disk) raw torch.save into ``raw_target`` and the artifact's
-        save, each with os.sync(): their seconds."""
+    def epoch_round(raw_target, ours_first):
+        """New weights, then (each from a settled disk, who goes first alternating) raw torch.save into
+        ``raw_target`` and the artifact's save, each with os.sync(): their seconds."""
         next_epoch()
-        _settle()
-        start = time.perf_counter()
-        with open(raw_target, "wb") as f:
-            torch.save(state, f)
-        os.sync()
-        middle = time.perf_counter()
-        artifact.save(state)
-        os.sync()
-        return middle - start, time.perf_counter() - middle
+
+        def raw():
+            with open(raw_target, "wb") as f:
+                torch.save(state, f)
+
+        return _timed_pair(raw, lambda: artifact.save(state), ours_first, then=os.sync)
 
     # every earlier content kept: each save needs fresh space; so does raw into new files, kept as ours are
     fresh_files = [os.path.join(work, f"raw-new-{n}.pt") for n in range(history.KEEP + 1)]
-    filling_raw, filling_ours = zip(*(epoch_round(fresh) for fresh in fresh_files))
+    filling_raw, filling_ours = zip(*(epoch_round(fresh, n % 2) for n, fresh in enumerate(fresh_files)))
     for fresh in fresh_files:
         os.unlink(fresh)
-    raw_save, ours_save = zip(*(epoch_round(raw_path) for _ in range(rounds)))
-    raw_load, ours_load = [], []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        torch.load(raw_path, weights_only=True)
-        raw_load.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        artifact.load()
-        ours_load.append(time.perf_counter() - start)
-    rs, os_, rl, ol = (statistics.median(x) for x in (raw_save, ours_save, raw_load, ours_load))
+    raw_save, ours_save = zip(*(epoch_round(raw_path, n % 2) for n in range(rounds)))
+    # a load from the page cache is mostly page faults, whose cost swings with the host: more pairs
+    raw_load, ours_load = zip(
+        *(_timed_pair(lambda: torch.load(raw_path, weights_only=True), artifact.load, n % 2) for n in range(3 * rounds))
+    )
+    rs, os_ = statistics.median(raw_save), statistics.median(ours_save)
+    rl, ol = min(raw_load), min(ours_load)  # a load writes nothing: noise only adds time, as in the json rounds
     save_ratio = statistics.median(o / r for o, r in zip(ours_save, raw_save))
-    load_ratio = statistics.median(o / r for o, r in zip(ours_load, raw_load))
+    load_ratio = ol / rl
     return {
         "size_mb": megabytes,
         "raw_save_s": rs,
@@ -293,6 +345,7 @@ def bench_checkpoint(megabytes, work, rounds):
         "raw_load_s": rl,
         "ours_load_s": ol,
         "load_ratio": load_ratio,
+        "load_pairs": len(ours_load),
     }
 
 
@@ -336,8 +389,8 @@ def main(argv=None):
             f"a new file+os.sync {ck['filling_raw_new_s']:.3f} s -> ratio {ck['filling_ratio']:.2f}x (fresh space on both sides)"
         )
         print(
-            f"{ck['size_mb']} MB checkpoint load: {ck['ours_load_s']:.3f} s vs raw torch.load "
-            f"{ck['raw_load_s']:.3f} s -> ratio {ck['load_ratio']:.2f}x (target <= 1.02x)"
+            f"{ck['size_mb']} MB checkpoint load (best of {ck['load_pairs']} alternating pairs): {ck['ours_load_s']:.3f} s "
+            f"vs raw torch.load {ck['raw_load_s']:.3f} s -> ratio {ck['load_ratio']:.2f}x (target <= 1.02x)"
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
