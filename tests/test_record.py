@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from opencrate_nb.core import _timelines, lineage, record
+from opencrate_nb.core import _savelock, _timelines, lineage, record
 from opencrate_nb.core.record import RecordWarning
 
 ISO_MICROSECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}[+-]\d{2}:\d{2}$")
@@ -114,9 +114,12 @@ def test_rebuild_record_hashes_files_and_keeps_the_old_record(snap):
     assert record.read_record(snap.dir_path)[-1]["name"] == "c.txt"
 
 
-def test_record_removed_behind_our_back_is_started_again(snap):
+def test_record_removed_behind_our_back_is_started_again_at_the_next_taking_of_the_lock(snap):
     snap.text("a.txt").save("1")
+    assert record.read_lines(snap.dir_path)  # the index is read: the next line goes where it ended
+    snap.text("a.txt").save("2")
     os.remove(record_path(snap))  # the cached descriptor now points at a deleted file
+    _savelock.let_go_leases()  # the lease ends (LEASE_MAX after it was taken, at the latest)
     snap.text("b.txt").save("2")
     assert [e["name"] for e in record.read_lines(snap.dir_path)] == ["b.txt"]
 

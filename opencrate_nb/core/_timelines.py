@@ -569,6 +569,17 @@ class RecordIndex:
                 self.apply(taken)  # timelines catch up when next asked for: a first save needs none
             return True
 
+    def record_end(self) -> Optional[tuple[tuple[int, int], int]]:
+        """(identity, size) of the record file as this index has read it whole, or None (no record
+        read, or a partial line at its end). The writer's word for where its next line goes, while
+        it holds the save lock without a break since its last line (no stat of the file: a stat
+        makes the kernel stamp the next write with a fine-grained time, dirtying the inode each save).
+        """
+        record = self._record
+        if self.rebuilt or record.identity is None or record.pending:
+            return None
+        return record.identity, record.offset
+
     def _load_from_files(self) -> None:
         self.rebuilt = True
         self._rebuilt_entries = _record.scan_files(self.version_dir, with_hash=False)

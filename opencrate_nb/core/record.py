@@ -122,34 +122,51 @@ def append_locked(
     ``plain``: ``entry`` is known to hold only what JSON gives back unchanged (:func:`save_entry`
     says so), so the record index takes it without checking. ``lock``: that save lock, when the
     caller has it at hand.
+
+    Where the line goes is known without a look at the file while the save lock was held without
+    a break since this process's last record line (the index read the record up to there): a file
+    removed by hand is then found at the next taking of the file lock (at most ``LEASE_MAX`` later),
+    as a removal between a look and the write always could be.
     """
     key = (version_dir, file)
     fd = _open_fds.get(key)
+    is_record = file == RECORD_FILE
+    if is_record and lock is None:
+        lock = _savelock.version_lock(version_dir)
+    end = None
     if fd is None:
         fd = _fd_for(key, version_dir, file)
-    try:
-        st = os.fstat(fd)
-        if st.st_nlink == 0:
-            raise FileNotFoundError("the record file was removed")
-    except OSError:
-        # the folder or the file was removed or replaced behind our back: reopen once
-        _open_fds.pop(key, None)
+    elif is_record:
+        known = lock.complete_index()  # our last line, and the lock held since: where the end is
+        end = known.record_end() if known is not None else None
+    if end is not None:
+        identity, start = end
+    else:
         try:
-            os.close(fd)
+            st = os.fstat(fd)
+            if st.st_nlink == 0:
+                raise FileNotFoundError("the record file was removed")
         except OSError:
-            pass
-        fd = _fd_for(key, version_dir, file)
-        st = os.fstat(fd)
-    start = st.st_size  # appends are serialised by the save lock: the end is the size
+            # the folder or the file was removed or replaced behind our back: reopen once
+            _open_fds.pop(key, None)
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+            fd = _fd_for(key, version_dir, file)
+            st = os.fstat(fd)
+        identity, start = (st.st_dev, st.st_ino), st.st_size  # appends are serialised by the save lock
     try:
         whole = os.write(fd, line) == len(line)
     except OSError:
         whole = False  # a full disk: _append_whole writes again, takes back and raises
     if not whole:
+        if is_record:
+            lock.note_index(None)  # what the file holds is read from it again
         _append_whole(fd, line, start)
-    if file == RECORD_FILE:
-        index = _timelines.note_appended(version_dir, (st.st_dev, st.st_ino), start, line, entry, plain)
-        (lock or _savelock.version_lock(version_dir)).note_index(index)
+    if is_record:
+        index = _timelines.note_appended(version_dir, identity, start, line, entry, plain)
+        lock.note_index(index)
         return index
     return None
 
