@@ -5,6 +5,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import time
 
 import pytest
@@ -130,6 +131,98 @@ def test_git_gets_a_short_timeout_overall(workdir):
     started = time.monotonic()
     assert environment.git_info(".", timeout=0.0) is None
     assert time.monotonic() - started < 1.0
+
+
+def _committed_repository(folder):
+    def git(*args):
+        subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
+
+    git("init", "-q")
+    (folder / "f.txt").write_text("a\n")
+    git("add", ".")
+    git("-c", "user.email=t@example.org", "-c", "user.name=t", "commit", "-q", "-m", "start")
+    return git
+
+
+def test_a_partial_clone_never_fetches_from_its_promisor_remote(workdir):
+    """A missing object would make git run the remote's transport: refused twice over (no lazy
+    fetch, and no protocol allowed, whatever ``protocol.<name>.allow`` the repository sets)."""
+    _git()
+    marker, repo = workdir / "MARKER", workdir / "lazy"
+    repo.mkdir()
+    git = _committed_repository(repo)
+    transport = workdir / "transport.sh"
+    transport.write_text(f"#!/bin/sh\ntouch '{marker}'\n")
+    transport.chmod(0o755)
+    for setting in (
+        "core.repositoryformatversion=1",
+        "extensions.partialClone=origin",
+        "remote.origin.promisor=true",
+        f"remote.origin.url=ext::{transport} %S",
+        "protocol.ext.allow=always",
+        "protocol.allow=always",
+    ):
+        git("config", *setting.split("=", 1))
+    tree = subprocess.run(["git", "rev-parse", "HEAD^{tree}"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    os.unlink(repo / ".git" / "objects" / tree[:2] / tree[2:])  # status must fetch it to compare
+    plain = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, env=dict(os.environ))
+    assert marker.exists(), ("the crafted remote should run in a plain git status", plain)
+    marker.unlink()
+
+    info = environment.git_info(str(repo))
+    assert info["commit"] and not marker.exists()
+    without_lazy_fetch_switch = {k: v for k, v in environment._git_env().items() if k != "GIT_NO_LAZY_FETCH"}
+    subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, env=without_lazy_fetch_switch)
+    assert not marker.exists(), "GIT_ALLOW_PROTOCOL alone must stop it (gits before 2.39.4 ignore the other)"
+
+
+HANGING_GIT_RUN = """
+import sys
+import opencrate as oc
+oc.snapshot.setup(name="short", start="new", root=sys.argv[1])
+oc.snapshot.json("a.json").save({"a": 1})
+"""
+
+
+def test_a_git_that_hangs_does_not_outlive_a_short_script(workdir):
+    """A repository whose config is a FIFO makes git wait forever: the script's exit kills it."""
+    _git()
+    from _notebook_fixtures import REPO
+
+    repo = workdir / "hangs"
+    repo.mkdir()
+    _committed_repository(repo)
+    os.unlink(repo / ".git" / "config")
+    os.mkfifo(repo / ".git" / "config")
+
+    def gits_in_repo():
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if os.readlink(f"/proc/{pid}/cwd") == str(repo) and b"git" in open(f"/proc/{pid}/cmdline", "rb").read():
+                    found.append(int(pid))
+            except OSError:
+                continue
+        return found
+
+    env = dict(os.environ, PYTHONPATH=REPO)
+    try:
+        started = time.monotonic()
+        subprocess.run(
+            [sys.executable, "-c", HANGING_GIT_RUN, str(workdir / "snapshots")],
+            cwd=repo,
+            env=env,
+            check=True,
+            timeout=60,
+        )
+        assert time.monotonic() - started < 30
+        deadline = time.monotonic() + 5
+        while gits_in_repo() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert gits_in_repo() == []
+    finally:
+        for pid in gits_in_repo():
+            os.kill(pid, 9)
 
 
 def test_no_git_repository_is_null(workdir):

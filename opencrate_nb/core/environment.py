@@ -119,10 +119,56 @@ def _git_env():
         GIT_OPTIONAL_LOCKS="0",  # status does not rewrite the index (so no hook, no lock taken)
         GIT_TERMINAL_PROMPT="0",
         GIT_NO_LAZY_FETCH="1",
+        GIT_ALLOW_PROTOCOL="",  # no transport at all, whatever protocol.<name>.allow a repository sets
         GIT_NO_REPLACE_OBJECTS="1",
         LC_ALL="C",
     )
     return env
+
+
+#: git processes running now: killed at exit, so that a git that hangs (a FIFO for its config,
+#: a stuck network file system) does not outlive a short script, whose look-up thread dies with it
+_git_children: set = set()
+_git_guard = threading.Lock()
+
+
+def _run_git(command, cwd, env, timeout):
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
+    with _git_guard:
+        if not _git_children:
+            atexit.register(_kill_git_children)
+        _git_children.add(process)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        with _git_guard:
+            _git_children.discard(process)
+            if not _git_children:
+                atexit.unregister(_kill_git_children)
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+def _kill_git_children():
+    with _git_guard:
+        running = list(_git_children)
+    for process in running:
+        try:
+            process.kill()
+        except OSError:
+            pass
 
 
 def git_info(cwd=None, timeout=GIT_TIMEOUT):
@@ -142,16 +188,7 @@ def git_info(cwd=None, timeout=GIT_TIMEOUT):
         if left <= 0:
             raise subprocess.TimeoutExpired("git", timeout)
         options = [part for setting in overrides for part in ("-c", setting)]
-        return subprocess.run(
-            ["git", "--no-pager", *options, *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=left,
-            stdin=subprocess.DEVNULL,
-        )
+        return _run_git(["git", "--no-pager", *options, *args], cwd, env, left)
 
     try:
         head = run("rev-parse", "HEAD", "--abbrev-ref", "HEAD")
