@@ -284,3 +284,29 @@ def test_a_one_line_114_mb_csv_previews_in_little_server_memory(lab, version):
     assert status == 200 and body["preview"]["type"] == "table" and body["preview"]["truncated"] is True
     assert len(body["preview"]["columns"]) <= 100
     assert grown < 100 * 1024, f"the server's peak memory grew by {grown / 1024:.0f} MB"
+
+
+def test_the_token_in_an_address_is_never_written_to_the_server_log(lab, version):
+    """Downloads carry ``?token=`` (an <img> cannot send a header): an error logged for one shows
+    the address with the token scrubbed."""
+    status, _ = lab.get(f"opencrate/api/file?path={version}/jsons/missing.json&raw=1&token={lab.token}", token=False)
+    assert status == 404
+    with open(lab.log_path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    assert "missing.json&raw=1&token=[secret]" in text
+    assert lab.token not in text
+
+
+@pytest.mark.parametrize(
+    "uri, logged",
+    [
+        ("/a?token=abc", "/a?token=[secret]"),
+        ("/a?path=x&Token=abc&_xsrf=1", "/a?path=x&Token=[secret]&_xsrf=[secret]"),
+        ("/a?path=monkey", "/a?path=monkey"),  # a value is not a key
+        ("/a", "/a"),
+    ],
+)
+def test_credentials_are_scrubbed_from_logged_addresses(uri, logged):
+    from opencrate_nb.server import api
+
+    assert api.scrub_credentials(uri) == logged

@@ -314,6 +314,24 @@ def raw_headers(path: str) -> tuple[str, str]:
     return "application/octet-stream", f"attachment; filename*=UTF-8''{name}"
 
 
+#: query arguments whose value is never logged: any key containing one of these (Jupyter's own list)
+_CREDENTIAL_KEYS = ("token", "auth", "key", "code", "state", "xsrf")
+
+
+def scrub_credentials(uri: str) -> str:
+    """``uri`` with the value of every credential-like query argument replaced by ``[secret]``."""
+    path, mark, query = uri.partition("?")
+    if not mark:
+        return uri
+    parts = []
+    for part in query.split("&"):
+        key, equals, _ = part.partition("=")
+        if equals and any(word in key.lower() for word in _CREDENTIAL_KEYS):
+            part = f"{key}=[secret]"
+        parts.append(part)
+    return f"{path}?{'&'.join(parts)}"
+
+
 def byte_range(header: Optional[str], size: int) -> Optional[tuple[int, int]]:
     """(first, last) byte of a single ``Range: bytes=a-b`` request, or None for the whole file.
 

@@ -110,11 +110,19 @@ class BaseHandler(APIHandler):
             status_code = exc.status
         super().send_error(status_code, **kwargs)
 
+    def _request_summary(self) -> str:
+        """Method, address and client of the request for the log, credentials scrubbed (tornado's
+        own summary would log the ``?token=`` the sidebar sends with downloads)."""
+        request = self.request
+        return f"{request.method} {api.scrub_credentials(request.uri or '')} ({request.remote_ip})"
+
     def log_exception(self, typ: Any, value: Optional[BaseException], tb: Any) -> None:
         if isinstance(value, api.ApiError):
             self.log.warning("%d %s: %s", value.status, self._request_summary(), value.message)
-        else:
+        elif isinstance(value, web.HTTPError):
             super().log_exception(typ, value, tb)
+        else:  # tornado's would add repr(self.request): the address as sent, token and all
+            self.log.error("Uncaught exception %s", self._request_summary(), exc_info=(typ, value, tb))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
