@@ -125,6 +125,28 @@ def test_a_torn_last_line_is_skipped(crate):
     assert [c.source for c in _code(_notebook())][-1] == "print('shown')"
 
 
+def test_a_cell_log_that_is_a_fifo_is_never_waited_on(crate):
+    """A FIFO under the name of the cell lines (or of the record they join) reads as empty: the
+    sidebar's notebook request no longer waits for a writer forever."""
+    import opencrate as oc
+    from opencrate_nb.core import record
+
+    folder = oc.snapshot.dir_path
+    cell = "oc.snapshot.text('t.txt').save('x'); print('shown')"
+    run(crate, "import opencrate as oc")
+    run(crate, cell)
+    lines = run_notebook.lines_path(folder)
+    os.replace(lines, lines + ".kept")
+    os.mkfifo(lines)
+    assert run_notebook.read_lines(folder) == []
+    record.close_all()
+    record_file = os.path.join(record.record_dir(folder), record.RECORD_FILE)
+    os.remove(record_file)
+    os.mkfifo(record_file)
+    os.replace(lines + ".kept", lines)
+    assert [c.source for c in _code(_notebook())][-1] == cell
+
+
 def test_the_notebook_is_named_in_env_json(crate, monkeypatch):
     import opencrate as oc
     from opencrate_nb.core import environment

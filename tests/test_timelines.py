@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import os
+import re
 import warnings
 
 import pytest
@@ -372,3 +373,35 @@ def test_a_line_another_process_wrote_first_makes_the_index_read_the_record_agai
     artifact.save({"a": 2})  # appended after a line the index has not read: not taken in memory
     assert _snapshot_of(_timelines.index_for(version)) == _snapshot_of(_timelines.index_for(version, fresh=True))
     assert "jsons/o.json" in index.current
+
+
+def _make_not_a_file(path, what):
+    if what == "a folder":
+        os.mkdir(path)
+    elif what == "a named pipe (FIFO)":
+        os.mkfifo(path)
+    else:  # a symbolic link to itself
+        os.symlink(os.path.basename(path), path)
+
+
+@pytest.mark.parametrize("what", ["a folder", "a named pipe (FIFO)", "a link loop"])
+def test_a_record_that_is_not_a_file_reads_as_missing_with_one_warning_and_is_never_opened(what, workdir):
+    """A FIFO would make every reader wait for a writer forever (the sidebar's tree never answered)."""
+    from opencrate_nb.core import catalog, verify
+
+    oc.snapshot.setup(name="odd")
+    oc.snapshot.text("kept.txt").save("still here")
+    folder = oc.snapshot.dir_path
+    record.close_all()
+    os.remove(_record_path(folder))
+    _make_not_a_file(_record_path(folder), what)
+    with pytest.warns(record.RecordWarning, match="read as missing") as caught:
+        index = _timelines.index_for(folder, fresh=True)
+        payload = catalog.tree("snapshots")
+        verify.verify(snapshot=oc.snapshot)
+    assert len(caught) == 1
+    assert index.rebuilt and index.timelines["texts/kept.txt"].current().size == len("still here")
+    assert [a["name"] for k in payload["snapshots"][0]["versions"][0]["kinds"] for a in k["artifacts"]] == ["kept.txt"]
+    if what != "a link loop":  # a save refuses to write its lines into it, saying what it is
+        with pytest.raises(OSError, match=f"is {re.escape(what)}, not a record file: move it away"):
+            oc.snapshot.text("new.txt").save("x")

@@ -18,7 +18,7 @@ import shutil
 import stat
 import sys
 import threading
-from typing import Any
+from typing import Any, Optional
 
 # Files at least this large are fsync'ed before the rename. Small files are not:
 # their cost would be dominated by the flush, and the rename alone already
@@ -117,6 +117,39 @@ def iter_files(folder):
                 continue
             full = os.path.join(dirpath, name)
             yield os.path.relpath(full, folder).replace(os.sep, "/"), full
+
+
+_NOT_FILES = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def not_a_file(mode: int) -> Optional[str]:
+    """What a non-regular file is ("a named pipe (FIFO)", ...), or None for a regular file: reading
+    a FIFO or a device never ends, so nothing the store reads on its own is opened without asking."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((what for test, what in _NOT_FILES if test(mode)), "not a regular file")
+
+
+def open_regular(path: str):
+    """Open ``path`` for binary reading if it is a regular file; else raise OSError saying what it is.
+
+    Opened without blocking first (a FIFO would wait for a writer forever), then checked.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        what = not_a_file(os.fstat(fd).st_mode)
+        if what is not None:
+            raise OSError(errno.EINVAL, f"it is {what}, not a file", path)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def fsync_file(path):

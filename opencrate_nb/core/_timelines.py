@@ -221,6 +221,7 @@ class LineProblem:
 
 
 _warned: set[tuple[str, Any, int]] = set()
+_warned_unreadable: set[tuple[str, str]] = set()  # (path, why): files that are there but not readable as lines
 _warned_guard = threading.Lock()
 
 
@@ -335,6 +336,11 @@ class LineFile:
             existed = self.identity is not None
             self._clear()
             return existed, []
+        except OSError as exc:  # a symbolic link loop, no permission
+            return self._unreadable(exc.strerror or str(exc))
+        what = _atomic.not_a_file(st.st_mode)
+        if what is not None:
+            return self._unreadable(f"it is {what}, not a file")
         identity = (st.st_dev, st.st_ino)
         restart = identity != self.identity or st.st_size < self.offset
         if not restart and st.st_size == self.offset:
@@ -342,7 +348,11 @@ class LineFile:
             return False, []
         if not restart and st.st_size == self.offset + self.pending and st.st_mtime_ns == self._pending_mtime:
             return False, []  # the same unfinished last line as before: not read again
-        with open(self.path, "rb") as f:
+        try:
+            f = _atomic.open_regular(self.path)
+        except OSError as exc:  # replaced since the stat
+            return self._unreadable(exc.strerror or str(exc))
+        with f:
             if not restart and self._tail:
                 f.seek(self.offset - len(self._tail))
                 restart = f.read(len(self._tail)) != self._tail  # rewritten in place: read it anew
@@ -361,6 +371,18 @@ class LineFile:
         self.offset += end + 1
         self._tail = data[max(0, end - 31) : end + 1]
         return restart, self.entries[start:]
+
+    def _unreadable(self, reason: str) -> tuple[bool, list[Entry]]:
+        """The file is there but cannot be read as lines (a folder, a FIFO, a link loop): read as
+        missing, with one warning."""
+        existed = self.identity is not None
+        self._clear()
+        with _warned_guard:
+            if (self.path, reason) in _warned_unreadable:
+                return existed, []
+            _warned_unreadable.add((self.path, reason))
+        warnings.warn(f"Cannot read {self.path}: {reason}; read as missing.", _record.RecordWarning, stacklevel=4)
+        return existed, []
 
     def appended(
         self, identity: tuple[int, int], start: int, line: bytes, entry: Entry, plain: bool = False

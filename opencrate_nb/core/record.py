@@ -9,6 +9,7 @@ the files.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import os
 import time as _time
@@ -65,17 +66,34 @@ def _fd_for(key, version_dir, file):
         return fd
     folder = record_dir(version_dir)
     os.makedirs(folder, exist_ok=True)
-    fd = os.open(os.path.join(folder, file), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-    _end_with_newline(fd)
+    path = os.path.join(folder, file)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    except IsADirectoryError:
+        raise OSError(errno.EISDIR, _not_a_record_file(path, "a folder")) from None
+    try:
+        _end_with_newline(fd, path)
+    except BaseException:
+        os.close(fd)
+        raise
     _open_fds[key] = fd
     return fd
 
 
-def _end_with_newline(fd):
-    """After a crash the last line may be torn (no newline): end it, so the next line stays readable."""
-    size = os.fstat(fd).st_size
+def _end_with_newline(fd, path):
+    """After a crash the last line may be torn (no newline): end it, so the next line stays readable.
+    Something that is not a file under the record's name (a FIFO would swallow every line) is refused."""
+    st = os.fstat(fd)
+    what = _atomic.not_a_file(st.st_mode)
+    if what is not None:
+        raise OSError(errno.EINVAL, _not_a_record_file(path, what))
+    size = st.st_size
     if size and os.pread(fd, 1, size - 1) != b"\n":
         os.write(fd, b"\n")
+
+
+def _not_a_record_file(path, what):
+    return f"{path} is {what}, not a record file: move it away, then save again"
 
 
 def close_all():

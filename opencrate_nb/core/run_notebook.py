@@ -86,9 +86,9 @@ def append(version_dir: str, entry: dict[str, Any]) -> None:
 def _json_lines(path: str) -> list[dict[str, Any]]:
     """The JSON objects of a JSON-lines file, parsed in one go (a torn or corrupt line is skipped)."""
     try:
-        with open(path, "rb") as f:
+        with _atomic.open_regular(path) as f:
             raw = f.read()
-    except FileNotFoundError:
+    except OSError:  # missing, or not a file (a FIFO would be read forever)
         return []
     lines = [line for line in raw.splitlines() if line.strip()]
     try:
