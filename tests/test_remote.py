@@ -155,6 +155,21 @@ from opencrate_nb.core import remote
 remote.push(sys.argv[1], "many", progress=False)
 """
 
+#: a push that SIGKILLs itself right after the N-th object it stores (argv[2]) arrived under its name
+KILLED_PUSHER = """
+import os, signal, sys
+from opencrate_nb.core import remote
+stop_after, stored, real_replace = int(sys.argv[2]), [0], os.replace
+def replace(source, target, *args, **kwargs):
+    real_replace(source, target, *args, **kwargs)
+    if len(os.path.basename(target)) == 64:
+        stored[0] += 1
+        if stored[0] == stop_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+os.replace = replace
+remote.push(sys.argv[1], "many", progress=False)
+"""
+
 
 def _many_small_artifacts(oc, count):
     oc.snapshot.setup(name="many")
@@ -177,14 +192,11 @@ def test_a_push_killed_at_random_points_resumes_without_resending(oc, file_url, 
     chooser = random.Random(11)
     killed_at = []
     for _ in range(3):
-        before = len(_objects(base))
-        target = before + chooser.randint(1, 60)
-        child = subprocess.Popen([sys.executable, "-c", PUSHER, file_url], env=env, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while len(_objects(base)) < target and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        stop_after = chooser.randint(1, 60)
+        child = subprocess.run(
+            [sys.executable, "-c", KILLED_PUSHER, file_url, str(stop_after)], env=env, capture_output=True, timeout=120
+        )
+        assert child.returncode == -signal.SIGKILL, child.stderr.decode()
         killed_at.append(len(_objects(base)))
         assert not (base / "many" / "v0" / "manifest.json").exists()  # never a half-pushed version
         assert remote.list_remote(file_url) == []
