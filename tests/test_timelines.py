@@ -4,6 +4,8 @@ import datetime as dt
 import json
 import os
 import re
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -313,7 +315,9 @@ def test_an_unfinished_last_line_is_not_read_again_until_the_file_changes(versio
 
     oc.snapshot.json("a.json").save([1])
     with open(_record_path(version), "ab") as f:
-        f.write(b'{"op":"save","pad":"' + b"x" * (2 << 20))  # a long torn tail, no newline
+        f.write(
+            b'{"op":"save","pad":"' + b"x" * (512 << 10)
+        )  # a long torn tail (shorter than a line can be), no newline
     index = _timelines.index_for(version)
     opened = []
     real_open = builtins.open
@@ -405,3 +409,55 @@ def test_a_record_that_is_not_a_file_reads_as_missing_with_one_warning_and_is_ne
     if what != "a link loop":  # a save refuses to write its lines into it, saying what it is
         with pytest.raises(OSError, match=f"is {re.escape(what)}, not a record file: move it away"):
             oc.snapshot.text("new.txt").save("x")
+
+
+GIGABYTES_OF_NUL_TAIL = """
+import os, resource, sys, warnings
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # a reader that slurped the tail would fail
+import opencrate as oc
+from opencrate_nb.core import record
+oc.snapshot.setup(name="tail", root=sys.argv[1])
+metrics = oc.snapshot.json("m.json")
+metrics.save({"a": 1})
+record.close_all()
+path = os.path.join(oc.snapshot.dir_path, ".crate", "record.jsonl")
+os.truncate(path, os.path.getsize(path) + (2 << 30))  # 2 GB of NUL bytes and no newline (sparse: no disk)
+oc.snapshot.setup(name="tail", root=sys.argv[1], start=0)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    print(len(oc.snapshot.json("m.json").history()), len(caught), str(caught[0].message)[:200])
+"""
+
+
+def test_gigabytes_without_a_newline_are_read_past_in_bounded_memory(tmp_path):
+    """A crash (or a hole) can leave a tail of NUL bytes with no newline: the reader reports it as one
+    line too long and reads past it a chunk at a time, under a 1 GB address-space limit."""
+    from _notebook_fixtures import REPO
+
+    env = dict(os.environ, PYTHONPATH=REPO)
+    child = subprocess.run(
+        [sys.executable, "-c", GIGABYTES_OF_NUL_TAIL, str(tmp_path / "snapshots")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    count, warned, message = child.stdout.split(" ", 2)
+    assert (count, warned) == ("1", "1") and "line 2" in message and "more than a record line can be" in message
+
+
+def test_a_torn_line_too_long_to_be_one_is_reported_at_once_and_the_lines_after_its_end_are_read(version):
+    oc.snapshot.json("a.json").save([1])
+    with open(_record_path(version), "ab") as f:
+        f.write(b'{"op":"save","pad":"' + b"x" * (2 << 20))  # longer than a line can be, no newline
+    with pytest.warns(record.RecordWarning, match="line 2 .*more than a record line can be"):
+        index = _timelines.index_for(version)
+    assert [p.line for p in index.problems] == [2]
+    record.close_all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reported once: the lines after its end are read quietly
+        oc.snapshot.json("b.json").save([2])  # the writer ends the torn line first
+        index = _timelines.index_for(version)
+        assert {"jsons/a.json", "jsons/b.json"} <= set(index.current)
+        assert [p.line for p in index.problems] == [2]

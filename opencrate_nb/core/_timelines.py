@@ -38,6 +38,8 @@ _INDEX_CACHE_SIZE = 64
 MAX_LINE_BYTES = 1 << 20
 #: The cell log holds whole cell sources, so its lines may be longer.
 MAX_CELL_LINE_BYTES = 16 << 20
+#: how much of a record file is read at once: what a reader holds in memory beyond one line
+READ_CHUNK = 8 << 20
 RECORD_OPS = ("save", "backup", "delete")
 
 Entry = dict[str, Any]
@@ -302,6 +304,7 @@ class LineFile:
         self.entries: list[Entry] = []
         self.problems: list[LineProblem] = []
         self.pending = 0  # bytes after the last newline: a line being written, or torn by a crash
+        self._skipping = False  # read past the start of a line too long to be one, up to its newline
         self._pending_mtime = 0
         self._tail = b""
 
@@ -360,17 +363,45 @@ class LineFile:
                 self._clear()
                 self.identity = identity
                 f.seek(0)
-            data = f.read()
-        end = data.rfind(b"\n")
-        self.pending = len(data) - end - 1
+            start = len(self.entries)
+            self.pending = self._read_from(f)
         self._pending_mtime = st.st_mtime_ns
-        if end < 0:
-            return restart, []  # only a partial line so far
-        start = len(self.entries)
-        self._read(data[:end])
-        self.offset += end + 1
-        self._tail = data[max(0, end - 31) : end + 1]
         return restart, self.entries[start:]
+
+    def _read_from(self, f) -> int:
+        """Read ``f`` from ``offset`` to its end, :data:`READ_CHUNK` at a time, so that memory stays
+        bounded whatever the file holds (a crash can leave gigabytes of NUL bytes without a newline).
+        A line growing past ``max_line`` is reported at once and read past, up to its newline, even
+        across updates. Returns the length of the partial last line, kept for the next update."""
+        carry = b""
+        while True:
+            block = f.read(READ_CHUNK)
+            if not block:
+                return len(carry)
+            if self._skipping:
+                newline = block.find(b"\n")
+                cut = len(block) if newline < 0 else newline + 1
+                self.offset += cut
+                self._tail = (self._tail + block[:cut])[-32:]
+                if newline < 0:
+                    continue
+                self._skipping = False
+                block = block[cut:]
+            data = carry + block if carry else block
+            end = data.rfind(b"\n")
+            if end >= 0:
+                self._read(data[:end])
+                self.offset += end + 1
+                self._tail = data[max(0, end - 31) : end + 1]
+                carry = data[end + 1 :]
+            else:
+                carry = data
+            if len(carry) > self.max_line:
+                self.line_count += 1
+                self._problem(f"more than {self.max_line:,} bytes long, more than a record line can be", False)
+                self.offset += len(carry)
+                self._tail = carry[-32:]
+                carry, self._skipping = b"", True
 
     def _unreadable(self, reason: str) -> tuple[bool, list[Entry]]:
         """The file is there but cannot be read as lines (a folder, a FIFO, a link loop): read as
@@ -396,7 +427,7 @@ class LineFile:
         parsed from ``line`` and checked. Returns the entry taken, or None (then the next
         :meth:`update` reads it from the file).
         """
-        if identity != self.identity or start != self.offset or self.pending:
+        if identity != self.identity or start != self.offset or self.pending or self._skipping:
             return None
         if not plain and not is_plain(entry):
             try:
@@ -598,7 +629,7 @@ class RecordIndex:
         makes the kernel stamp the next write with a fine-grained time, dirtying the inode each save).
         """
         record = self._record
-        if self.rebuilt or record.identity is None or record.pending:
+        if self.rebuilt or record.identity is None or record.pending or record._skipping:
             return None
         return record.identity, record.offset
 
