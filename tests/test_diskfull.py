@@ -222,6 +222,54 @@ def test_out_of_inodes_fails_clearly_and_keeps_the_previous_content(small_disk):
         oc.snapshot.reset(confirm=True)
 
 
+def test_a_first_save_into_a_kind_folder_that_needs_the_last_inode_says_disk_full(small_disk):
+    disk = small_disk(size="4m", inodes=400)
+    oc.snapshot.setup(name="folder", start="new", root=str(disk / "snapshots"))
+    oc.snapshot.text("notes.txt").save("here")
+    made = _fill_inodes(disk)
+    try:
+        with pytest.raises(DiskFullError, match="while saving .*m.json"):
+            oc.snapshot.json("m.json").save({"a": 1})  # jsons/ does not exist yet
+    finally:
+        for path in made:
+            os.unlink(path)
+    assert not oc.snapshot.json("m.json").exists and oc.snapshot.verify().ok
+    oc.snapshot.json("m.json").save({"a": 1})
+    assert oc.snapshot.json("m.json").load() == {"a": 1}
+
+
+class Boxes:
+    """A custom folder artifact: one json file per save in its folder."""
+
+    def save(self, boxes):
+        os.makedirs(self.path, exist_ok=True)
+        with open(os.path.join(self.path, f"boxes{len(os.listdir(self.path))}.json"), "w") as f:
+            f.write(str(boxes))
+
+    def load(self):
+        return sorted(os.listdir(self.path))
+
+
+def test_a_backup_of_a_folder_on_a_full_disk_says_disk_full_and_leaves_nothing(small_disk):
+    """shutil.copytree folds its files' errors into one shutil.Error's text: the disk-full error is
+    still named as such."""
+    disk = small_disk(size="4m", inodes=600)
+    oc.snapshot.setup(name="folders", start="new", root=str(disk / "snapshots"))
+    labels = oc.snapshot.artifact("labels", "bb", handler=Boxes)
+    labels.save(["q" * 3000])
+    labels.save(["r" * 3000])
+    filler = _fill(disk)
+    try:
+        with pytest.raises(DiskFullError, match="The disk is full while backing up to .*bb.backup_t"):
+            labels.backup(tag="t")
+    finally:
+        os.unlink(filler)
+    folder = os.path.dirname(labels.path)
+    assert [n for n in os.listdir(folder) if n.startswith(".")] == [] and oc.snapshot.verify().ok
+    labels.backup(tag="t")
+    assert oc.snapshot.verify().ok
+
+
 def test_a_library_hiding_the_full_disk_still_says_disk_full(small_disk):
     """torch says "unexpected pos", libsndfile "System error": the error says the disk is full."""
     torch = require("torch", "a full disk under torch.save")
@@ -282,3 +330,20 @@ def test_a_first_save_that_cannot_finish_after_naming_its_file_takes_the_name_ba
     assert oc.snapshot.verify().ok
     metrics.save({"loss": 0.25})  # nothing left in the way
     assert metrics.load() == {"loss": 0.25} and oc.snapshot.verify().ok
+
+
+def test_log_messages_on_a_full_disk_give_one_notice_not_a_traceback_each(small_disk, capfd):
+    disk = small_disk(size="512k")
+    oc.snapshot.setup(name="logs", start="new", root=str(disk / "snapshots"))
+    filler = _fill(disk)
+    try:
+        for _ in range(50):
+            oc.info("x" * 300)
+    finally:
+        os.unlink(filler)
+    err = capfd.readouterr().err
+    assert "Logging error" not in err and err.count("is full; log messages are not written") == 1
+    oc.info("room again")
+    with open(oc.snapshot.log_path, "rb") as f:
+        data = f.read()
+    assert data.endswith(b"\n") and b"room again" in data

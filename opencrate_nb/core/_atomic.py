@@ -388,6 +388,16 @@ def note_failure(exc):
         _failures.last = exc
 
 
+def copy_noting_failures(source, target):
+    """``shutil.copy2`` for ``shutil.copytree``, remembering a disk-full error: copytree folds the
+    errors of its files into the text of one ``shutil.Error``, where their errno is lost."""
+    try:
+        return shutil.copy2(source, target)
+    except OSError as exc:
+        note_failure(exc)
+        raise
+
+
 def forget_failures():
     _failures.last = None
 

@@ -503,9 +503,10 @@ def backup(version_dir: str, source: str, target: str, name: str, kind: str, of:
         return None
     tmp = _atomic.temp_path_for(target)
     rel = _rel(version_dir, target)
+    _atomic.forget_failures()
     try:
         if os.path.isdir(source):
-            shutil.copytree(source, tmp)
+            shutil.copytree(source, tmp, copy_function=_atomic.copy_noting_failures)
             sha, size = _atomic.hash_tree(tmp)
             ino = None
         else:
@@ -522,7 +523,7 @@ def backup(version_dir: str, source: str, target: str, name: str, kind: str, of:
         return sha, size
     except BaseException as exc:
         try:
-            _reraise_if_full(exc, "backing up to", target, probe=tmp if os.path.isfile(tmp) else None)
+            _reraise_if_full(exc, "backing up to", target, probe=tmp if os.path.lexists(tmp) else None)
         finally:
             _atomic.remove_quietly(tmp)
         raise

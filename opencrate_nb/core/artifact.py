@@ -108,7 +108,12 @@ class Artifact:
 
             _writer.save_custom(self._version_dir, self._rel, self.path, self.name, self._kind, run)
         else:
-            self._ensure_folder()
+            try:
+                self._ensure_folder()
+            except OSError as exc:  # the kind folder's inode, on a full disk
+                if exc.errno in _atomic.DISK_FULL_ERRNOS:
+                    raise _writer.disk_full_error(exc, "saving", self.path) from exc
+                raise
             _writer.save(  # the absolute path: no look at the current folder per save
                 self._version_dir, self._rel, self._full_path, self.name, self._kind, self._handler, obj, args, kwargs
             )

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional, Union
 
-from . import _appender, _terminal
+from . import _appender, _atomic, _terminal
 from .errors import InvalidNameError, NotSetUpError
 
 LEVELS = ("trace", "debug", "info", "success", "warning", "error", "critical")
@@ -68,9 +68,22 @@ class _FileSink:
     def __init__(self, path):
         self.appender = _appender.Appender(path)
         self.appender.open()
+        self.full = False  # the disk was full at the last write: said once, until a write works again
 
     def write(self, message):
-        self.appender.append(message.encode("utf-8", "backslashreplace"))
+        try:
+            self.appender.append(message.encode("utf-8", "backslashreplace"))
+        except OSError as exc:
+            if exc.errno not in _atomic.DISK_FULL_ERRNOS:
+                raise
+            if not self.full:  # one line, not loguru's traceback for every message
+                self.full = True
+                sys.stderr.write(
+                    f"opencrate: the disk holding {self.appender.path} is full; log messages are not written "
+                    "to it until there is room again (the console still shows them).\n"
+                )
+        else:
+            self.full = False
 
     def close(self):
         self.appender.close()
