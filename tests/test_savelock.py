@@ -189,3 +189,53 @@ def test_a_forked_child_does_not_inherit_a_leased_lock(version_folder):
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+FORKS_WORKERS_THEN_DIES = """
+import os, signal, sys, threading, time
+sys.path.insert(0, {repo!r})
+import opencrate as oc
+oc.snapshot.setup(name="w", start="new", root={root!r})
+oc.snapshot.json("m.json").save(0)
+worker = os.fork()
+if worker == 0:  # a DataLoader worker: lives on, never touches opencrate
+    os.close(1)
+    os.close(2)
+    time.sleep(60)
+    os._exit(0)
+print(worker, flush=True)
+threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGKILL)).start()
+n = 0
+while True:  # killed while it holds (or leases) the save lock
+    oc.snapshot.json("m.json").save(n)
+    n += 1
+"""
+
+SAVES_ONCE = """
+import sys
+sys.path.insert(0, {repo!r})
+import opencrate as oc
+oc.snapshot.setup(name="w", start=0, root={root!r})
+oc.snapshot.json("m.json").save("other")
+print("saved", flush=True)
+"""
+
+
+def test_a_dead_process_s_lock_is_free_although_its_forked_workers_live_on(tmp_path):
+    """A flock belongs to the open file, which a forked child shares: the parent opens its lock file
+    anew after a fork, so its workers never keep a lock of a process that died."""
+    root = str(tmp_path / "snapshots")
+    dying = subprocess.run(
+        [sys.executable, "-c", FORKS_WORKERS_THEN_DIES.format(repo=REPO, root=root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    worker = int(dying.stdout.split()[0])
+    try:
+        other = subprocess.run(
+            [sys.executable, "-c", SAVES_ONCE.format(repo=REPO, root=root)], capture_output=True, text=True, timeout=20
+        )
+        assert other.stdout.strip() == "saved", other.stderr[-2000:]
+    finally:
+        os.kill(worker, 9)

@@ -64,6 +64,9 @@ class VersionLock:
         self._held_by: Optional[int] = None  # the process holding the file lock (a forked child does not)
         self._held_since = 0.0
         self._idle_since = 0.0
+        # the lock file's descriptor was inherited by a forked child: a flock belongs to the open
+        # file, which the child keeps, so a lock taken through it would outlive this process
+        self._shared = False
 
     def _open(self):
         if self._fd is not None:
@@ -85,8 +88,9 @@ class VersionLock:
         self.opened += 1
 
     def _lock_file(self):
-        if self._fd is None or self._pid != _pid[0] or os.fstat(self._fd).st_nlink == 0:
-            self._open()  # first use, after a fork, or the folder was removed and made again
+        if self._fd is None or self._pid != _pid[0] or self._shared or os.fstat(self._fd).st_nlink == 0:
+            self._open()  # first use, after a fork (in the child, or shared with one), or the folder was made anew
+            self._shared = False
         if _fcntl is not None:
             _fcntl.flock(self._fd, _fcntl.LOCK_EX)
         elif _msvcrt is not None:  # pragma: no cover - Windows
@@ -255,9 +259,16 @@ def _after_fork():
     _keeper.after_fork_in_child()
 
 
+def _after_fork_in_parent():
+    """The children hold our lock files open (DataLoader workers live as long as training): the
+    next taking of each lock opens its file anew, so that no child can keep a lock of ours taken."""
+    for lock in list(version_lock._made.values()):
+        lock._shared = True
+
+
 if hasattr(os, "register_at_fork"):
     # a child must not inherit a leased lock: it would keep it taken after this process died
-    os.register_at_fork(before=let_go_leases, after_in_child=_after_fork)
+    os.register_at_fork(before=let_go_leases, after_in_child=_after_fork, after_in_parent=_after_fork_in_parent)
 atexit.register(let_go_leases)
 
 
