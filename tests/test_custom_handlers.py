@@ -304,3 +304,43 @@ def test_a_broken_entry_point_says_which_package(snap, tmp_path, monkeypatch):
     finally:
         monkeypatch.undo()
         handlers.refresh_entry_points()
+
+
+class GenerationsHandler:
+    """A folder of files rewritten in place, each holding the save's generation (as the guide's
+    handlers write: no temporary files, no renames)."""
+
+    def save(self, generation):
+        os.makedirs(self.path, exist_ok=True)
+        for number in range(20):
+            with open(os.path.join(self.path, f"{number}.txt"), "w") as f:
+                f.write(str(generation) * 200)
+
+    def load(self):
+        return {open(os.path.join(self.path, name)).read() for name in os.listdir(self.path)}
+
+
+def test_a_backup_taken_while_another_thread_saves_in_place_is_one_whole_save(snap):
+    import threading
+
+    labels = snap.artifact("labels", "gen", handler=GenerationsHandler)
+    labels.save(0)
+    stop = threading.Event()
+
+    def keep_saving():
+        generation = 1
+        while not stop.is_set():
+            snap.artifact("labels", "gen", handler=GenerationsHandler).save(generation)
+            generation += 1
+
+    saver = threading.Thread(target=keep_saving)
+    saver.start()
+    try:
+        names = [labels.backup(f"b{n}") for n in range(15)]
+    finally:
+        stop.set()
+        saver.join()
+    for name in names:
+        contents = snap.artifact("labels", name, handler=GenerationsHandler).load()
+        assert len(contents) == 1, f"{name} mixes the files of {len(contents)} saves"
+    assert snap.verify().ok

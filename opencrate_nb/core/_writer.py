@@ -505,17 +505,19 @@ def backup(version_dir: str, source: str, target: str, name: str, kind: str, of:
     rel = _rel(version_dir, target)
     _atomic.forget_failures()
     try:
-        if os.path.isdir(source):
-            shutil.copytree(source, tmp, copy_function=_atomic.copy_noting_failures)
-            sha, size = _atomic.hash_tree(tmp)
-            ino = None
-        else:
-            shutil.copyfile(source, tmp)
-            staged = _atomic.stage_file(tmp)
-            sha, size, ino = staged.sha, staged.size, staged.st.st_ino
+        # copied under the save lock: a custom handler rewrites its files in place under it, and a
+        # copy taken meanwhile would mix two saves
         with _Change(version_dir) as journal:
             if os.path.lexists(target):
                 return None  # taken meanwhile (same second, another process): the caller tries the next name
+            if os.path.isdir(source):
+                shutil.copytree(source, tmp, copy_function=_atomic.copy_noting_failures)
+                sha, size = _atomic.hash_tree(tmp)
+                ino = None
+            else:
+                shutil.copyfile(source, tmp)
+                staged = _atomic.stage_file(tmp)
+                sha, size, ino = staged.sha, staged.size, staged.st.st_ino
             entry = record.make_entry("backup", name, kind, rel, size, sha, of=of)
             journal.begin({"op": "backup", "entry": entry, "ino": ino, "tmp": _rel(version_dir, tmp)})
             _move_then_record(journal, version_dir, entry, tmp, target)
