@@ -164,3 +164,51 @@ def test_an_interrupted_save_is_named_and_repaired(snap):
         {"loss": 0.5},
         {"loss": 0.25},
     ]
+
+
+def _write_journal(version_dir, *lines):
+    """Intents as a writer leaves them in its journal's slots (one 4 KB slot each)."""
+    import time
+
+    from opencrate_nb.core import _journal, _savelock, environment
+
+    environment.wait()  # this process's threads are done with the version (as in test_journal._settle)
+    lock = _savelock.version_lock(version_dir)
+    deadline = time.monotonic() + 10
+    while lock._held_by is not None and time.monotonic() < deadline:
+        _savelock.let_go_leases()
+        time.sleep(0.001)
+    with lock:
+        pass
+    _savelock.let_go_leases()
+    data = b""
+    for line in lines:
+        data += line + b"\n" + b"\0" * (-(len(line) + 1) % _journal.SLOT)
+    with open(_journal.journal_path(version_dir), "wb") as f:
+        f.write(data)
+
+
+def test_an_intent_recovery_does_not_act_on_is_a_journal_problem_until_its_file_is_removed(snap, recwarn):
+    """Named once each, before recovery sets it aside and after, as a problem of its own kind."""
+    from opencrate_nb.core import _journal
+
+    folder = snap.dir_path
+    entry = b'{"op":"save","name":"metrics.json","kind":"json","path":"jsons/metrics.json","size":1,"sha256":null}'
+    _write_journal(
+        folder,
+        b'{"op":"custom","entry":{"op":"save","name":"x","kind":"k","path":"../../../x"},"old":null}',
+        b'{"op":"save","entry":' + entry + b',"tmp":["x"]}',
+    )
+    report = snap.verify()
+    assert [p.kind for p in report.problems] == ["journal", "journal"], str(report)
+    assert {p.where for p in report.problems} == {"ver/v0/.crate/journal.jsonl"}
+    assert "at byte 0 " in report.problems[0].message and "'../../../x'" in report.problems[0].message
+    assert "at byte 4,096 " in report.problems[1].message and "remove that file" in report.problems[1].message
+    assert "  journal   ver/v0/.crate/journal.jsonl: an intent at byte 0" in str(report)
+    repaired = snap.verify(repair=True)  # sets both aside: still named, once each
+    assert [p.kind for p in repaired.problems] == ["journal", "journal"], str(repaired)
+    assert repaired.to_dict()["problems"][0]["kind"] == "journal"
+    assert os.path.getsize(_journal.journal_path(folder)) == 0
+    assert repaired.checked == 3  # the artifacts are checked as ever
+    os.remove(_journal.rejected_path(folder))
+    assert snap.verify().ok

@@ -10,7 +10,10 @@ recorded hash (a size that differs is enough to know). Reported problems:
 - ``record``: record lines that could not be read, or no record at all;
 - ``interrupted``: a change a killed process left half-done (core/_journal.py); the next
   use of the version finishes or undoes it, and so does ``repair=True``
-  (``crate verify --repair``), which runs that recovery before checking.
+  (``crate verify --repair``), which runs that recovery before checking;
+- ``journal``: an intent in the journal that recovery does not act on (not of the shape the
+  writer writes: written by hand or by another program, or its recovery failed); it is set
+  aside in ``.crate/journal.rejected.jsonl``, and reported until that file is removed.
 """
 
 import hashlib
@@ -25,7 +28,7 @@ SMALL_FILE = 1 << 20
 
 
 class Problem:
-    """One thing wrong: ``kind`` (corrupted, missing, untracked, record), ``where``
+    """One thing wrong: ``kind`` (corrupted, missing, untracked, record, interrupted, journal), ``where``
     (``name/version/path``) and a sentence saying what and what to do."""
 
     __slots__ = ("kind", "where", "message")
@@ -204,6 +207,7 @@ def _plan(ref, report, history_contents):
                 "the version (setup, a save, history()) finishes or undoes it, or run crate verify --repair",
             )
         )
+    _report_rejected(ref, report)
     if index.rebuilt and interrupted:
         return []  # the first save was interrupted before its record line: nothing else to check
     if index.rebuilt:
@@ -243,6 +247,23 @@ def _plan(ref, report, history_contents):
     if history_contents:
         work += [(None, full, sha, None) for sha, full in _objects.kept_objects(folder)]
     return work
+
+
+def _report_rejected(ref, report):
+    """One ``journal`` problem per intent recovery does not act on (set aside, or to be at the next use)."""
+    where = f"{ref.label}/{RECORD_DIR}/{_journal.JOURNAL_FILE}"
+    kept = f"{RECORD_DIR}/{_journal.REJECTED_FILE}"
+    for item in _journal.rejected(ref.dir_path):
+        at = "" if item.offset is None else f" at byte {item.offset:,}"
+        report.problems.append(
+            Problem(
+                "journal",
+                where,
+                f"an intent{at} recovery does not act on ({printable(item.problem)}); nothing was changed for it. "
+                f"It is set aside in {kept} (at the next use of the version, if not yet): look at it, then "
+                "remove that file",
+            )
+        )
 
 
 def _visible_files(folder, name):
