@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .core import _atomic, environment, gather, refs, run_notebook, versions
+from .core._names import check_artifact_path
 from .core.errors import OpenCrateError
 
 TAG = "repro-of-v{number}"
@@ -377,6 +378,7 @@ def compare(original: str, reproduction: str, rtol: float, only: Optional[set[st
 def _artifact_path(version_dir: str, name: str) -> str:
     from .core import diff
 
+    name = check_artifact_path(name)  # the spelling the record holds
     paths = sorted(diff.entries_of(version_dir))
     matches = [p for p in paths if p == name or p.rsplit("/", 1)[-1] == name]
     if len(matches) == 1:

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import unicodedata
 
 import pytest
 from _notebook_fixtures import forget_snapshot
@@ -409,3 +410,87 @@ def test_stored_text_cannot_drive_the_terminal_in_any_command(workdir):
         assert "\x1b" not in _without_our_colours(shown) and "\x07" not in shown, argv
     diffed = _crate_on_a_terminal("diff", "esc", "0", "1", env={"NO_COLOR": None, "TERM": "xterm"})
     assert "^[]52;c;aGk=^Gtwo" in diffed and "\x1b[32m" in diffed  # the added line, green
+
+
+# -- names as users type them: NFC-normalised, refused characters named (docs/safety.md) -------------
+CAFE, ETE, RESUME = "caf\u00e9", "\u00e9t\u00e9", "r\u00e9sum\u00e9.json"
+
+
+def _nfd(text):
+    decomposed = unicodedata.normalize("NFD", text)
+    assert decomposed != text
+    return decomposed
+
+
+@pytest.fixture
+def accented(workdir):
+    """'café' v0:été and v1, each with résumé.json, all stored composed (NFC)."""
+    oc.snapshot.setup(name=CAFE, tag=ETE)
+    oc.info("first run")
+    oc.snapshot.json(RESUME).save({"loss": 0.5})
+    oc.snapshot.setup(name=CAFE, start="new")
+    oc.snapshot.json(RESUME).save({"loss": 0.25})
+    forget_snapshot()
+    return workdir
+
+
+def test_a_decomposed_spelling_names_what_setup_stored_in_every_command(accented, capsys):
+    name, tag, artifact = _nfd(CAFE), _nfd(ETE), _nfd(RESUME)
+    status, out, err = crate(capsys, "ls", name, "--json")
+    assert status == 0, err
+    assert [(row["name"], row["version"]) for row in json.loads(out)] == [(CAFE, f"v0:{ETE}"), (CAFE, "v1")]
+    status, out, err = crate(capsys, "log", name, tag, "--json")
+    assert status == 0 and json.loads(out)["version"]["version"] == f"v0:{ETE}", err
+    for where in (artifact, f"jsons/{artifact}"):
+        status, out, err = crate(capsys, "show", name, tag, where, "--json")
+        assert status == 0, err
+        assert json.loads(out)["path"] == f"jsons/{RESUME}" and json.loads(out)["version"]["name"] == CAFE
+    status, out, err = crate(capsys, "diff", name, tag, "1")
+    assert status == 0 and out.startswith(f"diff {CAFE}/v0:{ETE} -> {CAFE}/v1"), err
+    for argv in (("compare", name), ("compare", name, "--version", tag, "--version", "1")):
+        status, out, err = crate(capsys, *argv, "--json")
+        assert status == 0, (argv, err)
+    for argv in (("verify", name), ("verify", name, tag), ("gc", name), ("stats", name), ("stats", name, tag)):
+        status, out, err = crate(capsys, *argv)
+        assert status == 0, (argv, err)
+    _, out, _ = crate(capsys, "verify", name, "--json")
+    assert json.loads(out)["checked"] == 2
+
+
+REFUSED = ["\x85", "\u2028", "\u202e", "\udcff"]
+
+
+@pytest.mark.parametrize("char", REFUSED, ids=[f"U+{ord(c):04X}" for c in REFUSED])
+def test_an_argument_with_a_refused_character_is_a_usage_error_naming_it(store, capsys, char):
+    bad = f"exp{char}"
+    for argv in (
+        ("ls", bad),
+        ("log", bad),
+        ("log", "exp", f"v1:tuned{char}"),
+        ("show", bad, "0", "metrics.json"),
+        ("show", "exp", "0", f"metrics{char}.json"),
+        ("show", "exp", "0", f"jsons/metrics{char}.json"),
+        ("diff", bad, "0", "1"),
+        ("diff", "exp", "0", f"tuned{char}"),
+        ("compare", bad),
+        ("compare", "exp", "--version", f"1{char}"),
+        ("verify", bad),
+        ("verify", "exp", f"0{char}"),
+        ("gc", bad),
+        ("stats", bad),
+        ("stats", "exp", f"v1{char}"),
+        ("notebook", bad, "0"),
+        ("reproduce", bad, "0"),
+        ("reproduce", "exp", "0", "--gather", f"metrics{char}.json"),
+    ):
+        status, out, err = crate(capsys, *argv)
+        assert status == 2 and out == "", argv
+        assert f"U+{ord(char):04X}" in err and "crate: error: Invalid" in err, (argv, err)
+
+
+def test_a_non_utf8_byte_in_an_argument_is_named_not_looked_up(store):
+    env = dict(_crate_env(), PYTHONIOENCODING="utf-8:strict")
+    for argv in ([b"ls", b"exp\xff"], [b"show", b"exp", b"0", b"metrics\xff.json"], [b"verify", b"exp", b"v1:\xff"]):
+        done = subprocess.run([*_crate_command(), *argv], capture_output=True, env=env, timeout=120)
+        err = done.stderr.decode("utf-8")
+        assert done.returncode == 2 and "U+DCFF (SURROGATE)" in err and "Traceback" not in err, (argv, err)

@@ -3,6 +3,7 @@ _remote_ls.py), in-process against a local-folder remote."""
 
 import json
 import os
+import unicodedata
 
 import pytest
 from _notebook_fixtures import forget_snapshot
@@ -98,3 +99,44 @@ def test_conflicts_and_bad_input_exit_2_with_the_fix(store, url, capsys):
     assert status == 2 and "secret" not in err and "carries a password" in err
     status, _, err = crate(capsys, "ls", "exp", "other")
     assert status == 2 and "takes one NAME" in err
+
+
+def test_push_as_a_decomposed_tag_writes_the_composed_one_that_pull_and_setup_find(store, url, capsys):
+    tag = "t\u00e9"
+    decomposed = unicodedata.normalize("NFD", tag)
+    assert decomposed != tag
+    status, out, err = crate(capsys, "push", "exp", "0", url, "--as", f"v7:{decomposed}", "--no-progress")
+    assert status == 0 and f"(v7:{tag})" in out, err
+    assert os.listdir(store / "remote" / "exp") == [f"v7:{tag}"]
+    status, out, err = crate(capsys, "pull", url, "exp", "--root", "copy", "--no-progress")
+    assert status == 0 and f"(v7:{tag})" in out, err
+    assert [f for f in os.listdir("copy/exp") if not f.startswith(".")] == [f"v7:{tag}"]
+    status, out, err = crate(capsys, "pull", url, "exp", decomposed, "--root", "copy2", "--no-progress")
+    assert status == 0 and f"(v7:{tag})" in out, err
+    status, out, err = crate(capsys, "show", "exp", decomposed, "metrics.json", "--root", "copy")
+    assert status == 0 and out.startswith(f"exp/v7:{tag}/jsons/metrics.json"), err
+    oc.snapshot.setup(name="exp", start=7, tag=tag, root="copy")
+    assert oc.snapshot.list_versions() == [f"v7:{tag}"]  # the pulled version resumed, no second folder
+    forget_snapshot()
+
+
+REFUSED = ["\x85", "\u2028", "\u202e", "\udcff"]
+
+
+@pytest.mark.parametrize("char", REFUSED, ids=[f"U+{ord(c):04X}" for c in REFUSED])
+def test_a_remote_argument_with_a_refused_character_is_a_usage_error_naming_it(store, url, capsys, char):
+    assert crate(capsys, "push", "exp", url, "--no-progress")[0] == 0
+    for argv in (
+        ("push", f"exp{char}", url),
+        ("push", "exp", f"0{char}", url),
+        ("push", "exp", "0", url, "--as", f"v7:t{char}"),
+        ("push", "exp", "0", url, "--as", f"v7{char}"),
+        ("pull", url, f"exp{char}"),
+        ("pull", url, "exp", f"tuned{char}", "--root", "copy"),
+        ("pull", url, "exp", "v0", "--as", f"v7:t{char}", "--root", "copy"),
+        ("ls", url, f"exp{char}"),
+    ):
+        status, out, err = crate(capsys, *argv, "--no-progress") if argv[0] != "ls" else crate(capsys, *argv)
+        assert status == 2 and out == "", argv
+        assert f"U+{ord(char):04X}" in err and "crate: error: Invalid" in err, (argv, err)
+    assert sorted(os.listdir(store / "remote" / "exp")) == ["v0", "v1:tuned"] and not os.path.exists("copy")

@@ -1,10 +1,11 @@
 """core/_names.py: user-given names are checked before they become folders or files."""
 
 import os
+import unicodedata
 
 import pytest
 
-from opencrate_nb.core._names import check_kind, check_name, check_tag
+from opencrate_nb.core._names import check_artifact_path, check_kind, check_name, check_tag
 from opencrate_nb.core.errors import InvalidNameError
 
 BAD_NAMES = {
@@ -212,3 +213,15 @@ def test_files_with_names_no_save_could_make_are_skipped_with_a_warning(snap):
     with pytest.warns(UserWarning, match="Not listed as an artifact") as caught:
         assert [a.name for a in snap.list_artifacts()] == ["ok.json"]
     assert {"U+0085", "U+000A", "U+202E"} <= {part for w in caught for part in str(w.message).split() if "U+" in part}
+
+
+def test_an_artifact_named_by_its_path_is_checked_part_by_part():
+    composed = "jsons/r\u00e9sum\u00e9.json"
+    assert check_artifact_path(unicodedata.normalize("NFD", composed)) == composed
+    assert check_artifact_path(unicodedata.normalize("NFD", "r\u00e9sum\u00e9.json")) == "r\u00e9sum\u00e9.json"
+    with pytest.raises(InvalidNameError, match=r"U\+202E \(RIGHT-TO-LEFT OVERRIDE\)") as info:
+        check_artifact_path("jsons/gpj\u202e.exe")
+    assert "jsons/metrics.json" in str(info.value)  # says what is allowed
+    for bad in ("/etc/passwd", "jsons/../x.json", "jsons//x.json", "jsons/.x.json", "jsons\\x.json"):
+        with pytest.raises(InvalidNameError, match="Invalid artifact"):
+            check_artifact_path(bad)

@@ -1,6 +1,7 @@
 """Naming versions (opencrate_nb/core/refs.py): numbers, v-names, tags, 'last', 'name/version'."""
 
 import os
+import unicodedata
 
 import pytest
 
@@ -99,3 +100,25 @@ def test_decomposed_spellings_find_the_version_setup_stored(oc):
     oc.snapshot.setup(name="caf\u00e9", start="new", tag="\u00e9t\u00e9")
     ref = refs.resolve("cafe\u0301/v0:e\u0301te\u0301")
     assert (ref.name, ref.folder) == ("caf\u00e9", "v0:\u00e9t\u00e9")
+
+
+def test_a_folder_written_in_another_spelling_is_found_by_either(workdir):
+    tag = "\u00e9t\u00e9"
+    decomposed = unicodedata.normalize("NFD", tag)
+    os.makedirs(os.path.join("snapshots", "run", f"v4:{decomposed}"))  # as a pull that did not normalise wrote it
+    for ref in (tag, decomposed, f"v4:{tag}", f"v4:{decomposed}", 4, "last"):
+        assert refs.resolve(ref, name="run").folder == f"v4:{decomposed}", ref
+
+
+@pytest.mark.parametrize("char", ["\x85", "\u2028", "\u202e", "\udcff"])
+def test_a_reference_with_a_refused_character_is_refused_naming_it(store, char):
+    for ref, name in (
+        (f"v1:baseline{char}", "run"),
+        (f"baseline{char}", "run"),
+        (0, f"run{char}"),
+        (f"run{char}/v0", None),
+    ):
+        with pytest.raises(InvalidNameError, match=f"U\\+{ord(char):04X}"):
+            refs.resolve(ref, name=name)
+    with pytest.raises(InvalidNameError, match=f"U\\+{ord(char):04X}"):
+        refs.iter_versions("snapshots", f"run{char}")

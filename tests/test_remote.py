@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import unicodedata
 
 import pytest
 from _notebook_fixtures import REPO, require
@@ -301,6 +302,55 @@ def test_versions_are_named_as_everywhere_else(oc, file_url):
         remote.pull(file_url, "nope")
     with pytest.raises(InvalidNameError, match="as_version names one version"):
         remote.push(file_url, "exp", as_version="v9")
+
+
+def test_a_remote_version_written_in_another_spelling_is_pulled_as_setup_names_it(oc, file_url, tmp_path):
+    make_runs(oc, count=1)
+    tag = "\u00e9t\u00e9"
+    decomposed = unicodedata.normalize("NFD", tag)
+    assert remote.push(file_url, "exp", ["v0"], as_version=f"v3:{decomposed}").pushed == [f"v3:{tag}"]
+    there = tmp_path / "remote" / "exp"
+    os.rename(there / f"v3:{tag}", there / f"v3:{decomposed}")  # as a push that did not normalise wrote it
+    assert remote.pull(file_url, "exp", [tag], root="a").pulled == [f"v3:{tag}"]
+    assert remote.pull(file_url, "exp", [f"v3:{decomposed}"], root="b").pulled == [f"v3:{tag}"]
+    assert remote.pull(file_url, "exp", root="c").pulled == [f"v3:{tag}"]
+    for root in ("a", "b", "c"):
+        assert [f for f in os.listdir(f"{root}/exp") if not f.startswith(".")] == [f"v3:{tag}"]
+    oc.snapshot.setup(name="exp", start=3, tag=decomposed, root="c")
+    assert oc.snapshot.list_versions() == [f"v3:{tag}"]
+    assert oc.snapshot.json("metrics").load() == {"run": 0, "from": "a"}
+
+
+def test_two_spellings_of_one_version_at_the_remote_pull_as_one_or_not_at_all(oc, file_url, tmp_path):
+    make_runs(oc, count=2)
+    tag = "\u00e9t\u00e9"
+    decomposed = unicodedata.normalize("NFD", tag)
+    there = tmp_path / "remote" / "exp"
+    remote.push(file_url, "exp", ["v0"], as_version=f"v3:{tag}")
+    remote.push(file_url, "exp", ["v0"], as_version="v3:same")
+    os.rename(there / "v3:same", there / f"v3:{decomposed}")  # the same content, as an earlier push spelled it
+    assert remote.pull(file_url, "exp", root="a").pulled == [f"v3:{tag}"]
+    assert [f for f in os.listdir("a/exp") if not f.startswith(".")] == [f"v3:{tag}"]
+    remote.push(file_url, "exp", ["v1"], as_version="v3:other")
+    os.rename(there / f"v3:{decomposed}", there / "v3:gone")
+    os.rename(there / "v3:other", there / f"v3:{decomposed}")  # now with other content
+    with pytest.raises(VersionConflictError, match=r"two spellings of v3:.*Nothing was written"):
+        remote.pull(file_url, "exp", root="b")
+    assert not os.path.exists("b")
+    assert remote.pull(file_url, "exp", [f"v3:{tag}"], root="b").pulled == [f"v3:{tag}"]
+    with open(f"b/exp/v3:{tag}/jsons/metrics.json") as f:
+        assert json.load(f)["run"] == 0
+
+
+def test_a_remote_version_no_setup_could_name_is_refused_before_anything_is_written(oc, file_url, tmp_path):
+    make_runs(oc, count=1)
+    remote.push(file_url, "exp", ["v0"], as_version="v3:gpj")
+    there = tmp_path / "remote" / "exp"
+    os.rename(there / "v3:gpj", there / "v3:gpj\u202eexe")  # shows as v3:gpjexe... reversed
+    with pytest.raises(InvalidNameError, match=r"'v3:gpj\\u202eexe'.*U\+202E \(RIGHT-TO-LEFT OVERRIDE\).*--as"):
+        remote.pull(file_url, "exp", root="elsewhere")
+    assert not os.path.exists("elsewhere")
+    assert remote.pull(file_url, "exp", ["v3"], root="elsewhere", as_version="v3:safe").pulled == ["v3:safe"]
 
 
 def test_a_manifest_naming_files_outside_its_version_is_refused(oc, file_url, tmp_path):

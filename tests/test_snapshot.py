@@ -1,6 +1,7 @@
 """core/snapshot.py: ``oc.snapshot.setup`` and the snapshot's properties, reset and kinds."""
 
 import os
+import unicodedata
 
 import pytest
 
@@ -185,6 +186,16 @@ def test_list_artifacts_and_find(snap):
     names = sorted((a.kind, a.name) for a in snap.list_artifacts())
     assert names == [("csv", "t.csv"), ("json", "a.json"), ("text", "a.txt")]
     assert [a.kind for a in snap.find("a.txt")] == ["text"]
+
+
+def test_find_takes_either_spelling_of_a_name_and_refuses_what_no_save_could_make(snap):
+    composed = "r\u00e9sum\u00e9.json"
+    snap.json(composed).save({"ok": True})
+    found = snap.find(unicodedata.normalize("NFD", composed))
+    assert [(a.name, a.load()) for a in found] == [(composed, {"ok": True})]
+    for char in ("\x85", "\u2028", "\u202e", "\udcff"):
+        with pytest.raises(InvalidNameError, match=f"U\\+{ord(char):04X}"):
+            snap.find(f"r\u00e9sum\u00e9{char}.json")
 
 
 def test_setup_hooks_run_after_every_setup(oc):

@@ -4,6 +4,7 @@ import argparse
 import os
 
 from ..core import _timelines, environment, refs
+from ..core._names import check_name
 from ..core.format import format_size, format_time
 from . import _remote_ls
 from ._output import command, emit, emit_json, table
@@ -41,9 +42,8 @@ def run(args: argparse.Namespace) -> int:
             body = [(row["name"], len(row["versions"]), row["versions"][-1]) for row in rows]
             emit(table(["name", "versions", "newest"], body, right=(1,)))
         return 0
-    rows = _remote_ls.mark_pushed(
-        args.root, args.name, [version_row(ref) for ref in refs.iter_versions(args.root, args.name)]
-    )
+    name = check_name(args.name, "snapshot name")  # the spelling setup() stored
+    rows = _remote_ls.mark_pushed(args.root, name, [version_row(ref) for ref in refs.iter_versions(args.root, name)])
     if args.json:
         emit_json(rows)
         return 0

@@ -4,6 +4,7 @@ import argparse
 import os
 
 from ..core import _timelines, history, refs
+from ..core._names import check_artifact_path
 from ..core.handlers import get_handler
 from ._output import LIST_ITEMS, add_name, add_version, command, emit, emit_json, fact_lines, table
 
@@ -25,6 +26,7 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def find(ref, artifact):
     """The record path of ``artifact`` in a version; a clear error when absent or ambiguous."""
+    artifact = check_artifact_path(artifact)  # the spelling the record holds
     current = _timelines.index_for(ref.dir_path).current_entries()
     if artifact in current:
         return artifact

@@ -15,8 +15,8 @@ from typing import Optional
 
 from . import _atomic
 from . import versions as version_folders
-from ._journal import JOURNAL_FILE
-from ._names import check_name
+from ._journal import JOURNAL_FILE, REJECTED_FILE
+from ._names import check_name, check_tag
 from ._remote_fs import FORMAT, RemoteError
 from .errors import InvalidNameError
 from .record import RECORD_DIR
@@ -25,8 +25,9 @@ ROOT_DIR = ".crate"  #: the snapshot root's hidden folder
 #: roles of a version's files, in the manifest's order
 ROLES = ("artifacts", "backups", "logs", "record", "environment", "notebook", "history", "other")
 # this machine's bookkeeping, never pushed: locks, short-lived files, and the intent journal of
-# unfinished writes (core/_journal.py), which the next local use of the version settles
-_SKIPPED_IN_RECORD_DIR = {"save.lock", "tmp", JOURNAL_FILE}
+# unfinished writes (core/_journal.py), which the next local use of the version settles, with
+# the intents it set aside
+_SKIPPED_IN_RECORD_DIR = {"save.lock", "tmp", JOURNAL_FILE, REJECTED_FILE}
 
 
 # -- a local version as a manifest -------------------------------------------------------------------
@@ -227,13 +228,12 @@ def retarget(manifest: dict, folder: str) -> dict:
 
 
 def check_target(folder: Optional[str]) -> Optional[str]:
-    """A version folder name given as ``as_version`` (``v7`` or ``v7:theirs``), checked."""
+    """A version folder name given as ``as_version`` (``v7`` or ``v7:theirs``), checked; returned as it is
+    written: its tag NFC-normalised, as ``setup(tag=...)`` stores it."""
     if folder is None:
         return None
-    text = f"v{folder}" if isinstance(folder, int) else str(folder)
+    text = f"v{folder}" if isinstance(folder, int) else check_name(str(folder), "version to write as")
     parsed = version_folders.parse_folder(text)
     if parsed is None:
         raise InvalidNameError(f"Invalid version {folder!r} to write as: use a number or 'v<N>' or 'v<N>:<tag>'.")
-    if parsed[1] is not None:
-        check_name(parsed[1], "tag")
-    return text
+    return version_folders.folder_name(parsed[0], check_tag(parsed[1]))

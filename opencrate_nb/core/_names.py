@@ -123,13 +123,52 @@ def check_name(value: str, what: str) -> str:
     """
     if not isinstance(value, str):
         raise InvalidNameError(f"The {what} must be a string, got {type(value).__name__}: {value!r}.")
-    bad = _REFUSED.search(value)
-    if bad is None:
-        value = unicodedata.normalize("NFC", value)
-    problem = _character_problem(bad.group()) if bad is not None else _shape_problem(value)
+    value, problem = _checked(value)
     if problem:
         raise InvalidNameError(f"Invalid {what} {value!r}: {problem}. Use a single file-name part made of {_ALLOWED}.")
     return value
+
+
+def check_artifact_path(value: str) -> str:
+    """An artifact as a user names it to look it up: a file name (``metrics.json``), or its path in
+    the version (``jsons/metrics.json``) when the name is in several folders.
+
+    Each part is checked as :func:`check_name` checks a name (refused characters are named by code
+    point); the NFC-normalised path is returned, the spelling the record holds.
+    """
+    if not isinstance(value, str) or "/" not in value:
+        return check_name(value, "artifact name")
+    parts = [_checked(part) for part in value.split("/")]
+    for part, problem in parts:
+        if problem:
+            raise InvalidNameError(
+                f"Invalid artifact path {value!r}: its part {part!r}: {problem}. Give a file name or a kind "
+                f"folder and a file name (jsons/metrics.json), each made of {_ALLOWED}."
+            )
+    return "/".join(part for part, _ in parts)
+
+
+def stored_spelling(value: str) -> str:
+    """The spelling :func:`check_name` stores ``value`` under (NFC), or ``value`` itself when no save
+    could make it.
+
+    Only for lookups that compare a user's (checked) name with names found on disk or at a remote,
+    which may have been written in another spelling before names were normalised; never for a
+    name about to be written.
+    """
+    if not isinstance(value, str):
+        return value
+    checked, problem = _checked(value)
+    return value if problem else checked
+
+
+def _checked(value: str) -> tuple[str, str | None]:
+    """(``value`` NFC-normalised when it holds no refused character, why it cannot be one name or None)."""
+    bad = _REFUSED.search(value)
+    if bad is not None:
+        return value, _character_problem(bad.group())
+    value = unicodedata.normalize("NFC", value)
+    return value, _shape_problem(value)
 
 
 def _character_problem(ch: str) -> str:

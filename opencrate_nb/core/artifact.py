@@ -45,6 +45,9 @@ class Artifact:
         verbose: bool = False,
         custom: bool = False,
     ) -> None:
+        # Checked, but kept as given: oc.snapshot.artifact() passes the normalised name, and an
+        # artifact listed from disk (list_artifacts) keeps the file's own spelling, so that its path
+        # names the file that is there even when it was copied in under a decomposed name.
         check_name(name, "artifact name")
         # bound now as an absolute path: a later os.chdir() changes how paths are shown, not where they go
         self._version_dir = os.path.abspath(version_dir)

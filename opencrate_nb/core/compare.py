@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from . import _timelines, environment, refs
+from ._names import check_name
 from .errors import InvalidNameError
 from .format import format_time, plural
 from .record import RECORD_DIR as _RECORD_DIR
@@ -364,8 +365,7 @@ def _name_and_root(
                 "Which snapshot? Pass compare(name=...) or set one up with oc.snapshot.setup(name=...)."
             )
         name = snapshot.name  # type: ignore[union-attr]
-    if not isinstance(name, str) or not name.strip() or "/" in name or "\\" in name or name.startswith("."):
-        raise InvalidNameError(f"Invalid snapshot name {name!r}: give the name of one snapshot, e.g. 'mnist'.")
+    name = check_name(name, "snapshot name")  # the spelling setup() stored
     if root is None:
         root = snapshot.root if set_up else refs.DEFAULT_ROOT  # type: ignore[union-attr]
     return name, os.fspath(root)

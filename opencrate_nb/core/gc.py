@@ -23,6 +23,7 @@ import os
 import time
 
 from . import _atomic, _journal, _objects, _retention, _savelock, _timelines, refs
+from ._names import check_name
 from .record import RECORD_DIR
 
 DEFAULT_MIN_AGE = 3600.0  #: seconds: younger leftovers may belong to a save in progress
@@ -115,6 +116,8 @@ def collect(root=refs.DEFAULT_ROOT, name=None, dry_run=True, min_age=DEFAULT_MIN
 
     ``progress(done, total)`` is called while removing each batch (one per version).
     """
+    if name is not None:
+        name = check_name(name, "snapshot name")  # the spelling setup() stored
     report = GcReport(dry_run)
     keep = _retention.keep_count() if keep is None else keep
     now = time.time()

@@ -10,9 +10,9 @@ Used by diff, verify, the CLI and the notebook layer.
 """
 
 import os
-import unicodedata
 
 from . import versions
+from ._names import check_name, stored_spelling
 from .errors import InvalidNameError, OpenCrateError
 
 DEFAULT_ROOT = "snapshots"
@@ -83,6 +83,8 @@ def list_versions(root, name):
 
 def iter_versions(root=DEFAULT_ROOT, name=None):
     """Every :class:`VersionRef` of snapshot ``name``, or of every name under ``root``."""
+    if name is not None:
+        name = check_name(name, "snapshot name")  # the spelling setup() stored
     if name is not None and not versions.list_folders(os.path.join(root, name)):
         raise VersionNotFoundError(
             f"No snapshot named {name!r} under {root!r}. Names: {', '.join(list_names(root)) or 'none'}."
@@ -99,7 +101,7 @@ def resolve(ref, name=None, root=None):
         raise InvalidNameError(f"Invalid version {ref!r}: use a number, 'v1', 'v1:tag' or 'name/v1'.")
     text = ref
     if isinstance(ref, str):
-        text = ref.strip()
+        text = ref.strip(" ")  # spaces only: every other character reaches the name check below
         if "/" in text:
             name, _, text = text.partition("/")
             if not name:
@@ -110,8 +112,9 @@ def resolve(ref, name=None, root=None):
             f"Which snapshot does version {ref!r} belong to? Set one up with oc.snapshot.setup(name=...), "
             "or write 'name/version' (e.g. 'my_run/v2')."
         )
-    name = unicodedata.normalize("NFC", name) if isinstance(name, str) else name  # as setup() stored it
-    text = unicodedata.normalize("NFC", text) if isinstance(text, str) else text
+    name = check_name(name, "snapshot name")  # the spelling setup() stored
+    if isinstance(text, str):
+        text = check_name(text, "version")
     found = versions.list_folders(os.path.join(root, name))
     if not found:
         raise VersionNotFoundError(
@@ -134,15 +137,18 @@ def resolve(ref, name=None, root=None):
         return _one(matches, ref, root, name, available)
     if not isinstance(text, str):
         raise InvalidNameError(f"Invalid version {ref!r}: use a number, 'v1', 'v1:tag' or 'name/v1'.")
-    exact = [item for item in found if item[2] == text]
+    # Folders are matched by the spelling setup() would store them under, so that one written in
+    # another spelling (a decomposed tag, by an opencrate that did not normalise tags) is still
+    # found; the ref keeps the folder's own name.
+    exact = [item for item in found if stored_spelling(item[2]) == text]
     if exact:
         return _one(exact, ref, root, name, available)
     parsed = versions.parse_folder(text)
     if parsed is not None:
         number, tag = parsed
-        matches = [item for item in found if item[0] == number and (tag is None or item[1] == tag)]
+        matches = [item for item in found if item[0] == number and (tag is None or stored_spelling(item[1]) == tag)]
         return _one(matches, ref, root, name, available)
-    matches = [item for item in found if item[1] == text]  # a tag alone
+    matches = [item for item in found if stored_spelling(item[1]) == text]  # a tag alone
     return _one(matches, ref, root, name, available)
 
 

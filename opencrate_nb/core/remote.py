@@ -59,7 +59,7 @@ from ._manifest import (
     retarget,
     same_content,
 )
-from ._names import check_name
+from ._names import check_name, check_tag, stored_spelling
 from ._remote_fs import (
     CorruptRemoteError,
     FileChangedError,
@@ -407,9 +407,10 @@ def _select_remote(remote: Remote, name: str, wanted: Optional[Iterable]) -> lis
     chosen = []
     for ref in wanted:
         text = f"v{ref}" if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()) else str(ref)
+        text = check_name(text, "version")  # the spelling setup() and push store a tag in
         parsed = version_folders.parse_folder(text)
         matches = [f for f in there if _matches(f, text, parsed)]
-        exact = [f for f in matches if f == text]
+        exact = [f for f in matches if f == text] or [f for f in matches if stored_spelling(f) == text]
         matches = exact or matches
         if len(matches) != 1:
             problem = "has no version" if not matches else "has several versions matching"
@@ -421,7 +422,12 @@ def _select_remote(remote: Remote, name: str, wanted: Optional[Iterable]) -> lis
 
 
 def _matches(folder: str, text: str, parsed: Optional[tuple]) -> bool:
-    """Whether a remote version folder is what the user named: ``v3:tag`` exactly, ``v3`` (any tag), or a tag."""
+    """Whether a remote version folder is what the user named: ``v3:tag`` exactly, ``v3`` (any tag), or a tag.
+
+    The folder is compared in the spelling a push stores (NFC): a remote folder an earlier push wrote
+    with a decomposed tag is found by either spelling.
+    """
+    folder = stored_spelling(folder)
     mine = version_folders.parse_folder(folder) or (None, None)
     if folder == text:
         return True
@@ -455,9 +461,20 @@ def pull(
     report = PullReport(remote=remote.shown, name=name)
     snapshot_dir = os.path.join(root, name)
     manifests = []
+    planned: dict[str, tuple[str, dict]] = {}
     for folder in chosen:  # every check before anything is written
+        local_folder = target or _local_folder(folder, name, remote.shown)
         manifest = remote.read_manifest(name, folder)
-        local_folder = target or folder
+        if local_folder in planned:  # two spellings of one version at the remote (written by earlier pushes)
+            other, theirs = planned[local_folder]
+            if same_content(theirs, manifest):
+                continue
+            raise VersionConflictError(
+                f"{remote.shown} holds {ascii(other)} and {ascii(folder)} of {name!r}, two spellings of {local_folder} "
+                "(written by pushes that did not normalise tags) with other contents. Nothing was written. Name "
+                f"the versions to pull: {local_folder} selects {ascii(local_folder)}."
+            )
+        planned[local_folder] = (folder, manifest)
         if _already_here(snapshot_dir, name, local_folder, manifest, remote.shown, report):
             continue
         manifests.append((folder, local_folder, manifest))
@@ -467,6 +484,20 @@ def pull(
         if local_folder == folder:  # `crate ls` shows it as at the remote without reading it again
             PushedState(root, remote.url, name).remember(folder, digest(manifest))
     return report
+
+
+def _local_folder(folder: str, name: str, where: str) -> str:
+    """The folder a remote version is pulled into: its tag checked and NFC-normalised as ``setup(tag=...)``
+    stores it (an earlier push may have written it in another spelling, or a remote hold any name)."""
+    number, tag = version_folders.parse_folder(folder) or (None, None)
+    try:
+        tag = check_tag(tag)
+    except InvalidNameError as exc:
+        raise InvalidNameError(
+            f"{where} holds version {folder!r} of {name!r}, which cannot be a folder here: {exc} "
+            "Pull it under another tag with --as (as_version='v<N>:<tag>'). Nothing was written."
+        ) from None
+    return version_folders.folder_name(number, tag)
 
 
 def _already_here(snapshot_dir: str, name: str, folder: str, manifest: dict, where: str, report: PullReport) -> bool:
@@ -727,6 +758,7 @@ def unset_default(root: str) -> bool:
 def push_marks(root: str, name: str, url: str) -> dict[str, str]:
     """For each local version of ``name``: "pushed" (the remote holds the same content), "differs"
     (the remote holds that version with other content) or "" (not at the remote)."""
+    name = check_name(name, "snapshot name")
     remote = Remote(url)
     there = set(remote.versions(name))
     state = PushedState(root, remote.url, name)

@@ -280,6 +280,7 @@ class Snapshot:
     def find(self, file_name: str) -> list[Artifact]:
         """Artifacts named ``file_name`` in any kind folder of the current version."""
         state = self._require()
+        file_name = check_name(file_name, "artifact name")  # the spelling a save stores
         recorded = record.current_artifacts(state.dir_path)
         return [a for folder in _kind_folders(state.dir_path) for a in self._artifacts_in(folder, recorded, file_name)]
 
@@ -378,7 +379,7 @@ class Snapshot:
     def _artifact_for(self, kind: str, file_name: str) -> Optional[Artifact]:
         """An artifact for a file found in the version, or None (with a warning) for a name no save could make."""
         try:
-            check_name(file_name, "artifact name")
+            check_name(file_name, "artifact name")  # a filter: the artifact keeps the file's own spelling
         except InvalidNameError as exc:
             warnings.warn(f"Not listed as an artifact: {exc}", stacklevel=3)
             return None
