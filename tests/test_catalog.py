@@ -398,3 +398,228 @@ def test_names_that_are_not_utf8_are_shown_escaped_and_the_tree_stays_utf8(runs)
     assert odd["path"] == "odd\\xfe/v0:t\\xfe" and odd["tag"] == "t\\xfe"
     assert odd["warnings"] == ["odd\\xfe/v0:t\\xfe: the name is not UTF-8 (shown escaped); rename it to open it"]
     json.dumps(tree, ensure_ascii=False).encode("utf-8")  # what the server sends
+
+
+# ------------------------------------------------------------------------------------------------
+# links, FIFOs and folders that lead nowhere: the tree answers, lists them with their problem,
+# and reads nothing outside the root, hidden, or that never ends
+# ------------------------------------------------------------------------------------------------
+def _released(fifo, call, seconds=20):
+    """``call()``, failing (instead of hanging) if it blocks: a reader stuck on ``fifo`` is released."""
+    import threading
+
+    result = {}
+
+    def target():
+        try:
+            result["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - raised again below, in the test's thread
+            result["error"] = exc
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        for _ in range(8):
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                break
+        pytest.fail(f"{call} blocked on the FIFO {fifo}: it was opened")
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+@pytest.fixture
+def odd_version(workdir, tmp_path):
+    """snapshots/odd/v0 with a text saved by the library, then, by hand, in texts/: links in a loop,
+    to nothing, to a file outside the root, to the hidden record, to a file inside, and a FIFO."""
+    oc.snapshot.setup(name="odd")
+    oc.snapshot.text("notes.txt").save("one\ntwo\n")
+    version = oc.snapshot.dir_path
+    forget_snapshot()
+    texts = os.path.join(version, "texts")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("a\nb\nc\n" * 100)
+    os.symlink("loopB.txt", os.path.join(texts, "loopA.txt"))
+    os.symlink("loopA.txt", os.path.join(texts, "loopB.txt"))
+    os.symlink("does-not-exist", os.path.join(texts, "dangling.txt"))
+    os.symlink(outside, os.path.join(texts, "out.txt"))
+    os.symlink("../.crate/record.jsonl", os.path.join(texts, "rec.txt"))
+    os.symlink("notes.txt", os.path.join(texts, "alias.txt"))
+    os.mkfifo(os.path.join(texts, "pipe.txt"))
+    return version
+
+
+def test_odd_entries_of_a_kind_folder_are_listed_with_their_problem_and_never_read(odd_version):
+    version = _released(os.path.join(odd_version, "texts", "pipe.txt"), lambda: catalog.version(odd_version))
+    arts = _artifacts(version)
+    expected = {
+        "loopA.txt": "a loop of symbolic links",
+        "loopB.txt": "a loop of symbolic links",
+        "dangling.txt": "a link to nothing (its target is gone)",
+        "out.txt": "a link to a place outside the snapshot root",
+        "rec.txt": "hidden, or a link into a hidden folder",
+        "pipe.txt": "not a regular file (a FIFO, socket or device)",
+    }
+    for name, problem in expected.items():
+        assert arts[name]["problem"] == problem, name
+        assert (arts[name]["size"], arts[name]["summary"]) == (0, None), name  # neither stat nor read of the target
+        assert f"texts/{name}: {problem}: not read" in version["warnings"]
+    assert "problem" not in arts["notes.txt"] and arts["notes.txt"]["summary"] == "2 lines"
+    assert "problem" not in arts["alias.txt"]  # a link that stays visibly inside is followed
+    assert (arts["alias.txt"]["size"], arts["alias.txt"]["summary"]) == (8, "2 lines")
+    assert version["size"] == 16 and json.loads(json.dumps(version)) == version
+    tree = _released(os.path.join(odd_version, "texts", "pipe.txt"), lambda: catalog.tree("snapshots"))
+    assert _artifacts(_version(tree, "odd/v0")) == arts  # the tree is that version, and answers
+
+
+def test_a_folder_copied_in_counts_only_the_files_it_may_read(workdir, tmp_path):
+    oc.snapshot.setup(name="folders")
+    oc.snapshot.text("n.txt").save("x")
+    folder = os.path.join(oc.snapshot.dir_path, "texts", "copied")  # by hand: the record has no size for it
+    forget_snapshot()
+    os.makedirs(os.path.join(folder, "inner"))
+    for name, text in (("a.txt", "cat"), ("inner/b.txt", "dog")):
+        with open(os.path.join(folder, name), "w") as f:
+            f.write(text)
+    (tmp_path / "secret.txt").write_text("x" * 1000)
+    os.symlink("nowhere", os.path.join(folder, "dead"))
+    os.symlink("l2", os.path.join(folder, "l1"))
+    os.symlink("l1", os.path.join(folder, "l2"))
+    os.symlink(tmp_path / "secret.txt", os.path.join(folder, "inner", "out.txt"))
+    os.symlink("a.txt", os.path.join(folder, "again.txt"))  # inside: counted
+    os.mkfifo(os.path.join(folder, "pipe"))
+    version = _version(catalog.tree("snapshots"), "folders/v0")
+    item = _artifacts(version)["copied"]
+    assert item["size"] == 9 and "problem" not in item
+    assert version["warnings"] == [
+        "texts/copied: 5 entries in it not counted (links to nothing, in a loop, out of the snapshot root or "
+        "into a hidden folder; FIFOs, sockets or devices)"
+    ]
+
+
+def test_a_version_name_that_leads_to_no_folder_is_listed_with_its_problem(workdir):
+    oc.snapshot.setup(name="s")
+    oc.snapshot.text("n.txt").save("x")
+    forget_snapshot()
+    os.symlink("v1", "snapshots/s/v1")  # a loop
+    os.symlink("nowhere", "snapshots/s/v2:gone")
+    os.symlink("x", "snapshots/x")  # a snapshot name in a loop: not a snapshot
+    stamp = catalog.fingerprint("snapshots")
+    tree = catalog.tree("snapshots")
+    assert [s["name"] for s in tree["snapshots"]] == ["s"]
+    v0, v1, v2 = tree["snapshots"][0]["versions"]
+    assert _artifacts(v0)["n.txt"]["size"] == 1
+    assert (v1["folder"], v1["number"], v1["kinds"], v1["artifact_count"]) == ("v1", 1, [], 0)
+    assert v1["warnings"] == ["v1: a loop of symbolic links: the version cannot be read"]
+    assert (v2["folder"], v2["tag"]) == ("v2:gone", "gone")
+    assert v2["warnings"] == ["v2:gone: a link to nothing (its target is gone): the version cannot be read"]
+    os.remove("snapshots/s/v1")
+    os.mkdir("snapshots/s/v1")
+    assert catalog.fingerprint("snapshots") != stamp
+    assert _version(catalog.tree("snapshots"), "s/v1")["warnings"] == []
+
+
+def test_links_into_hidden_folders_of_the_root_are_not_followed(workdir):
+    oc.snapshot.setup(name="shown")
+    oc.snapshot.text("n.txt").save("x")
+    forget_snapshot()
+    oc.snapshot.setup(name="kept", root="snapshots/.archive")
+    oc.snapshot.text("secret.txt").save("hidden content")
+    forget_snapshot()
+    os.symlink(".archive/kept", "snapshots/kept")  # a snapshot name leading into a hidden folder
+    os.symlink("../.archive/kept/v0", "snapshots/shown/v5")  # a version doing the same
+    tree = catalog.tree("snapshots")
+    assert [s["name"] for s in tree["snapshots"]] == ["shown"]
+    assert [v["folder"] for v in tree["snapshots"][0]["versions"]] == ["v0"]
+
+
+def test_run_logs_that_are_links_out_or_fifos_are_listed_with_their_problem(workdir):
+    oc.snapshot.setup(name="logs")
+    oc.info("a line")
+    version = oc.snapshot.dir_path
+    forget_snapshot()
+    os.symlink("/etc/passwd", os.path.join(version, "pw.log"))
+    os.symlink(".crate/record.jsonl", os.path.join(version, "rec.log"))
+    os.mkfifo(os.path.join(version, "pipe.log"))
+    listed = {log["name"]: log for log in catalog.version(version)["logs"]}
+    assert "problem" not in listed["logs.log"] and listed["logs.log"]["size"] > 0
+    assert (listed["pw.log"]["size"], listed["pw.log"]["problem"]) == (0, "a link to a place outside the snapshot root")
+    assert listed["rec.log"]["problem"] == "hidden, or a link into a hidden folder"
+    assert listed["pipe.log"]["problem"] == "not a regular file (a FIFO, socket or device)"
+
+
+def test_an_env_json_that_is_a_fifo_blocks_nothing(workdir):
+    oc.snapshot.setup(name="env")
+    oc.snapshot.text("n.txt").save("x")
+    version = oc.snapshot.dir_path
+    forget_snapshot()
+    env = os.path.join(version, ".crate", catalog.ENV_FILE)
+    if os.path.exists(env):
+        os.remove(env)
+    os.mkfifo(env)
+    try:
+        listed = _released(env, lambda: catalog.version(version))
+    finally:
+        os.remove(env)  # the library's own env.json writer reads it too
+    assert listed["created"] == _artifacts(listed)["n.txt"]["modified"]  # from the first save instead
+
+
+@pytest.mark.parametrize(
+    "path, reason, words",
+    [
+        ("odd/v0/texts/loopA.txt", "loop", "loop of symbolic links"),
+        ("odd/v0/texts/dangling.txt", "missing", "a link to nothing"),
+        ("odd/v0/texts/none.txt", "missing", "No file or folder"),
+        ("odd/v0/texts/out.txt", "outside", "outside the snapshot root"),
+        ("odd/v0/texts/rec.txt", "hidden", "hidden"),
+        ("odd/v0/.crate/record.jsonl", "hidden", "hidden"),
+        ("odd/v0/texts/pipe.txt", "special", "not a regular file"),
+        ("../outside.txt", "outside", "'..'"),
+    ],
+)
+def test_check_readable_says_why_a_path_is_not_opened(odd_version, path, reason, words):
+    with pytest.raises(catalog.Unreadable, match=words) as refused:
+        catalog.check_readable("snapshots", path)
+    assert refused.value.reason == reason and isinstance(refused.value, ValueError)
+
+
+def test_check_readable_gives_what_may_be_opened(odd_version):
+    real, facts = catalog.check_readable("snapshots", "odd/v0/texts/alias.txt")
+    assert real == os.path.realpath(os.path.join(odd_version, "texts", "notes.txt")) and facts.st_size == 8
+    assert catalog.check_readable("snapshots", "odd/v0/texts")[0] == os.path.realpath(
+        os.path.join(odd_version, "texts")
+    )
+    with pytest.raises(catalog.Unreadable, match="is a folder, where a file is expected") as refused:
+        catalog.check_readable("snapshots", "odd/v0/texts", folders=False)
+    assert refused.value.reason == "folder"
+    assert catalog.check_readable("snapshots", "odd/v0/texts/rec.txt", allow_hidden=True)[0].endswith("record.jsonl")
+
+
+def test_log_tail_reads_only_a_regular_file(odd_version):
+    os.mkdir(os.path.join(odd_version, "dir.log"))
+    os.mkfifo(os.path.join(odd_version, "pipe.log"))
+    for path, reason in (
+        ("odd/v0/dir.log", "folder"),
+        ("odd/v0/pipe.log", "special"),
+        ("odd/v0/texts/rec.txt", "hidden"),
+    ):
+        with pytest.raises(catalog.Unreadable) as refused:
+            _released(os.path.join(odd_version, "pipe.log"), lambda path=path: catalog.log_tail("snapshots", path))
+        assert refused.value.reason == reason, path
+    assert catalog.log_tail("snapshots", "odd/v0/texts/alias.txt") == "one\ntwo"
+
+
+def test_visible_inside_is_the_rule_for_every_link_followed(tmp_path):
+    top = tmp_path / "top"
+    (top / ".secret" / "snapshots").mkdir(parents=True)
+    (top / "open").mkdir()
+    os.symlink("../.secret/snapshots", top / "open" / "snapshots")
+    os.symlink(tmp_path, top / "out")
+    real = os.path.realpath(top)
+    assert catalog.visible_inside(real, str(top / "open"))
+    assert not catalog.visible_inside(real, str(top / "open" / "snapshots"))  # into a hidden folder
+    assert not catalog.visible_inside(real, str(top / "out"))  # out of the folder
+    assert catalog.is_hidden("a/.b/c") and catalog.is_hidden(".crate") and not catalog.is_hidden("a/./b/../c")

@@ -65,3 +65,13 @@ def test_the_result_is_cached_until_a_folder_it_read_changes(tmp_path):
     assert roots.find(str(tmp_path)) == sorted(
         os.path.realpath(p) for p in (tmp_path / "snapshots", tmp_path / "experiments" / "snapshots")
     )
+
+
+def test_a_link_into_a_hidden_folder_is_not_a_root(tmp_path):
+    version(tmp_path / ".secret" / "snapshots", "hid")
+    (tmp_path / "a2").mkdir()
+    os.symlink("../.secret/snapshots", tmp_path / "a2" / "snapshots")  # refused like .secret itself
+    (tmp_path / "a3").mkdir()
+    os.symlink("../.secret", tmp_path / "a3" / "deeper")  # a folder leading into it is not entered either
+    version(tmp_path / "shown" / "snapshots")
+    assert roots.find(str(tmp_path)) == [os.path.realpath(tmp_path / "shown" / "snapshots")]

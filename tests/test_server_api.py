@@ -214,6 +214,9 @@ def test_raw_headers_serve_only_media_and_text_inline(name, mime, inline):
         ("bytes=95-200", (95, 99)),
         ("bytes=0-1,5-6", None),
         ("items=0-1", None),
+        ("bytes=" + "0" * 5000 + "1-", (1, 99)),  # leading zeros are no digits: int() of 5000 would raise
+        ("bytes=0-" + "0" * 5000 + "5", (0, 5)),
+        ("bytes=-" + "0" * 5000 + "5", (95, 99)),
     ],
 )
 def test_byte_range(header, expected):
@@ -221,7 +224,15 @@ def test_byte_range(header, expected):
 
 
 @pytest.mark.parametrize(
-    "header", ["bytes=100-", "bytes=50-10", "bytes=" + "9" * 5000 + "-", "bytes=" + "7" * 19 + "-5"]
+    "header",
+    [
+        "bytes=100-",
+        "bytes=50-10",
+        "bytes=" + "9" * 5000 + "-",
+        "bytes=" + "7" * 19 + "-5",
+        "bytes=" + "0" * 5000 + "7" * 19 + "-",
+        "bytes=-0",
+    ],
 )
 def test_byte_range_past_the_end_is_416(header):
     with pytest.raises(api.ApiError) as error:
@@ -435,3 +446,184 @@ def test_a_run_notebook_that_cannot_be_built_is_409_or_the_last_one_built(tmp_pa
     with pytest.raises(api.ApiError) as caught:
         api.notebook(root, "nbtest/v0")
     assert caught.value.status == 409 and "cannot be built" in caught.value.message
+
+
+# ------------------------------------------------------------------------------------------------
+# links that lead nowhere, out or into hidden folders, FIFOs, folders named like logs, wide tables
+# ------------------------------------------------------------------------------------------------
+def _release(fifo):
+    """Let go of whatever reads ``fifo`` (opening it for writing pairs with each blocked reader)."""
+    for _ in range(32):
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            return
+
+
+def _odd_entries(version_dir):
+    """By hand, in texts/ of ``version_dir``: links in a loop, to nothing, out to /etc/passwd, to the
+    hidden record, a folder holding a link to nothing, a FIFO; a folder named like a run log."""
+    texts = os.path.join(version_dir, "texts")
+    os.symlink("loopB.txt", os.path.join(texts, "loopA.txt"))
+    os.symlink("loopA.txt", os.path.join(texts, "loopB.txt"))
+    os.symlink("does-not-exist", os.path.join(texts, "dangling.txt"))
+    os.symlink("/etc/passwd", os.path.join(texts, "passwd.txt"))
+    os.symlink("../.crate/record.jsonl", os.path.join(texts, "rec.txt"))
+    os.makedirs(os.path.join(texts, "folderart"))
+    os.symlink("nowhere", os.path.join(texts, "folderart", "dead"))
+    os.mkfifo(os.path.join(texts, "pipe.txt"))
+    os.mkdir(os.path.join(version_dir, "dir.log"))
+    return os.path.join(texts, "pipe.txt")
+
+
+_ODD_PROBLEMS = {
+    "loopA.txt": "a loop of symbolic links",
+    "dangling.txt": "a link to nothing (its target is gone)",
+    "passwd.txt": "a link to a place outside the snapshot root",
+    "rec.txt": "hidden, or a link into a hidden folder",
+    "pipe.txt": "not a regular file (a FIFO, socket or device)",
+}
+
+
+def _check_odd_version(listed):
+    arts = {a["name"]: a for kind in listed["kinds"] for a in kind["artifacts"]}
+    for name, problem in _ODD_PROBLEMS.items():
+        assert (arts[name]["problem"], arts[name]["size"], arts[name]["summary"]) == (problem, 0, None), name
+    assert arts["notes.txt"]["summary"] == "2 lines" and "problem" not in arts["notes.txt"]
+    assert arts["folderart"]["size"] == 0 and any("folderart: 1 entry" in w for w in listed["warnings"])
+
+
+def test_the_tree_lists_odd_entries_with_their_problem_and_reads_none(server_root, store):
+    root, version = store
+    fifo = _odd_entries(os.path.join(root, version))
+    try:
+        (listed,) = json.loads(api.tree_json(root, str(server_root), api.fingerprint(root)))["snapshots"][0]["versions"]
+    finally:
+        _release(fifo)
+    _check_odd_version(listed)
+
+
+@pytest.mark.parametrize(
+    "name, status, words",
+    [
+        ("loopA.txt", 400, "loop of symbolic links"),
+        ("dangling.txt", 404, "a link to nothing"),
+        ("passwd.txt", 403, "outside the snapshot root"),
+        ("rec.txt", 403, "hidden"),
+        ("pipe.txt", 400, "not a regular file"),
+    ],
+)
+def test_a_file_that_leads_nowhere_is_refused_saying_why(store, name, status, words):
+    root, version = store
+    _odd_entries(os.path.join(root, version))
+    for call in (api.file_summary, api.resolve):
+        with pytest.raises(api.ApiError) as refused:
+            call(root, f"{version}/texts/{name}")
+        assert refused.value.status == status and words in refused.value.message
+
+
+def test_a_folder_named_like_a_run_log_is_not_read_as_one(store):
+    root, version = store
+    os.mkdir(os.path.join(root, version, "dir.log"))
+    with pytest.raises(api.ApiError) as refused:
+        api.file_summary(root, f"{version}/dir.log")
+    assert refused.value.status == 400 and "'mnist/v0:base/dir.log' is a folder" in refused.value.message
+    assert api.file_summary(root, f"{version}/mnist.log")["preview"]["type"] == "log"
+
+
+def _wide_csv(path, columns):
+    with open(path, "w") as f:
+        f.write(",".join("c" * (300 if i == 0 else 1) for i in range(columns)) + "\n")
+        f.write(",".join("1" for _ in range(columns)) + "\n")
+
+
+def test_the_description_of_a_wide_table_is_cut_as_its_preview_is(store):
+    root, version = store
+    wide = os.path.join(root, version, "csvs", "wide.csv")
+    _wide_csv(wide, 400_000)  # 1.6 MB: over 1 MiB, not parsed to be described (it is at 1 MiB and under)
+    assert api.file_summary(root, f"{version}/csvs/wide.csv")["describe"].get("columns") is None
+    _wide_csv(wide, 200_000)
+    described = api.file_summary(root, f"{version}/csvs/wide.csv")["describe"]
+    assert described["column_count"] == 200_000 and len(described["columns"]) == api.MAX_TABLE_COLUMNS
+    assert described["columns"][0] == "c" * api.MAX_CELL_CHARS
+    assert [len(row) for row in described["head"]] == [api.MAX_TABLE_COLUMNS]
+    assert len(json.dumps(described)) < 10_000
+
+
+# the same on a real server: none of these is a 500, nor a request that never ends
+@pytest.fixture
+def served(lab, request):
+    """A version in the shared server's snapshot root, named after the test; removed afterwards."""
+    import shutil
+
+    name = request.node.name.split("[")[0].replace("test_", "s_")[:60]
+    version = save_artifacts(lab.snapshots, name, [("text", "notes.txt", "first line\nsecond line\n")])
+    yield version
+    for fifo in ("texts/pipe.txt",):
+        _release(os.path.join(lab.snapshots, version, fifo))
+    shutil.rmtree(os.path.join(lab.snapshots, name), ignore_errors=True)
+
+
+def _raw_query(path):
+    import urllib.parse
+
+    return "opencrate/api/file?" + urllib.parse.urlencode({"path": path, "raw": 1})
+
+
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("bytes=" + "0" * 5000 + "1-", b"irst line\nsecond line\n"),
+        ("bytes=0-" + "0" * 5000 + "4", b"first"),
+        ("bytes=-" + "0" * 5000 + "5", b"line\n"),
+    ],
+)
+def test_the_server_reads_range_bounds_padded_with_zeros(lab, served, header, expected):
+    status, headers, body = lab.fetch(_raw_query(f"{served}/texts/notes.txt"), headers={"Range": header})
+    assert (status, body) == (206, expected)
+    assert headers["Content-Range"].endswith("/23")
+
+
+def test_the_server_tree_answers_with_links_loops_and_fifos_and_notes_each(lab, served):
+    version_dir = os.path.join(lab.snapshots, served)
+    _odd_entries(version_dir)
+    snapshot_dir = os.path.dirname(version_dir)
+    os.symlink("v1", os.path.join(snapshot_dir, "v1"))  # a version folder in a loop
+    status, tree = lab.api("tree")  # 30 s at most: a FIFO opened would leave it unanswered
+    assert status == 200
+    name, folder = served.split("/")
+    versions = {v["folder"]: v for v in next(s for s in tree["snapshots"] if s["name"] == name)["versions"]}
+    _check_odd_version(versions[folder])
+    assert versions["v1"]["warnings"] == ["v1: a loop of symbolic links: the version cannot be read"]
+    for _ in range(3):  # and it keeps answering: no worker thread is left waiting on the FIFO
+        assert lab.get("opencrate/api/tree", timeout=10)[0] == 200
+
+
+@pytest.mark.parametrize(
+    "name, status, words",
+    [
+        ("texts/pipe.txt", 400, "not a regular file"),
+        ("texts/passwd.txt", 403, "outside the snapshot root"),
+        ("texts/loopA.txt", 400, "loop of symbolic links"),
+        ("dir.log", 400, "is a folder"),
+    ],
+)
+def test_the_server_refuses_what_leads_nowhere_saying_why(lab, served, name, status, words):
+    _odd_entries(os.path.join(lab.snapshots, served))
+    got, body = lab.api("file", path=f"{served}/{name}")
+    assert got == status and words in body["message"]
+    if name != "dir.log":
+        got, _, raw = lab.fetch(_raw_query(f"{served}/{name}"), timeout=10)
+        assert got == status and words in json.loads(raw)["message"]
+
+
+def test_the_server_sends_the_description_of_a_wide_table_cut(lab, served):
+    import urllib.parse
+
+    os.makedirs(os.path.join(lab.snapshots, served, "csvs"))
+    _wide_csv(os.path.join(lab.snapshots, served, "csvs", "wide.csv"), 200_000)
+    query = urllib.parse.urlencode({"path": f"{served}/csvs/wide.csv"})
+    status, _, body = lab.fetch(f"opencrate/api/file?{query}")
+    assert status == 200 and len(body) < 50_000  # was 2.6 MB for a 1 MiB one-row CSV
+    described = json.loads(body)["describe"]
+    assert described["column_count"] == 200_000 and len(described["columns"]) == api.MAX_TABLE_COLUMNS

@@ -94,3 +94,56 @@ def test_the_server_answers_every_root_and_serves_their_files(lab, experiments):
     assert status == 404 and "No snapshot root" in body["message"]
     status, snippet = lab.api("snippet", path=path, root="experiments/snapshots", cwd="experiments")
     assert status == 200 and "oc.io.text.load('snapshots/exp_run/v0/texts/notes.txt')" in snippet["code"]
+
+
+@pytest.fixture
+def hidden_behind_a_link(server_root):
+    """``.secret/snapshots`` (hidden) with a version, and ``a2/snapshots``, a link into it."""
+    save_artifacts(os.path.join(server_root, ".secret", "snapshots"), "hid", [("text", "secret.txt", "hidden")])
+    os.makedirs(os.path.join(server_root, "a2"))
+    os.symlink("../.secret/snapshots", os.path.join(server_root, "a2", "snapshots"))
+    core_roots.clear_cache()
+    return server_root
+
+
+def test_a_root_reached_through_a_link_into_a_hidden_folder_is_refused_like_the_folder(hidden_behind_a_link):
+    server_root = hidden_behind_a_link
+    found = roots.snapshot_roots(server_root, "snapshots")
+    assert [api.base_path(server_root, r) for r in found] == ["snapshots", "experiments/snapshots"]
+    for base in (".secret/snapshots", "a2/snapshots"):
+        with pytest.raises(api.ApiError, match="No snapshot root") as refused:
+            roots.pick(found, server_root, base)
+        assert refused.value.status == 404
+    with pytest.raises(api.ApiError, match="link into a hidden folder") as refused:
+        roots.snapshot_roots(server_root, "a2/snapshots")
+    assert refused.value.status == 403
+    with pytest.raises(api.ApiError, match="link into a hidden folder"):
+        roots.snapshot_roots(server_root, "snapshots", ["a2/snapshots"])
+    # a hidden folder named as such in the settings is the setting's choice
+    assert roots.snapshot_roots(server_root, ".secret/snapshots", discover=False) == [
+        os.path.join(os.path.realpath(server_root), ".secret", "snapshots")
+    ]
+
+
+@pytest.fixture
+def lab_hidden_root(lab):
+    """In the shared server's root: ``.secret/snapshots`` with a version and ``a2/snapshots`` linking
+    into it; removed afterwards."""
+    secret, link_folder = os.path.join(lab.root, ".secret"), os.path.join(lab.root, "a2")
+    version = save_artifacts(os.path.join(secret, "snapshots"), "hid", [("text", "secret.txt", "hidden content")])
+    os.makedirs(link_folder)
+    os.symlink("../.secret/snapshots", os.path.join(link_folder, "snapshots"))
+    yield version
+    shutil.rmtree(link_folder, ignore_errors=True)
+    shutil.rmtree(secret, ignore_errors=True)
+
+
+def test_the_server_neither_lists_nor_serves_a_root_behind_a_link_into_a_hidden_folder(lab, lab_hidden_root):
+    status, tree = lab.api("tree")
+    assert status == 200
+    assert not [r["base"] for r in tree["roots"] if "secret" in r["base"] or r["base"].startswith("a2")]
+    path = f"{lab_hidden_root}/texts/secret.txt"
+    for base in (".secret/snapshots", "a2/snapshots"):
+        for extra in ({}, {"raw": "1"}):
+            status, body = lab.api("file", path=path, root=base, **extra)
+            assert status == 404 and "No snapshot root" in body["message"], (base, extra)

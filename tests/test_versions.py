@@ -1,5 +1,6 @@
 """core/versions.py: version folders on disk, and claiming a new one across processes."""
 
+import errno
 import os
 import subprocess
 import sys
@@ -30,6 +31,20 @@ def test_list_folders_reads_only_version_folders_sorted_by_number(tmp_path):
         (10, None, "v10"),
     ]
     assert versions.list_folders(str(tmp_path / "missing")) == []
+
+
+def test_a_version_name_that_leads_to_no_folder_is_no_version_and_says_why(tmp_path):
+    (tmp_path / "v0").mkdir()
+    os.symlink("v1", tmp_path / "v1")  # a loop of links: asking whether it is a folder raises ELOOP
+    os.symlink("nowhere", tmp_path / "v2:gone")
+    os.symlink("v0", tmp_path / "v3")  # a link to a version folder is one
+    assert versions.list_folders(str(tmp_path)) == [(0, None, "v0"), (3, None, "v3")]
+    broken = []
+    versions.list_folders(str(tmp_path), broken)
+    assert [(number, tag, folder, error.errno) for number, tag, folder, error in sorted(broken)] == [
+        (1, None, "v1", errno.ELOOP),
+        (2, "gone", "v2:gone", errno.ENOENT),
+    ]
 
 
 def test_resolve_new_last_and_number(tmp_path):

@@ -136,16 +136,21 @@ def not_a_file(mode: int) -> Optional[str]:
     return next((what for test, what in _NOT_FILES if test(mode)), "not a regular file")
 
 
-def open_regular(path: str):
+def open_regular(path: str, check: Optional[Any] = None):
     """Open ``path`` for binary reading if it is a regular file; else raise OSError saying what it is.
 
-    Opened without blocking first (a FIFO would wait for a writer forever), then checked.
+    Opened without blocking first (a FIFO would wait for a writer forever), then what was opened
+    is checked: ``check(stat)`` when given (it raises what its caller's users should see).
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
-        what = not_a_file(os.fstat(fd).st_mode)
-        if what is not None:
-            raise OSError(errno.EINVAL, f"it is {what}, not a file", path)
+        facts = os.fstat(fd)
+        if check is not None:
+            check(facts)
+        else:
+            what = not_a_file(facts.st_mode)
+            if what is not None:
+                raise OSError(errno.EINVAL, f"it is {what}, not a file", path)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)

@@ -57,7 +57,7 @@ def env_path(version_dir):
 def read(version_dir):
     """The parsed env.json of a version (``{"runs": []}`` when absent or unreadable)."""
     try:
-        with open(env_path(version_dir), "rb") as f:
+        with _atomic.open_regular(env_path(version_dir)) as f:  # a FIFO there blocks nothing
             data = json.loads(f.read())
     except (OSError, ValueError):
         return {"runs": []}

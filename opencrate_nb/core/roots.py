@@ -3,7 +3,8 @@
 A notebook in ``labroot/experiments/`` writes ``experiments/snapshots/``; the sidebar, started
 in ``labroot``, has to find it. The walk is bounded (depth, number of folders), skips hidden
 folders, ``node_modules``, virtual environments and caches, and follows no symlink that leaves
-the folder. Its result is cached with the modification time of every folder it read: a poll
+the folder or leads into a hidden folder of it (``a2/snapshots -> ../.secret/snapshots`` is
+skipped like ``.secret`` itself: ``catalog.visible_inside``). Its result is cached with the modification time of every folder it read: a poll
 that finds them all unchanged costs one ``stat`` per folder, no listing.
 
     find(top)                        -> [absolute path of each snapshot root], sorted by path
@@ -16,6 +17,8 @@ import os
 import re
 import threading
 from typing import Optional
+
+from .catalog import visible_inside
 
 ROOT_NAME = "snapshots"
 #: folders never entered: package trees, environments and caches hold no runs of their own
@@ -87,8 +90,8 @@ def _walk(top: str, max_depth: int, max_folders: int, stamps: dict[str, int]) ->
             if len(stamps) >= max_folders:
                 return sorted(found)
             real = os.path.realpath(folder)
-            if real in seen or not _inside(top, real):
-                continue  # a symlink loop, or a link out of the walked folder
+            if real in seen or not visible_inside(top, real, resolved=True):
+                continue  # a symlink loop, a link out of the walked folder or into a hidden one
             seen.add(real)
             if os.path.basename(real) == ROOT_NAME or folder == top:
                 root_stamps = _snapshot_root_stamps(folder)
@@ -115,10 +118,6 @@ def _walk(top: str, max_depth: int, max_folders: int, stamps: dict[str, int]) ->
         if not level:
             break
     return sorted(found)
-
-
-def _inside(top: str, path: str) -> bool:
-    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
 
 
 def clear_cache() -> None:

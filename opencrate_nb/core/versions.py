@@ -26,8 +26,13 @@ def folder_name(number, tag=None):
     return f"v{number}:{tag}" if tag else f"v{number}"
 
 
-def list_folders(snapshot_dir):
-    """Sorted ``(number, tag, folder_name)`` of the version folders of one snapshot name."""
+def list_folders(snapshot_dir, broken=None):
+    """Sorted ``(number, tag, folder_name)`` of the version folders of one snapshot name.
+
+    A version name that leads to no folder (a link to nothing, a loop of links) is not a
+    version folder; with a list as ``broken``, ``(number, tag, folder_name, OSError)`` of each
+    is appended to it, for a listing that says why it is missing.
+    """
     found = []
     try:
         entries = os.scandir(snapshot_dir)
@@ -36,8 +41,24 @@ def list_folders(snapshot_dir):
     with entries:
         for entry in entries:
             parsed = parse_folder(entry.name)
-            if parsed and entry.is_dir():
+            if not parsed:
+                continue
+            try:
+                is_dir = entry.is_dir()  # False for a link to nothing; a loop of links raises
+            except OSError as exc:
+                is_dir, error = False, exc
+            else:
+                error = None
+            if is_dir:
                 found.append((parsed[0], parsed[1] or None, entry.name))
+            elif broken is not None and entry.is_symlink():
+                if error is None:
+                    try:
+                        os.stat(entry.path)
+                    except OSError as exc:
+                        error = exc
+                if error is not None:
+                    broken.append((parsed[0], parsed[1] or None, entry.name, error))
     found.sort(key=lambda item: (item[0], item[1] or ""))
     return found
 

@@ -16,7 +16,6 @@ import json
 import os
 import posixpath
 import re
-import stat
 import urllib.parse
 from typing import Any, Optional
 
@@ -35,7 +34,8 @@ MAX_JSON_DEPTH = 100
 #: skips that (it is the head of the file either way) so that no request parses a huge file
 DESCRIBE_PARSE_MAX_BYTES = 1 << 20
 _PARSING_KINDS = ("csv", "json", "yaml")
-#: a Range bound longer than this is past the end of any file (and int() of 5000 digits raises)
+#: a Range bound of more significant digits than this is past the end of any file (and int() of
+#: 5000 digits raises, leading zeros or not)
 _MAX_RANGE_DIGITS = 18
 
 #: The caps a client may send (``max_bytes``, ``rows``, ``lines``) are the sidebar's settings:
@@ -65,15 +65,29 @@ class ApiError(Exception):
 # where the snapshots are, and which paths may be read
 # ------------------------------------------------------------------------------------------------
 def snapshot_root(server_root: str, configured: str = catalog.DEFAULT_ROOT) -> str:
-    """The absolute snapshot folder: ``configured`` relative to the server root, which it may not leave."""
+    """The absolute snapshot folder: ``configured`` relative to the server root, which it may not leave.
+
+    Nor may it lead through a link into a hidden folder (``runs -> .secret/runs``): that is
+    refused (403) as the hidden folder is; a hidden folder named as such is the setting's choice.
+    """
+    name = configured.replace(os.sep, "/")
     try:
-        return catalog.resolve(server_root, configured.replace(os.sep, "/"))
+        root = catalog.resolve(server_root, name)
     except ValueError as exc:
         raise ApiError(
             500,
             f"The configured snapshot root {configured!r} is not inside the server root "
             f"({exc}). Set OpenCrate.snapshot_root to a folder below it.",
         ) from None
+    real_server_root = os.path.realpath(server_root)
+    if not catalog.visible_inside(real_server_root, root, resolved=True) and not catalog.is_hidden(name):
+        raise ApiError(
+            403,
+            f"The configured snapshot root {configured!r} is a link into a hidden folder "
+            f"({base_path(server_root, root)!r}): hidden folders are not served. Name the folder itself "
+            "in OpenCrate.snapshot_root (or snapshot_roots) to show it.",
+        )
+    return root
 
 
 def base_path(server_root: str, root: str) -> str:
@@ -82,13 +96,28 @@ def base_path(server_root: str, root: str) -> str:
     return "" if rel == "." else rel
 
 
-def resolve(root: str, rel_path: Optional[str], allow_hidden: bool = False, must_exist: bool = True) -> str:
-    """The absolute path of ``rel_path`` inside ``root``, or ApiError (403 outside or hidden, 404 missing).
+#: the status of each reason ``catalog.check_readable`` refuses a path for
+_REFUSAL_STATUS = {
+    "invalid": 403,
+    "outside": 403,
+    "hidden": 403,
+    "denied": 403,
+    "missing": 404,
+    "loop": 400,
+    "special": 400,
+    "folder": 400,
+}
 
-    A path is also refused when decoding it again would leave the root (``%2e%2e%2f``
-    sent encoded twice): no name a user saved needs that. Hidden means hidden as asked or
-    as resolved: a symlink ``texts/r.txt -> ../.crate/record.jsonl`` is refused like the
-    record itself.
+
+def resolve(root: str, rel_path: Optional[str], allow_hidden: bool = False, folders: bool = True) -> str:
+    """The absolute path of ``rel_path`` inside ``root`` when it may be read, or ApiError saying why.
+
+    The rules are ``catalog.check_readable``'s (the tree follows the same): 403 for a path
+    outside the root or hidden, as asked or as resolved (a symlink ``texts/r.txt ->
+    ../.crate/record.jsonl`` is refused like the record itself), or not readable; 404 when it
+    is not there; 400 for a loop of links, a FIFO, socket or device (reading one would never
+    end) and, unless ``folders``, a folder. A path is also refused when decoding it again
+    would leave the root (``%2e%2e%2f`` sent encoded twice): no name a user saved needs that.
     """
     if rel_path is None or rel_path == "":
         raise ApiError(
@@ -102,33 +131,15 @@ def resolve(root: str, rel_path: Optional[str], allow_hidden: bool = False, must
     try:
         if decoded != rel_path:
             catalog.resolve(root, decoded)
-        path = catalog.resolve(root, rel_path)
-    except ValueError as exc:
-        raise ApiError(403, str(exc)) from None
-    if not allow_hidden and (_hidden(rel_path) or _hidden(os.path.relpath(path, os.path.realpath(root)))):
-        raise ApiError(
-            403,
-            f"Refused path {rel_path!r}: hidden files and folders (names starting with '.') "
-            "are not served; set ContentsManager.allow_hidden=True to allow them.",
-        )
-    if not must_exist:
-        return path
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise ApiError(404, f"No file or folder {rel_path!r} in the snapshot root.") from None
-    except OSError as exc:
-        raise ApiError(403, f"The server cannot read {rel_path!r}: {exc.strerror}.") from None
-    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        # reading a FIFO would wait forever and a device never ends
-        raise ApiError(400, f"{rel_path!r} is not a regular file (a FIFO, socket or device): only files are served.")
+        path, _ = catalog.check_readable(root, rel_path, allow_hidden, folders)
+    except catalog.Unreadable as exc:
+        message = exc.message
+        if exc.reason == "hidden":
+            message += " Set ContentsManager.allow_hidden=True to serve them."
+        raise ApiError(_REFUSAL_STATUS[exc.reason], message) from None
     if not os.access(path, os.R_OK):
         raise ApiError(403, f"The server may not read {rel_path!r} (permission denied).")
     return path
-
-
-def _hidden(rel_path: str) -> bool:
-    return any(part.startswith(".") and part not in (".", "..") for part in re.split(r"[\\/]+", rel_path) if part)
 
 
 def _schema_candidates() -> list[str]:
@@ -336,32 +347,46 @@ def byte_range(header: Optional[str], size: int) -> Optional[tuple[int, int]]:
     """(first, last) byte of a single ``Range: bytes=a-b`` request, or None for the whole file.
 
     Media elements ask for ranges to seek. A range that starts past the end is a 416, and
-    so is a bound of more digits than any file size has (``bytes=99999...-``); multi-range
-    requests are answered with the whole file, which HTTP allows.
+    so is a start of more digits than any file size has (``bytes=99999...-``), an end that
+    long means the end of the file; leading zeros are no digits (``bytes=000...1-`` is byte 1
+    on). Multi-range requests are answered with the whole file, which HTTP allows.
     """
     text = header or ""
     match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", text)
     if not match or match.group(1) == match.group(2) == "":
         return None
-    first, last = match.group(1), match.group(2)
-    if len(first.lstrip("0")) > _MAX_RANGE_DIGITS:
-        raise ApiError(416, f"Range {text[:40]!r}… starts past the end of the file's {size} bytes.")
-    if len(last.lstrip("0")) > _MAX_RANGE_DIGITS:
-        last = str(size)  # past any file's end: to the end of this one (or, as a suffix, all of it)
-    if first == "":
-        start, end = max(0, size - int(last)), size - 1
+    first, last = _range_bound(match.group(1)), _range_bound(match.group(2))
+    if first is None:  # a suffix: the last ``last`` bytes
+        start, end = max(0, size - (last or 0)), size - 1
     else:
-        start, end = int(first), min(int(last), size - 1) if last else size - 1
+        start, end = first, min(last, size - 1) if last is not None else size - 1
     if start >= size or start > end:
-        raise ApiError(416, f"Range {text!r} is outside the file's {size} bytes.")
+        shown = repr(text) if len(text) <= 60 else f"{text[:60]!r}…"
+        raise ApiError(416, f"Range {shown} is outside the file's {size} bytes.")
     return start, end
+
+
+#: a Range bound of more significant digits than this is past the end of any file
+_PAST_ANY_END = 10**_MAX_RANGE_DIGITS
+
+
+def _range_bound(digits: str) -> Optional[int]:
+    """A bound of a ``Range`` header (None when absent), read without ``int()`` of thousands of
+    digits, which raises: leading zeros do not count, and a bound of more than ``_MAX_RANGE_DIGITS``
+    significant digits is ``_PAST_ANY_END``."""
+    if not digits:
+        return None
+    significant = digits.lstrip("0")
+    return _PAST_ANY_END if len(significant) > _MAX_RANGE_DIGITS else int(significant or "0")
 
 
 def describe(path: str, kind: str) -> dict[str, Any]:
     """The handler's cheap summary (``{"error": ...}`` when it cannot be made, never an exception).
 
     Kinds whose handler parses the whole file (csv, json, yaml) are described only up to
-    ``DESCRIBE_PARSE_MAX_BYTES``: a preview never parses a huge file.
+    ``DESCRIBE_PARSE_MAX_BYTES``: a preview never parses a huge file. A table's header and
+    head rows are cut as its preview is (``MAX_TABLE_COLUMNS`` columns, ``MAX_CELL_CHARS``
+    characters a cell), with ``column_count`` saying how many columns it has.
     """
     if os.path.isdir(path):
         files = sorted(
@@ -380,9 +405,34 @@ def describe(path: str, kind: str) -> dict[str, Any]:
             "note": f"larger than {format_size(DESCRIBE_PARSE_MAX_BYTES)}: the preview shows its head",
         }
     try:
-        return _json_safe(handler.describe(path))
+        info = handler.describe(path)
     except Exception as exc:  # noqa: BLE001 - a preview must not fail on one odd file
         return {"size": size, "error": f"{type(exc).__name__}: {exc}"[:500]}
+    if kind == "csv" and isinstance(info, dict):
+        info = _capped_table_description(info)
+    return _json_safe(info)
+
+
+def _capped_row(row: list) -> tuple[list, bool]:
+    """``row`` with at most ``MAX_TABLE_COLUMNS`` cells of at most ``MAX_CELL_CHARS`` characters, and
+    whether that cut anything: what a table preview or description sends of one row."""
+    if len(row) > MAX_TABLE_COLUMNS or any(len(str(cell)) > MAX_CELL_CHARS for cell in row):
+        return [str(cell)[:MAX_CELL_CHARS] for cell in row[:MAX_TABLE_COLUMNS]], True
+    return row, False
+
+
+def _capped_table_description(info: dict[str, Any]) -> dict[str, Any]:
+    """A csv description as the server sends it: ``columns`` and each ``head`` row cut as
+    :func:`_capped_row` cuts them (a 1 MiB one-row CSV has 524,288 column names), plus
+    ``column_count``, the number of columns before the cut."""
+    columns = info.get("columns")
+    if not isinstance(columns, list):
+        return info
+    capped = {**info, "columns": _capped_row(columns)[0], "column_count": len(columns)}
+    head = info.get("head")
+    if isinstance(head, list):
+        capped["head"] = [_capped_row(row)[0] if isinstance(row, list) else row for row in head]
+    return capped
 
 
 def _iso(timestamp: float) -> str:
@@ -401,13 +451,16 @@ def file_summary(
     max_lines: Optional[str] = None,
     allow_hidden: bool = False,
 ) -> dict[str, Any]:
-    """Summary and preview data of one artifact or log, bounded by the given caps."""
-    path = resolve(root, rel_path, allow_hidden)
+    """Summary and preview data of one artifact or log, bounded by the given caps.
+
+    A run log is a file: a folder named ``<x>.log`` where a log would be is refused (400).
+    """
+    kind = kind_of(rel_path or "")
+    path = resolve(root, rel_path, allow_hidden, folders=kind != "log")
     assert rel_path is not None  # resolve refused an empty path
     text_cap = _bounded(max_text_bytes, "max_bytes")
     row_cap = _bounded(max_rows, "rows")
     line_cap = _bounded(max_lines, "lines")
-    kind = kind_of(rel_path)
     facts = os.stat(path)
     summary = {
         "path": rel_path,
@@ -422,11 +475,19 @@ def file_summary(
     }
     if kind == "log":
         summary["describe"] = {"size": facts.st_size}
-        summary["preview"] = {"type": "log", "text": catalog.log_tail(root, rel_path, line_cap, text_cap)}
+        summary["preview"] = {"type": "log", "text": _log_tail(root, rel_path, line_cap, text_cap, allow_hidden)}
         return summary
     summary["describe"] = info = describe(path, kind)
     summary["preview"] = _preview(path, kind, info, text_cap, row_cap)
     return summary
+
+
+def _log_tail(root: str, rel_path: str, lines: int, max_bytes: int, allow_hidden: bool) -> str:
+    """``catalog.log_tail``, its refusal (the file was replaced by a FIFO since it was checked) an ApiError."""
+    try:
+        return catalog.log_tail(root, rel_path, lines, max_bytes, allow_hidden)
+    except catalog.Unreadable as exc:
+        raise ApiError(_REFUSAL_STATUS[exc.reason], exc.message) from None
 
 
 def _preview(path: str, kind: str, info: dict[str, Any], text_cap: int, row_cap: int) -> dict[str, Any]:
@@ -507,9 +568,8 @@ def table_preview(path: str, row_cap: int, total_rows: Optional[int] = None) -> 
     rows, clipped = [], not whole
     try:
         for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-            if len(row) > MAX_TABLE_COLUMNS or any(len(cell) > MAX_CELL_CHARS for cell in row):
-                clipped = True
-                row = [cell[:MAX_CELL_CHARS] for cell in row[:MAX_TABLE_COLUMNS]]
+            row, cut = _capped_row(row)
+            clipped = clipped or cut
             rows.append(row)
             if len(rows) > row_cap + 1:
                 break

@@ -21,6 +21,7 @@ from tornado.ioloop import IOLoop
 from traitlets import Bool, List, Unicode
 from traitlets.config import Configurable
 
+from ..core import catalog
 from . import api, roots
 
 API_PATH = "opencrate/api"
@@ -209,7 +210,10 @@ class FileHandler(BaseHandler):
             self.set_status(206)
             self.set_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.set_header("Content-Length", str(max(end - start + 1, 0)))
-        f = await self.run(open, path, "rb")
+        try:  # checked before, and again as opened: a FIFO swapped in meanwhile blocks nothing
+            f = await self.run(catalog.open_regular, path)
+        except catalog.Unreadable as exc:
+            raise api.ApiError(400, exc.message) from None
         try:
             await self.run(f.seek, start)
             left = end - start + 1
