@@ -1,8 +1,10 @@
 """core/handlers/_checkpoint.py: model checkpoints by suffix, loaded safely by default."""
 
 import hashlib
+import io
 import os
 import pickle
+import zipfile
 
 import numpy as np
 import pytest
@@ -180,8 +182,78 @@ def _truncated(save, path):
     _garbage(path, data[: len(data) // 2])
 
 
+def _cut(save, path, keep):
+    """``save(path)``, then keep ``keep(data)`` of its bytes: a file cut short after it was written."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    save(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    _garbage(path, keep(data))
+
+
+def _torch_zip_with_pickle_cut(path):
+    """A torch zip archive, whole by its CRCs, whose data.pkl holds only the first half of the pickle."""
+    buffer = io.BytesIO()
+    torch.save({"w": torch.zeros(3)}, buffer)
+    rebuilt = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive, zipfile.ZipFile(rebuilt, "w") as out:
+        for name in archive.namelist():
+            data = archive.read(name)
+            out.writestr(name, data[: len(data) // 2] if name.endswith("data.pkl") else data)
+    _garbage(path, rebuilt.getvalue())
+
+
+def _npz_with_pickle_cut(path):
+    """An .npz archive, whole by its CRCs, whose member of Python objects holds only part of its pickle."""
+    buffer = io.BytesIO()
+    np.savez(buffer, w=np.arange(4.0), objects=np.array([{"a": 1}, None], dtype=object))
+    rebuilt = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive, zipfile.ZipFile(rebuilt, "w") as out:
+        for name in archive.namelist():
+            data = archive.read(name)
+            out.writestr(name, data[:-5] if name == "objects.npy" else data)
+    _garbage(path, rebuilt.getvalue())
+
+
+def _npy_header_length_wrong(path):
+    """An .npy file whose header-length field says 16 bytes, cutting its header dictionary in the middle."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.arange(10.0))
+    _garbage(path, b"\x93NUMPY\x01\x00\x10\x00" + buffer.getvalue()[10:])
+
+
+def _objects_npy(path):
+    np.save(path, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+
+
+def _legacy_pt(path):
+    torch.save({"w": torch.ones(64), "obj": Opaque(1)}, path, _use_new_zipfile_serialization=False)
+
+
+def _joblib(compress=0):
+    import joblib
+
+    return lambda path: joblib.dump(
+        {"obj": Opaque(1), "a": np.arange(500.0), "o": np.array([None])}, path, compress=compress
+    )
+
+
 CORRUPT_FILES = {
     "garbage.pt": lambda p: _garbage(p, b"not a checkpoint at all\n" * 20),
+    "tail-cut.pt": lambda p: _cut(lambda q: torch.save({"w": torch.zeros(1000)}, q), p, lambda d: d[:-7]),
+    "objects-cut.pt": lambda p: _cut(
+        lambda q: torch.save({"obj": Opaque(), "w": torch.zeros(1000)}, q), p, lambda d: d[:-300]
+    ),
+    "pickle-cut-in-whole-zip.pt": _torch_zip_with_pickle_cut,
+    "legacy-storage-cut.pt": lambda p: _cut(_legacy_pt, p, lambda d: d[:-10]),
+    "header-length-wrong.npy": _npy_header_length_wrong,
+    "objects-cut.npy": lambda p: _cut(_objects_npy, p, lambda d: d[:-5]),
+    "pickle-cut-in-whole-zip.npz": _npz_with_pickle_cut,
+    "garbage.joblib": lambda p: _garbage(p, bytes(range(256)) * 2),
+    "empty.joblib": lambda p: _garbage(p, b""),
+    "truncated.joblib": lambda p: _cut(_joblib(), p, lambda d: d[: len(d) // 2]),
+    "array-data-cut.joblib": lambda p: _cut(_joblib(), p, lambda d: d[:-40]),
+    "compressed-cut.joblib": lambda p: _cut(_joblib(3), p, lambda d: d[:-30]),
     "zip-like.pt": lambda p: _garbage(p, b"PK\x03\x04" + b"\x00" * 200),
     "truncated.pt": lambda p: _truncated(lambda q: torch.save({"w": torch.ones(64)}, q), p),
     "raw-pickle.pth": lambda p: _garbage(p, pickle.dumps({"w": [1, 2]})),
@@ -204,6 +276,33 @@ def test_a_corrupt_file_is_called_corrupt_and_no_unsafe_load_is_advised(snap, na
         message = str(info.value)
         assert f"{name!r} is corrupt" in message and "load(version=" in message
         assert "weights_only=False" not in message and "trusted=True" not in message
+
+
+@pytest.mark.parametrize("compress", [0, 3, ("gzip", 3), ("bz2", 3), ("xz", 3)])
+def test_a_joblib_file_gets_the_opt_in_advice_only_while_it_is_whole(snap, compress):
+    """Whole (arrays and objects, any compressor): load(trusted=True) is advised; cut anywhere, down to the
+    last byte of a compressor's checksum: corrupt. (Trusted, joblib itself reads a zlib or gzip stream
+    that lacks only its checksum; what it reads is then all there.)"""
+    artifact = snap.checkpoint("model.joblib")
+    saved = {"obj": Opaque(4), "a": np.arange(3000.0), "f": np.ones((3, 4), order="F")}
+    artifact.save(saved, compress=compress)
+    with pytest.raises(UntrustedContentError, match=r"load\(trusted=True\)"):
+        artifact.load()
+    assert artifact.load(trusted=True)["obj"].value == 4
+    with open(artifact.path, "rb") as f:
+        data = f.read()
+    for keep in (1, 20, len(data) // 3, len(data) // 2, len(data) - 100, len(data) - 1):
+        with open(artifact.path, "wb") as f:
+            f.write(data[:keep])
+        with pytest.raises(CorruptArtifactError, match="'model.joblib' is corrupt") as info:
+            artifact.load()
+        assert "trusted=True" not in str(info.value), (keep, str(info.value))
+        try:
+            loaded = artifact.load(trusted=True)
+        except CorruptArtifactError as error:
+            assert "trusted=True" not in str(error)
+        else:
+            assert keep > len(data) - 8 and np.array_equal(loaded["a"], saved["a"]), keep
 
 
 def test_a_valid_file_that_needs_unpickling_still_gets_the_opt_in_advice(snap):

@@ -85,3 +85,24 @@ def test_empty_dataframes_load_back(snap, frame):
     assert list(loaded.columns) == list(frame.columns) and len(loaded) == 0
     assert artifact.describe()["rows"] == 0
     assert artifact.load(lib="csv") == ([list(frame.columns)] if len(frame.columns) else [])
+
+
+@pytest.mark.parametrize("lib", ["pandas", "csv", "numpy"])
+def test_bytes_that_are_not_utf8_are_called_corrupt_and_another_encoding_loads_them(snap, lib):
+    """A damaged table (or one written in another encoding) says so, where, and how to load it otherwise;
+    it is still a UnicodeDecodeError for code that caught that."""
+    from opencrate_nb.core.errors import CorruptArtifactError
+
+    artifact = snap.csv("scores.csv")
+    artifact.save([["name", "score"], ["a", 1]])
+    with open(artifact.path, "ab") as f:
+        f.write(b"caf\xe9,2\n")
+    with pytest.raises(CorruptArtifactError) as info:
+        artifact.load(lib=lib)
+    message = str(info.value)
+    assert "'scores.csv' is not valid utf-8 text: 0xe9 at byte 18 cannot be decoded" in message
+    assert "corrupt" in message and "load(version=" in message and "load(encoding='latin-1')" in message
+    assert isinstance(info.value, UnicodeDecodeError)
+    loaded = artifact.load(lib=lib, encoding="latin-1", **({"dtype": str} if lib == "numpy" else {}))
+    rows = loaded.values.tolist() if lib == "pandas" else [list(row) for row in loaded]
+    assert rows[-1] == ["café", 2] if lib == "pandas" else rows[-1] == ["café", "2"]

@@ -58,3 +58,25 @@ def test_empty_text(snap):
     snap.text("empty.txt").save("")
     assert snap.text("empty.txt").load() == ""
     assert snap.text("empty.txt").describe()["lines"] == 0
+
+
+def test_bytes_that_are_not_valid_in_the_encoding_are_called_corrupt_saying_where(snap):
+    """A damaged text file (or one written in another encoding) names the bytes, their place in the file
+    and the way to load it with another encoding; it is still a UnicodeDecodeError."""
+    from opencrate_nb.core.errors import CorruptArtifactError
+
+    artifact = snap.text("notes.txt")
+    artifact.save("é" * 600_000)  # the bad byte lies beyond the first chunk a decoder is given
+    with open(artifact.path, "ab") as f:
+        f.write(b"ok \xff\xfe")
+    with pytest.raises(CorruptArtifactError) as info:
+        artifact.load()
+    message = str(info.value)
+    assert "'notes.txt' is not valid utf-8 text: 0xff at byte 1200003 cannot be decoded (invalid start byte)" in message
+    assert "corrupt" in message and "load(version=" in message and "load(encoding='latin-1')" in message
+    assert isinstance(info.value, UnicodeDecodeError) and info.value.encoding == "utf-8"
+    assert artifact.load(encoding="latin-1").endswith("ok \xff\xfe")
+    with open(artifact.path, "wb") as f:
+        f.write("cut é".encode()[:-1])  # a character cut in the middle
+    with pytest.raises(CorruptArtifactError, match=r"0xc3 at byte 4 cannot be decoded \(unexpected end of data\)"):
+        artifact.load()

@@ -33,6 +33,24 @@ class CorruptArtifactError(OpenCrateError, ValueError):
     """A saved file that is not what its format says (changed, truncated or overwritten since it was saved)."""
 
 
+class UndecodableTextError(CorruptArtifactError, UnicodeDecodeError):
+    """A text or csv file that is not valid in the encoding it is read with: damaged, or written in another one.
+
+    Also a ``UnicodeDecodeError`` (``encoding``, ``reason``; ``object`` holds only the bytes that failed), so code
+    that caught the codec's error keeps working.
+    """
+
+    def __init__(self, message: str, encoding: str, undecodable: bytes, reason: str):
+        UnicodeDecodeError.__init__(self, encoding, undecodable, 0, len(undecodable), reason)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+    def __reduce__(self):
+        return type(self), (self.message, self.encoding, self.object, self.reason)
+
+
 class DiskFullError(OpenCrateError, OSError):
     """The disk (or the quota, or the inode table) is full; nothing was changed.
 

@@ -111,3 +111,48 @@ def corrupt(path: str, what: str, exc: BaseException | None = None) -> Exception
         "after it was saved; loading it another way will not help. oc.snapshot.verify() tells whether it "
         "differs from what was saved, and load(version=...) loads an earlier content."
     )
+
+
+def undecodable(path: str, encoding: str, exc: UnicodeDecodeError) -> Exception:
+    """The error for a text file that is not valid in ``encoding``: damaged, or written in another encoding.
+
+    It names the bytes and their offset in the file (the codec's own position counts from the chunk it was given).
+    """
+    from ..errors import UndecodableTextError
+
+    found = _first_undecodable(path, encoding)
+    bad, offset, reason = found if found is not None else (exc.object[exc.start : exc.end], None, exc.reason)
+    shown = " ".join(f"0x{byte:02x}" for byte in bad[:8]) or "the end"
+    where = f" at byte {offset}" if offset is not None else ""
+    message = (
+        f"{os.path.basename(path)!r} is not valid {encoding} text: {shown}{where} cannot be decoded ({reason}). "
+        "Either it is corrupt (changed, truncated or replaced after it was saved: oc.snapshot.verify() tells "
+        "whether it differs from what was saved, and load(version=...) loads an earlier content), or it was "
+        "written in another encoding: then load it with that one, e.g. load(encoding='latin-1')."
+    )
+    return UndecodableTextError(message, encoding, bytes(bad), reason)
+
+
+def _first_undecodable(path: str, encoding: str) -> tuple[bytes, int, str] | None:
+    """(bytes, offset in the file, reason) of the first bytes ``encoding`` cannot decode, read by chunks; or None."""
+    import codecs
+
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        done = 0
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                pending = decoder.getstate()[0]
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    return exc.object[exc.start : exc.end], done - len(pending) + exc.start, exc.reason
+                done += len(chunk)
+            pending = decoder.getstate()[0]
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError as exc:
+                return exc.object[exc.start : exc.end], done - len(pending) + exc.start, exc.reason
+    except (OSError, LookupError, TypeError, IndexError):
+        return None  # no incremental decoder with a byte buffer: the codec's own message is shown
+    return None

@@ -50,11 +50,24 @@ def _head(path: str) -> bytes:
         return f.read(8)
 
 
-def save(obj: Any, path: str, suffix: str) -> None:
-    """Write a Keras model (``.keras``, ``.h5``) or a dict of arrays (``.h5``) to ``path``."""
+def save(obj: Any, path: str, suffix: str) -> Any:
+    """Write a Keras model (``.keras``, ``.h5``) or a dict of arrays (``.h5``) to ``path``.
+
+    An ``.h5`` file is built in memory and its bytes written by our own writer (returned, for the hash it
+    took): HDF5 closing a file it failed to write (a full disk) can crash the process, so HDF5 never
+    writes to the disk itself and a full disk is met by our write, a Python error like any other.
+    """
     if _is_keras_model(obj):
-        _keras(f"Saving {suffix} checkpoints").saving.save_model(obj, path)
-        return
+        keras = _keras(f"Saving {suffix} checkpoints")
+        if suffix == ".keras":
+            keras.saving.save_model(obj, path)  # a zip, written by Python's zipfile
+            return None
+        try:  # what keras.saving.save_model does for a path ending in .h5, given an open file
+            from keras.src.legacy.saving.legacy_h5_format import save_model_to_hdf5
+        except ImportError:  # another Keras: it writes the file itself
+            keras.saving.save_model(obj, path)
+            return None
+        return _write_hdf5(path, lambda file: save_model_to_hdf5(obj, file))
     if suffix == ".keras":
         raise TypeError(
             f"A .keras checkpoint holds a Keras model (keras.Model); got {type(obj).__name__}. "
@@ -65,10 +78,27 @@ def save(obj: Any, path: str, suffix: str) -> None:
             f"An .h5 checkpoint holds a Keras model or a dict of arrays (nested dicts become groups); "
             f"got {type(obj).__name__}."
         )
-    h5py = require("h5py", "h5", "Saving .h5 checkpoints")
     np = require("numpy", None, "Saving .h5 checkpoints")
-    with h5py.File(path, "w") as file:
-        _write_group(file, obj, np)
+    return _write_hdf5(path, lambda file: _write_group(file, obj, np))
+
+
+def _write_hdf5(path: str, fill: Any) -> Any:
+    """Build an HDF5 file in memory with ``fill(h5py.File)``, then write its bytes to ``path``: the same bytes
+    HDF5 writes to a file of its own. Returns the writer (it hashed what it wrote)."""
+    h5py = require("h5py", "h5", "Saving .h5 checkpoints")
+    from .._atomic import FileWriter
+
+    # named after the (unique) temporary path: HDF5 refuses two open files of one name, even in memory
+    file = h5py.File(path, "w", driver="core", backing_store=False)
+    try:
+        fill(file)
+        file.flush()
+        image = file.id.get_file_image()
+    finally:
+        file.close()
+    with FileWriter(path) as writer:
+        writer.write(image)
+    return writer
 
 
 def _write_group(group: Any, values: dict, np: Any) -> None:

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from ..format import plural
-from ._base import Handler, counted, require
+from ._base import Handler, counted, require, undecodable
 from ._compare import MAX_TABLE_BYTES, Detail, too_large
 
 HEAD_ROWS = 5
@@ -68,23 +68,18 @@ class CsvHandler(Handler):
             csv.writer(buffer, delimiter=sep, lineterminator="\n").writerows(rows)
         return buffer.getvalue().encode("utf-8")
 
-    def load(self, path: str, lib: str = "pandas", **kwargs: Any) -> Any:
-        """``lib="pandas"`` -> DataFrame, ``"csv"`` -> list of rows (lists of str), ``"numpy"`` -> ndarray."""
+    def load(self, path: str, lib: str = "pandas", encoding: str = "utf-8", **kwargs: Any) -> Any:
+        """``lib="pandas"`` -> DataFrame, ``"csv"`` -> list of rows (lists of str), ``"numpy"`` -> ndarray.
+
+        Bytes that are not valid in ``encoding`` raise UndecodableTextError (a corrupt file), whichever ``lib``.
+        """
         sep = kwargs.pop("sep", None) or _separator(path)
-        if lib == "pandas":
-            pd = require("pandas", None, "Loading CSV with lib='pandas'")
-            try:
-                return pd.read_csv(path, sep=sep, **kwargs)
-            except pd.errors.EmptyDataError:
-                return pd.DataFrame()  # a table without columns was saved as an empty file
-        if lib == "csv":
-            with open(path, newline="", encoding="utf-8") as f:
-                return [row for row in csv.reader(f, delimiter=sep)]
-        if lib == "numpy":
-            np = require("numpy", None, "Loading CSV with lib='numpy'")
-            skip = kwargs.pop("skiprows", 1 if _has_header(path, sep) else 0)
-            return np.loadtxt(path, delimiter=sep, skiprows=skip, ndmin=2, **kwargs)
-        raise ValueError(f"Unknown lib {lib!r} for CSV: use 'pandas', 'csv' or 'numpy'.")
+        if lib not in ("pandas", "csv", "numpy"):
+            raise ValueError(f"Unknown lib {lib!r} for CSV: use 'pandas', 'csv' or 'numpy'.")
+        try:
+            return _read(path, lib, sep, encoding, kwargs)
+        except UnicodeDecodeError as exc:
+            raise undecodable(path, encoding, exc) from None
 
     def describe(self, path):
         sep = _separator(path)
@@ -152,6 +147,21 @@ class CsvHandler(Handler):
         return Detail(rows=out)
 
 
+def _read(path, lib, sep, encoding, kwargs):
+    if lib == "pandas":
+        pd = require("pandas", None, "Loading CSV with lib='pandas'")
+        try:
+            return pd.read_csv(path, sep=sep, encoding=encoding, **kwargs)
+        except pd.errors.EmptyDataError:
+            return pd.DataFrame()  # a table without columns was saved as an empty file
+    if lib == "csv":
+        with open(path, newline="", encoding=encoding) as f:
+            return [row for row in csv.reader(f, delimiter=sep)]
+    np = require("numpy", None, "Loading CSV with lib='numpy'")
+    skip = kwargs.pop("skiprows", 1 if _has_header(path, sep, encoding) else 0)
+    return np.loadtxt(path, delimiter=sep, skiprows=skip, ndmin=2, encoding=encoding, **kwargs)
+
+
 def _separator(path):
     return "\t" if path and path.lower().endswith(".tsv") else ","
 
@@ -161,8 +171,8 @@ def _has_default_index(df):
     return type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1 and index.name is None
 
 
-def _has_header(path, sep):
-    with open(path, newline="", encoding="utf-8") as f:
+def _has_header(path, sep, encoding="utf-8"):
+    with open(path, newline="", encoding=encoding) as f:
         first = next(csv.reader(f, delimiter=sep), [])
     for cell in first:
         try:

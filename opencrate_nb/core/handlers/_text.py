@@ -2,7 +2,7 @@
 
 import os
 
-from ._base import Handler, counted
+from ._base import Handler, counted, undecodable
 from ._compare import MAX_PARSED_BYTES, Detail, too_large, unified
 
 HEAD_CHARS = 2000
@@ -27,8 +27,12 @@ class TextHandler(Handler):
         return obj.encode(encoding)
 
     def load(self, path: str, encoding: str = "utf-8") -> str:
-        with open(path, encoding=encoding, newline="") as f:  # "\r\n" stays "\r\n"
-            return f.read()
+        """The string saved; bytes that are not valid in ``encoding`` raise UndecodableTextError (a corrupt file)."""
+        try:
+            with open(path, encoding=encoding, newline="") as f:  # "\r\n" stays "\r\n"
+                return f.read()
+        except UnicodeDecodeError as exc:
+            raise undecodable(path, encoding, exc) from None
 
     def describe(self, path):
         size = os.path.getsize(path)
