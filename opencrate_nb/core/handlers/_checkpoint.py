@@ -14,7 +14,7 @@ import pickle
 import pickletools
 import struct
 import warnings
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from ..errors import InvalidNameError, UntrustedContentError
 from ..format import plural
@@ -74,15 +74,21 @@ def _load_torch(path, map_location, safe, mmap):
         if isinstance(exc, RuntimeError) and not _is_format_error(exc):
             raise
         raise corrupt(path, "torch cannot read it as a checkpoint", exc) from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - raised again unless the file is damaged
         # torch's zip reader says only "[Errno 22] Invalid argument" for a cut archive; an unsafe load of a
         # damaged pickle fails with whatever the torn opcodes lead to (KeyError, IndexError...)
-        if _not_the_contents_fault(exc):
-            raise
-        problem = _torch_problem(path)
-        if problem is None:
-            raise  # a whole file: the error is the objects' own
-        raise corrupt(path, f"torch cannot read it as a checkpoint ({problem})") from None
+        _blame_the_file_if_damaged(path, exc, _torch_problem, "torch cannot read it as a checkpoint")
+
+
+def _blame_the_file_if_damaged(path, exc, problem_of, what) -> NoReturn:
+    """Raise CorruptArtifactError when ``problem_of(path)`` finds the file damaged; else ``exc`` again
+    (an error of the disk, or of a whole file's own objects)."""
+    if _not_the_contents_fault(exc):
+        raise exc
+    problem = problem_of(path)
+    if problem is None:
+        raise exc
+    raise corrupt(path, f"{what} ({problem})") from None
 
 
 def _not_the_contents_fault(exc):
@@ -625,14 +631,9 @@ class CheckpointHandler(Handler):
             joblib = require("joblib", "all", "Loading .joblib checkpoints")
             try:
                 return joblib.load(path)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - raised again unless the file is damaged
                 # a damaged file fails with whatever its torn opcodes lead to (KeyError, IndexError, EOFError...)
-                if _not_the_contents_fault(exc):
-                    raise
-                problem = _joblib_problem(path)
-                if problem is None:
-                    raise  # a whole file: the error is the objects' own
-                raise corrupt(path, f"it is not a whole joblib file ({problem})") from None
+                _blame_the_file_if_damaged(path, exc, _joblib_problem, "it is not a whole joblib file")
         with open(path, "rb") as f:
             try:
                 return pickle.load(f)
